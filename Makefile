@@ -1,0 +1,67 @@
+# The front door (STYLE §10): `make run` and `make test` work from a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test worker beat lint format check browser migrate demo bench clean
+
+# Install the pinned requirements only when requirements.txt changed (or the venv is new).
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+migrate: setup
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	$(BIN)/python manage.py seed_demo
+
+run: demo
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	@if [ -n "$$REDIS_URL" ]; then \
+		echo "REDIS_URL is set: starting a Celery worker and beat beside the web server"; \
+		$(BIN)/celery -A marketing_ai worker -l warning --concurrency 2 & \
+		$(BIN)/celery -A marketing_ai beat -l warning & \
+	fi; \
+	trap 'kill $$(jobs -p) 2>/dev/null' EXIT; \
+	echo "Serving on http://127.0.0.1:$(PORT)/"; \
+	$(BIN)/daphne -b 127.0.0.1 -p $(PORT) marketing_ai.asgi:application
+
+# Browser tests drive the system Chromium; install it when missing (Debian package, root only).
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing Chromium for the browser tests"; \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); \
+		else echo "Chromium is missing: browser tests will be skipped (install the 'chromium' package)"; fi; }
+
+test: setup browser
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+worker: setup
+	$(BIN)/celery -A marketing_ai worker -l info
+
+beat: setup
+	$(BIN)/celery -A marketing_ai beat -l info
+
+lint: setup
+	$(BIN)/ruff format --check . && $(BIN)/ruff check .
+
+format: setup
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+check: setup
+	$(BIN)/python manage.py check && $(BIN)/python manage.py makemigrations --check --dry-run
+
+bench: setup
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script; done
+
+clean:
+	rm -rf $(VENV) staticfiles db.sqlite3

@@ -1,0 +1,28 @@
+from django.urls import NoReverseMatch, reverse
+
+# (label, url name, icon) — entries whose URL does not exist (yet) are skipped, never an error.
+NAVIGATION = [
+    ("Dashboard", "accounts:dashboard", "home"),
+    ("Chat", "chat:chat", "chat"),
+    ("Data sources", "integrations:source-list", "database"),
+    ("Customers", "integrations:customer-list", "users"),
+    ("Analytics", "integrations:analytics", "chart"),
+    ("Campaigns", "campaigns:campaign-list", "megaphone"),
+    ("Brand", "campaigns:brand-profile", "palette"),
+    ("Usage & cost", "campaigns:usage", "coins"),
+    ("AI providers", "chat:ai-settings", "cpu"),
+]
+
+
+def navigation(request):
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {}
+    items = []
+    for label, name, icon in NAVIGATION:
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            continue
+        items.append({"label": label, "url": url, "icon": icon, "active": request.path.startswith(url) and url != "/"})
+    membership = getattr(request, "membership", None)
+    return {"nav_items": items, "current_membership": membership.get() if membership is not None else None}

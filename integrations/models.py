@@ -1,0 +1,158 @@
+import secrets
+
+from django.db import models
+
+from marketing_ai.fields import EncryptedJSONField
+from marketing_ai.models import TimeStampedModel
+
+
+def write_key_generate() -> str:
+    return "wk_" + secrets.token_urlsafe(24)
+
+
+class DataSource(TimeStampedModel):
+    class SourceType(models.TextChoices):
+        GTM = "gtm", "Google Tag Manager"
+        FACEBOOK_PIXEL = "facebook_pixel", "Meta Pixel"
+        SHOPIFY = "shopify", "Shopify"
+        CSV = "csv", "CSV upload"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        ERROR = "error", "Error"
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="data_sources")
+    source_type = models.CharField(max_length=32, choices=SourceType.choices)
+    name = models.CharField(max_length=200)
+    config = models.JSONField(default=dict, blank=True, help_text="Non-secret settings, camelCase keys.")
+    secrets = EncryptedJSONField(default=dict, blank=True, help_text="Access tokens and webhook secrets, encrypted.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    status_message = models.CharField(max_length=500, blank=True)
+    write_key = models.CharField(max_length=64, unique=True, default=write_key_generate)
+    last_sync_at = models.DateTimeField(null=True, blank=True)
+    last_sync_status = models.CharField(max_length=16, blank=True)
+    sync_cursor = models.JSONField(default=dict, blank=True)
+    is_dummy = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="data_sources_created"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "source_type"], name="integ_source_type_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Event(models.Model):
+    """One business event in the common schema (DESIGN §5); unique per (source, external_id)."""
+
+    class EventType(models.TextChoices):
+        PAGE_VIEW = "page_view"
+        VIEW_ITEM = "view_item"
+        SEARCH = "search"
+        ADD_TO_CART = "add_to_cart"
+        REMOVE_FROM_CART = "remove_from_cart"
+        BEGIN_CHECKOUT = "begin_checkout"
+        ADD_PAYMENT_INFO = "add_payment_info"
+        PURCHASE = "purchase"
+        REFUND = "refund"
+        SIGN_UP = "sign_up"
+        LEAD = "lead"
+        CUSTOM = "custom"
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="events")
+    source = models.ForeignKey("integrations.DataSource", on_delete=models.CASCADE, related_name="events")
+    external_id = models.CharField(max_length=255)
+    event_type = models.CharField(max_length=32, choices=EventType.choices)
+    raw_name = models.CharField(max_length=100, blank=True)
+    customer_key = models.CharField(max_length=255, blank=True)
+    anonymous_id = models.CharField(max_length=255, blank=True)
+    session_id = models.CharField(max_length=255, blank=True)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    properties = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="integrations_event_source_external_unique")
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "occurred_at"], name="integ_event_ws_time_idx"),
+            models.Index(fields=["workspace", "customer_key", "event_type"], name="integ_event_ws_cust_type_idx"),
+            models.Index(fields=["workspace", "event_type", "occurred_at"], name="integ_event_ws_type_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.external_id}"
+
+
+class Customer(models.Model):
+    """A workspace's profile per customer key, kept current by the pipeline."""
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="customers")
+    customer_key = models.CharField(max_length=255)
+    email = models.EmailField(blank=True)
+    email_sha256 = models.CharField(max_length=64, blank=True)
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    event_count = models.PositiveIntegerField(default=0)
+    purchase_count = models.PositiveIntegerField(default=0)
+    total_value = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "customer_key"], name="integrations_customer_key_unique")
+        ]
+        indexes = [models.Index(fields=["workspace", "-last_seen_at"], name="integ_customer_recent_idx")]
+
+    def __str__(self) -> str:
+        return self.email or self.customer_key
+
+
+class SyncJob(TimeStampedModel):
+    """A unit of ingestion work (sync, dummy data, CSV import, webhook) with progress and counts."""
+
+    class Kind(models.TextChoices):
+        SYNC = "sync", "Sync"
+        DUMMY_DATA = "dummy_data", "Dummy data"
+        CSV_IMPORT = "csv_import", "CSV import"
+        WEBHOOK = "webhook", "Webhook"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="sync_jobs")
+    source = models.ForeignKey(
+        "integrations.DataSource", null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="0-100")
+    total = models.PositiveIntegerField(null=True, blank=True)
+    events_count = models.PositiveIntegerField(default=0)
+    rejected_count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    checkpoint = models.JSONField(default=dict, blank=True, help_text="Last committed batch, to resume from.")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="sync_jobs_created"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["source", "status"], name="integ_job_source_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} job {self.id} ({self.status})"

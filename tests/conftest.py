@@ -1,0 +1,98 @@
+"""Shared fixtures: users in separate workspaces, a browser client and a JWT API client."""
+
+import os
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from accounts.services import login_session_open, user_register
+from marketing_ai.celery import celery_app
+
+PASSWORD = "Correct-Horse-42"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _services_are_required_when_asked():
+    """With REQUIRE_SERVICES=1 (CI's second pass) a missing PostgreSQL or Redis fails the run instead of skipping."""
+    if os.environ.get("REQUIRE_SERVICES") != "1":
+        return
+    from django.conf import settings
+
+    assert settings.DATABASE_IS_POSTGRES, "REQUIRE_SERVICES=1 but DATABASE_URL is not PostgreSQL"
+    assert settings.REDIS_URL, "REQUIRE_SERVICES=1 but REDIS_URL is not set"
+    import redis
+
+    redis.Redis.from_url(settings.REDIS_URL).ping()
+
+
+@pytest.fixture(autouse=True)
+def _celery_runs_tasks_inline():
+    """Tasks run in the test process (no worker), propagating errors; the broker is never contacted."""
+    previous = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = previous
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture
+def user(db) -> User:
+    return user_register(
+        email="owner@acme.test", password=PASSWORD, first_name="Ada", last_name="Owner", company_name="Acme"
+    )
+
+
+@pytest.fixture
+def other_workspace_user(db) -> User:
+    return user_register(
+        email="intruder@globex.test", password=PASSWORD, first_name="Eve", last_name="Other", company_name="Globex"
+    )
+
+
+@pytest.fixture
+def workspace(user):
+    return user.current_workspace
+
+
+@pytest.fixture
+def logged_in_client(client, user):
+    client.force_login(user)
+    return client
+
+
+def api_client_for(user: User) -> APIClient:
+    _, tokens = login_session_open(user=user, ip="127.0.0.1", user_agent="pytest")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens.access_token}")
+    api.tokens = tokens
+    return api
+
+
+@pytest.fixture
+def jwt_api_client(user) -> APIClient:
+    return api_client_for(user)
+
+
+@pytest.fixture
+def other_jwt_api_client(other_workspace_user) -> APIClient:
+    return api_client_for(other_workspace_user)
+
+
+@pytest.fixture
+def anonymous_api_client() -> APIClient:
+    return APIClient()
