@@ -6,11 +6,11 @@ NAVIGATION = [
     ("Chat", "chat:chat", "chat"),
     ("Data sources", "integrations:source-list", "database"),
     ("Customers", "integrations:customer-list", "users"),
-    ("Analytics", "integrations:analytics", "chart"),
+    ("Analytics", "analytics:overview", "chart"),
     ("Campaigns", "campaigns:campaign-list", "megaphone"),
     ("Brand", "campaigns:brand-profile", "palette"),
     ("Usage & cost", "campaigns:usage", "coins"),
-    ("AI providers", "chat:ai-settings", "cpu"),
+    ("AI providers", "ai:settings", "cpu"),
 ]
 
 

@@ -5,6 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 api_patterns = [
     path("", include("accounts.api_urls")),
     path("", include("integrations.api_urls")),
+    path("", include("integrations.analysis.api_urls")),
+    path("", include("chat.ai_api_urls")),
     path("", include("chat.api_urls")),
     path("", include("campaigns.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -16,7 +18,9 @@ urlpatterns = [
     path("api/", include(api_patterns)),
     path("", include("accounts.urls")),
     path("sources/", include("integrations.urls")),
+    path("analytics/", include("integrations.analysis.urls")),
     path("chat/", include("chat.urls")),
+    path("settings/ai/", include("chat.ai_urls")),
     path("campaigns/", include("campaigns.urls")),
 ]
 
