@@ -1,0 +1,195 @@
+"""Query building blocks for the analysis: the scoped event queryset, per-customer aggregates, segment rules.
+
+Everything here returns lazy querysets or `Q` objects; the database does the counting. The per-customer
+queryset groups events by `customer_key` with conditional aggregation (`COUNT(*) FILTER (WHERE ...)` on
+PostgreSQL, `COUNT(CASE WHEN ...)` on SQLite), and callers aggregate it again, which Django compiles into
+`SELECT ... FROM (SELECT ... GROUP BY customer_key) subquery`.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import Case, Count, DecimalField, IntegerField, Max, Min, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from integrations.models import Event
+
+PAGE_VIEW = Event.EventType.PAGE_VIEW
+VIEW_ITEM = Event.EventType.VIEW_ITEM
+ADD_TO_CART = Event.EventType.ADD_TO_CART
+BEGIN_CHECKOUT = Event.EventType.BEGIN_CHECKOUT
+PURCHASE = Event.EventType.PURCHASE
+
+ZERO_MONEY = Value(Decimal("0.00"), output_field=DecimalField(max_digits=16, decimal_places=2))
+
+# Funnel steps: (key, label, event types that reach the step).
+FUNNEL_STEPS = [
+    ("view", "Viewed a page or product", (PAGE_VIEW, VIEW_ITEM)),
+    ("add_to_cart", "Added to cart", (ADD_TO_CART,)),
+    ("begin_checkout", "Began checkout", (BEGIN_CHECKOUT,)),
+    ("purchase", "Purchased", (PURCHASE,)),
+]
+
+
+@dataclass(frozen=True)
+class Period:
+    """An inclusive range of calendar days in the current time zone."""
+
+    date_from: date
+    date_to: date
+
+    @property
+    def days(self) -> int:
+        return (self.date_to - self.date_from).days + 1
+
+    @property
+    def start(self) -> datetime:
+        return timezone.make_aware(datetime.combine(self.date_from, time.min))
+
+    @property
+    def end(self) -> datetime:
+        """Exclusive upper bound: midnight after `date_to`, so the whole last day is included."""
+        return timezone.make_aware(datetime.combine(self.date_to + timedelta(days=1), time.min))
+
+    def previous(self) -> "Period":
+        """The period of the same length that ends the day before this one starts."""
+        previous_to = self.date_from - timedelta(days=1)
+        return Period(previous_to - timedelta(days=self.days - 1), previous_to)
+
+    def as_dict(self) -> dict:
+        return {"from": self.date_from.isoformat(), "to": self.date_to.isoformat(), "days": self.days}
+
+
+DEFAULT_DAYS = 30
+
+
+def period_build(*, date_from: date | None = None, date_to: date | None = None) -> Period:
+    """The analysis period: defaults to the last 30 days ending today; `date_to` before `date_from` is an error."""
+    date_to = date_to or (date_from + timedelta(days=DEFAULT_DAYS - 1) if date_from else timezone.localdate())
+    date_from = date_from or date_to - timedelta(days=DEFAULT_DAYS - 1)
+    if date_to < date_from:
+        raise ValueError("`to` must not be before `from`.")
+    return Period(date_from, date_to)
+
+
+def events_in_period(*, workspace, period: Period, source_id: int | None = None) -> QuerySet[Event]:
+    """The workspace's events that occurred within the period (optionally from one source)."""
+    events = Event.objects.filter(workspace=workspace, occurred_at__gte=period.start, occurred_at__lt=period.end)
+    if source_id is not None:
+        events = events.filter(source_id=source_id)
+    return events.order_by()
+
+
+def _count_of(*types: str) -> Count:
+    return Count("id", filter=Q(event_type__in=types) if len(types) > 1 else Q(event_type=types[0]))
+
+
+def _value_of(*types: str) -> Coalesce:
+    condition = Q(event_type__in=types) if len(types) > 1 else Q(event_type=types[0])
+    return Coalesce(Sum("value", filter=condition), ZERO_MONEY)
+
+
+def _distinct_types() -> Sum:
+    """Distinct event types of a customer, as a sum of 0/1 flags per canonical type.
+
+    Equal to COUNT(DISTINCT event_type) for canonical types, but a plain aggregate, so PostgreSQL can use a
+    hash aggregate instead of sorting every event by (customer_key, event_type).
+    """
+    flags = [Max(_flag(event_type)) for event_type in Event.EventType.values]
+    total = flags[0]
+    for flag in flags[1:]:
+        total = total + flag
+    return total
+
+
+def _flag(event_type: str) -> Case:
+    return Case(When(event_type=event_type, then=Value(1)), default=Value(0), output_field=IntegerField())
+
+
+def customer_aggregates(events: QuerySet[Event]) -> QuerySet:
+    """One row per identified customer (non-empty `customer_key`) with the counts the segment rules read."""
+    return (
+        events.exclude(customer_key="")
+        .values("customer_key")
+        .annotate(
+            events=Count("id"),
+            event_types=_distinct_types(),
+            page_views=_count_of(PAGE_VIEW),
+            views=_count_of(PAGE_VIEW, VIEW_ITEM),
+            add_to_cart=_count_of(ADD_TO_CART),
+            begin_checkout=_count_of(BEGIN_CHECKOUT),
+            purchases=_count_of(PURCHASE),
+            view_value=_value_of(PAGE_VIEW, VIEW_ITEM),
+            cart_value=_value_of(ADD_TO_CART),
+            checkout_value=_value_of(BEGIN_CHECKOUT),
+            purchase_value=_value_of(PURCHASE),
+        )
+        .order_by()
+    )
+
+
+def customer_detail_aggregates(events: QuerySet[Event]) -> QuerySet:
+    """`customer_aggregates` plus the timestamps shown as evidence in segment audiences."""
+    return customer_aggregates(events).annotate(
+        first_seen_at=Min("occurred_at"),
+        last_seen_at=Max("occurred_at"),
+        last_add_to_cart_at=Max("occurred_at", filter=Q(event_type=ADD_TO_CART)),
+        last_purchase_at=Max("occurred_at", filter=Q(event_type=PURCHASE)),
+    )
+
+
+@dataclass(frozen=True)
+class SegmentRule:
+    name: str
+    description: str
+    rule: str
+
+    def condition(self, *, threshold: Decimal) -> Q:
+        """The rule as a filter over `customer_aggregates` rows (compiled into HAVING / an outer FILTER)."""
+        return {
+            "cart_abandoners": Q(add_to_cart__gt=0, purchases=0),
+            "potential_customers": Q(add_to_cart__gt=0, purchases=0) | Q(begin_checkout__gt=0, purchases=0),
+            "high_value_customers": Q(purchase_value__gt=threshold),
+            "new_visitors": Q(event_types=1, page_views__gt=0),
+            "engaged_users": Q(event_types__gte=3),
+            "repeat_customers": Q(purchases__gt=1),
+        }[self.name]
+
+
+SEGMENTS: dict[str, SegmentRule] = {
+    rule.name: rule
+    for rule in [
+        SegmentRule(
+            "cart_abandoners",
+            "Added products to the cart but never purchased in the period.",
+            "add_to_cart >= 1 and purchase = 0",
+        ),
+        SegmentRule(
+            "potential_customers",
+            "Showed purchase intent (cart or checkout) without buying; includes every cart abandoner.",
+            "(add_to_cart >= 1 or begin_checkout >= 1) and purchase = 0",
+        ),
+        SegmentRule(
+            "high_value_customers",
+            "Spent more than the workspace's high-value threshold in the period.",
+            "sum(purchase value) > high_value_threshold",
+        ),
+        SegmentRule(
+            "new_visitors",
+            "Only viewed pages: a single event type, page_view.",
+            "distinct event types = 1 and that type is page_view",
+        ),
+        SegmentRule(
+            "engaged_users",
+            "Interacted in three or more different ways (event types).",
+            "distinct event types >= 3",
+        ),
+        SegmentRule(
+            "repeat_customers",
+            "Purchased more than once in the period.",
+            "purchase count > 1",
+        ),
+    ]
+}

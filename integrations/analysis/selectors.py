@@ -1,0 +1,292 @@
+"""Read side of the analysis (issue 4 part 1): overview, segments, engagement and funnel, computed in SQL.
+
+`analysis_overview` runs a fixed number of aggregate queries (six, plus one when a source is given),
+whatever the number of events: totals by type, by source, the daily series, one per-customer aggregate
+for the period (segments, engagement, funnel) and one for the previous period (funnel change).
+"""
+
+from collections import Counter
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db.models import Avg, Count, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, TruncDate
+
+from integrations.models import DataSource, Event
+from marketing_ai.errors import NotFound
+
+from .queries import (
+    ADD_TO_CART,
+    BEGIN_CHECKOUT,
+    FUNNEL_STEPS,
+    PAGE_VIEW,
+    PURCHASE,
+    SEGMENTS,
+    ZERO_MONEY,
+    Period,
+    customer_aggregates,
+    events_in_period,
+    period_build,
+)
+
+CENT = Decimal("0.01")
+
+ENGAGEMENT_FORMULA = (
+    "engagementScore = 100 * (0.5 * min(distinctTypesPerCustomer / 4, 1) "
+    "+ 0.3 * min(eventsPerCustomer / 10, 1) + 0.2 * engagedUsers / activeCustomers), "
+    "rounded to one decimal; 0 when there are no active customers"
+)
+
+ESTIMATION_NOTE = (
+    "Fewer than two customers could be identified in this period, so segment sizes are estimated from event "
+    "totals: cart_abandoners = potential_customers = max(add_to_cart - purchase, 0); high_value_customers = "
+    "purchases whose value is above the threshold; new_visitors = page_view events; engaged_users = "
+    "min(add_to_cart, max(begin_checkout, purchase)) (visitors who went view -> cart -> checkout/purchase); "
+    "repeat_customers is the exact per-customer count."
+)
+
+
+def money(value) -> str:
+    return str(Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+def rate(part: int, whole: int) -> float:
+    """Percentage with two decimals; 0.0 when the base is zero."""
+    return round(100.0 * part / whole, 2) if whole else 0.0
+
+
+def source_for_analysis(*, workspace, source_id: int | None) -> DataSource | None:
+    """The workspace's source used as a filter; NotFound for another workspace's (or an unknown) id."""
+    if source_id is None:
+        return None
+    source = DataSource.objects.filter(workspace=workspace, id=source_id).first()
+    if source is None:
+        raise NotFound("Data source not found.")
+    return source
+
+
+def analysis_overview(
+    *, workspace, date_from: date | None = None, date_to: date | None = None, source_id: int | None = None
+) -> dict:
+    """The whole analysis of the workspace's events in the period as a JSON-ready camelCase dict (read-only).
+
+    Raises ValueError when `date_to` is before `date_from` and NotFound for a source of another workspace.
+    """
+    period = period_build(date_from=date_from, date_to=date_to)
+    source = source_for_analysis(workspace=workspace, source_id=source_id)
+    threshold = workspace.high_value_threshold
+    events = events_in_period(workspace=workspace, period=period, source_id=source_id)
+
+    totals = _totals(events, threshold=threshold)
+    per_customer = _customer_summary(events, threshold=threshold)
+    previous_funnel = _customer_summary(
+        events_in_period(workspace=workspace, period=period.previous(), source_id=source_id),
+        threshold=threshold,
+        funnel_only=True,
+    )
+
+    estimated = per_customer["customers"] <= 1
+    segments = _segments(per_customer, totals, estimated=estimated)
+    funnel = _funnel(per_customer)
+    previous = _funnel(previous_funnel)
+    revenue, orders = totals["revenue"], totals["orders"]
+    return {
+        "range": period.as_dict(),
+        "filters": {"source": {"id": source.id, "name": source.name} if source else None},
+        "rowCounts": {"events": totals["events"], "customers": per_customer["customers"]},
+        "eventsByType": totals["by_type"],
+        "eventsBySource": _events_by_source(events),
+        "revenue": money(revenue),
+        "orders": orders,
+        "averageOrderValue": money(revenue / orders if orders else 0),
+        "currency": totals["currency"],
+        "timeSeries": _time_series(events, period),
+        "segments": segments,
+        "segmentsEstimated": estimated,
+        "estimationNote": ESTIMATION_NOTE if estimated else "",
+        "highValueThreshold": money(threshold),
+        "engagement": _engagement(per_customer, segments),
+        "funnel": {
+            **funnel,
+            "previousPeriod": {"range": period.previous().as_dict(), **previous},
+            "change": _funnel_change(funnel, previous),
+        },
+    }
+
+
+def _totals(events: QuerySet[Event], *, threshold: Decimal) -> dict:
+    """Events by type and currency in one grouped query: counts, revenue, orders, high-value purchases."""
+    rows = events.values("event_type", "currency").annotate(
+        n=Count("id"), total=Coalesce(Sum("value"), ZERO_MONEY), above=Count("id", filter=Q(value__gt=threshold))
+    )
+    by_type: Counter = Counter()
+    currencies: Counter = Counter()
+    revenue, orders, high_value_purchases = Decimal(0), 0, 0
+    for row in rows:  # one row per (type, currency): a handful, never one per event
+        by_type[row["event_type"]] += row["n"]
+        if row["event_type"] == PURCHASE:
+            revenue += row["total"]
+            orders += row["n"]
+            high_value_purchases += row["above"]
+            if row["currency"]:
+                currencies[row["currency"]] += row["n"]
+    currency = currencies.most_common(1)[0][0] if currencies else getattr(settings, "DEFAULT_CURRENCY", "USD")
+    return {
+        "events": sum(by_type.values()),
+        "by_type": dict(sorted(by_type.items(), key=lambda item: (-item[1], item[0]))),
+        "revenue": revenue,
+        "orders": orders,
+        "high_value_purchases": high_value_purchases,
+        "currency": currency,
+    }
+
+
+def _events_by_source(events: QuerySet[Event]) -> list[dict]:
+    rows = (
+        events.values("source_id", "source__name", "source__source_type")
+        .annotate(n=Count("id"))
+        .order_by("-n", "source_id")
+    )
+    return [
+        {"sourceId": r["source_id"], "name": r["source__name"], "sourceType": r["source__source_type"], "count": r["n"]}
+        for r in rows
+    ]
+
+
+def _time_series(events: QuerySet[Event], period: Period) -> list[dict]:
+    """One point per day of the period (days without events are zeros), grouped by TruncDate in SQL."""
+    rows = (
+        events.annotate(day=TruncDate("occurred_at"))
+        .values("day")
+        .annotate(
+            n=Count("id"),
+            purchases=Count("id", filter=Q(event_type=PURCHASE)),
+            revenue=Coalesce(Sum("value", filter=Q(event_type=PURCHASE)), ZERO_MONEY),
+        )
+        .order_by("day")
+    )
+    by_day = {(r["day"] if isinstance(r["day"], date) else date.fromisoformat(str(r["day"]))): r for r in rows}
+    series = []
+    for offset in range(period.days):
+        day = period.date_from + timedelta(days=offset)
+        row = by_day.get(day)
+        series.append(
+            {
+                "date": day.isoformat(),
+                "events": row["n"] if row else 0,
+                "purchases": row["purchases"] if row else 0,
+                "revenue": money(row["revenue"] if row else 0),
+            }
+        )
+    return series
+
+
+def _customer_summary(events: QuerySet[Event], *, threshold: Decimal, funnel_only: bool = False) -> dict:
+    """Aggregate the per-customer rows once more: segment sizes, engagement and funnel in a single query."""
+    aggregates = {
+        "customers": Count("customer_key"),
+        "identified_events": Coalesce(Sum("events"), 0),
+    }
+    for key, _label, _types in FUNNEL_STEPS:
+        count_field, value_field = _funnel_fields(key)
+        aggregates[f"step_{key}"] = Count("customer_key", filter=Q(**{f"{count_field}__gt": 0}))
+        aggregates[f"step_{key}_events"] = Coalesce(Sum(count_field), 0)
+        aggregates[f"step_{key}_value"] = Coalesce(Sum(value_field), ZERO_MONEY)
+    if not funnel_only:
+        aggregates["avg_types"] = Avg("event_types")
+        for name, rule in SEGMENTS.items():
+            aggregates[f"segment_{name}"] = Count("customer_key", filter=rule.condition(threshold=threshold))
+    return customer_aggregates(events).aggregate(**aggregates)
+
+
+def _funnel_fields(step: str) -> tuple[str, str]:
+    return {
+        "view": ("views", "view_value"),
+        "add_to_cart": ("add_to_cart", "cart_value"),
+        "begin_checkout": ("begin_checkout", "checkout_value"),
+        "purchase": ("purchases", "purchase_value"),
+    }[step]
+
+
+def _segments(summary: dict, totals: dict, *, estimated: bool) -> dict:
+    if estimated:
+        by_type = totals["by_type"]
+        cart, checkout, purchases = (by_type.get(t, 0) for t in (ADD_TO_CART, BEGIN_CHECKOUT, PURCHASE))
+        counts = {
+            "cart_abandoners": max(cart - purchases, 0),
+            "potential_customers": max(cart - purchases, 0),
+            "high_value_customers": totals["high_value_purchases"],
+            "new_visitors": by_type.get(PAGE_VIEW, 0),
+            "engaged_users": min(cart, max(checkout, purchases)),
+            "repeat_customers": summary["segment_repeat_customers"],
+        }
+    else:
+        counts = {name: summary[f"segment_{name}"] for name in SEGMENTS}
+    return {
+        name: {"count": counts[name], "description": rule.description, "rule": rule.rule}
+        for name, rule in SEGMENTS.items()
+    }
+
+
+def _engagement(summary: dict, segments: dict) -> dict:
+    """Engagement metrics over identified customers; the score's formula is ENGAGEMENT_FORMULA."""
+    active = summary["customers"]
+    events_per_customer = summary["identified_events"] / active if active else 0.0
+    types_per_customer = float(summary["avg_types"] or 0)
+    engaged_share = segments["engaged_users"]["count"] / active if active else 0.0
+    score = (
+        100 * (0.5 * min(types_per_customer / 4, 1) + 0.3 * min(events_per_customer / 10, 1) + 0.2 * engaged_share)
+        if active
+        else 0.0
+    )
+    return {
+        "eventsPerCustomer": round(events_per_customer, 2),
+        "distinctTypesPerCustomer": round(types_per_customer, 2),
+        "activeCustomers": active,
+        "engagementScore": round(min(score, 100.0), 1),
+        "formula": ENGAGEMENT_FORMULA,
+    }
+
+
+def _funnel(summary: dict) -> dict:
+    """Funnel steps with zero-safe step and overall conversion (percentages); a customer counts at every step
+    whose event they have in the period."""
+    steps = []
+    start = summary["step_view"]
+    previous = None
+    for key, label, types in FUNNEL_STEPS:
+        customers = summary[f"step_{key}"]
+        steps.append(
+            {
+                "step": key,
+                "label": label,
+                "eventTypes": list(types),
+                "customers": customers,
+                "events": summary[f"step_{key}_events"],
+                "value": money(summary[f"step_{key}_value"]),
+                "conversionFromPrevious": rate(customers, previous if previous is not None else customers),
+                "conversionFromStart": rate(customers, start),
+            }
+        )
+        previous = customers
+    return {"steps": steps, "overallConversion": rate(summary["step_purchase"], start)}
+
+
+def _funnel_change(current: dict, previous: dict) -> dict:
+    """Change against the previous period: customers per step (absolute and %) and conversion in points."""
+    steps = []
+    for now, before in zip(current["steps"], previous["steps"], strict=True):
+        delta = now["customers"] - before["customers"]
+        steps.append(
+            {
+                "step": now["step"],
+                "customers": delta,
+                "customersPercent": rate(delta, before["customers"]) if before["customers"] else None,
+                "conversionFromStartPoints": round(now["conversionFromStart"] - before["conversionFromStart"], 2),
+            }
+        )
+    return {
+        "overallConversionPoints": round(current["overallConversion"] - previous["overallConversion"], 2),
+        "steps": steps,
+    }
