@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-websocket_urlpatterns: list = []
+from .consumers import ConversationConsumer
+
+websocket_urlpatterns = [
+    path("ws/chat/<int:conversation_id>/", ConversationConsumer.as_asgi()),
+]

@@ -1,0 +1,96 @@
+"""Websocket `ws/chat/<conversationId>/` (DESIGN §6): relays the same events as the SSE stream.
+
+Connect: the session or `?token=<JWT>` (set by the auth middleware), or `?token=<anonymousToken>` for an
+anonymous conversation; a bad token closes with 4401, someone else's conversation with 4404. A
+conversation with an answer in progress is joined where it is (resume after a reload).
+"""
+
+import asyncio
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from marketing_ai.errors import ApplicationError, NotFound
+
+from .selectors import conversation_get_for_user, message_streaming_for_conversation
+from .services import message_create
+from .streaming import ReplyRun, reply_admit, reply_follow, reply_stop
+
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_NOT_FOUND = 4404
+
+
+def _error_text(exc: ApplicationError) -> str:
+    if exc.errors:
+        return " ".join(str(m) for messages in exc.errors.values() for m in messages)
+    return exc.message
+
+
+class ConversationConsumer(AsyncJsonWebsocketConsumer):
+    relay_task: asyncio.Task | None = None
+    run: ReplyRun | None = None
+    message_id: int | None = None
+
+    async def connect(self):
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        token = (query.get("token") or [""])[0]
+        conversation_id = self.scope["url_route"]["kwargs"]["conversation_id"]
+        try:
+            self.conversation = await database_sync_to_async(conversation_get_for_user)(
+                user=self.scope.get("user"), conversation_id=conversation_id, anonymous_token=token
+            )
+        except NotFound:
+            # A token that is neither a valid JWT nor this conversation's anonymous token is a bad token.
+            return await self.close(code=CLOSE_UNAUTHORIZED if self.scope.get("auth_error") else CLOSE_NOT_FOUND)
+        self.client_key = token[:16] or str((self.scope.get("client") or ["", ""])[0])
+        await self.accept()
+        streaming = await database_sync_to_async(message_streaming_for_conversation)(conversation=self.conversation)
+        if streaming is not None:
+            self._relay(reply_follow(message_id=streaming.id))
+
+    async def receive_json(self, content, **kwargs):
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "message":
+            await self._answer(content.get("content"))
+        elif kind == "stop":
+            await self._stop()
+        else:
+            await self.send_json({"type": "error", "message": "Unknown message type: send 'message' or 'stop'."})
+
+    async def _answer(self, text) -> None:
+        if self.relay_task is not None and not self.relay_task.done():
+            await self.send_json({"type": "error", "message": "An answer is still being written: wait or stop it."})
+            return
+        try:
+            await database_sync_to_async(message_create)(conversation=self.conversation, content=text)
+            await database_sync_to_async(reply_admit)(conversation=self.conversation, client_key=self.client_key)
+        except ApplicationError as exc:
+            await self.send_json({"type": "error", "message": _error_text(exc)})
+            return
+        self.run = ReplyRun(conversation=self.conversation)
+        self._relay(self.run.events())
+
+    async def _stop(self) -> None:
+        if self.run is not None and not self.run.task.done():
+            self.run.stop()
+        elif self.message_id is not None:
+            await reply_stop(message_id=self.message_id)
+
+    def _relay(self, events) -> None:
+        self.message_id = None
+        self.relay_task = asyncio.create_task(self._send_all(events))
+
+    async def _send_all(self, events) -> None:
+        try:
+            async for event in events:
+                if event["type"] == "intent":
+                    self.message_id = event["messageId"]
+                await self.send_json(event)
+        except ApplicationError as exc:
+            await self.send_json({"type": "error", "message": exc.message})
+
+    async def disconnect(self, code):
+        # The answer itself goes on (a reload resumes it); only this connection's relay ends.
+        if self.relay_task is not None:
+            self.relay_task.cancel()

@@ -1,0 +1,91 @@
+"""Reads for the chat: conversations visible to a user (or to the holder of an anonymous token)."""
+
+import hashlib
+import hmac
+from datetime import timedelta
+
+from django.db.models import Max, QuerySet
+from django.utils import timezone
+
+from marketing_ai.errors import NotFound
+
+from .models import Conversation, Message
+
+# A streaming row not touched for this long belongs to a producer that died (its process was killed).
+STREAM_STALE_AFTER = timedelta(seconds=60)
+
+
+def anonymous_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _is_signed_in(user) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False)
+
+
+def conversation_get_for_user(*, user, conversation_id, anonymous_token: str = "") -> Conversation:
+    """The user's own conversation, or an anonymous one whose token is presented; NotFound otherwise."""
+    try:
+        conversation = Conversation.objects.select_related("user", "workspace").get(id=int(conversation_id))
+    except (Conversation.DoesNotExist, TypeError, ValueError):
+        raise NotFound("Conversation not found.") from None
+    if _is_signed_in(user) and conversation.user_id == user.id:
+        return conversation
+    if (
+        conversation.user_id is None
+        and anonymous_token
+        and conversation.anonymous_token
+        and hmac.compare_digest(conversation.anonymous_token, anonymous_token_hash(anonymous_token))
+    ):
+        return conversation
+    raise NotFound("Conversation not found.")
+
+
+def conversation_list_for_user(*, user) -> QuerySet[Conversation]:
+    """The user's conversations, most recently active first."""
+    return (
+        Conversation.objects.filter(user=user)
+        .annotate(last_message_at=Max("messages__created_at"))
+        .order_by("-updated_at", "-id")
+    )
+
+
+def message_list_for_conversation(*, conversation: Conversation) -> QuerySet[Message]:
+    return Message.objects.filter(conversation=conversation).order_by("created_at", "id")
+
+
+def message_get_for_user(*, user, message_id, anonymous_token: str = "") -> Message:
+    """One message of a conversation the caller may see; NotFound otherwise."""
+    try:
+        message = Message.objects.select_related("conversation").get(id=int(message_id))
+    except (Message.DoesNotExist, TypeError, ValueError):
+        raise NotFound("Message not found.") from None
+    conversation_get_for_user(user=user, conversation_id=message.conversation_id, anonymous_token=anonymous_token)
+    return message
+
+
+def message_streaming_for_conversation(*, conversation: Conversation) -> Message | None:
+    """The assistant message being produced now, if any (a stale one left by a dead process is closed first)."""
+    message = (
+        Message.objects.filter(conversation=conversation, role=Message.Role.ASSISTANT, status=Message.Status.STREAMING)
+        .order_by("-id")
+        .first()
+    )
+    if message is None:
+        return None
+    if timezone.now() - message.updated_at > STREAM_STALE_AFTER:
+        from .services import message_abandon
+
+        message_abandon(message=message)
+        return None
+    return message
+
+
+def message_history_for_reply(*, conversation: Conversation, limit: int = 10) -> list[Message]:
+    """The last `limit` finished messages, oldest first (the model's history)."""
+    rows = (
+        Message.objects.filter(conversation=conversation, role__in=[Message.Role.USER, Message.Role.ASSISTANT])
+        .exclude(status=Message.Status.STREAMING)
+        .order_by("-created_at", "-id")[:limit]
+    )
+    return list(reversed(rows))

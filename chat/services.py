@@ -1,0 +1,321 @@
+"""Writes for the chat: conversations, messages, and `reply_stream`, the one producer of AI answers (DESIGN §6)."""
+
+import asyncio
+import inspect
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator
+
+from asgiref.sync import sync_to_async
+from django.db import transaction
+from django.utils import timezone
+
+from marketing_ai.errors import ApplicationError, Conflict
+
+from .models import Conversation, Message
+from .selectors import (
+    anonymous_token_hash,
+    message_history_for_reply,
+    message_streaming_for_conversation,
+)
+
+logger = logging.getLogger(__name__)
+
+TITLE_MAX_LENGTH = 200
+AUTO_TITLE_LENGTH = 50
+MESSAGE_MAX_LENGTH = 4000
+HISTORY_LENGTH = 10
+PERSIST_EVERY_SECONDS = 0.5
+PERSIST_EVERY_CHUNKS = 20
+SYSTEM_PROMPT = (
+    "You are Marketing AI, an assistant for digital marketers. Answer from the workspace context you are given "
+    "(sources, analysis, campaigns); say so when the data is missing. Be concise and use Markdown."
+)
+INTERRUPTED_MESSAGE = "Something went wrong while writing this answer. The part written so far is kept."
+
+
+def _clean_title(title: str) -> str:
+    title = " ".join((title or "").split())
+    if len(title) > TITLE_MAX_LENGTH:
+        raise ApplicationError(
+            "Some fields are invalid.", errors={"title": [f"At most {TITLE_MAX_LENGTH} characters."]}
+        )
+    return title
+
+
+def conversation_create(*, user=None, title: str = "") -> tuple[Conversation, str]:
+    """Create a conversation for a signed-in user (in their current workspace) or an anonymous visitor.
+
+    Returns the conversation and, for an anonymous one, the access token to hand out once (only its hash is kept).
+    """
+    from accounts.selectors import membership_current_for_user
+
+    conversation = Conversation(title=_clean_title(title))
+    token = ""
+    if user is not None and user.is_authenticated:
+        membership = membership_current_for_user(user=user)
+        conversation.user = user
+        conversation.workspace = membership.workspace if membership else None
+    else:
+        token = secrets.token_urlsafe(32)
+        conversation.anonymous_token = anonymous_token_hash(token)
+    conversation.full_clean()
+    conversation.save()
+    return conversation, token
+
+
+def conversation_rename(*, conversation: Conversation, title: str) -> Conversation:
+    """Give the conversation a new, non-empty title."""
+    title = _clean_title(title)
+    if not title:
+        raise ApplicationError("Some fields are invalid.", errors={"title": ["Enter a title."]})
+    conversation.title = title
+    conversation.save(update_fields=["title", "updated_at"])
+    return conversation
+
+
+def conversation_delete(*, conversation: Conversation) -> None:
+    """Delete the conversation and its messages."""
+    conversation.delete()
+
+
+def _clean_content(content) -> str:
+    if not isinstance(content, str) or not content.strip():
+        raise ApplicationError("Some fields are invalid.", errors={"content": ["Enter a message."]})
+    content = content.strip()
+    if len(content) > MESSAGE_MAX_LENGTH:
+        raise ApplicationError(
+            "Some fields are invalid.", errors={"content": [f"At most {MESSAGE_MAX_LENGTH} characters."]}
+        )
+    return content
+
+
+@transaction.atomic
+def message_create(*, conversation: Conversation, content: str) -> Message:
+    """Store a user message; refused (Conflict) while an answer is still being written in this conversation."""
+    content = _clean_content(content)
+    Conversation.objects.select_for_update().filter(id=conversation.id).first()
+    if message_streaming_for_conversation(conversation=conversation) is not None:
+        raise Conflict("An answer is still being written in this conversation: wait for it or stop it first.")
+    message = Message(conversation=conversation, role=Message.Role.USER, content=content)
+    message.full_clean()
+    message.save()
+    fields = ["updated_at"]
+    if not conversation.title:
+        conversation.title = content[:AUTO_TITLE_LENGTH]
+        fields.append("title")
+    conversation.save(update_fields=fields)
+    return message
+
+
+def message_send(*, user=None, content: str, conversation: Conversation | None = None) -> tuple[Message, str]:
+    """Store a user message, creating a conversation titled with its first 50 characters when none is given.
+
+    Returns the message and the anonymous token of a conversation created for an anonymous visitor (else "").
+    """
+    content = _clean_content(content)
+    token = ""
+    with transaction.atomic():
+        if conversation is None:
+            conversation, token = conversation_create(user=user, title=content[:AUTO_TITLE_LENGTH])
+        message = message_create(conversation=conversation, content=content)
+    return message, token
+
+
+def message_abandon(*, message: Message) -> None:
+    """Close a streaming message whose producer is gone: keep its text as stopped, or delete it when empty."""
+    if message.content:
+        Message.objects.filter(id=message.id, status=Message.Status.STREAMING).update(
+            status=Message.Status.STOPPED, updated_at=timezone.now()
+        )
+    else:
+        Message.objects.filter(id=message.id, status=Message.Status.STREAMING).delete()
+
+
+def message_pending_for_reply(*, conversation: Conversation) -> Message:
+    """The user message an answer is due for; Conflict when an answer is streaming or nothing waits for one."""
+    if message_streaming_for_conversation(conversation=conversation) is not None:
+        raise Conflict("An answer is still being written in this conversation: wait for it or stop it first.")
+    last = (
+        Message.objects.filter(conversation=conversation, role__in=[Message.Role.USER, Message.Role.ASSISTANT])
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if last is None or last.role != Message.Role.USER:
+        raise Conflict("There is no new message to answer in this conversation.")
+    return last
+
+
+@transaction.atomic
+def reply_message_open(*, conversation: Conversation) -> tuple[Message, Message, list[dict]]:
+    """Create the assistant row (status streaming) for the pending user message; one answer at a time."""
+    Conversation.objects.select_for_update().filter(id=conversation.id).first()
+    question = message_pending_for_reply(conversation=conversation)
+    history = [
+        {"role": m.role, "content": m.content}
+        for m in message_history_for_reply(conversation=conversation, limit=HISTORY_LENGTH)
+        if m.content
+    ]
+    reply = Message.objects.create(
+        conversation=conversation, role=Message.Role.ASSISTANT, content="", status=Message.Status.STREAMING
+    )
+    return question, reply, history
+
+
+def reply_message_save(*, message_id: int, content: str, status: str, intent=None, metadata=None) -> bool:
+    """Persist an answer's text and state; an answer that produced nothing is deleted. True when the row remains."""
+    if not content and not (metadata or {}).get("recommendations") and status != Message.Status.STREAMING:
+        Message.objects.filter(id=message_id).delete()
+        return False
+    values = {"content": content, "status": status, "updated_at": timezone.now()}
+    if intent is not None:
+        values["intent"] = intent
+    if metadata is not None:
+        values["metadata"] = metadata
+    Message.objects.filter(id=message_id).update(**values)
+    Conversation.objects.filter(messages__id=message_id).update(updated_at=timezone.now())
+    return True
+
+
+async def _maybe_await(function, **kwargs):
+    """Call a collaborator that may be sync (run in a thread) or async."""
+    if inspect.iscoroutinefunction(function):
+        return await function(**kwargs)
+    return await sync_to_async(function)(**kwargs)
+
+
+NEUTRAL_INTENT = {
+    "intent": "general_question",
+    "confidence": 0.0,
+    "requiresAuth": False,
+    "module": "chat",
+    "action": "answer",
+    "entities": {},
+}
+
+
+async def _intent_for(*, text: str, workspace) -> dict:
+    try:
+        from .intent import intent_analyze
+    except ImportError:  # the AI core's intent analysis is not installed: answer as a general question
+        return dict(NEUTRAL_INTENT)
+    return await _maybe_await(intent_analyze, text=text, workspace=workspace)
+
+
+def _recommendations_generator():
+    try:
+        from campaigns.recommendations import recommendations_generate
+    except ImportError:
+        return None
+    return recommendations_generate
+
+
+def _recommendations_text(payload: dict) -> str:
+    if payload.get("type") == "no_data_sources":
+        return payload.get("message") or "Connect a data source first so that I can recommend campaigns."
+    lines = ["Here are campaign recommendations for your segments:", ""]
+    for item in payload.get("recommendations") or []:
+        lines.append(f"- **{item.get('name', '')}** ({item.get('segment', '')}): {item.get('objective', '')}")
+    return "\n".join(lines)
+
+
+def _estimated_usage(*, usage: dict, question: str, text: str) -> dict:
+    from .providers.local import estimate_tokens
+
+    if usage:
+        return usage
+    # Cancelled before the router's usage event: count what was sent and produced so far.
+    return {"provider": "", "model": "", "tokensIn": estimate_tokens(question), "tokensOut": estimate_tokens(text)}
+
+
+async def reply_stream(*, conversation: Conversation, publisher=None) -> AsyncIterator[dict]:
+    """Answer the conversation's last user message as DESIGN §6 events; the reply row always ends persisted.
+
+    The assistant row exists (status streaming) before the first event. Cancelling the iterating task
+    (stop, shutdown) aborts the provider call and keeps the text so far as `stopped` with its usage; a row
+    that produced nothing is deleted. Raises Conflict (before any event) when nothing waits for an answer.
+    """
+    from .context import context_build
+    from .providers.base import ChatRequest
+    from .providers.router import stream_reply
+
+    question, reply, history = await sync_to_async(reply_message_open)(conversation=conversation)
+    parts: list[str] = []
+    intent: dict = {}
+    metadata: dict = {}
+    usage: dict = {}
+    status = Message.Status.STREAMING
+    if publisher is not None:
+        await publisher.open(message_id=reply.id, task=asyncio.current_task())
+    try:
+        context = await sync_to_async(context_build)(conversation=conversation)
+        intent = await _intent_for(text=question.content, workspace=conversation.workspace)
+        await sync_to_async(reply_message_save)(message_id=reply.id, content="", status=status, intent=intent)
+        yield await _emit(publisher, {"type": "intent", "messageId": reply.id, "data": intent})
+        recommendations_generate = _recommendations_generator()
+        if conversation.user_id and intent.get("intent") == "campaign_recommendation" and recommendations_generate:
+            payload = await _maybe_await(
+                recommendations_generate,
+                workspace=conversation.workspace,
+                user=conversation.user,
+                conversation=conversation,
+            )
+            metadata["recommendations"] = payload
+            parts.append(_recommendations_text(payload))
+            yield await _emit(publisher, {"type": "campaign_recommendation", "messageId": reply.id, "data": payload})
+        else:
+            request = ChatRequest(messages=history, system=SYSTEM_PROMPT, context=context, purpose="chat")
+            last_saved, unsaved = time.monotonic(), 0
+            async for event in stream_reply(request=request, workspace=conversation.workspace):
+                if event["type"] == "usage":
+                    usage = {k: v for k, v in event.items() if k != "type"}
+                    continue
+                if event["type"] == "chunk":
+                    parts.append(event["content"])
+                    unsaved += 1
+                elif event["type"] == "error":
+                    metadata["error"] = event.get("message", "")
+                yield await _emit(publisher, event)
+                if unsaved and (
+                    unsaved >= PERSIST_EVERY_CHUNKS or time.monotonic() - last_saved > PERSIST_EVERY_SECONDS
+                ):
+                    # Progress on disk: a reload renders it, and another process can resume from it.
+                    await sync_to_async(reply_message_save)(message_id=reply.id, content="".join(parts), status=status)
+                    last_saved, unsaved = time.monotonic(), 0
+        status = Message.Status.COMPLETE
+        metadata["usage"] = usage
+        await sync_to_async(reply_message_save)(
+            message_id=reply.id, content="".join(parts), status=status, intent=intent, metadata=metadata
+        )
+        yield await _emit(publisher, {"type": "complete", "messageId": reply.id, "usage": usage, "status": str(status)})
+    except Exception:
+        logger.exception("Reply %s failed", reply.id)
+        status = Message.Status.FAILED
+        metadata["error"] = INTERRUPTED_MESSAGE
+        yield await _emit(publisher, {"type": "error", "message": INTERRUPTED_MESSAGE})
+        yield await _emit(publisher, {"type": "complete", "messageId": reply.id, "usage": usage, "status": "failed"})
+    finally:
+        stopped = status == Message.Status.STREAMING
+        if stopped:
+            # Stopped, or the process is shutting down: keep what was written.
+            status = Message.Status.STOPPED
+        if status != Message.Status.COMPLETE:
+            text = "".join(parts)
+            metadata["usage"] = _estimated_usage(usage=usage, question=question.content, text=text)
+            kept = await asyncio.shield(
+                sync_to_async(reply_message_save)(
+                    message_id=reply.id, content=text, status=status, intent=intent, metadata=metadata
+                )
+            )
+            if stopped and publisher is not None:
+                end = {"type": "complete", "messageId": reply.id if kept else None, "usage": metadata["usage"]}
+                await publisher.publish({**end, "status": str(status)})
+        if publisher is not None:
+            await publisher.close()
+
+
+async def _emit(publisher, event: dict) -> dict:
+    if publisher is not None:
+        await publisher.publish(event)
+    return event

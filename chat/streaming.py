@@ -1,0 +1,245 @@
+"""Running answers: a detached producer per answer, fanned out live and resumable through the channel layer.
+
+`reply_stream` (services) produces the events. `ReplyRun` drives it in a task of its own, so a transport
+that goes away (reload, disconnect) does not stop the answer. While it runs, the producer publishes every
+event to the channel-layer group `reply-<messageId>` and answers snapshot and stop requests sent to
+`reply-<messageId>-control`. `reply_follow` joins an answer in progress from any web process (Redis
+channel layer): the text so far as one chunk, then the rest, with no gap and no duplicate (chunk events
+carry their end offset).
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+
+from .models import Conversation, Message
+from .services import message_pending_for_reply, reply_stream
+
+logger = logging.getLogger(__name__)
+
+SNAPSHOT_TIMEOUT_SECONDS = 3.0
+IDLE_CHECK_SECONDS = 5.0
+_RUNS: dict[int, asyncio.Task] = {}
+_TASKS: set[asyncio.Task] = set()
+
+
+def reply_group(message_id: int) -> str:
+    return f"reply-{int(message_id)}"
+
+
+def reply_control_group(message_id: int) -> str:
+    return f"reply-{int(message_id)}-control"
+
+
+class ReplyPublisher:
+    """The producer's side of the channel layer: publishes events, answers snapshot and stop requests."""
+
+    def __init__(self):
+        self.layer = get_channel_layer()
+        self.message_id: int | None = None
+        self.intent: dict = {}
+        self.parts: list[str] = []
+        self.length = 0
+        self.extra: list[dict] = []
+        self._listener: asyncio.Task | None = None
+        self._control = ""
+
+    async def open(self, *, message_id: int, task: asyncio.Task | None) -> None:
+        self.message_id = message_id
+        if task is not None:
+            _RUNS[message_id] = task
+        if self.layer is None:
+            return
+        self._control = await self.layer.new_channel()
+        await self.layer.group_add(reply_control_group(message_id), self._control)
+        self._listener = asyncio.create_task(self._listen(task))
+
+    async def publish(self, event: dict) -> None:
+        if event["type"] == "intent":
+            self.intent = event["data"]
+        elif event["type"] == "chunk":
+            self.parts.append(event["content"])
+            self.length += len(event["content"])
+        elif event["type"] == "campaign_recommendation":
+            self.extra.append(event)
+        if self.layer is not None:
+            await self.layer.group_send(
+                reply_group(self.message_id), {"type": "reply.event", "event": event, "end": self.length}
+            )
+
+    async def _listen(self, task: asyncio.Task | None) -> None:
+        while True:
+            message = await self.layer.receive(self._control)
+            if message.get("type") == "reply.sync" and message.get("replyTo"):
+                text = "".join(self.parts)
+                self.parts = [text]
+                await self.layer.send(
+                    message["replyTo"],
+                    {"type": "reply.snapshot", "intent": self.intent, "text": text, "extra": self.extra},
+                )
+            elif message.get("type") == "reply.stop" and task is not None:
+                task.cancel()
+
+    async def close(self) -> None:
+        _RUNS.pop(self.message_id, None)
+        if self._listener is not None:
+            self._listener.cancel()
+            await self.layer.group_discard(reply_control_group(self.message_id), self._control)
+
+
+def reply_admit(*, conversation: Conversation, client_key: str = "") -> Message:
+    """Check an answer may start now: a user message waits (Conflict otherwise) and the AI rate limit allows it."""
+    question = message_pending_for_reply(conversation=conversation)
+    try:
+        from .providers.usage import ai_rate_limit_check
+    except ImportError:  # the AI core's limiter is optional
+        return question
+    ai_rate_limit_check(workspace=conversation.workspace, client_key=client_key or f"conversation-{conversation.id}")
+    return question
+
+
+class ReplyRun:
+    """One answer produced in a detached task of this process; `events()` relays it to one transport."""
+
+    def __init__(self, *, conversation: Conversation):
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.message_id: int | None = None
+        self.task = asyncio.create_task(self._produce(conversation))
+        _TASKS.add(self.task)
+        self.task.add_done_callback(_TASKS.discard)
+
+    async def _produce(self, conversation: Conversation) -> None:
+        try:
+            async for event in reply_stream(conversation=conversation, publisher=ReplyPublisher()):
+                if event["type"] == "intent":
+                    self.message_id = event["messageId"]
+                self.queue.put_nowait(event)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # e.g. Conflict raised before the first event: the transport reports it
+            self.queue.put_nowait(exc)
+        finally:
+            self.queue.put_nowait(None)
+
+    def stop(self) -> None:
+        """Abort the answer: the provider call is cancelled and the partial text kept."""
+        self.task.cancel()
+
+    async def events(self) -> AsyncIterator[dict]:
+        """The answer's events; leaving early does not stop the producer."""
+        while True:
+            item = await self.queue.get()
+            if item is None:
+                return
+            if isinstance(item, Exception):
+                raise item
+            yield item
+
+
+async def reply_stop(*, message_id: int) -> None:
+    """Stop the answer wherever it is produced (this process directly, others through the channel layer)."""
+    task = _RUNS.get(int(message_id))
+    if task is not None:
+        task.cancel()
+        return
+    layer = get_channel_layer()
+    if layer is not None:
+        await layer.group_send(reply_control_group(message_id), {"type": "reply.stop"})
+
+
+def _message_state(message_id: int) -> Message | None:
+    return Message.objects.filter(id=message_id).first()
+
+
+def _events_from_row(message: Message | None, *, message_id: int, offset: int) -> list[dict]:
+    """A finished answer as the event sequence (for a follower that arrived after the producer ended)."""
+    if message is None:
+        return [{"type": "complete", "messageId": None, "usage": {}, "status": "stopped"}]
+    events = [{"type": "intent", "messageId": message_id, "data": message.intent}]
+    if message.metadata.get("recommendations"):
+        events.append(
+            {"type": "campaign_recommendation", "messageId": message_id, "data": message.metadata["recommendations"]}
+        )
+    elif message.content[offset:]:
+        events.append({"type": "chunk", "content": message.content[offset:]})
+    status = message.status if message.status != Message.Status.STREAMING else Message.Status.STOPPED
+    events.append(
+        {"type": "complete", "messageId": message_id, "usage": message.metadata.get("usage", {}), "status": status}
+    )
+    return events
+
+
+async def reply_follow(*, message_id: int, offset: int = 0) -> AsyncIterator[dict]:
+    """Join an answer in progress: intent, the text after `offset` as one chunk, then the live events."""
+    layer = get_channel_layer()
+    message = await sync_to_async(_message_state)(message_id)
+    if layer is None or message is None or message.status != Message.Status.STREAMING:
+        for event in _events_from_row(message, message_id=message_id, offset=offset):
+            yield event
+        return
+    channel = await layer.new_channel()
+    await layer.group_add(reply_group(message_id), channel)
+    try:
+        await layer.group_send(reply_control_group(message_id), {"type": "reply.sync", "replyTo": channel})
+        buffered, snapshot = [], None
+        deadline = time.monotonic() + SNAPSHOT_TIMEOUT_SECONDS
+        while snapshot is None:
+            try:
+                received = await asyncio.wait_for(layer.receive(channel), timeout=0.5)
+            except TimeoutError:
+                message = await sync_to_async(_message_state)(message_id)
+                if message is None or message.status != Message.Status.STREAMING:
+                    for event in _events_from_row(message, message_id=message_id, offset=offset):
+                        yield event
+                    return
+                if time.monotonic() > deadline:
+                    # No producer answered (it runs in a process that died or is stuck): go on from the DB.
+                    snapshot = {"intent": message.intent, "text": message.content, "extra": []}
+                continue
+            if received["type"] == "reply.snapshot":
+                snapshot = received
+            elif received["type"] == "reply.event":
+                buffered.append(received)
+        yield {"type": "intent", "messageId": message_id, "data": snapshot["intent"]}
+        has_recommendations = bool(snapshot["extra"])
+        for event in snapshot["extra"]:
+            yield event
+        known = len(snapshot["text"])
+        if known > offset:
+            yield {"type": "chunk", "content": snapshot["text"][offset:]}
+        known = max(known, offset)
+        while True:
+            if buffered:
+                received = buffered.pop(0)
+            else:
+                try:
+                    received = await asyncio.wait_for(layer.receive(channel), timeout=IDLE_CHECK_SECONDS)
+                except TimeoutError:
+                    message = await sync_to_async(_message_state)(message_id)
+                    if message is None or message.status != Message.Status.STREAMING:
+                        end = len(message.content) if message is not None else 0
+                        yield _events_from_row(message, message_id=message_id, offset=end)[-1]
+                        return
+                    continue
+            if received.get("type") != "reply.event":
+                continue
+            event = received["event"]
+            if event["type"] == "chunk":
+                end = received["end"]
+                start = end - len(event["content"])
+                if end <= known:
+                    continue
+                yield {"type": "chunk", "content": event["content"][max(0, known - start) :]}
+                known = end
+            elif event["type"] == "intent" or (event["type"] == "campaign_recommendation" and has_recommendations):
+                continue
+            else:
+                yield event
+                if event["type"] == "complete":
+                    return
+    finally:
+        await layer.group_discard(reply_group(message_id), channel)
