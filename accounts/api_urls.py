@@ -1,5 +1,17 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import api
 
 app_name = "accounts-api"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("ping", api.PingApi.as_view(), name="ping"),
+    path("auth/register", api.RegisterApi.as_view(), name="register"),
+    path("auth/login", api.LoginApi.as_view(), name="login"),
+    path("auth/refresh", api.RefreshApi.as_view(), name="refresh"),
+    path("auth/logout", api.LogoutApi.as_view(), name="logout"),
+    path("auth/sessions", api.LoginSessionListApi.as_view(), name="session-list"),
+    path("auth/sessions/<str:session_id>", api.LoginSessionRevokeApi.as_view(), name="session-revoke"),
+    path("user/profile", api.ProfileApi.as_view(), name="profile"),
+    path("user/password", api.PasswordChangeApi.as_view(), name="password-change"),
+]

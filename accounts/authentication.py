@@ -1,5 +1,6 @@
 """DRF authentication: Bearer access JWTs checked against their login session on every request."""
 
+import uuid
 from datetime import timedelta
 
 from django.utils import timezone
@@ -20,9 +21,13 @@ def login_session_for_access_token(raw: str) -> LoginSession:
         claims = access_token_decode(raw)
     except ValueError as exc:
         raise exceptions.AuthenticationFailed("Invalid or expired access token.") from exc
+    try:
+        session_id, user_id = uuid.UUID(str(claims[SESSION_CLAIM])), int(claims["sub"])
+    except (TypeError, ValueError) as exc:
+        raise exceptions.AuthenticationFailed("Invalid or expired access token.") from exc
     session = (
         LoginSession.objects.select_related("user", "user__current_workspace")
-        .filter(id=claims[SESSION_CLAIM], user_id=claims["sub"])
+        .filter(id=session_id, user_id=user_id)
         .first()
     )
     if session is None or not session.user.is_active:

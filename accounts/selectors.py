@@ -1,4 +1,11 @@
+"""Account reads, always scoped to the acting user (another user's or workspace's object is NotFound)."""
+
+import uuid
+
+from django.apps import apps
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from marketing_ai.errors import NotFound
 
@@ -24,8 +31,75 @@ def workspace_current_for_user(*, user: User) -> Workspace:
 
 
 def workspace_list_for_user(*, user: User) -> QuerySet[Workspace]:
+    """The workspaces the user belongs to, by name."""
     return Workspace.objects.filter(memberships__user=user).order_by("name")
 
 
-def login_session_list_for_user(*, user: User) -> QuerySet[LoginSession]:
-    return LoginSession.objects.filter(user=user).order_by("-created_at")
+def workspace_object_get_for_user(*, queryset: QuerySet, user: User, pk) -> object:
+    """One object of the user's current workspace from `queryset` (a model with a `workspace` FK), else NotFound.
+
+    The shared tenancy guard: an id of another workspace, an unknown id and a malformed id look the same.
+    """
+    workspace = workspace_current_for_user(user=user)
+    try:
+        return queryset.get(workspace=workspace, pk=pk)
+    except (queryset.model.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
+        raise NotFound() from exc
+
+
+def membership_list_for_workspace(*, workspace: Workspace) -> list[Membership]:
+    """The workspace's members with their users, owners first."""
+    order = {role: index for index, role in enumerate(Membership.Role.values)}
+    memberships = Membership.objects.filter(workspace=workspace).select_related("user")
+    return sorted(memberships, key=lambda m: (order.get(m.role, 99), m.user.email))
+
+
+def login_session_list_for_user(*, user: User, active_only: bool = True) -> QuerySet[LoginSession]:
+    """The user's login sessions, newest first (only live ones unless asked)."""
+    sessions = LoginSession.objects.filter(user=user).order_by("-created_at")
+    if active_only:
+        sessions = sessions.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
+    return sessions
+
+
+def login_session_get_for_user(*, user: User, session_id) -> LoginSession:
+    """One of the user's own sessions; another user's (or an unknown) id is NotFound."""
+    try:
+        session_id = uuid.UUID(str(session_id))
+    except ValueError as exc:
+        raise NotFound("Session not found.") from exc
+    session = LoginSession.objects.select_related("user").filter(id=session_id, user=user).first()
+    if session is None:
+        raise NotFound("Session not found.")
+    return session
+
+
+def login_session_is_live(*, session_id: str) -> bool:
+    """Whether the login session exists, is not revoked and has not expired (one primary-key query)."""
+    try:
+        session_id = uuid.UUID(str(session_id))
+    except ValueError:
+        return False
+    return LoginSession.objects.filter(id=session_id, revoked_at__isnull=True, expires_at__gt=timezone.now()).exists()
+
+
+# (key, label, "app_label.Model") counted per workspace on the dashboard; models that do not exist yet are skipped.
+DASHBOARD_COUNTS = [
+    ("sources", "Data sources", "integrations.DataSource"),
+    ("events", "Events", "integrations.Event"),
+    ("customers", "Customers", "integrations.Customer"),
+    ("conversations", "Conversations", "chat.Conversation"),
+    ("campaigns", "Campaigns", "campaigns.Campaign"),
+]
+
+
+def dashboard_counts_for_workspace(*, workspace: Workspace) -> dict[str, dict]:
+    """How much data the workspace has, per kind: {key: {"label", "count"}} (unknown models are left out)."""
+    counts = {}
+    for key, label, model_label in DASHBOARD_COUNTS:
+        try:
+            model = apps.get_model(model_label)
+        except LookupError:
+            continue
+        counts[key] = {"label": label, "count": model.objects.filter(workspace=workspace).count()}
+    return counts

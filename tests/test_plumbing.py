@@ -30,3 +30,73 @@ def test_docs_page_loads_swagger_ui_from_our_own_static_files(client):
     body = response.content.decode()
     assert "swagger-ui" in body
     assert "cdn" not in body.lower()
+
+
+# A view that fails unexpectedly, mounted only for these tests (through `pytest.mark.urls`).
+from django.urls import include, path  # noqa: E402
+from rest_framework.permissions import AllowAny  # noqa: E402
+from rest_framework.views import APIView  # noqa: E402
+
+
+class _ExplodingApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def get(self, request):
+        raise RuntimeError("SELECT secret FROM internals -- must never reach the client")
+
+
+urlpatterns = [
+    path("api/explode", _ExplodingApi.as_view()),
+    path("", include("marketing_ai.urls")),
+]
+
+
+@pytest.mark.urls(__name__)
+def test_an_unexpected_error_answers_500_in_the_error_shape_without_internals(client, caplog):
+    response = client.get("/api/explode")
+
+    assert response.status_code == 500
+    assert response.json() == {"statusCode": 500, "message": "Internal server error."}
+    assert b"SELECT" not in response.content
+    assert "Unhandled API error" in caplog.text
+
+
+@pytest.mark.urls(__name__)
+def test_the_rest_of_the_api_still_routes_beside_the_test_view(client):
+    assert client.get("/api/ping").json() == {}
+
+
+def test_ping_is_a_bare_anonymous_baseline(client):
+    response = client.get("/api/ping", HTTP_AUTHORIZATION="Bearer garbage")
+
+    assert response.status_code == 200
+    assert response.json() == {}
+
+
+def test_a_non_numeric_content_length_is_400(client):
+    response = client.generic("POST", "/api/auth/login", b"{}", content_type="application/json", CONTENT_LENGTH="x")
+
+    assert response.status_code == 400
+    assert response.json()["statusCode"] == 400
+
+
+def test_multipart_bodies_get_the_larger_upload_limit(client, settings):
+    settings.API_MAX_BODY_BYTES = 10
+    settings.API_MAX_UPLOAD_BYTES = 10_000
+    response = client.post("/api/auth/login", {"email": "a@b.test", "password": "x" * 50})
+
+    assert response.status_code == 401  # parsed and answered by the view, not refused at the edge
+
+
+def test_the_schema_documents_the_auth_endpoints(client):
+    body = client.get("/api/schema/").content.decode()
+
+    for path_ in (
+        "/api/auth/register",
+        "/api/auth/login",
+        "/api/auth/refresh",
+        "/api/auth/sessions",
+        "/api/user/profile",
+    ):
+        assert path_ in body

@@ -1,0 +1,71 @@
+"""Serializers shared by the account APIs (camelCase on the wire via `source=`)."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that refuses numbers, booleans, lists and objects instead of coercing them to text."""
+
+    default_error_messages = {"invalid": "Must be a string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictEmailField(serializers.EmailField):
+    default_error_messages = {"invalid": "Enter a valid email address."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class UserOutput(serializers.Serializer):
+    """The sanitized user: never the password hash, flags or internal ids beyond `id`."""
+
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    firstName = serializers.CharField(source="first_name")
+    lastName = serializers.CharField(source="last_name")
+    companyName = serializers.CharField(source="company_name")
+    isVerified = serializers.BooleanField(source="is_verified")
+    lastLoginAt = serializers.DateTimeField(source="last_login_at", allow_null=True)
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+
+
+class TokensOutput(serializers.Serializer):
+    accessToken = serializers.CharField()
+    refreshToken = serializers.CharField()
+    expiresIn = serializers.IntegerField(help_text="Seconds until the access token expires.")
+
+
+class AuthOutput(serializers.Serializer):
+    user = UserOutput()
+    tokens = TokensOutput()
+
+
+class RefreshOutput(serializers.Serializer):
+    tokens = TokensOutput()
+
+
+class LoginSessionOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    ipAddress = serializers.IPAddressField(source="ip_address", allow_null=True)
+    userAgent = serializers.CharField(source="user_agent")
+    createdAt = serializers.DateTimeField(source="created_at")
+    lastUsedAt = serializers.DateTimeField(source="last_used_at")
+    expiresAt = serializers.DateTimeField(source="expires_at")
+    kind = serializers.SerializerMethodField(help_text="`browser` or `api`.")
+    current = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.ChoiceField(choices=["browser", "api"]))
+    def get_kind(self, session) -> str:
+        return "browser" if session.django_session_key else "api"
+
+    def get_current(self, session) -> bool:
+        return str(session.id) == self.context.get("current_session_id")
