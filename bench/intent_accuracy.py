@@ -1,0 +1,82 @@
+"""Intent classifier accuracy on the held-out split of chat/intent_data/examples.jsonl; prints JSON.
+
+Beside the classifier, the same run measures two baselines on the same held-out examples: the majority
+class, and a keyword rule set (the lexicon concepts alone, first match wins).
+Run: .venv/bin/python bench/intent_accuracy.py
+"""
+
+import json
+import os
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketing_ai.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from chat.intent import CONCEPTS, INTENTS, NaiveBayes, examples_load, normalize, split_examples  # noqa: E402
+
+KEYWORD_ORDER = [
+    ("greet", "greeting"),
+    ("content", "content_creation"),
+    ("source", "data_source_help"),
+    ("campaign", "campaign_recommendation"),
+    ("metric", "performance_question"),
+    ("general", "general_marketing"),
+]
+
+
+def keyword_baseline(text: str) -> str:
+    lowered = normalize(text)
+    for concept, intent in KEYWORD_ORDER:
+        if re.search(CONCEPTS[concept], lowered):
+            return intent
+    return "other"
+
+
+def evaluate(predict, examples: list[dict]) -> dict:
+    labels = list(INTENTS)
+    confusion = {actual: dict.fromkeys(labels, 0) for actual in labels}
+    for example in examples:
+        confusion[example["intent"]][predict(example["text"])] += 1
+    correct = sum(confusion[label][label] for label in labels)
+    per_intent = {}
+    for label in labels:
+        predicted = sum(confusion[actual][label] for actual in labels)
+        actual = sum(confusion[label].values())
+        per_intent[label] = {
+            "precision": round(confusion[label][label] / predicted, 3) if predicted else 0.0,
+            "recall": round(confusion[label][label] / actual, 3) if actual else 0.0,
+            "support": actual,
+        }
+    return {"accuracy": round(correct / len(examples), 3), "perIntent": per_intent, "confusion": confusion}
+
+
+def main() -> dict:
+    examples = examples_load()
+    train, test = split_examples(examples)
+    model = NaiveBayes().fit(train)
+    majority = Counter(e["intent"] for e in train).most_common(1)[0][0]
+    result = {
+        "examples": len(examples),
+        "train": len(train),
+        "heldOut": len(test),
+        "classifier": evaluate(lambda text: model.predict(text)[0], test),
+        "baselines": {
+            "majorityClass": evaluate(lambda text: majority, test)["accuracy"],
+            "keywordRules": evaluate(keyword_baseline, test)["accuracy"],
+        },
+        "trainingAccuracy": evaluate(lambda text: model.predict(text)[0], train)["accuracy"],
+        "target": 0.85,
+    }
+    result["meetsTarget"] = result["classifier"]["accuracy"] >= result["target"]
+    return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(), indent=2))

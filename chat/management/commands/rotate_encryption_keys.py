@@ -1,0 +1,13 @@
+"""Re-encrypt stored secrets with the newest FIELD_ENCRYPTION_KEYS key (put the new key first, run, drop the old)."""
+
+from django.core.management.base import BaseCommand
+
+from chat.provider_keys import encrypted_fields_rotate
+
+
+class Command(BaseCommand):
+    help = "Re-encrypt every encrypted field with the first (newest) FIELD_ENCRYPTION_KEYS key."
+
+    def handle(self, *args, **options):
+        count = encrypted_fields_rotate()
+        self.stdout.write(self.style.SUCCESS(f"Re-encrypted {count} rows."))

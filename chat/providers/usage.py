@@ -1,0 +1,76 @@
+"""Usage logging (one ProviderCall row per attempt) and the per-workspace AI rate limit."""
+
+import time
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.cache import cache
+
+from marketing_ai.errors import RateLimited
+
+from .base import Usage
+from .pricing import cost_for
+
+ERROR_MAX_LENGTH = 500
+WINDOW_SECONDS = 60
+
+
+def provider_call_record(
+    *,
+    workspace=None,
+    usage: Usage,
+    purpose: str,
+    status: str,
+    latency_ms: int,
+    error: str = "",
+):
+    """Store one ProviderCall with its cost from the price table; the error text must already be secret-free."""
+    from chat.models import ProviderCall
+
+    return ProviderCall.objects.create(
+        workspace=workspace,
+        provider=usage.provider[:32],
+        model=(usage.model or "")[:100],
+        purpose=(purpose or "")[:32],
+        status=status,
+        tokens_in=max(0, int(usage.tokens_in)),
+        tokens_out=max(0, int(usage.tokens_out)),
+        cost=cost_for(model=usage.model or "", tokens_in=usage.tokens_in, tokens_out=usage.tokens_out),
+        latency_ms=max(0, int(latency_ms)),
+        error=(error or "")[:ERROR_MAX_LENGTH],
+    )
+
+
+aprovider_call_record = sync_to_async(provider_call_record)
+
+
+def _rate_key(workspace_id, window: int) -> str:
+    return f"ai-rate:{workspace_id}:{window}"
+
+
+def ai_rate_limit_check(*, workspace=None, client_key: str = "") -> int:
+    """Count one AI request for the workspace (or anonymous client) in this minute; raise RateLimited past the limit.
+
+    Returns the number of requests counted in the current window. The counter lives in the cache
+    (Redis when REDIS_URL is set), so every web process shares it.
+    """
+    limit = int(settings.AI_RATE_LIMIT_PER_MINUTE)
+    if limit <= 0:
+        return 0
+    owner = workspace.pk if workspace is not None else f"anon-{client_key or 'all'}"
+    now = time.time()
+    window = int(now // WINDOW_SECONDS)
+    key = _rate_key(owner, window)
+    cache.add(key, 0, timeout=WINDOW_SECONDS * 2)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # the key expired between add and incr
+        cache.set(key, 1, timeout=WINDOW_SECONDS * 2)
+        count = 1
+    if count > limit:
+        retry_after = int((window + 1) * WINDOW_SECONDS - now) + 1
+        raise RateLimited("Too many AI requests for this workspace; please wait a moment.", retry_after=retry_after)
+    return count
+
+
+aai_rate_limit_check = sync_to_async(ai_rate_limit_check)
