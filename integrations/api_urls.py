@@ -1,5 +1,19 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import api, collect
 
 app_name = "integrations-api"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("data-sources", api.DataSourceListCreateApi.as_view(), name="source-list"),
+    path("data-sources/dummy-data/bulk/<str:source_type>", api.DummyDataApi.as_view(), name="dummy-data"),
+    path("data-sources/<int:source_id>", api.DataSourceDetailApi.as_view(), name="source-detail"),
+    path("data-sources/<int:source_id>/sync", api.DataSourceSyncApi.as_view(), name="source-sync"),
+    path("data-sources/<int:source_id>/csv", api.CsvUploadApi.as_view(), name="source-csv"),
+    path("jobs/<int:job_id>", api.JobDetailApi.as_view(), name="job-detail"),
+    path("events", api.EventListApi.as_view(), name="event-list"),
+    path("customers", api.CustomerListApi.as_view(), name="customer-list"),
+    path("customers/<int:customer_id>", api.CustomerDetailApi.as_view(), name="customer-detail"),
+    path("collect/<str:write_key>", collect.collect, name="collect"),
+    path("webhooks/shopify/<int:source_id>", collect.shopify_webhook, name="shopify-webhook"),
+]

@@ -143,6 +143,7 @@ class SyncJob(TimeStampedModel):
     events_count = models.PositiveIntegerField(default=0)
     rejected_count = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    warning = models.CharField(max_length=500, blank=True, help_text="Shown to the user, e.g. the 60-day limit.")
     params = models.JSONField(default=dict, blank=True)
     checkpoint = models.JSONField(default=dict, blank=True, help_text="Last committed batch, to resume from.")
     started_at = models.DateTimeField(null=True, blank=True)
@@ -156,3 +157,20 @@ class SyncJob(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.kind} job {self.id} ({self.status})"
+
+
+class WebhookDelivery(models.Model):
+    """One accepted webhook delivery; its unique key makes replays and re-deliveries no-ops."""
+
+    source = models.ForeignKey("integrations.DataSource", on_delete=models.CASCADE, related_name="webhook_deliveries")
+    delivery_key = models.CharField(max_length=255)
+    topic = models.CharField(max_length=64)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "delivery_key"], name="integrations_webhook_delivery_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} {self.delivery_key}"

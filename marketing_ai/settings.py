@@ -152,6 +152,11 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict = {}
+# Shopify webhooks are at-least-once and sometimes missed: a periodic sync of active pull sources reconciles.
+CELERY_BEAT_SCHEDULE["integrations-sync-active-sources"] = {
+    "task": "integrations.tasks.sources_sync_due_task",
+    "schedule": timedelta(minutes=env.int("SOURCE_SYNC_INTERVAL_MINUTES", default=30)),
+}
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -230,6 +235,21 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# Integrations (issue 3): Shopify pull pacing, collect endpoint limits, pipeline batch size.
+SHOPIFY_TIMEOUT_SECONDS = env.float("SHOPIFY_TIMEOUT_SECONDS", default=20.0)
+SHOPIFY_PAGE_SIZE = env.int("SHOPIFY_PAGE_SIZE", default=100)
+SHOPIFY_MAX_ATTEMPTS = env.int("SHOPIFY_MAX_ATTEMPTS", default=6)
+SHOPIFY_MAX_BACKOFF_SECONDS = env.float("SHOPIFY_MAX_BACKOFF_SECONDS", default=30.0)
+SHOPIFY_BACKOFF_SCALE = env.float("SHOPIFY_BACKOFF_SCALE", default=1.0)
+COLLECT_MAX_EVENTS = env.int("COLLECT_MAX_EVENTS", default=1000)
+COLLECT_MAX_EVENT_BYTES = env.int("COLLECT_MAX_EVENT_BYTES", default=32 * 1024)
+COLLECT_MAX_BODY_BYTES = env.int("COLLECT_MAX_BODY_BYTES", default=1024 * 1024)
+COLLECT_RATE_LIMIT_REQUESTS = env.int("COLLECT_RATE_LIMIT_REQUESTS", default=600)
+COLLECT_RATE_LIMIT_WINDOW_SECONDS = env.int("COLLECT_RATE_LIMIT_WINDOW_SECONDS", default=10)
+COLLECT_MAX_IN_FLIGHT = env.int("COLLECT_MAX_IN_FLIGHT", default=32)
+INGEST_BATCH_SIZE = env.int("INGEST_BATCH_SIZE", default=5000)
+SOURCE_SYNC_INTERVAL_MINUTES = env.int("SOURCE_SYNC_INTERVAL_MINUTES", default=30)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": ACCESS_TOKEN_LIFETIME,

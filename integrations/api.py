@@ -1,0 +1,189 @@
+"""REST API of DESIGN §4 for data sources, jobs, events and customers (thin: selectors + services)."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.selectors import workspace_current_for_user
+from marketing_ai.pagination import PageNumberPagination
+
+from .adapters import csv as csv_adapter
+from .selectors import (
+    customer_get_for_user,
+    customer_list_for_user,
+    customer_recent_events,
+    data_source_get_for_user,
+    data_source_list_for_user,
+    event_list_for_user,
+    job_get_for_user,
+)
+from .serializers import CustomerOutput, DataSourceOutput, EventOutput, JobOutput
+from .services import (
+    csv_import_start,
+    data_source_create,
+    data_source_delete,
+    data_source_update,
+    dummy_data_start,
+    sync_job_start,
+)
+
+JobEnvelope = inline_serializer("JobEnvelope", {"job": JobOutput()})
+
+
+class DataSourceListCreateApi(APIView):
+    class Input(serializers.Serializer):
+        sourceType = serializers.CharField(max_length=32)
+        name = serializers.CharField(max_length=200)
+        config = serializers.JSONField(required=False, default=dict)
+
+    @extend_schema(responses=DataSourceOutput(many=True))
+    def get(self, request) -> Response:
+        sources = data_source_list_for_user(user=request.user)
+        return Response(DataSourceOutput(sources, many=True).data)
+
+    @extend_schema(request=Input, responses={201: DataSourceOutput})
+    def post(self, request) -> Response:
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        source = data_source_create(
+            workspace=workspace_current_for_user(user=request.user),
+            user=request.user,
+            source_type=data.validated_data["sourceType"],
+            name=data.validated_data["name"],
+            config=data.validated_data["config"],
+        )
+        return Response(DataSourceOutput(source).data, status=status.HTTP_201_CREATED)
+
+
+class DataSourceDetailApi(APIView):
+    class Input(serializers.Serializer):
+        name = serializers.CharField(max_length=200, required=False)
+        status = serializers.CharField(max_length=16, required=False)
+        config = serializers.JSONField(required=False)
+
+    @extend_schema(responses=DataSourceOutput)
+    def get(self, request, source_id: int) -> Response:
+        return Response(DataSourceOutput(data_source_get_for_user(user=request.user, source_id=source_id)).data)
+
+    @extend_schema(request=Input, responses=DataSourceOutput)
+    def patch(self, request, source_id: int) -> Response:
+        source = data_source_get_for_user(user=request.user, source_id=source_id)
+        data = self.Input(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        source = data_source_update(source=source, **data.validated_data)
+        return Response(DataSourceOutput(source).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, source_id: int) -> Response:
+        data_source_delete(source=data_source_get_for_user(user=request.user, source_id=source_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DataSourceSyncApi(APIView):
+    @extend_schema(request=None, responses={202: JobEnvelope})
+    def post(self, request, source_id: int) -> Response:
+        source = data_source_get_for_user(user=request.user, source_id=source_id)
+        job, _created = sync_job_start(source=source, user=request.user)
+        job.refresh_from_db()
+        return Response({"job": JobOutput(job).data}, status=status.HTTP_202_ACCEPTED)
+
+
+class DummyDataApi(APIView):
+    class Input(serializers.Serializer):
+        count = serializers.IntegerField(required=False, min_value=1, max_value=5_000_000)
+        seed = serializers.IntegerField(required=False)
+
+    @extend_schema(request=Input, responses={202: JobEnvelope})
+    def post(self, request, source_type: str) -> Response:
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = dummy_data_start(
+            workspace=workspace_current_for_user(user=request.user),
+            source_type=source_type,
+            user=request.user,
+            **data.validated_data,
+        )
+        job.refresh_from_db()
+        return Response({"job": JobOutput(job).data}, status=status.HTTP_202_ACCEPTED)
+
+
+class CsvUploadApi(APIView):
+    class Input(serializers.Serializer):
+        file = serializers.FileField()
+        mapping = serializers.JSONField(required=False)
+
+    @extend_schema(request=Input, responses={202: JobEnvelope})
+    def post(self, request, source_id: int) -> Response:
+        source = data_source_get_for_user(user=request.user, source_id=source_id)
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        mapping = data.validated_data.get("mapping") or csv_upload_mapping_guess(upload)
+        job = csv_import_start(source=source, upload=upload, mapping=mapping, user=request.user)
+        job.refresh_from_db()
+        return Response({"job": JobOutput(job).data}, status=status.HTTP_202_ACCEPTED)
+
+
+def csv_upload_mapping_guess(upload) -> dict:
+    import io
+
+    upload.seek(0)
+    headers, _ = csv_adapter.rows_iter(io.TextIOWrapper(upload.file, encoding="utf-8-sig", newline=""))
+    upload.seek(0)
+    return csv_adapter.mapping_guess(headers)
+
+
+class JobDetailApi(APIView):
+    @extend_schema(responses=JobOutput)
+    def get(self, request, job_id: int) -> Response:
+        return Response(JobOutput(job_get_for_user(user=request.user, job_id=job_id)).data)
+
+
+class EventListApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("source", int),
+            OpenApiParameter("type", str),
+            OpenApiParameter("customer", str),
+            OpenApiParameter("from", str),
+            OpenApiParameter("to", str),
+            OpenApiParameter("page", int),
+            OpenApiParameter("pageSize", int),
+        ],
+        responses=EventOutput(many=True),
+    )
+    def get(self, request) -> Response:
+        params = request.query_params
+        events = event_list_for_user(
+            user=request.user,
+            source=params.get("source"),
+            event_type=params.get("type"),
+            customer=params.get("customer"),
+            date_from=params.get("from"),
+            date_to=params.get("to"),
+        )
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(events, request, view=self)
+        return paginator.get_paginated_response(EventOutput(page, many=True).data)
+
+
+class CustomerListApi(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("search", str), OpenApiParameter("page", int), OpenApiParameter("pageSize", int)],
+        responses=CustomerOutput(many=True),
+    )
+    def get(self, request) -> Response:
+        customers = customer_list_for_user(user=request.user, search=request.query_params.get("search"))
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(customers, request, view=self)
+        return paginator.get_paginated_response(CustomerOutput(page, many=True).data)
+
+
+class CustomerDetailApi(APIView):
+    @extend_schema(responses=CustomerOutput)
+    def get(self, request, customer_id: int) -> Response:
+        customer = customer_get_for_user(user=request.user, customer_id=customer_id)
+        body = CustomerOutput(customer).data
+        body["recentEvents"] = EventOutput(customer_recent_events(customer=customer), many=True).data
+        return Response(body)

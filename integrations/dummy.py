@@ -1,0 +1,252 @@
+"""Realistic demo events in each source's own raw format, so the real mappers run (issue 3 §5).
+
+A customer pool shared across sources (customer N is the same person in GTM, the pixel and Shopify) and
+personas that fill every analysis segment: page-view-only visitors, cart abandoners, buyers, repeat buyers,
+big spenders (> 100) and engaged customers (3+ event types). The same seed yields the same events and ids.
+"""
+
+import hashlib
+import random
+import zlib
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+PRODUCTS = [
+    ("1001", "Logo Tee", "24.00"),
+    ("1002", "Canvas Tote", "18.50"),
+    ("1003", "Blue Mug", "12.00"),
+    ("1004", "Trail Socks", "9.90"),
+    ("1005", "Rain Jacket", "89.00"),
+    ("1006", "Wool Beanie", "29.00"),
+    ("1007", "Daypack", "64.00"),
+    ("1008", "Trail Boot", "149.00"),
+    ("1009", "Down Parka", "329.00"),
+    ("1010", "Tent 2P", "249.00"),
+]
+CHEAP, PREMIUM = PRODUCTS[:7], PRODUCTS[7:]
+FIRST = ["Ada", "Ben", "Chloe", "Dan", "Eva", "Finn", "Grace", "Hugo", "Iris", "Jack", "Kira", "Leo", "Maya", "Noah"]
+LAST = ["Smith", "Jones", "Garcia", "Muller", "Rossi", "Dubois", "Novak", "Silva", "Kim", "Okafor", "Berg"]
+AGENTS = [
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Mobile Safari/537.36",
+]
+# Persona of customer N = PERSONAS[N % 10]: browsers, abandoners, buyers, repeat, big spender, engaged.
+PERSONAS = ["browser", "abandoner", "buyer", "engaged", "browser", "repeat", "abandoner", "big", "buyer", "browser"]
+SITE = "https://demo-shop.example.com"
+
+GA4_NAMES = {"lead": "generate_lead", "custom": "newsletter_signup"}
+META_NAMES = {
+    "page_view": "PageView",
+    "view_item": "ViewContent",
+    "search": "Search",
+    "add_to_cart": "AddToCart",
+    "begin_checkout": "InitiateCheckout",
+    "add_payment_info": "AddPaymentInfo",
+    "purchase": "Purchase",
+    "sign_up": "CompleteRegistration",
+    "lead": "Lead",
+    "custom": "Subscribe",
+}
+SHOPIFY_NAMES = {
+    "page_view": "page_viewed",
+    "view_item": "product_viewed",
+    "search": "search_submitted",
+    "add_to_cart": "product_added_to_cart",
+    "remove_from_cart": "product_removed_from_cart",
+    "begin_checkout": "checkout_started",
+    "add_payment_info": "payment_info_submitted",
+    "purchase": "order",
+    "refund": "refund",
+    "sign_up": "customer",
+    "custom": "collection_viewed",
+}
+
+
+def customer_profile(number: int) -> dict:
+    """Customer N of the shared pool: the same id, name and e-mail whichever source generates it."""
+    first, last = FIRST[number % len(FIRST)], LAST[(number // len(FIRST)) % len(LAST)]
+    return {
+        "id": f"cust_{number:06d}",
+        "first": first,
+        "last": last,
+        "email": f"{first.lower()}.{last.lower()}.{number}@example.com",
+        "persona": PERSONAS[number % len(PERSONAS)],
+    }
+
+
+def _session_steps(persona: str, rng: random.Random) -> list[str]:
+    if persona == "browser":
+        return ["page_view"] * rng.randint(1, 3)
+    if persona == "abandoner":
+        steps = ["page_view", "view_item", "add_to_cart"]
+        return steps + (["remove_from_cart"] if rng.random() < 0.4 else ["begin_checkout"])
+    if persona == "engaged":
+        return ["page_view", "search", "view_item", "sign_up", "lead", "custom"]
+    buy = ["view_item", "add_to_cart", "begin_checkout", "add_payment_info", "purchase"]
+    if persona == "repeat":
+        return ["page_view", *buy, "purchase"]
+    if persona == "big":
+        return ["page_view", *buy, "refund"] if rng.random() < 0.3 else ["page_view", *buy]
+    return ["page_view", "search", *buy] if rng.random() < 0.5 else ["page_view", *buy]
+
+
+def canonical_stream(*, count: int, seed) -> Iterator[dict]:
+    """`count` canonical demo events (type, customer, product, time, ids), in session order."""
+    rng = random.Random(f"dummy:{seed}")
+    anchor = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    pool = max(10, min(count // 6, 250_000))
+    seed_tag = zlib.crc32(str(seed).encode()) % 100_000
+    produced, session = 0, 0
+    while produced < count:
+        number = session % pool if session < pool else rng.randrange(pool)
+        person = customer_profile(number)
+        steps = _session_steps(person["persona"], rng)
+        if session < len(PERSONAS) and session == 1:  # small runs still show the whole funnel and a refund
+            steps = ["page_view", "view_item", "add_to_cart", "remove_from_cart"]
+        if session == 7:
+            steps = [*steps, "refund"] if "refund" not in steps else steps
+        recent = person["persona"] not in ("browser",) or rng.random() < 0.5
+        start = anchor - timedelta(days=rng.uniform(0, 20 if recent else 85), seconds=rng.randint(0, 86_399))
+        catalog = PREMIUM if person["persona"] == "big" else CHEAP
+        product = rng.choice(catalog)
+        quantity = 1 if person["persona"] != "big" else rng.randint(1, 2)
+        session_id = f"s{seed_tag}-{session}"
+        order = f"{seed_tag}{session:09d}"
+        for step_index, step in enumerate(steps):
+            if produced >= count:
+                return
+            moment = start + timedelta(minutes=step_index * rng.uniform(0.5, 4))
+            if step == "purchase" and step_index == len(steps) - 1 and steps.count("purchase") == 2:
+                moment += timedelta(days=rng.randint(3, 20))  # the repeat buyer's second order
+                order = f"{seed_tag}{session:09d}2"
+            yield {
+                "type": step,
+                "customer": person,
+                "product": product,
+                "quantity": quantity,
+                "occurred_at": min(moment, anchor + timedelta(hours=23)),
+                "session_id": session_id,
+                "event_id": f"d{seed_tag}-{session}-{step_index}",
+                "order_id": order,
+                "user_agent": AGENTS[number % len(AGENTS)],
+                "client_id": f"{1700000000 + number}.{number * 7919 % 10_000_000}",
+            }
+            produced += 1
+        session += 1
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def to_gtm(event: dict) -> dict:
+    product_id, title, price = event["product"]
+    kind, person = event["type"], event["customer"]
+    total = f"{float(price) * event['quantity']:.2f}"
+    raw = {
+        "tagId": "tag-ga4-ecommerce",
+        "triggerId": f"trigger-{kind}",
+        "eventName": GA4_NAMES.get(kind, kind),
+        "eventId": event["event_id"],
+        "pageUrl": f"{SITE}/products/{product_id}" if kind != "page_view" else f"{SITE}/",
+        "userId": person["id"],
+        "clientId": event["client_id"],
+        "sessionId": event["session_id"],
+        "timestamp": _iso(event["occurred_at"]),
+        "userAgent": event["user_agent"],
+    }
+    if kind in (
+        "view_item",
+        "add_to_cart",
+        "remove_from_cart",
+        "begin_checkout",
+        "add_payment_info",
+        "purchase",
+        "refund",
+    ):
+        raw.update(
+            value=total,
+            currency="USD",
+            items=[{"item_id": product_id, "item_name": title, "price": price, "quantity": event["quantity"]}],
+        )
+    if kind in ("purchase", "refund"):
+        raw["transactionId"] = event["order_id"]
+    if kind == "search":
+        raw["searchTerm"] = title.split()[-1].lower()
+    if kind in ("sign_up", "purchase", "lead"):
+        raw["userEmail"] = person["email"]
+    return raw
+
+
+def to_pixel(event: dict) -> dict | None:
+    kind, person = event["type"], event["customer"]
+    if kind not in META_NAMES:
+        return None  # Meta has no standard remove_from_cart / refund event
+    product_id, _title, price = event["product"]
+    raw = {
+        "eventId": event["order_id"] if kind == "purchase" else event["event_id"],
+        "pixelId": "100000000000001",
+        "eventName": META_NAMES[kind],
+        "userId": person["id"],
+        "pageUrl": f"{SITE}/products/{product_id}",
+        "timestamp": _iso(event["occurred_at"]),
+        "userAgent": event["user_agent"],
+        "fbp": f"fb.1.{event['client_id'].replace('.', '')}",
+    }
+    if kind in ("purchase", "lead", "sign_up"):
+        raw["emailSha256"] = hashlib.sha256(person["email"].encode()).hexdigest()
+    if kind not in ("page_view", "search", "sign_up", "lead", "custom"):
+        raw.update(value=f"{float(price) * event['quantity']:.2f}", currency="USD", contentIds=[product_id])
+    if kind == "purchase":
+        raw["orderId"] = event["order_id"]
+    return raw
+
+
+def to_shopify(event: dict) -> dict | None:
+    kind, person = event["type"], event["customer"]
+    if kind not in SHOPIFY_NAMES:
+        return None  # Shopify has no lead event
+    product_id, title, price = event["product"]
+    raw = {
+        "eventName": SHOPIFY_NAMES[kind],
+        "eventId": event["event_id"],
+        "customerId": person["id"],
+        "clientId": event["client_id"],
+        "sessionId": event["session_id"],
+        "timestamp": _iso(event["occurred_at"]),
+        "userAgent": event["user_agent"],
+        "pageUrl": f"{SITE}/products/{product_id}",
+        "productId": product_id,
+        "productTitle": title,
+        "productPrice": price,
+        "quantity": event["quantity"],
+        "currency": "USD",
+    }
+    if kind in ("purchase", "refund", "sign_up"):
+        raw.update(customerEmail=person["email"], customerFirstName=person["first"], customerLastName=person["last"])
+    if kind in ("purchase", "refund"):
+        raw.update(orderId=event["order_id"], totalPrice=f"{float(price) * event['quantity']:.2f}")
+        raw["refundId"] = f"r{event['order_id']}"
+    if kind == "search":
+        raw["searchTerm"] = title.split()[-1].lower()
+    return raw
+
+
+RENDERERS = {"gtm": to_gtm, "facebook_pixel": to_pixel, "shopify": to_shopify}
+
+
+def raw_stream(*, source_type: str, count: int, seed) -> Iterator[dict]:
+    """Exactly `count` raw events in the source's own format (events a provider cannot express are replaced)."""
+    render = RENDERERS[source_type]
+    produced = 0
+    stream = canonical_stream(count=count * 2, seed=seed)
+    for event in stream:
+        raw = render(event)
+        if raw is None:
+            continue
+        yield raw
+        produced += 1
+        if produced >= count:
+            return

@@ -1,0 +1,226 @@
+"""Bulk, idempotent store of mapped events and the set-based Customer upsert.
+
+PostgreSQL: psycopg 3 `COPY` into a temporary staging table, then one statement inserts the new events
+(`ON CONFLICT (source_id, external_id) DO NOTHING`) and upserts the customers from the rows actually
+inserted, so a re-delivered batch changes nothing. Other databases: batched `bulk_create(ignore_conflicts)`
+after reading which ids already exist (the caller's transaction holds SQLite's write lock).
+"""
+
+import json
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from integrations.models import Customer, DataSource, Event
+
+from .schema import EventRecord
+
+STAGE_COLUMNS = (
+    "external_id text, event_type text, raw_name text, customer_key text, anonymous_id text, session_id text, "
+    "occurred_at timestamptz, value numeric, currency text, properties text, email text, email_sha256 text, "
+    "first_name text, last_name text"
+)
+COPY_COLUMNS = (
+    "external_id, event_type, raw_name, customer_key, anonymous_id, session_id, occurred_at, value, currency, "
+    "properties, email, email_sha256, first_name, last_name"
+)
+
+PG_INSERT = """
+WITH ins AS (
+    INSERT INTO integrations_event (workspace_id, source_id, external_id, event_type, raw_name, customer_key,
+        anonymous_id, session_id, occurred_at, received_at, value, currency, properties)
+    SELECT %(workspace)s, %(source)s, external_id, event_type, raw_name, customer_key, anonymous_id, session_id,
+        occurred_at, %(received)s, value, currency, properties::jsonb
+    FROM integ_stage
+    ON CONFLICT (source_id, external_id) DO NOTHING
+    RETURNING customer_key, event_type, occurred_at, value
+), agg AS (
+    SELECT customer_key, min(occurred_at) AS first_seen, max(occurred_at) AS last_seen, count(*) AS n,
+        count(*) FILTER (WHERE event_type = 'purchase') AS purchases,
+        coalesce(sum(value) FILTER (WHERE event_type = 'purchase'), 0) AS total
+    FROM ins WHERE customer_key <> '' GROUP BY customer_key
+), ident AS (
+    SELECT DISTINCT ON (customer_key) customer_key, email, email_sha256, first_name, last_name
+    FROM integ_stage
+    WHERE customer_key <> '' AND (email <> '' OR email_sha256 <> '' OR first_name <> '' OR last_name <> '')
+    ORDER BY customer_key, (email <> '') DESC, occurred_at DESC
+), up AS (
+    INSERT INTO integrations_customer AS c (workspace_id, customer_key, email, email_sha256, first_name, last_name,
+        first_seen_at, last_seen_at, event_count, purchase_count, total_value, created_at, updated_at)
+    SELECT %(workspace)s, agg.customer_key, coalesce(ident.email, ''), coalesce(ident.email_sha256, ''),
+        coalesce(ident.first_name, ''), coalesce(ident.last_name, ''), agg.first_seen, agg.last_seen, agg.n,
+        agg.purchases, agg.total, %(received)s, %(received)s
+    FROM agg LEFT JOIN ident USING (customer_key)
+    ORDER BY agg.customer_key
+    ON CONFLICT (workspace_id, customer_key) DO UPDATE SET
+        email = CASE WHEN EXCLUDED.email <> '' THEN EXCLUDED.email ELSE c.email END,
+        email_sha256 = CASE WHEN EXCLUDED.email_sha256 <> '' THEN EXCLUDED.email_sha256 ELSE c.email_sha256 END,
+        first_name = CASE WHEN EXCLUDED.first_name <> '' THEN EXCLUDED.first_name ELSE c.first_name END,
+        last_name = CASE WHEN EXCLUDED.last_name <> '' THEN EXCLUDED.last_name ELSE c.last_name END,
+        first_seen_at = LEAST(c.first_seen_at, EXCLUDED.first_seen_at),
+        last_seen_at = GREATEST(c.last_seen_at, EXCLUDED.last_seen_at),
+        event_count = c.event_count + EXCLUDED.event_count,
+        purchase_count = c.purchase_count + EXCLUDED.purchase_count,
+        total_value = c.total_value + EXCLUDED.total_value,
+        updated_at = EXCLUDED.updated_at
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM up)
+"""
+
+
+def events_store(*, source: DataSource, records: list[EventRecord], received_at: datetime | None = None) -> int:
+    """Store the records once per (source, external_id) and update customers from new rows; returns rows inserted."""
+    if not records:
+        return 0
+    received_at = received_at or timezone.now()
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            return _store_postgres(source=source, records=records, received_at=received_at)
+        return _store_orm(source=source, records=records, received_at=received_at)
+
+
+def _store_postgres(*, source: DataSource, records: list[EventRecord], received_at: datetime) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS integ_stage ({STAGE_COLUMNS}) ON COMMIT DELETE ROWS")
+        cursor.execute("TRUNCATE integ_stage")  # a savepoint-wrapped caller may not have committed yet
+        raw_cursor = cursor.cursor  # the psycopg 3 cursor under Django's wrapper
+        with raw_cursor.copy(f"COPY integ_stage ({COPY_COLUMNS}) FROM STDIN") as copy:
+            for r in records:
+                copy.write_row(
+                    (
+                        r.external_id,
+                        r.event_type,
+                        r.raw_name,
+                        r.customer_key,
+                        r.anonymous_id,
+                        r.session_id,
+                        r.occurred_at,
+                        r.value,
+                        r.currency,
+                        json.dumps(r.properties, default=str, separators=(",", ":")),
+                        r.email,
+                        r.email_sha256,
+                        r.first_name,
+                        r.last_name,
+                    )
+                )
+        cursor.execute(PG_INSERT, {"workspace": source.workspace_id, "source": source.id, "received": received_at})
+        inserted, _ = cursor.fetchone()
+    return int(inserted)
+
+
+def _store_orm(*, source: DataSource, records: list[EventRecord], received_at: datetime) -> int:
+    candidates = {r.external_id for r in records}
+    existing: set[str] = set()
+    candidate_list = list(candidates)
+    for start in range(0, len(candidate_list), 900):
+        chunk = candidate_list[start : start + 900]
+        existing.update(
+            Event.objects.filter(source=source, external_id__in=chunk).values_list("external_id", flat=True)
+        )
+    new_records, seen = [], set(existing)
+    for record in records:
+        if record.external_id not in seen:
+            seen.add(record.external_id)
+            new_records.append(record)
+    Event.objects.bulk_create(
+        [
+            Event(
+                workspace_id=source.workspace_id,
+                source_id=source.id,
+                external_id=r.external_id,
+                event_type=r.event_type,
+                raw_name=r.raw_name,
+                customer_key=r.customer_key,
+                anonymous_id=r.anonymous_id,
+                session_id=r.session_id,
+                occurred_at=r.occurred_at,
+                received_at=received_at,
+                value=r.value,
+                currency=r.currency,
+                properties=r.properties,
+            )
+            for r in new_records
+        ],
+        batch_size=500,
+        ignore_conflicts=True,
+    )
+    _customers_upsert_orm(
+        workspace_id=source.workspace_id, new_records=new_records, all_records=records, now=received_at
+    )
+    return len(new_records)
+
+
+def _customers_upsert_orm(*, workspace_id: int, new_records: list[EventRecord], all_records: list, now) -> None:
+    totals: dict[str, dict] = defaultdict(
+        lambda: {"first": None, "last": None, "n": 0, "purchases": 0, "total": Decimal("0")}
+    )
+    for r in new_records:
+        if not r.customer_key:
+            continue
+        agg = totals[r.customer_key]
+        agg["first"] = r.occurred_at if agg["first"] is None else min(agg["first"], r.occurred_at)
+        agg["last"] = r.occurred_at if agg["last"] is None else max(agg["last"], r.occurred_at)
+        agg["n"] += 1
+        if r.event_type == "purchase":
+            agg["purchases"] += 1
+            agg["total"] += r.value or 0
+    if not totals:
+        return
+    identity: dict[str, EventRecord] = {}
+    for r in sorted(all_records, key=lambda rec: (bool(rec.email), rec.occurred_at)):
+        if r.customer_key in totals and (r.email or r.email_sha256 or r.first_name or r.last_name):
+            identity[r.customer_key] = r
+    keys = sorted(totals)
+    existing = {}
+    for start in range(0, len(keys), 900):
+        for customer in Customer.objects.filter(workspace_id=workspace_id, customer_key__in=keys[start : start + 900]):
+            existing[customer.customer_key] = customer
+    to_create, to_update = [], []
+    for key in keys:
+        agg, ident = totals[key], identity.get(key)
+        customer = existing.get(key)
+        if customer is None:
+            customer = Customer(
+                workspace_id=workspace_id,
+                customer_key=key,
+                first_seen_at=agg["first"],
+                last_seen_at=agg["last"],
+                event_count=0,
+                purchase_count=0,
+                total_value=Decimal("0"),
+            )
+            to_create.append(customer)
+        else:
+            customer.first_seen_at = min(customer.first_seen_at, agg["first"])
+            customer.last_seen_at = max(customer.last_seen_at, agg["last"])
+            to_update.append(customer)
+        customer.event_count += agg["n"]
+        customer.purchase_count += agg["purchases"]
+        customer.total_value += agg["total"]
+        customer.updated_at = now
+        if ident is not None:
+            for field in ("email", "email_sha256", "first_name", "last_name"):
+                if getattr(ident, field):
+                    setattr(customer, field, getattr(ident, field))
+    Customer.objects.bulk_create(to_create, batch_size=500)
+    Customer.objects.bulk_update(
+        to_update,
+        [
+            "first_seen_at",
+            "last_seen_at",
+            "event_count",
+            "purchase_count",
+            "total_value",
+            "updated_at",
+            "email",
+            "email_sha256",
+            "first_name",
+            "last_name",
+        ],
+        batch_size=500,
+    )

@@ -1,0 +1,113 @@
+"""Every read of the integrations app, scoped to the actor's current workspace (another's object is a 404)."""
+
+from datetime import datetime
+
+from django.db.models import Count, QuerySet
+
+from accounts.models import User
+from accounts.selectors import workspace_current_for_user
+from marketing_ai.errors import ApplicationError, NotFound
+
+from .models import Customer, DataSource, Event, SyncJob
+from .pipeline.schema import Rejection, parse_time
+
+
+def data_source_list_for_user(*, user: User, with_counts: bool = False) -> QuerySet[DataSource]:
+    workspace = workspace_current_for_user(user=user)
+    sources = DataSource.objects.filter(workspace=workspace).order_by("-created_at")
+    if with_counts:
+        sources = sources.annotate(events_total=Count("events"))
+    return sources
+
+
+def data_source_get_for_user(*, user: User, source_id: int) -> DataSource:
+    source = data_source_list_for_user(user=user).filter(id=source_id).first()
+    if source is None:
+        raise NotFound("Data source not found.")
+    return source
+
+
+def data_source_by_write_key(*, write_key: str) -> DataSource | None:
+    """The push source (gtm / facebook_pixel) that owns this write key, or None."""
+    return (
+        DataSource.objects.filter(
+            write_key=write_key,
+            source_type__in=(DataSource.SourceType.GTM, DataSource.SourceType.FACEBOOK_PIXEL),
+        )
+        .only("id", "workspace_id", "source_type", "status", "config")
+        .first()
+    )
+
+
+def job_get_for_user(*, user: User, job_id: int) -> SyncJob:
+    workspace = workspace_current_for_user(user=user)
+    job = SyncJob.objects.filter(workspace=workspace, id=job_id).select_related("source").first()
+    if job is None:
+        raise NotFound("Job not found.")
+    return job
+
+
+def job_list_for_source(*, source: DataSource, limit: int = 10) -> QuerySet[SyncJob]:
+    return SyncJob.objects.filter(source=source).order_by("-created_at")[:limit]
+
+
+def _moment(value: str | None, field: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return parse_time(value)
+    except Rejection as exc:
+        raise ApplicationError("Some fields are invalid.", errors={field: ["Give an ISO 8601 date or time."]}) from exc
+
+
+def event_list_for_user(
+    *,
+    user: User,
+    source: str | None = None,
+    event_type: str | None = None,
+    customer: str | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+) -> QuerySet[Event]:
+    """The workspace's events, newest first, filtered by source id, type, customer key, and a time range."""
+    workspace = workspace_current_for_user(user=user)
+    events = Event.objects.filter(workspace=workspace).select_related("source").order_by("-occurred_at", "-id")
+    if source:
+        if not str(source).isdigit():
+            raise ApplicationError("Some fields are invalid.", errors={"source": ["Give a data source id."]})
+        events = events.filter(source_id=int(source))
+    if event_type:
+        if event_type not in Event.EventType.values:
+            raise ApplicationError("Some fields are invalid.", errors={"type": ["Unknown event type."]})
+        events = events.filter(event_type=event_type)
+    if customer:
+        events = events.filter(customer_key=customer)
+    start, end = _moment(date_from, "from"), _moment(date_to, "to")
+    if start:
+        events = events.filter(occurred_at__gte=start)
+    if end:
+        events = events.filter(occurred_at__lte=end)
+    return events
+
+
+def customer_list_for_user(*, user: User, search: str | None = None) -> QuerySet[Customer]:
+    workspace = workspace_current_for_user(user=user)
+    customers = Customer.objects.filter(workspace=workspace).order_by("-last_seen_at", "-id")
+    if search:
+        customers = customers.filter(customer_key__icontains=search) | customers.filter(email__icontains=search)
+    return customers
+
+
+def customer_get_for_user(*, user: User, customer_id: int) -> Customer:
+    customer = customer_list_for_user(user=user).filter(id=customer_id).first()
+    if customer is None:
+        raise NotFound("Customer not found.")
+    return customer
+
+
+def customer_recent_events(*, customer: Customer, limit: int = 20) -> list[Event]:
+    return list(
+        Event.objects.filter(workspace_id=customer.workspace_id, customer_key=customer.customer_key)
+        .select_related("source")
+        .order_by("-occurred_at")[:limit]
+    )

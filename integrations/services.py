@@ -1,0 +1,244 @@
+"""Every write of the integrations app: sources, jobs, webhooks. Ingestion itself lives in `pipeline/`."""
+
+import json
+import uuid
+
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User, Workspace
+from marketing_ai.errors import ApplicationError, NotFound, ProviderUnavailable, Unauthorized
+
+from .adapters.meta_pixel import meta_pixel_check
+from .adapters.shopify import webhook_signature_valid
+from .adapters.shopify_api import ShopifyClient
+from .config import config_clean
+from .models import DataSource, SyncJob, WebhookDelivery
+
+ACTIVE_JOB_STATUSES = (SyncJob.Status.QUEUED, SyncJob.Status.RUNNING)
+DUMMY_MAX_COUNT = 5_000_000
+
+
+def data_source_connection_test(*, source_type: str, config: dict, secrets: dict) -> None:
+    """Call the provider with the given credentials; raises a 400 with the reason when it refuses."""
+    try:
+        if source_type == DataSource.SourceType.SHOPIFY:
+            client = ShopifyClient(
+                shop_domain=config["shopDomain"],
+                access_token=secrets["accessToken"],
+                api_version=config.get("apiVersion"),
+            )
+            client.shop()
+        elif source_type == DataSource.SourceType.FACEBOOK_PIXEL and secrets.get("accessToken"):
+            meta_pixel_check(pixel_id=config["pixelId"], access_token=secrets["accessToken"])
+    except ProviderUnavailable as exc:
+        raise ApplicationError(f"Connection test failed: {exc.message}") from exc
+    except ApplicationError as exc:
+        raise ApplicationError(f"Connection test failed: {exc.message}") from exc
+
+
+def data_source_create(*, workspace: Workspace, user: User | None, source_type: str, name: str, config) -> DataSource:
+    """Validate the config for its type, test the connection, and create the source (secrets encrypted)."""
+    name = (name or "").strip()
+    if not name:
+        raise ApplicationError("Some fields are invalid.", errors={"name": ["Give the source a name."]})
+    plain, secrets = config_clean(source_type=source_type, config=config if config is not None else {})
+    data_source_connection_test(source_type=source_type, config=plain, secrets=secrets)
+    source = DataSource(
+        workspace=workspace, source_type=source_type, name=name[:200], config=plain, secrets=secrets, created_by=user
+    )
+    source.full_clean()
+    source.save()
+    return source
+
+
+def data_source_update(
+    *, source: DataSource, name: str | None = None, config: dict | None = None, status: str | None = None
+) -> DataSource:
+    """Rename, pause/resume, or change the config (re-validated and re-tested; unsent secrets are kept)."""
+    fields = ["updated_at"]
+    if name is not None:
+        if not name.strip():
+            raise ApplicationError("Some fields are invalid.", errors={"name": ["Give the source a name."]})
+        source.name, fields = name.strip()[:200], [*fields, "name"]
+    if status is not None:
+        if status not in (DataSource.Status.ACTIVE, DataSource.Status.PAUSED):
+            raise ApplicationError("Some fields are invalid.", errors={"status": ["Choose active or paused."]})
+        source.status, fields = status, [*fields, "status"]
+    if config is not None:
+        plain, secrets = config_clean(source_type=source.source_type, config=config, partial_of=source)
+        data_source_connection_test(source_type=source.source_type, config=plain, secrets=secrets)
+        source.config, source.secrets, fields = plain, secrets, [*fields, "config", "secrets"]
+    source.save(update_fields=fields)
+    return source
+
+
+def data_source_delete(*, source: DataSource) -> None:
+    """Delete the source with its events and jobs (customers keep their totals until recomputed)."""
+    source.delete()
+
+
+def _job_enqueue(job: SyncJob) -> None:
+    from .tasks import job_run_task
+
+    transaction.on_commit(lambda: job_run_task.delay(job.id))
+
+
+@transaction.atomic
+def sync_job_start(*, source: DataSource, user: User | None = None) -> tuple[SyncJob, bool]:
+    """Queue a sync unless one is queued or running for the source (then that job is returned, created=False)."""
+    if source.source_type != DataSource.SourceType.SHOPIFY:
+        raise ApplicationError(
+            f"{source.get_source_type_display()} sources receive their events by push; there is nothing to pull."
+        )
+    DataSource.objects.select_for_update().filter(id=source.id).first()  # serialize concurrent starts per source
+    running = SyncJob.objects.filter(source=source, kind=SyncJob.Kind.SYNC, status__in=ACTIVE_JOB_STATUSES).first()
+    if running:
+        return running, False
+    job = SyncJob.objects.create(
+        workspace_id=source.workspace_id, source=source, kind=SyncJob.Kind.SYNC, created_by=user
+    )
+    _job_enqueue(job)
+    return job, True
+
+
+def dummy_source_get_or_create(*, workspace: Workspace, source_type: str, user: User | None = None) -> DataSource:
+    """The workspace's "Dummy {sourceType} Data" source (is_dummy), created on first use."""
+    if source_type not in (
+        DataSource.SourceType.GTM,
+        DataSource.SourceType.FACEBOOK_PIXEL,
+        DataSource.SourceType.SHOPIFY,
+    ):
+        raise ApplicationError(
+            "Some fields are invalid.", errors={"sourceType": ["Dummy data exists for gtm, facebook_pixel, shopify."]}
+        )
+    name = f"Dummy {source_type} Data"
+    configs = {
+        "gtm": {"containerId": "GTM-DUMMY01"},
+        "facebook_pixel": {"pixelId": "100000000000001"},
+        "shopify": {"shopDomain": "dummy-store.myshopify.com"},
+    }
+    source, _ = DataSource.objects.get_or_create(
+        workspace=workspace,
+        name=name,
+        is_dummy=True,
+        defaults={"source_type": source_type, "config": configs[source_type], "created_by": user},
+    )
+    return source
+
+
+@transaction.atomic
+def dummy_data_start(
+    *, workspace: Workspace, source_type: str, user: User | None = None, count: int | None = None, seed=None
+) -> SyncJob:
+    """Queue a dummy-data job (50-100 events by default, up to 5,000,000) for the dummy source of that type."""
+    errors = {}
+    if count is not None and (
+        not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= DUMMY_MAX_COUNT
+    ):
+        errors["count"] = [f"Give a whole number from 1 to {DUMMY_MAX_COUNT:,}."]
+    if seed is not None and not isinstance(seed, int | str):
+        errors["seed"] = ["Give a number or a short text."]
+    if errors:
+        raise ApplicationError("Some fields are invalid.", errors=errors)
+    source = dummy_source_get_or_create(workspace=workspace, source_type=source_type, user=user)
+    if seed is None:
+        seed = uuid.uuid4().int % 1_000_000
+    if count is None:
+        count = 50 + (hash(str(seed)) % 51 if isinstance(seed, str) else int(seed) % 51)
+    job = SyncJob.objects.create(
+        workspace=workspace,
+        source=source,
+        kind=SyncJob.Kind.DUMMY_DATA,
+        total=count,
+        params={"count": count, "seed": seed},
+        created_by=user,
+    )
+    _job_enqueue(job)
+    return job
+
+
+def csv_source_get_or_create(*, workspace: Workspace, user: User | None = None) -> DataSource:
+    source, _ = DataSource.objects.get_or_create(
+        workspace=workspace,
+        source_type=DataSource.SourceType.CSV,
+        is_dummy=False,
+        name="CSV uploads",
+        defaults={"created_by": user},
+    )
+    return source
+
+
+@transaction.atomic
+def csv_import_start(*, source: DataSource, upload, mapping: dict, user: User | None = None) -> SyncJob:
+    """Keep the uploaded file and queue its import with the chosen column mapping."""
+    if source.source_type != DataSource.SourceType.CSV:
+        raise ApplicationError("CSV files can only be imported into a CSV source.")
+    path = default_storage.save(f"csv-imports/{source.workspace_id}/{uuid.uuid4().hex}.csv", upload)
+    job = SyncJob.objects.create(
+        workspace_id=source.workspace_id,
+        source=source,
+        kind=SyncJob.Kind.CSV_IMPORT,
+        params={"path": path, "mapping": mapping},
+        created_by=user,
+    )
+    _job_enqueue(job)
+    return job
+
+
+@transaction.atomic
+def job_retry(*, job: SyncJob) -> SyncJob:
+    """Re-queue a failed job; it resumes from its checkpoint."""
+    if job.status != SyncJob.Status.FAILED:
+        raise ApplicationError(f"Only failed jobs can be retried (this one is {job.status}).", status=409)
+    job.status, job.error = SyncJob.Status.QUEUED, ""
+    job.save(update_fields=["status", "error", "updated_at"])
+    _job_enqueue(job)
+    return job
+
+
+def shopify_webhook_receive(*, source_id: int, raw_body: bytes, headers) -> bool:
+    """Verify the HMAC on the raw body, drop replays, queue processing; returns False for a duplicate delivery."""
+    source = DataSource.objects.filter(id=source_id, source_type=DataSource.SourceType.SHOPIFY).first()
+    if source is None:
+        raise NotFound()
+    secret = source.secrets.get("webhookSecret", "")
+    if not webhook_signature_valid(
+        raw_body=raw_body, secret=secret, signature=headers.get("X-Shopify-Hmac-Sha256", "")
+    ):
+        raise Unauthorized("The webhook signature is not valid.")
+    topic = headers.get("X-Shopify-Topic", "")[:64] or "unknown"
+    delivery = headers.get("X-Shopify-Event-Id") or headers.get("X-Shopify-Webhook-Id")
+    object_id = headers.get("X-Shopify-Order-Id")
+    if not object_id:
+        try:
+            object_id = str(json.loads(raw_body).get("id", ""))
+        except (ValueError, AttributeError):
+            object_id = ""
+    # One row per event id (else per object + topic): a replay or re-delivery is a no-op.
+    key = f"event:{delivery}" if delivery else (f"{topic}:{object_id}" if object_id else "")
+    if not key:
+        raise ApplicationError("The webhook carries no event id and no object id.")
+    try:
+        with transaction.atomic():
+            WebhookDelivery.objects.create(source=source, delivery_key=key[:255], topic=topic)
+    except IntegrityError:
+        return False
+    from .tasks import shopify_webhook_process_task
+
+    transaction.on_commit(
+        lambda: shopify_webhook_process_task.delay(source.id, topic, raw_body.decode("utf-8", "replace"))
+    )
+    return True
+
+
+def source_sync_recorded(*, source: DataSource, status: str, message: str = "") -> None:
+    source.last_sync_at = timezone.now()
+    source.last_sync_status = status
+    source.status_message = message[:500]
+    if status == SyncJob.Status.FAILED:
+        source.status = DataSource.Status.ERROR
+    elif source.status == DataSource.Status.ERROR:
+        source.status = DataSource.Status.ACTIVE
+    source.save(update_fields=["last_sync_at", "last_sync_status", "status_message", "status", "updated_at"])

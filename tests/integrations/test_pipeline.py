@@ -1,0 +1,97 @@
+"""The pipeline stores each event once, lists every rejection, and keeps customer totals exact on re-delivery."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from integrations.adapters import gtm
+from integrations.models import Customer, Event
+from integrations.pipeline.runner import batch_ingest
+
+pytestmark = pytest.mark.django_db
+
+
+def purchase(transaction_id: str, user: str, value: str = "30.00") -> dict:
+    return {
+        "event": "purchase",
+        "user_id": user,
+        "timestamp": "2026-11-01T12:00:00Z",
+        "ecommerce": {"transaction_id": transaction_id, "value": value, "currency": "EUR", "items": []},
+    }
+
+
+def view(user: str, at: str) -> dict:
+    return {"event": "page_view", "user_id": user, "timestamp": at, "page_location": "https://shop.test/"}
+
+
+def test_a_batch_with_bad_events_stores_the_good_ones_and_lists_each_rejection(gtm_source):
+    items = [
+        purchase("T-1", "u1"),
+        {"event": "purchase", "user_id": "u1", "ecommerce": {"value": 10}},  # no transaction id
+        "not an object",
+        view("u2", "2026-11-01T10:00:00Z"),
+        {"event": "add_to_cart", "value": "abc", "user_id": "u2"},
+        {"event": "page_view", "timestamp": "yesterday-ish"},
+        {"event": "gtm.dom"},
+    ]
+    result, inserted = batch_ingest(source=gtm_source, items=items, mapper=gtm.map_item)
+
+    assert result.accepted == 2 and inserted == 2
+    assert [r["index"] for r in result.rejected] == [1, 2, 4, 5, 6]
+    reasons = {r["index"]: r["reason"] for r in result.rejected}
+    assert "transaction_id" in reasons[1] and "number" in reasons[4] and "not a valid time" in reasons[5]
+    assert "gtm.dom" in reasons[6]
+    assert set(Event.objects.values_list("event_type", flat=True)) == {"purchase", "page_view"}
+
+
+def test_the_same_input_twice_leaves_the_same_rows_and_customer_totals(gtm_source):
+    items = [
+        purchase("T-1", "u1", "30.00"),
+        purchase("T-2", "u1", "12.50"),
+        view("u1", "2026-10-01T10:00:00Z"),
+        view("u2", "2026-11-02T10:00:00Z"),
+    ]
+    batch_ingest(source=gtm_source, items=items, mapper=gtm.map_item)
+    before = list(Customer.objects.order_by("customer_key").values())
+
+    result, inserted = batch_ingest(source=gtm_source, items=items, mapper=gtm.map_item)
+
+    assert result.accepted == 4 and inserted == 0
+    assert Event.objects.count() == 4
+    after = list(Customer.objects.order_by("customer_key").values())
+    for row in before + after:
+        row.pop("updated_at")
+    assert after == before
+    u1 = Customer.objects.get(customer_key="u1")
+    assert (u1.event_count, u1.purchase_count, u1.total_value) == (3, 2, Decimal("42.50"))
+    assert u1.first_seen_at.month == 10 and u1.last_seen_at.month == 11
+
+
+def test_duplicates_inside_one_batch_are_stored_once(gtm_source):
+    result, inserted = batch_ingest(source=gtm_source, items=[purchase("T-9", "u9")] * 3, mapper=gtm.map_item)
+    assert inserted == 1 and Event.objects.count() == 1
+    assert Customer.objects.get(customer_key="u9").purchase_count == 1
+
+
+def test_customer_email_and_its_hash_are_kept_from_the_events(gtm_source):
+    push = purchase("T-5", "u5")
+    push["user_data"] = {"email_address": " Ada@Example.COM "}
+    batch_ingest(source=gtm_source, items=[push], mapper=gtm.map_item)
+    customer = Customer.objects.get(customer_key="u5")
+    assert customer.email == "ada@example.com"
+    import hashlib
+
+    assert customer.email_sha256 == hashlib.sha256(b"ada@example.com").hexdigest()
+
+
+def test_the_store_path_matches_the_database(gtm_source, django_assert_max_num_queries):
+    """PostgreSQL goes through COPY + one INSERT ... ON CONFLICT statement; SQLite through batched inserts."""
+    items = [view(f"u{n}", f"2026-11-01T10:{n:02d}:00Z") for n in range(50)]
+    limit = 12 if connection.vendor == "postgresql" else 20
+    with django_assert_max_num_queries(limit) as captured:
+        batch_ingest(source=gtm_source, items=items, mapper=gtm.map_item)
+    sql = " ".join(query["sql"] for query in captured.captured_queries)
+    if connection.vendor == "postgresql":
+        assert "ON CONFLICT (source_id, external_id) DO NOTHING" in sql
+    assert Event.objects.count() == 50 and Customer.objects.count() == 50
