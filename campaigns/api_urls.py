@@ -1,5 +1,24 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import api
 
 app_name = "campaigns-api"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("campaigns", api.CampaignListCreateApi.as_view(), name="campaign-list"),
+    path(
+        "campaigns/from-recommendation/<int:recommendation_id>",
+        api.CampaignFromRecommendationApi.as_view(),
+        name="campaign-from-recommendation",
+    ),
+    path("campaigns/<int:campaign_id>", api.CampaignDetailApi.as_view(), name="campaign-detail"),
+    path("campaigns/<int:campaign_id>/content", api.CampaignContentApi.as_view(), name="campaign-content"),
+    path("campaigns/<int:campaign_id>/variants", api.CampaignVariantListApi.as_view(), name="campaign-variants"),
+    path("campaigns/<int:campaign_id>/submit", api.CampaignSubmitApi.as_view(), name="campaign-submit"),
+    path("campaigns/<int:campaign_id>/metrics", api.CampaignMetricsApi.as_view(), name="campaign-metrics"),
+    path("content-jobs/<int:job_id>", api.ContentJobDetailApi.as_view(), name="content-job-detail"),
+    path("approvals/<int:step_id>/decision", api.ApprovalDecisionApi.as_view(), name="approval-decision"),
+    path("brand-profile", api.BrandProfileApi.as_view(), name="brand-profile"),
+    path("brand-assets", api.BrandAssetCreateApi.as_view(), name="brand-assets"),
+    path("usage/daily", api.UsageDailyApi.as_view(), name="usage-daily"),
+]

@@ -1,5 +1,24 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views, views_settings
 
 app_name = "campaigns"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.campaign_list, name="campaign-list"),
+    path("new/", views.campaign_new, name="campaign-new"),
+    path(
+        "from-recommendation/<int:recommendation_id>/", views.campaign_from_recommendation, name="from-recommendation"
+    ),
+    path("<int:campaign_id>/", views.campaign_detail, name="campaign-detail"),
+    path("<int:campaign_id>/generate/", views.campaign_generate, name="campaign-generate"),
+    path("<int:campaign_id>/submit/", views.campaign_submit_page, name="campaign-submit"),
+    path("<int:campaign_id>/status/", views.campaign_status, name="campaign-status"),
+    path("<int:campaign_id>/metrics/", views.campaign_metrics_import, name="campaign-metrics"),
+    path("approvals/<int:step_id>/decision/", views.approval_decision, name="approval-decision"),
+    path("notifications/", views.notification_list, name="notifications"),
+    path("notifications/read/", views.notification_read, name="notifications-read"),
+    path("brand/", views_settings.brand_profile, name="brand-profile"),
+    path("brand/assets/", views_settings.brand_asset_new, name="brand-asset-new"),
+    path("usage/", views_settings.usage, name="usage"),
+]

@@ -1,0 +1,23 @@
+"""Campaign models, split by sub-domain; import them from `campaigns.models`."""
+
+from .analytics import PerformanceMetric, UsageDailySummary
+from .campaign import BrandAsset, BrandProfile, Campaign, ComplianceCheck, ContentJob, ContentVariant
+from .recommendation import CampaignRecommendation
+from .workflow import ActivityLog, ApprovalDecision, ApprovalStep, ApprovalWorkflow, Notification
+
+__all__ = [
+    "ActivityLog",
+    "ApprovalDecision",
+    "ApprovalStep",
+    "ApprovalWorkflow",
+    "BrandAsset",
+    "BrandProfile",
+    "Campaign",
+    "CampaignRecommendation",
+    "ComplianceCheck",
+    "ContentJob",
+    "ContentVariant",
+    "Notification",
+    "PerformanceMetric",
+    "UsageDailySummary",
+]

@@ -1,0 +1,117 @@
+"""Campaign reads, always scoped to the user's current workspace (another workspace's object is NotFound)."""
+
+from datetime import date
+
+from django.db.models import Prefetch, QuerySet
+
+from accounts.models import User, Workspace
+from accounts.selectors import membership_current_for_user, workspace_current_for_user
+from marketing_ai.errors import NotFound
+
+from .models import (
+    ActivityLog,
+    ApprovalStep,
+    ApprovalWorkflow,
+    BrandAsset,
+    BrandProfile,
+    Campaign,
+    CampaignRecommendation,
+    ContentJob,
+    ContentVariant,
+    Notification,
+    PerformanceMetric,
+    UsageDailySummary,
+)
+
+
+def campaign_list_for_user(*, user: User, status: str | None = None) -> QuerySet[Campaign]:
+    """The current workspace's campaigns, newest first, optionally of one status."""
+    campaigns = Campaign.objects.filter(workspace=workspace_current_for_user(user=user)).select_related("created_by")
+    if status:
+        campaigns = campaigns.filter(status=status)
+    return campaigns
+
+
+def campaign_get_for_user(*, user: User, campaign_id: int) -> Campaign:
+    """One campaign of the current workspace, or NotFound."""
+    campaign = campaign_list_for_user(user=user).select_related("recommendation", "workspace").filter(pk=campaign_id)
+    found = campaign.first()
+    if found is None:
+        raise NotFound("Campaign not found.")
+    return found
+
+
+def recommendation_get_for_user(*, user: User, recommendation_id: int) -> CampaignRecommendation:
+    """One stored recommendation of the current workspace, or NotFound."""
+    found = (
+        CampaignRecommendation.objects.filter(workspace=workspace_current_for_user(user=user), pk=recommendation_id)
+        .select_related("workspace")
+        .first()
+    )
+    if found is None:
+        raise NotFound("Recommendation not found.")
+    return found
+
+
+def variant_list_for_campaign(*, campaign: Campaign, current_only: bool = True) -> QuerySet[ContentVariant]:
+    variants = campaign.variants.select_related("created_by").order_by("platform", "-created_at")
+    return variants.filter(is_current=True) if current_only else variants
+
+
+def content_job_get_for_user(*, user: User, job_id: int) -> ContentJob:
+    found = ContentJob.objects.filter(workspace=workspace_current_for_user(user=user), pk=job_id).first()
+    if found is None:
+        raise NotFound("Job not found.")
+    return found
+
+
+def step_get_for_user(*, user: User, step_id: int) -> ApprovalStep:
+    """A step of a campaign workflow in the current workspace, or NotFound."""
+    found = (
+        ApprovalStep.objects.filter(
+            workflow__workspace=workspace_current_for_user(user=user), workflow__campaign__isnull=False, pk=step_id
+        )
+        .select_related("workflow__campaign", "approver_user")
+        .first()
+    )
+    if found is None:
+        raise NotFound("Approval step not found.")
+    return found
+
+
+def workflow_list_for_campaign(*, campaign: Campaign) -> QuerySet[ApprovalWorkflow]:
+    """The campaign's workflows, newest first, with steps, approvers and decisions."""
+    steps = ApprovalStep.objects.select_related("approver_user", "decided_by").prefetch_related(
+        "decisions__actor", "decisions__delegate_to"
+    )
+    return campaign.workflows.select_related("submitted_by").prefetch_related(Prefetch("steps", queryset=steps))
+
+
+def activity_list_for_campaign(*, campaign: Campaign, limit: int = 50) -> list[ActivityLog]:
+    return list(campaign.activity.select_related("actor")[:limit])
+
+
+def brand_profile_get_for_workspace(*, workspace: Workspace) -> BrandProfile:
+    """The workspace's brand profile (an empty unsaved one when none exists yet)."""
+    return BrandProfile.objects.filter(workspace=workspace).first() or BrandProfile(workspace=workspace)
+
+
+def brand_asset_list_for_workspace(*, workspace: Workspace) -> QuerySet[BrandAsset]:
+    return BrandAsset.objects.filter(workspace=workspace)
+
+
+def notification_list_for_user(*, user: User, unread_only: bool = False) -> QuerySet[Notification]:
+    membership = membership_current_for_user(user=user)
+    rows = Notification.objects.filter(user=user, workspace_id=membership.workspace_id if membership else None)
+    return rows.filter(read_at=None) if unread_only else rows
+
+
+def metric_list_for_campaign(*, campaign: Campaign) -> QuerySet[PerformanceMetric]:
+    return campaign.metrics.select_related("variant").order_by("date", "platform")
+
+
+def usage_daily_for_workspace(*, workspace: Workspace, start: date, end: date) -> QuerySet[UsageDailySummary]:
+    """Daily summaries between two days inclusive."""
+    return UsageDailySummary.objects.filter(workspace=workspace, day__gte=start, day__lte=end).order_by(
+        "day", "provider"
+    )

@@ -1,0 +1,200 @@
+"""Campaign writes: create (by hand or from a recommendation), edit, delete and status transitions."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Membership, User, Workspace
+from marketing_ai.errors import Conflict, PermissionDenied
+
+from .activity import activity_record
+from .models import Campaign, CampaignRecommendation
+from .models.campaign import Platform
+
+Status = Campaign.Status
+EDITOR_ROLES = {Membership.Role.OWNER, Membership.Role.ADMIN, Membership.Role.EDITOR}
+EDITABLE_STATUSES = {Status.DRAFT, Status.REJECTED}
+CAMPAIGN_FIELDS = ("name", "objective", "segment", "channels", "budget", "starts_at", "ends_at", "platform_campaign_id")
+
+# Every allowed move; the workflow owns in_review/approved/rejected, people own the rest.
+TRANSITIONS: dict[str, set[str]] = {
+    Status.DRAFT: {Status.IN_REVIEW},
+    Status.IN_REVIEW: {Status.APPROVED, Status.REJECTED, Status.DRAFT},
+    Status.APPROVED: {Status.SCHEDULED},
+    Status.SCHEDULED: {Status.ACTIVE, Status.APPROVED},
+    Status.ACTIVE: {Status.COMPLETED},
+    Status.REJECTED: {Status.DRAFT, Status.IN_REVIEW},
+    Status.COMPLETED: set(),
+}
+WORKFLOW_STATUSES = {Status.IN_REVIEW, Status.APPROVED, Status.REJECTED}
+
+
+def membership_for(*, user: User, workspace: Workspace) -> Membership:
+    """The user's membership in the workspace; PermissionDenied when they are not a member."""
+    membership = Membership.objects.filter(user=user, workspace=workspace).first()
+    if membership is None:
+        raise PermissionDenied("You are not a member of this workspace.")
+    return membership
+
+
+def ensure_editor(*, user: User, workspace: Workspace) -> Membership:
+    """PermissionDenied unless the user may create and edit campaigns (owner, admin, editor)."""
+    membership = membership_for(user=user, workspace=workspace)
+    if membership.role not in EDITOR_ROLES:
+        raise PermissionDenied("Your role cannot create or edit campaigns.")
+    return membership
+
+
+def channels_clean(channels) -> list[str]:
+    """Known platform names, de-duplicated in order."""
+    known = set(Platform.values)
+    result = []
+    for channel in channels or []:
+        name = str(channel).strip().lower()
+        name = {"twitter": "x", "fb": "facebook", "ig": "instagram"}.get(name, name)
+        if name in known and name not in result:
+            result.append(name)
+    return result
+
+
+@transaction.atomic
+def campaign_create(
+    *,
+    user: User,
+    workspace: Workspace,
+    name: str,
+    objective: str,
+    segment: str = "",
+    channels: list | None = None,
+    budget: Decimal = Decimal("0"),
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+    recommendation: CampaignRecommendation | None = None,
+    **extra,
+) -> Campaign:
+    """Create a draft campaign in the workspace (editors and up) and log it."""
+    ensure_editor(user=user, workspace=workspace)
+    campaign = Campaign(
+        workspace=workspace,
+        created_by=user,
+        recommendation=recommendation,
+        name=name.strip(),
+        objective=objective.strip(),
+        segment=segment,
+        channels=channels_clean(channels),
+        budget=budget,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        **extra,
+    )
+    campaign.full_clean()
+    campaign.save()
+    source = f" from the recommendation “{recommendation.name}”" if recommendation else ""
+    activity_record(
+        workspace=workspace,
+        campaign=campaign,
+        actor=user,
+        verb="created",
+        message=f"{user.full_name} created the campaign{source}."[:1000],
+    )
+    return campaign
+
+
+def campaign_create_from_recommendation(*, user: User, recommendation: CampaignRecommendation) -> Campaign:
+    """One click: a draft campaign carrying the recommendation's fields and rationale."""
+    budget = recommendation.kpi_targets.get("budget") if isinstance(recommendation.kpi_targets, dict) else None
+    try:
+        budget = max(Decimal(str(budget)), Decimal("0")) if budget is not None else Decimal("0")
+    except ArithmeticError:
+        budget = Decimal("0")
+    return campaign_create(
+        user=user,
+        workspace=recommendation.workspace,
+        recommendation=recommendation,
+        name=recommendation.name[:200],
+        objective=recommendation.objective[:500],
+        segment=recommendation.segment,
+        channels=recommendation.channels,
+        budget=budget.quantize(Decimal("0.01")),
+        rationale=recommendation.rationale,
+        key_message=recommendation.key_message,
+        offer=recommendation.offer[:500],
+        kpi_targets=recommendation.kpi_targets or {},
+    )
+
+
+@transaction.atomic
+def campaign_update(*, campaign: Campaign, user: User, data: dict) -> Campaign:
+    """Edit the fields of a draft or rejected campaign; a `status` key goes through `campaign_transition`."""
+    ensure_editor(user=user, workspace=campaign.workspace)
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    status = data.pop("status", None)
+    changed = [field for field in CAMPAIGN_FIELDS if field in data and getattr(campaign, field) != data[field]]
+    if changed:
+        if campaign.status not in EDITABLE_STATUSES:
+            raise Conflict(f"A campaign that is {campaign.get_status_display().lower()} cannot be edited.")
+        for field in changed:
+            value = channels_clean(data[field]) if field == "channels" else data[field]
+            setattr(campaign, field, value.strip() if isinstance(value, str) else value)
+        campaign.full_clean()
+        campaign.save(update_fields=[*changed, "updated_at"])
+        activity_record(
+            workspace=campaign.workspace,
+            campaign=campaign,
+            actor=user,
+            verb="edited",
+            message=f"{user.full_name} edited {', '.join(changed)}.",
+        )
+    if status is not None and status != campaign.status:
+        if status in WORKFLOW_STATUSES:
+            raise Conflict("Submit the campaign for approval instead; approvers decide the review statuses.")
+        campaign = campaign_transition(campaign=campaign, to_status=status, actor=user)
+    return campaign
+
+
+@transaction.atomic
+def campaign_transition(
+    *, campaign: Campaign, to_status: str, actor: User | None, note: str = "", check_role: bool = True
+) -> Campaign:
+    """Move the campaign along TRANSITIONS (Conflict otherwise), logging the change in the same transaction."""
+    if check_role and actor is not None:
+        ensure_editor(user=actor, workspace=campaign.workspace)
+    if to_status not in Status.values:
+        raise Conflict(f"Unknown status “{to_status}”.")
+    previous = campaign.status
+    if to_status not in TRANSITIONS[previous]:
+        raise Conflict(f"A campaign cannot go from {previous} to {to_status}.")
+    if to_status == Status.SCHEDULED and not campaign.starts_at:
+        raise Conflict("Set a start date before scheduling the campaign.")
+    now = timezone.now()
+    campaign.status = to_status
+    fields = ["status", "updated_at"]
+    if to_status == Status.IN_REVIEW:
+        campaign.submitted_at = now
+        fields.append("submitted_at")
+    if to_status in (Status.APPROVED, Status.REJECTED) and previous == Status.IN_REVIEW:
+        campaign.decided_at = now
+        fields.append("decided_at")
+    campaign.save(update_fields=fields)
+    who = actor.full_name if actor else "The system"
+    activity_record(
+        workspace=campaign.workspace,
+        campaign=campaign,
+        actor=actor,
+        verb="status",
+        message=f"{who} moved the campaign from {previous} to {to_status}.{(' ' + note) if note else ''}"[:1000],
+        previous=previous,
+        status=to_status,
+    )
+    return campaign
+
+
+@transaction.atomic
+def campaign_delete(*, campaign: Campaign, user: User) -> None:
+    """Delete a campaign that is not under review or live."""
+    ensure_editor(user=user, workspace=campaign.workspace)
+    if campaign.status not in (Status.DRAFT, Status.REJECTED, Status.COMPLETED):
+        raise Conflict(f"A campaign that is {campaign.get_status_display().lower()} cannot be deleted.")
+    campaign.delete()

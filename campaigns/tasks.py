@@ -1,0 +1,27 @@
+from celery import shared_task
+
+from .models import ContentJob
+
+
+@shared_task
+def content_generate_task(job_id: int) -> None:
+    """Run one content job to completion (failures are recorded on the job); a finished job is left alone."""
+    from .content import content_job_run
+
+    content_job_run(job=ContentJob.objects.select_related("campaign__workspace", "requested_by").get(pk=job_id))
+
+
+@shared_task
+def approval_escalate_task() -> int:
+    """Escalate the approval steps that passed their time limit (Celery beat, every 15 minutes)."""
+    from .workflow import approval_escalate_overdue
+
+    return approval_escalate_overdue()
+
+
+@shared_task
+def usage_aggregate_task(days: int = 2) -> int:
+    """Nightly: upsert the daily usage summaries of the last `days` days (idempotent)."""
+    from .usage import usage_aggregate_recent
+
+    return usage_aggregate_recent(days=days)

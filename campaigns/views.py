@@ -1,0 +1,305 @@
+"""HTML pages: the campaigns board, detail (variants, approvals, performance), create form and actions."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.models import Membership, User
+from accounts.selectors import membership_current_for_user, workspace_current_for_user
+from marketing_ai.errors import ApplicationError, NotFound
+
+from . import selectors
+from .charts import line_chart
+from .content import content_job_start
+from .forms import CampaignForm, DecisionForm, GenerateForm, MetricsCsvForm, TransitionForm
+from .metrics import csv_rows, metrics_import, performance_summary
+from .models import ApprovalStep, Campaign, PerformanceMetric
+from .models.campaign import Platform
+from .services import EDITOR_ROLES, TRANSITIONS, WORKFLOW_STATUSES, campaign_create, campaign_transition
+from .services import campaign_create_from_recommendation as create_from_recommendation
+from .workflow import DECIDING_ROLES, approval_decide, campaign_submit, can_decide, four_eyes_conflict
+
+BOARD_COLUMNS = list(Campaign.Status)
+BOARD_LIMIT = 30
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(getattr(exc, "message", exc))
+
+
+def _status_of(exc: Exception) -> int:
+    return getattr(exc, "status", 400)
+
+
+@login_required
+def campaign_list(request):
+    """The board: one column per status (or one status as a paginated table with ?status=)."""
+    status = request.GET.get("status")
+    campaigns = selectors.campaign_list_for_user(user=request.user)
+    if status in Campaign.Status.values:
+        page = Paginator(campaigns.filter(status=status), 25).get_page(request.GET.get("page"))
+        return render(
+            request,
+            "campaigns/campaign_list.html",
+            {"status": status, "page": page, "status_label": Campaign.Status(status).label},
+        )
+    grouped = {s.value: [] for s in BOARD_COLUMNS}
+    counts = dict.fromkeys(grouped, 0)
+    for campaign in campaigns:
+        counts[campaign.status] += 1
+        if len(grouped[campaign.status]) < BOARD_LIMIT:
+            grouped[campaign.status].append(campaign)
+    columns = [
+        {"status": s.value, "label": s.label, "campaigns": grouped[s.value], "count": counts[s.value]}
+        for s in BOARD_COLUMNS
+    ]
+    notifications = selectors.notification_list_for_user(user=request.user, unread_only=True)[:5]
+    return render(
+        request,
+        "campaigns/board.html",
+        {"columns": columns, "total": sum(counts.values()), "notifications": notifications},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def campaign_new(request):
+    form = CampaignForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            campaign = campaign_create(
+                user=request.user, workspace=workspace_current_for_user(user=request.user), **form.cleaned_data
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, "Campaign created.")
+            return redirect("campaigns:campaign-detail", campaign.pk)
+    status = 422 if request.method == "POST" else 200
+    return render(request, "campaigns/campaign_form.html", {"form": form}, status=status)
+
+
+@login_required
+@require_POST
+def campaign_from_recommendation(request, recommendation_id: int):
+    """One click from a recommendation card: create the campaign and open it."""
+    try:
+        recommendation = selectors.recommendation_get_for_user(user=request.user, recommendation_id=recommendation_id)
+        campaign = create_from_recommendation(user=request.user, recommendation=recommendation)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect("campaigns:campaign-list")
+    messages.success(request, f"Campaign “{campaign.name}” created from the recommendation.")
+    if request.htmx:
+        from django_htmx.http import HttpResponseClientRedirect
+
+        return HttpResponseClientRedirect(reverse("campaigns:campaign-detail", args=[campaign.pk]))
+    return redirect("campaigns:campaign-detail", campaign.pk)
+
+
+def _campaign_or_404(request, campaign_id: int) -> Campaign:
+    try:
+        return selectors.campaign_get_for_user(user=request.user, campaign_id=campaign_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+def _timeline(campaign: Campaign, user: User, role: str | None) -> list[dict]:
+    workflows = []
+    for workflow in selectors.workflow_list_for_campaign(campaign=campaign):
+        steps = []
+        for step in workflow.steps.all():
+            actionable = (
+                step.status == ApprovalStep.Status.PENDING
+                and can_decide(step=step, user=user, role=role)
+                and not four_eyes_conflict(step=step, user=user)
+            )
+            steps.append({"step": step, "actionable": actionable, "decisions": list(step.decisions.all())})
+        workflows.append({"workflow": workflow, "steps": steps})
+    return workflows
+
+
+def _detail_context(request, campaign: Campaign, **extra) -> dict:
+    membership = membership_current_for_user(user=request.user)
+    role = membership.role if membership else None
+    variants = list(selectors.variant_list_for_campaign(campaign=campaign))
+    summary = performance_summary(rows=list(selectors.metric_list_for_campaign(campaign=campaign)))
+    days = summary["daily"]
+    chart = (
+        line_chart(
+            labels=[d["date"] for d in days],
+            series={"Impressions": [d["impressions"] for d in days], "Clicks": [d["clicks"] for d in days]},
+        )
+        if days
+        else None
+    )
+    rates_chart = (
+        line_chart(
+            labels=[d["date"] for d in days],
+            series={"Engagement rate": [d["engagementRate"] for d in days], "CTR": [d["ctr"] for d in days]},
+        )
+        if days
+        else None
+    )
+    can_edit = role in EDITOR_ROLES
+    manual = sorted(TRANSITIONS[campaign.status] - set(WORKFLOW_STATUSES)) if can_edit else []
+    deciders = Membership.objects.filter(workspace=campaign.workspace, role__in=DECIDING_ROLES).select_related("user")
+    context = {
+        "campaign": campaign,
+        "variants": variants,
+        "timeline": _timeline(campaign, request.user, role),
+        "activity": selectors.activity_list_for_campaign(campaign=campaign),
+        "summary": summary,
+        "chart": chart,
+        "rates_chart": rates_chart,
+        "can_edit": can_edit,
+        "can_generate": can_edit and campaign.status in (Campaign.Status.DRAFT, Campaign.Status.REJECTED),
+        "can_submit": can_edit
+        and campaign.status in (Campaign.Status.DRAFT, Campaign.Status.REJECTED)
+        and bool(variants),
+        "manual_transitions": [{"value": s, "label": Campaign.Status(s).label} for s in manual],
+        "platforms": Platform.choices,
+        "generate_form": GenerateForm(initial={"platforms": campaign.channels or ["instagram"]}),
+        "metrics_form": MetricsCsvForm(),
+        "decision_form": DecisionForm(),
+        "deciders": [m.user for m in deciders if m.user_id != request.user.pk],
+        "latest_job": campaign.content_jobs.first(),
+        "role": role,
+    }
+    context.update(extra)
+    return context
+
+
+@login_required
+def campaign_detail(request, campaign_id: int):
+    campaign = _campaign_or_404(request, campaign_id)
+    return render(request, "campaigns/campaign_detail.html", _detail_context(request, campaign))
+
+
+def _after_action(request, campaign_id: int, action, success: str):
+    """Run a service for the campaign page; errors re-render the page with the message and a 4xx status."""
+    campaign = _campaign_or_404(request, campaign_id)
+    try:
+        action(campaign)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except (ApplicationError, ValidationError) as exc:
+        campaign.refresh_from_db()
+        context = _detail_context(request, campaign, error=_error_text(exc))
+        return render(request, "campaigns/campaign_detail.html", context, status=_status_of(exc))
+    messages.success(request, success)
+    return redirect("campaigns:campaign-detail", campaign_id)
+
+
+@login_required
+@require_POST
+def campaign_generate(request, campaign_id: int):
+    form = GenerateForm(request.POST)
+
+    def action(campaign):
+        if not form.is_valid():
+            raise ValidationError("Choose at least one platform.")
+        content_job_start(campaign=campaign, user=request.user, platforms=form.cleaned_data["platforms"])
+
+    return _after_action(request, campaign_id, action, "Content generation started.")
+
+
+@login_required
+@require_POST
+def campaign_submit_page(request, campaign_id: int):
+    return _after_action(
+        request,
+        campaign_id,
+        lambda campaign: campaign_submit(campaign=campaign, user=request.user),
+        "Submitted for approval.",
+    )
+
+
+@login_required
+@require_POST
+def campaign_status(request, campaign_id: int):
+    form = TransitionForm(request.POST)
+
+    def action(campaign):
+        if not form.is_valid():
+            raise ValidationError("Unknown status.")
+        if form.cleaned_data["status"] in WORKFLOW_STATUSES:
+            raise ValidationError("Approvers decide the review statuses.")
+        campaign_transition(campaign=campaign, to_status=form.cleaned_data["status"], actor=request.user)
+
+    return _after_action(request, campaign_id, action, "Status updated.")
+
+
+@login_required
+@require_POST
+def approval_decision(request, step_id: int):
+    try:
+        step = selectors.step_get_for_user(user=request.user, step_id=step_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    form = DecisionForm(request.POST)
+
+    def action(campaign):
+        if not form.is_valid():
+            raise ValidationError("Choose approve, reject or delegate.")
+        delegate = None
+        if form.cleaned_data["delegate_to"]:
+            delegate = User.objects.filter(
+                pk=form.cleaned_data["delegate_to"], memberships__workspace=campaign.workspace
+            ).first()
+        approval_decide(
+            step=step,
+            user=request.user,
+            decision=form.cleaned_data["decision"],
+            comment=form.cleaned_data["comment"],
+            delegate_to=delegate,
+        )
+
+    verb = {"approve": "Approved", "reject": "Rejected", "delegate": "Delegated"}.get(request.POST.get("decision"), "")
+    return _after_action(request, step.workflow.campaign_id, action, f"{verb}.")
+
+
+@login_required
+@require_POST
+def campaign_metrics_import(request, campaign_id: int):
+    form = MetricsCsvForm(request.POST, request.FILES)
+
+    def action(campaign):
+        if not form.is_valid():
+            raise ValidationError("Choose a CSV file.")
+        try:
+            text = form.cleaned_data["file"].read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationError("The CSV must be UTF-8 text.") from None
+        metrics_import(
+            campaign=campaign, user=request.user, rows=csv_rows(text=text), source=PerformanceMetric.Source.CSV
+        )
+
+    return _after_action(request, campaign_id, action, "Performance data imported.")
+
+
+@login_required
+def notification_list(request):
+    rows = Paginator(selectors.notification_list_for_user(user=request.user), 25).get_page(request.GET.get("page"))
+    return render(request, "campaigns/notifications.html", {"page": rows})
+
+
+@login_required
+@require_POST
+def notification_read(request):
+    from .activity import notification_mark_read
+
+    notification_mark_read(user=request.user)
+    return redirect("campaigns:notifications")
