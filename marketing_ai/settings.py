@@ -157,6 +157,17 @@ CELERY_BEAT_SCHEDULE["integrations-sync-active-sources"] = {
     "task": "integrations.tasks.sources_sync_due_task",
     "schedule": timedelta(minutes=env.int("SOURCE_SYNC_INTERVAL_MINUTES", default=30)),
 }
+# Campaigns: overdue approval steps escalate; usage summaries are rebuilt nightly (idempotent upsert).
+CELERY_BEAT_SCHEDULE["campaigns-escalate-approvals"] = {
+    "task": "campaigns.tasks.approval_escalate_task",
+    "schedule": timedelta(minutes=15),
+}
+from celery.schedules import crontab  # noqa: E402  (only the campaigns schedule needs it)
+
+CELERY_BEAT_SCHEDULE["campaigns-usage-aggregate"] = {
+    "task": "campaigns.tasks.usage_aggregate_task",
+    "schedule": crontab(hour=0, minute=30),
+}
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
