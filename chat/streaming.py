@@ -9,6 +9,7 @@ carry their end offset).
 """
 
 import asyncio
+import contextvars
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -45,6 +46,7 @@ class ReplyPublisher:
         self.parts: list[str] = []
         self.length = 0
         self.extra: list[dict] = []
+        self.final: dict | None = None
         self._listener: asyncio.Task | None = None
         self._control = ""
 
@@ -66,6 +68,8 @@ class ReplyPublisher:
             self.length += len(event["content"])
         elif event["type"] == "campaign_recommendation":
             self.extra.append(event)
+        elif event["type"] == "complete":
+            self.final = event
         if self.layer is not None:
             await self.layer.group_send(
                 reply_group(self.message_id), {"type": "reply.event", "event": event, "end": self.length}
@@ -108,17 +112,22 @@ class ReplyRun:
     def __init__(self, *, conversation: Conversation):
         self.queue: asyncio.Queue = asyncio.Queue()
         self.message_id: int | None = None
-        self.task = asyncio.create_task(self._produce(conversation))
+        # A fresh context: the producer outlives the request or socket that started it, so it must not
+        # inherit that request's thread-sensitive executor (asgiref), which ends with the request.
+        self.task = asyncio.create_task(self._produce(conversation), context=contextvars.Context())
         _TASKS.add(self.task)
         self.task.add_done_callback(_TASKS.discard)
 
     async def _produce(self, conversation: Conversation) -> None:
+        publisher = ReplyPublisher()
         try:
-            async for event in reply_stream(conversation=conversation, publisher=ReplyPublisher()):
+            async for event in reply_stream(conversation=conversation, publisher=publisher):
                 if event["type"] == "intent":
                     self.message_id = event["messageId"]
                 self.queue.put_nowait(event)
         except asyncio.CancelledError:
+            if publisher.final is not None:  # the `complete` (status stopped) written while stopping
+                self.queue.put_nowait(publisher.final)
             raise
         except Exception as exc:  # e.g. Conflict raised before the first event: the transport reports it
             self.queue.put_nowait(exc)

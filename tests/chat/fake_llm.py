@@ -1,0 +1,105 @@
+"""A fake OpenAI-compatible streaming endpoint for the chat tests, served from a thread on 127.0.0.1:0.
+
+It speaks the real wire format (chunked `text/event-stream` of `chat.completion.chunk` objects, the usage
+chunk, `data: [DONE]`) so the official SDK and our router run unchanged. Knobs: `words` (the answer),
+`delay` (seconds between chunks), `die_after` (drop the connection after that many chunks, without the
+chunked terminator: a provider failure mid-stream). `hung_up` is set when the client closed the stream.
+JSON-mode requests (intent analysis) get a neutral intent at once.
+"""
+
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+NEUTRAL_INTENT = {
+    "intent": "general_question",
+    "confidence": 0.9,
+    "requiresAuth": False,
+    "module": "chat",
+    "action": "answer",
+    "entities": {},
+}
+
+
+class FakeLLM:
+    def __init__(self, *, words: list[str] | None = None, delay: float = 0.0, die_after: int | None = None):
+        self.words = words or [f"word{i} " for i in range(20)]
+        self.delay = delay
+        self.die_after = die_after
+        self.hung_up = threading.Event()
+        self.chat_requests = 0
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "fake-model"}
+                try:
+                    if body.get("response_format"):
+                        self._send(base | self._choice(json.dumps(NEUTRAL_INTENT)))
+                        self._end(base, 5)
+                        return
+                    fake.chat_requests += 1
+                    for index, word in enumerate(fake.words):
+                        if fake.die_after is not None and index == fake.die_after:
+                            self.connection.shutdown(socket.SHUT_RDWR)
+                            return
+                        self._send(base | self._choice(word))
+                        if fake.delay:
+                            time.sleep(fake.delay)
+                    self._end(base, len(fake.words))
+                except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+                    fake.hung_up.set()
+
+            @staticmethod
+            def _choice(content):
+                return {"choices": [{"index": 0, "delta": {"content": content}, "finish_reason": None}], "usage": None}
+
+            def _send(self, obj):
+                data = ("data: " + (obj if isinstance(obj, str) else json.dumps(obj)) + "\n\n").encode()
+                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                self.wfile.flush()
+
+            def _end(self, base, tokens_out):
+                usage = {"prompt_tokens": 50, "completion_tokens": tokens_out, "total_tokens": 50 + tokens_out}
+                self._send(base | {"choices": [], "usage": usage})
+                self._send("[DONE]")
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.words)
+
+    def start(self) -> "FakeLLM":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def wait_until(predicate, *, timeout: float = 5.0, interval: float = 0.02) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())
