@@ -1,4 +1,7 @@
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import SimpleLazyObject
+
+from .selectors import workspace_list_for_user
 
 # (label, url name, icon) — entries whose URL does not exist (yet) are skipped, never an error.
 NAVIGATION = [
@@ -25,4 +28,10 @@ def navigation(request):
             continue
         items.append({"label": label, "url": url, "icon": icon, "active": request.path.startswith(url) and url != "/"})
     membership = getattr(request, "membership", None)
-    return {"nav_items": items, "current_membership": membership.get() if membership is not None else None}
+    user = request.user
+    return {
+        "nav_items": items,
+        "current_membership": membership.get() if membership is not None else None,
+        # Queried only when a template asks (the workspace switcher in the sidebar).
+        "user_workspaces": SimpleLazyObject(lambda: list(workspace_list_for_user(user=user))),
+    }

@@ -11,4 +11,10 @@ urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("logout/", views.logout_view, name="logout"),
     path("account/profile/", views.profile, name="profile"),
+    path("account/password/", views.password_change_view, name="password-change"),
+    path("account/sessions/", views.sessions, name="sessions"),
+    path("account/sessions/revoke-others/", views.sessions_revoke_others, name="sessions-revoke-others"),
+    path("account/sessions/<str:session_id>/revoke/", views.session_revoke, name="session-revoke"),
+    path("workspace/switch/", views.workspace_switch_view, name="workspace-switch"),
+    path("workspace/members/", views.members, name="members"),
 ]

@@ -1,40 +1,316 @@
-from django.contrib.auth import login, logout
+"""Server-rendered account pages (HTMX). Thin: parse the form, call one service or selector, render."""
+
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+
+from marketing_ai.errors import ApplicationError, Conflict, NotFound, RateLimited, Unauthorized
+
+from .browser import browser_login, browser_login_session, browser_logout, client_ip, client_user_agent
+from .forms import LoginForm, MemberAddForm, PasswordChangeForm, ProfileForm, SignupForm, form_add_service_errors
+from .models import LoginSession
+from .selectors import (
+    dashboard_counts_for_workspace,
+    login_session_get_for_user,
+    login_session_list_for_user,
+    membership_current_for_user,
+    membership_list_for_workspace,
+)
+from .services import (
+    login_session_revoke,
+    login_session_revoke_all,
+    membership_add,
+    password_change,
+    profile_update,
+    user_authenticate,
+    user_register,
+    workspace_switch,
+)
+
+LANDING_CHAT_TEMPLATE = "chat/_landing_chat.html"
 
 
-def landing(request):
+def _url_or_none(name: str) -> str | None:
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return None
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        return target
+    return reverse("accounts:dashboard")
+
+
+def landing(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("accounts:dashboard")
-    return render(request, "accounts/landing.html")
+    try:  # the chat app's anonymous chat box, once it exists
+        landing_chat_template = get_template(LANDING_CHAT_TEMPLATE) and LANDING_CHAT_TEMPLATE
+    except TemplateDoesNotExist:
+        landing_chat_template = None
+    return render(request, "accounts/landing.html", {"landing_chat_template": landing_chat_template})
 
 
-@login_required
-def dashboard(request):
-    return render(request, "accounts/dashboard.html")
-
-
-@login_required
-def profile(request):
-    return render(request, "accounts/profile.html")
-
-
-def login_page(request):
-    from django.contrib.auth.forms import AuthenticationForm
-
-    form = AuthenticationForm(request, data=request.POST or None)
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("accounts:dashboard")
+    form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        login(request, form.get_user())
-        return redirect(request.GET.get("next") or "accounts:dashboard")
-    return render(request, "accounts/login.html", {"form": form}, status=422 if form.errors else 200)
+        try:
+            user = user_register(**form.cleaned_data, ip=client_ip(request), user_agent=client_user_agent(request))
+        except Conflict as exc:
+            form.add_error("email", exc.message)
+        except ValidationError as exc:
+            form_add_service_errors(form, exc)
+        except RateLimited as exc:
+            form.add_error(None, exc.message)
+        else:
+            browser_login(request, user)
+            messages.success(request, f"Welcome to Marketing AI! Your workspace “{user.company_name}” is ready.")
+            return redirect("accounts:dashboard")
+    return render(request, "accounts/signup.html", {"form": form}, status=422 if form.errors else 200)
 
 
-def signup(request):
-    return render(request, "accounts/signup.html")
+def login_page(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated and request.method == "GET":
+        return redirect(_safe_next(request))
+    form = LoginForm(request.POST or None)
+    status, retry_after = 200, None
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = user_authenticate(**form.cleaned_data, ip=client_ip(request), user_agent=client_user_agent(request))
+        except Unauthorized as exc:
+            form.add_error(None, exc.message)
+        except RateLimited as exc:
+            form.add_error(None, f"{exc.message} (about {max(1, round(exc.retry_after / 60))} min)")
+            status, retry_after = 429, exc.retry_after
+        else:
+            browser_login(request, user)
+            return redirect(_safe_next(request))
+    if form.errors and status == 200:
+        status = 422
+    context = {"form": form, "next": request.POST.get("next") or request.GET.get("next", "")}
+    response = render(request, "accounts/login.html", context, status=status)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @require_POST
-def logout_view(request):
-    logout(request)
-    return redirect("accounts:landing")
+def logout_view(request: HttpRequest) -> HttpResponse:
+    browser_logout(request)
+    messages.info(request, "You have been logged out.")
+    return redirect("accounts:login")
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    membership = membership_current_for_user(user=request.user)
+    counts = dashboard_counts_for_workspace(workspace=membership.workspace) if membership else {}
+
+    def count(key: str) -> int:
+        return counts.get(key, {}).get("count", 0)
+
+    steps = [
+        ("Connect a data source", "Shopify, Google Tag Manager, the Meta Pixel or a CSV export.",
+         _url_or_none("integrations:source-list"), count("sources") > 0),
+        ("See your customers and funnel", "Segments, metrics and the funnel built from your events.",
+         _url_or_none("analytics:overview"), count("events") > 0),
+        ("Ask the AI assistant", "Questions about your numbers, answered live.",
+         _url_or_none("chat:chat"), count("conversations") > 0),
+        ("Launch a campaign", "Turn a recommendation into on-brand content and get it approved.",
+         _url_or_none("campaigns:campaign-list"), count("campaigns") > 0),
+    ]  # fmt: skip
+    checklist = [{"title": t, "text": x, "url": u, "done": d} for t, x, u, d in steps]
+    context = {
+        "membership": membership,
+        "counts": counts.values(),
+        "checklist": checklist,
+        "done_count": sum(step["done"] for step in checklist),
+    }
+    return render(request, "accounts/dashboard.html", context)
+
+
+def _profile_context(request: HttpRequest, **forms) -> dict:
+    user = request.user
+    membership = membership_current_for_user(user=user)
+    forms.setdefault(
+        "profile_form",
+        ProfileForm(
+            initial={"first_name": user.first_name, "last_name": user.last_name, "company_name": user.company_name}
+        ),
+    )
+    forms.setdefault("password_form", PasswordChangeForm())
+    return {"membership": membership, "can_rename": bool(membership and membership.can_manage_members), **forms}
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return render(request, "accounts/profile.html", _profile_context(request))
+    form = ProfileForm(request.POST)
+    status = 422
+    if form.is_valid():
+        data = dict(form.cleaned_data)
+        if data["company_name"] == request.user.company_name:
+            data.pop("company_name")
+        try:
+            profile_update(user=request.user, **data)
+        except ApplicationError as exc:
+            form.add_error("company_name", exc.message)
+        except ValidationError as exc:
+            form_add_service_errors(form, exc)
+        else:
+            status = 200
+            form = None
+    template = "accounts/profile.html#profile-form" if request.htmx else "accounts/profile.html"
+    response = render(
+        request, template, _profile_context(request, **({"profile_form": form} if form else {})), status=status
+    )
+    if status == 200:
+        trigger_client_event(response, "toast", {"message": "Profile saved.", "level": "success"})
+    return response
+
+
+@login_required
+@require_POST
+def password_change_view(request: HttpRequest) -> HttpResponse:
+    form = PasswordChangeForm(request.POST)
+    status, note = 422, ""
+    if form.is_valid():
+        try:
+            revoked = password_change(
+                user=request.user,
+                **form.cleaned_data,
+                keep=browser_login_session(request),
+                ip=client_ip(request),
+                user_agent=client_user_agent(request),
+            )
+        except ValidationError as exc:
+            form_add_service_errors(form, exc)
+        except RateLimited as exc:
+            form.add_error(None, exc.message)
+            status = 429
+        else:
+            update_session_auth_hash(request, request.user)
+            status, form = 200, PasswordChangeForm()
+            note = f" {revoked} other session{'s' if revoked != 1 else ''} signed out." if revoked else ""
+    template = "accounts/profile.html#password-form" if request.htmx else "accounts/profile.html"
+    response = render(request, template, _profile_context(request, password_form=form), status=status)
+    if status == 200:
+        trigger_client_event(response, "toast", {"message": "Password changed." + note, "level": "success"})
+    return response
+
+
+@login_required
+def sessions(request: HttpRequest) -> HttpResponse:
+    current = browser_login_session(request)
+    rows = login_session_list_for_user(user=request.user)
+    return render(request, "accounts/sessions.html", {"sessions": rows, "current_id": current.id if current else None})
+
+
+def _logged_out_redirect(request: HttpRequest) -> HttpResponse:
+    url = reverse("accounts:login")
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+@login_required
+@require_POST
+def session_revoke(request: HttpRequest, session_id) -> HttpResponse:
+    try:
+        session = login_session_get_for_user(user=request.user, session_id=session_id)
+    except NotFound:
+        return render(request, "404.html", status=404)
+    current = browser_login_session(request)
+    if current is not None and current.id == session.id:
+        browser_logout(request, reason=LoginSession.RevokeReason.USER)
+        return _logged_out_redirect(request)
+    login_session_revoke(
+        session=session,
+        reason=LoginSession.RevokeReason.USER,
+        actor=request.user,
+        ip=client_ip(request),
+        user_agent=client_user_agent(request),
+    )
+    if request.htmx:
+        response = HttpResponse("")
+        return trigger_client_event(response, "toast", {"message": "Session revoked.", "level": "success"})
+    messages.success(request, "Session revoked.")
+    return redirect("accounts:sessions")
+
+
+@login_required
+@require_POST
+def sessions_revoke_others(request: HttpRequest) -> HttpResponse:
+    revoked = login_session_revoke_all(
+        user=request.user,
+        reason=LoginSession.RevokeReason.USER,
+        keep=browser_login_session(request),
+        actor=request.user,
+        ip=client_ip(request),
+        user_agent=client_user_agent(request),
+    )
+    messages.success(request, f"Signed out {revoked} other session{'s' if revoked != 1 else ''}.")
+    if request.htmx:
+        return HttpResponseClientRedirect(reverse("accounts:sessions"))
+    return redirect("accounts:sessions")
+
+
+@login_required
+@require_POST
+def workspace_switch_view(request: HttpRequest) -> HttpResponse:
+    try:
+        workspace = workspace_switch(user=request.user, workspace_id=int(request.POST.get("workspace", "0")))
+    except (NotFound, ValueError):
+        return render(request, "404.html", status=404)
+    messages.success(request, f"Switched to {workspace.name}.")
+    return redirect(_safe_next(request))
+
+
+@login_required
+def members(request: HttpRequest) -> HttpResponse:
+    membership = membership_current_for_user(user=request.user)
+    if membership is None:
+        return render(request, "404.html", status=404)
+    can_manage = membership.can_manage_members
+    form = MemberAddForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if not can_manage:
+            return render(request, "403.html", status=403)
+        status = 422
+        if form.is_valid():
+            try:
+                added = membership_add(workspace=membership.workspace, actor=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                form_add_service_errors(form, exc)
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+            else:
+                status, form = 200, MemberAddForm()
+                toast = f"{added.user.email} joined as {added.get_role_display()}."
+                if not request.htmx:
+                    messages.success(request, toast)
+    context = {
+        "membership": membership,
+        "members": membership_list_for_workspace(workspace=membership.workspace),
+        "can_manage": can_manage,
+        "form": form,
+    }
+    template = "accounts/members.html#members-panel" if request.htmx else "accounts/members.html"
+    response = render(request, template, context, status=status)
+    if request.htmx and request.method == "POST" and status == 200:
+        trigger_client_event(response, "toast", {"message": toast, "level": "success"})
+    return response

@@ -1,0 +1,56 @@
+"""Browser forms: shape checks only; the rules (password strength, roles, uniqueness) live in services."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from .models import Membership
+
+
+class SignupForm(forms.Form):
+    first_name = forms.CharField(label="First name", max_length=150, required=False)
+    last_name = forms.CharField(label="Last name", max_length=150, required=False)
+    company_name = forms.CharField(label="Company", max_length=200, required=False, help_text="Your workspace's name.")
+    email = forms.EmailField(label="Work email", max_length=254)
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        max_length=128,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 8 characters, not a common or all-numeric password.",
+    )
+
+
+class LoginForm(forms.Form):
+    email = forms.CharField(label="Email", max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        max_length=128,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class ProfileForm(forms.Form):
+    first_name = forms.CharField(label="First name", max_length=150, required=False)
+    last_name = forms.CharField(label="Last name", max_length=150, required=False)
+    company_name = forms.CharField(label="Company (workspace name)", max_length=200)
+
+
+class PasswordChangeForm(forms.Form):
+    current_password = forms.CharField(
+        label="Current password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    new_password = forms.CharField(
+        label="New password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+
+class MemberAddForm(forms.Form):
+    email = forms.EmailField(label="Email of an existing account", max_length=254)
+    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.EDITOR)
+
+
+def form_add_service_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Show a service's ValidationError on the form's fields (unknown keys become form-wide errors)."""
+    for field, messages in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, messages)
