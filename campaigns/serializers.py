@@ -271,7 +271,7 @@ class LayoutRules(serializers.Serializer):
 
 class BrandProfileInput(serializers.Serializer):
     palette = serializers.ListField(child=serializers.CharField(max_length=9), required=False, max_length=12)
-    logo_requirements = LogoRules(source="logoRequirements", required=False)
+    logoRequirements = LogoRules(source="logo_requirements", required=False)
     typography = TypographyRules(required=False)
     layout = LayoutRules(required=False)
     toneOfVoice = serializers.CharField(source="tone_of_voice", required=False, allow_blank=True, max_length=2000)
