@@ -1,0 +1,12 @@
+from django import template
+from django.utils.safestring import mark_safe
+
+from chat.rendering import markdown_to_html
+
+register = template.Library()
+
+
+@register.filter
+def markdown(text: str) -> str:
+    """Render assistant Markdown as sanitized HTML."""
+    return mark_safe(markdown_to_html(text))  # noqa: S308 - nh3 sanitized it

@@ -1,0 +1,147 @@
+// The chat page client: sends messages over the websocket, shows the answer chunk by chunk as plain text
+// (textContent, never HTML), then swaps in the server-rendered, sanitized message when it completes.
+// A reload or a dropped connection reconnects, and the server resumes an answer in progress.
+(function () {
+  "use strict";
+  var root = document.getElementById("chat");
+  if (!root) return;
+  var conversationId = root.dataset.conversationId;
+  var token = root.dataset.token || "";
+  var messageUrl = root.dataset.messageUrl;
+  var thread = document.getElementById("thread");
+  var form = document.getElementById("chat-form");
+  var input = document.getElementById("chat-input");
+  var sendButton = document.getElementById("chat-send");
+  var stopButton = document.getElementById("chat-stop");
+  var status = document.getElementById("chat-status");
+  var socket = null;
+  var current = null;
+  var streaming = false;
+  var closedForGood = false;
+  var retryDelay = 500;
+
+  function scrollDown() { thread.scrollTop = thread.scrollHeight; }
+
+  function setStreaming(on) {
+    streaming = on;
+    stopButton.hidden = !on;
+    sendButton.disabled = on;
+  }
+
+  function say(text) { status.textContent = text || ""; }
+
+  function bubble(role, id) {
+    var empty = thread.querySelector(".thread-empty");
+    if (empty) empty.remove();
+    var el = id ? document.getElementById("message-" + id) : null;
+    if (!el) {
+      el = document.createElement("article");
+      el.className = "message message-" + role;
+      if (id) { el.id = "message-" + id; el.dataset.messageId = id; }
+      var meta = document.createElement("div");
+      meta.className = "message-meta";
+      meta.textContent = role === "user" ? "You" : "Marketing AI";
+      el.appendChild(meta);
+      thread.appendChild(el);
+    }
+    var body = el.querySelector(".message-body");
+    if (!body || !body.classList.contains("plain")) {
+      if (body) body.remove();
+      body = document.createElement("div");
+      body.className = "message-body plain";
+      el.appendChild(body);
+    }
+    el.dataset.status = "streaming";
+    return { el: el, body: body };
+  }
+
+  function fragmentUrl(id) {
+    var url = messageUrl.replace(/\/0\/$/, "/" + id + "/");
+    return token ? url + "?token=" + encodeURIComponent(token) : url;
+  }
+
+  function finish(event) {
+    setStreaming(false);
+    var done = current;
+    current = null;
+    if (!event.messageId) { if (done) done.el.remove(); return; }
+    fetch(fragmentUrl(event.messageId), { credentials: "same-origin", headers: { "HX-Request": "false" } })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) {
+        var target = document.getElementById("message-" + event.messageId);
+        if (!target) return;
+        var template = document.createElement("template");
+        template.innerHTML = html.trim();  // server-rendered and sanitized with nh3
+        target.replaceWith(template.content.firstElementChild);
+        scrollDown();
+      })
+      .catch(function () { if (done) done.el.dataset.status = event.status || "complete"; });
+  }
+
+  function handle(event) {
+    switch (event.type) {
+      case "intent":
+        current = bubble("assistant", event.messageId);
+        current.body.textContent = "";
+        setStreaming(true);
+        say("");
+        break;
+      case "chunk":
+        if (!current) { current = bubble("assistant", null); setStreaming(true); }
+        current.body.textContent += event.content;
+        scrollDown();
+        break;
+      case "campaign_recommendation":
+        if (!current) current = bubble("assistant", event.messageId);
+        current.body.textContent = "Preparing campaign recommendations…";
+        break;
+      case "error":
+        say(event.message);
+        if (window.showToast) window.showToast(event.message, "error");
+        break;
+      case "complete":
+        finish(event);
+        break;
+    }
+  }
+
+  function connect() {
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    var url = scheme + location.host + "/ws/chat/" + conversationId + "/";
+    if (token) url += "?token=" + encodeURIComponent(token);
+    socket = new WebSocket(url);
+    socket.onopen = function () { retryDelay = 500; say(""); };
+    socket.onmessage = function (e) { handle(JSON.parse(e.data)); };
+    socket.onclose = function (e) {
+      if (e.code === 4401 || e.code === 4404) { closedForGood = true; say("This conversation is not available."); return; }
+      if (closedForGood) return;
+      say("Reconnecting…");
+      setTimeout(connect, retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 8000);
+    };
+  }
+
+  function send() {
+    var content = input.value.trim();
+    if (!content || streaming || !socket || socket.readyState !== WebSocket.OPEN) return;
+    var mine = bubble("user", null);
+    mine.body.textContent = content;
+    mine.el.dataset.status = "complete";
+    socket.send(JSON.stringify({ type: "message", content: content }));
+    input.value = "";
+    setStreaming(true);
+    scrollDown();
+  }
+
+  form.addEventListener("submit", function (e) { e.preventDefault(); send(); });
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }
+  });
+  stopButton.addEventListener("click", function () {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "stop" }));
+  });
+  window.addEventListener("beforeunload", function () { closedForGood = true; });
+
+  scrollDown();
+  connect();
+})();
