@@ -1,6 +1,7 @@
 """Usage logging (one ProviderCall row per attempt) and the per-workspace AI rate limit."""
 
 import time
+from decimal import Decimal
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -74,3 +75,40 @@ def ai_rate_limit_check(*, workspace=None, client_key: str = "") -> int:
 
 
 aai_rate_limit_check = sync_to_async(ai_rate_limit_check)
+
+
+def usage_summary_for_workspace(*, workspace, days: int = 30) -> list[dict]:
+    """Per provider over the last `days` days: calls, tokens, cost, average latency and failed calls."""
+    from datetime import timedelta
+
+    from django.db.models import Avg, Count, Q, Sum
+    from django.utils import timezone
+
+    from chat.models import ProviderCall
+
+    since = timezone.now() - timedelta(days=days)
+    rows = (
+        ProviderCall.objects.filter(workspace=workspace, created_at__gte=since)
+        .values("provider")
+        .annotate(
+            calls=Count("id"),
+            tokens_in=Sum("tokens_in"),
+            tokens_out=Sum("tokens_out"),
+            cost=Sum("cost"),
+            latency=Avg("latency_ms"),
+            errors=Count("id", filter=~Q(status__in=["ok", "cancelled"])),
+        )
+        .order_by("-calls", "provider")
+    )
+    return [
+        {
+            "provider": row["provider"],
+            "calls": row["calls"],
+            "tokensIn": row["tokens_in"] or 0,
+            "tokensOut": row["tokens_out"] or 0,
+            "cost": str(Decimal(str(row["cost"] or 0)).quantize(Decimal("0.000001"))),
+            "avgLatencyMs": round(row["latency"] or 0),
+            "errors": row["errors"],
+        }
+        for row in rows
+    ]
