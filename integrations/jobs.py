@@ -18,7 +18,7 @@ from .adapters import gtm, meta_pixel, shopify
 from .adapters.shopify_api import ShopifyClient
 from .models import DataSource, SyncJob
 from .pipeline.runner import MapResult, items_map, job_batches_run
-from .services import source_sync_recorded
+from .services import dummy_source_get_or_create, source_sync_recorded
 
 logger = logging.getLogger(__name__)
 MAPPERS = {"gtm": gtm.map_item, "facebook_pixel": meta_pixel.map_item, "shopify": shopify.map_item}
@@ -165,3 +165,22 @@ def _run_shopify_sync(job: SyncJob, *, sleep=None) -> None:
         next_resource = stages[stage_index + 1] if stage_index + 1 < len(stages) else "done"
         SyncJob.objects.filter(id=job.id).update(checkpoint={"resource": next_resource})
         checkpoint = {"resource": next_resource}
+
+
+def demo_data_ensure(*, workspace, count: int = 300) -> int:
+    """Fill a workspace without events with dummy gtm, pixel and Shopify data (run inline); returns events stored."""
+    from .models import Event
+
+    if Event.objects.filter(workspace=workspace).exists():
+        return 0
+    for seed, source_type in enumerate(("gtm", "facebook_pixel", "shopify"), start=1):
+        with transaction.atomic():
+            job = SyncJob.objects.create(
+                workspace=workspace,
+                source=dummy_source_get_or_create(workspace=workspace, source_type=source_type),
+                kind=SyncJob.Kind.DUMMY_DATA,
+                total=count,
+                params={"count": count, "seed": seed},
+            )
+        job_run(job_id=job.id)
+    return Event.objects.filter(workspace=workspace).count()

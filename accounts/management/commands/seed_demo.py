@@ -32,6 +32,11 @@ class Command(BaseCommand):
                 user.current_workspace = membership.workspace
                 user.save(update_fields=["current_workspace", "updated_at"])
 
+        # Demo events for the dashboard, analytics and chat: dummy GTM, pixel and Shopify data, once (integrations).
+        from integrations.jobs import demo_data_ensure
+
+        demo_data_ensure(workspace=membership.workspace)
+
         state = "Created" if created else "Ready"
         self.stdout.write(self.style.SUCCESS(f"{state}: demo workspace '{membership.workspace.name}'."))
         self.stdout.write(f"  Log in at  http://127.0.0.1:{settings.PORT}/login/")

@@ -1,0 +1,150 @@
+"""POST /api/collect/{writeKey}: limits, per-event results, CORS, rate limit, idempotent re-delivery."""
+
+import json
+
+import pytest
+
+from integrations.models import Customer, Event
+
+# The view stores from a worker thread with its own connection, so the data must be committed.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def post(client, source_or_key, body, **headers):
+    key = getattr(source_or_key, "write_key", source_or_key)
+    data = body if isinstance(body, bytes | str) else json.dumps(body)
+    return client.post(f"/api/collect/{key}", data=data, content_type="application/json", **headers)
+
+
+def mp_body(n: int, *, user: str = "u1", pad: str = "") -> dict:
+    return {
+        "client_id": "555.666",
+        "user_id": user,
+        "timestamp_micros": 1763700000000000,
+        "events": [
+            {
+                "name": "page_view",
+                "params": {"page_location": f"https://shop.test/p/{i}", "event_id": f"e{i}", "page_title": pad},
+            }
+            for i in range(n)
+        ],
+    }
+
+
+def test_a_valid_ga4_batch_is_accepted_and_stored(client, gtm_source):
+    response = post(client, gtm_source, mp_body(3))
+    assert response.status_code == 202
+    assert response.json() == {"accepted": 3, "rejected": []}
+    assert Event.objects.filter(source=gtm_source).count() == 3
+
+
+def test_each_rejected_event_is_listed_with_its_index_and_the_rest_go_through(client, gtm_source):
+    pushes = [
+        {
+            "event": "view_item",
+            "user_id": "u1",
+            "timestamp": "2026-11-01T10:00:00Z",
+            "ecommerce": {"value": 5, "currency": "EUR"},
+        },
+        {"event": "purchase", "ecommerce": {"value": 5}},
+        {"event": "gtm.js", "gtm.start": 1},
+        {"ecommerce": None},
+        {"event": "add_to_cart", "timestamp": "2026-11-01T10:01:00Z", "ecommerce": {"currency": "EURO"}},
+    ]
+    response = post(client, gtm_source, pushes)
+    body = response.json()
+    assert response.status_code == 202 and body["accepted"] == 1
+    assert [r["index"] for r in body["rejected"]] == [1, 2, 4]
+    assert all(r["reason"] for r in body["rejected"])
+
+
+def test_meta_conversions_api_body_goes_through_the_pixel_source(client, pixel_source):
+    body = {
+        "data": [
+            {
+                "event_name": "Purchase",
+                "event_time": 1763700000,
+                "event_id": "order-77",
+                "user_data": {"em": ["a" * 64]},
+                "custom_data": {"value": 12.5, "currency": "usd"},
+            }
+        ]
+    }
+    response = post(client, pixel_source, body)
+    assert response.status_code == 202 and response.json()["accepted"] == 1
+    event = Event.objects.get(source=pixel_source)
+    assert (event.external_id, event.event_type, event.currency) == ("Purchase:order-77", "purchase", "USD")
+    assert event.customer_key == "email:" + "a" * 64
+
+
+def test_more_than_1000_events_is_refused_whole_with_413(client, gtm_source):
+    response = post(client, gtm_source, mp_body(1001))
+    assert response.status_code == 413 and "1001" in response.json()["message"]
+    assert Event.objects.count() == 0
+
+
+def test_an_event_over_32_kb_is_rejected_alone(client, gtm_source):
+    body = mp_body(2)
+    body["events"][1]["params"]["page_title"] = "x" * (33 * 1024)
+    response = post(client, gtm_source, body)
+    assert response.status_code == 202
+    assert response.json()["accepted"] == 1
+    assert response.json()["rejected"][0]["index"] == 1 and "KB" in response.json()["rejected"][0]["reason"]
+
+
+def test_a_body_over_1_mb_is_refused_with_413(client, gtm_source):
+    response = post(client, gtm_source, mp_body(40, pad="y" * 30_000))
+    assert response.status_code == 413
+    assert response.json()["statusCode"] == 413
+    assert Event.objects.count() == 0
+
+
+def test_an_unknown_write_key_is_401(client, db):
+    response = post(client, "wk_nope", mp_body(1))
+    assert response.status_code == 401 and response.json()["statusCode"] == 401
+
+
+def test_invalid_json_is_400_in_the_error_shape(client, gtm_source):
+    response = post(client, gtm_source, b"{not json")
+    assert response.status_code == 400 and "JSON" in response.json()["message"]
+
+
+def test_the_per_key_rate_limit_answers_429_with_retry_after(client, gtm_source, settings):
+    settings.COLLECT_RATE_LIMIT_REQUESTS = 2
+    settings.COLLECT_RATE_LIMIT_WINDOW_SECONDS = 60
+    assert post(client, gtm_source, mp_body(1)).status_code == 202
+    assert post(client, gtm_source, mp_body(1)).status_code == 202
+    response = post(client, gtm_source, mp_body(1))
+    assert response.status_code == 429
+    assert 1 <= int(response["Retry-After"]) <= 61
+
+
+def test_preflight_and_answers_carry_cors_headers_for_the_posting_site(client, gtm_source):
+    preflight = client.options(
+        f"/api/collect/{gtm_source.write_key}",
+        HTTP_ORIGIN="https://shop.example.com",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+    )
+    assert preflight.status_code == 204
+    assert preflight["Access-Control-Allow-Origin"] == "https://shop.example.com"
+    assert "POST" in preflight["Access-Control-Allow-Methods"]
+    response = post(client, gtm_source, mp_body(1), HTTP_ORIGIN="https://shop.example.com")
+    assert response["Access-Control-Allow-Origin"] == "https://shop.example.com"
+
+
+def test_re_delivering_the_same_batch_adds_no_rows_and_keeps_customer_counts(client, gtm_source):
+    body = mp_body(5, user="cust-9")
+    post(client, gtm_source, body)
+    first = Customer.objects.get(customer_key="cust-9")
+    response = post(client, gtm_source, body)
+    assert response.status_code == 202 and response.json()["accepted"] == 5
+    assert Event.objects.count() == 5
+    again = Customer.objects.get(customer_key="cust-9")
+    assert (again.event_count, again.purchase_count) == (first.event_count, first.purchase_count) == (5, 0)
+
+
+def test_a_shopify_or_csv_source_has_no_collect_key(client, workspace):
+    from integrations.models import DataSource
+
+    shop = DataSource.objects.create(workspace=workspace, source_type="shopify", name="s", config={})
+    assert post(client, shop.write_key, mp_body(1)).status_code == 401
