@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from django.urls import reverse
 from rest_framework import serializers
 
 from .models import (
@@ -219,7 +220,9 @@ class VariantOutput(serializers.ModelSerializer):
         ]
 
     def get_imageUrl(self, variant) -> str:  # noqa: N802 (camelCase field)
-        return variant.image.url if variant.image else ""
+        if not variant.image:
+            return ""
+        return reverse("campaigns:variant-image", args=[variant.campaign_id, variant.pk])
 
 
 class ContentInput(serializers.Serializer):
@@ -309,7 +312,7 @@ class BrandAssetOutput(serializers.ModelSerializer):
         fields = ["id", "kind", "name", "url", "format", "width", "height", "sizeBytes", "dominantColors", "createdAt"]
 
     def get_url(self, asset) -> str:
-        return asset.file.url if asset.file else ""
+        return reverse("campaigns:brand-asset-file", args=[asset.pk]) if asset.file else ""
 
 
 class MetricRowInput(serializers.Serializer):

@@ -11,6 +11,8 @@ urlpatterns = [
         "from-recommendation/<int:recommendation_id>/", views.campaign_from_recommendation, name="from-recommendation"
     ),
     path("<int:campaign_id>/", views.campaign_detail, name="campaign-detail"),
+    path("<int:campaign_id>/variants/<int:variant_id>/image/", views.variant_image, name="variant-image"),
+    path("brand/assets/<int:asset_id>/file/", views.brand_asset_image, name="brand-asset-file"),
     path("<int:campaign_id>/generate/", views.campaign_generate, name="campaign-generate"),
     path("<int:campaign_id>/submit/", views.campaign_submit_page, name="campaign-submit"),
     path("<int:campaign_id>/status/", views.campaign_status, name="campaign-status"),

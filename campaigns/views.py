@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -154,6 +154,7 @@ def _detail_context(request, campaign: Campaign, **extra) -> dict:
         else None
     )
     can_edit = role in EDITOR_ROLES
+    latest_job = campaign.content_jobs.first()
     manual = sorted(TRANSITIONS[campaign.status] - set(WORKFLOW_STATUSES)) if can_edit else []
     deciders = Membership.objects.filter(workspace=campaign.workspace, role__in=DECIDING_ROLES).select_related("user")
     context = {
@@ -175,7 +176,8 @@ def _detail_context(request, campaign: Campaign, **extra) -> dict:
         "metrics_form": MetricsCsvForm(),
         "decision_form": DecisionForm(),
         "deciders": [m.user for m in deciders if m.user_id != request.user.pk],
-        "latest_job": campaign.content_jobs.first(),
+        "latest_job": latest_job,
+        "job_running": bool(latest_job and latest_job.status in ("queued", "running")),
         "role": role,
     }
     context.update(extra)
@@ -185,7 +187,33 @@ def _detail_context(request, campaign: Campaign, **extra) -> dict:
 @login_required
 def campaign_detail(request, campaign_id: int):
     campaign = _campaign_or_404(request, campaign_id)
-    return render(request, "campaigns/campaign_detail.html", _detail_context(request, campaign))
+    template = "campaigns/campaign_detail.html"
+    if request.htmx and request.GET.get("fragment") == "content":
+        template += "#content"
+    response = render(request, template, _detail_context(request, campaign))
+    response["Vary"] = "HX-Request"
+    return response
+
+
+@login_required
+def variant_image(request, campaign_id: int, variant_id: int):
+    """A variant's image, only for members of the campaign's workspace (media is not public)."""
+    campaign = _campaign_or_404(request, campaign_id)
+    variant = campaign.variants.filter(pk=variant_id).exclude(image="").first()
+    if variant is None:
+        raise Http404("No image.")
+    return FileResponse(variant.image.open("rb"), content_type="image/png")
+
+
+@login_required
+def brand_asset_image(request, asset_id: int):
+    """A brand asset's file, only for members of its workspace."""
+    workspace = workspace_current_for_user(user=request.user)
+    asset = selectors.brand_asset_list_for_workspace(workspace=workspace).filter(pk=asset_id).first()
+    if asset is None:
+        raise Http404("No asset.")
+    content_type = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}[asset.image_format]
+    return FileResponse(asset.file.open("rb"), content_type=content_type)
 
 
 def _after_action(request, campaign_id: int, action, success: str):
