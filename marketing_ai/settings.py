@@ -226,6 +226,7 @@ OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="https://api.openai.com/v1"
 OPENAI_MODEL = env.str("OPENAI_MODEL", default="gpt-4o-mini")
 AI_REQUEST_TIMEOUT_SECONDS = env.float("AI_REQUEST_TIMEOUT_SECONDS", default=30.0)
 AI_RATE_LIMIT_PER_MINUTE = env.int("AI_RATE_LIMIT_PER_MINUTE", default=60)
+AI_RETRY_BACKOFF_SECONDS = env.float("AI_RETRY_BACKOFF_SECONDS", default=0.5)  # router: pause before the one retry
 
 # External providers: every base URL is a setting so tests point it at a local fake server.
 SHOPIFY_API_URL = env.str("SHOPIFY_API_URL", default="https://{shop}/admin/api/{version}")
@@ -235,17 +236,6 @@ META_GRAPH_VERSION = env.str("META_GRAPH_VERSION", default="v21.0")
 IMAGE_API_URL = env.str("IMAGE_API_URL", default="https://api.freepik.com/v1")
 IMAGE_API_KEY = env.str("IMAGE_API_KEY", default="")
 PLATFORM_INSIGHTS_URL = env.str("PLATFORM_INSIGHTS_URL", default="https://graph.facebook.com/{version}")
-
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Marketing AI <noreply@localhost>")
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
-}
 
 # Integrations (issue 3): Shopify pull pacing, collect endpoint limits, pipeline batch size.
 SHOPIFY_TIMEOUT_SECONDS = env.float("SHOPIFY_TIMEOUT_SECONDS", default=20.0)
@@ -261,6 +251,17 @@ COLLECT_RATE_LIMIT_WINDOW_SECONDS = env.int("COLLECT_RATE_LIMIT_WINDOW_SECONDS",
 COLLECT_MAX_IN_FLIGHT = env.int("COLLECT_MAX_IN_FLIGHT", default=32)
 INGEST_BATCH_SIZE = env.int("INGEST_BATCH_SIZE", default=5000)
 SOURCE_SYNC_INTERVAL_MINUTES = env.int("SOURCE_SYNC_INTERVAL_MINUTES", default=30)
+
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Marketing AI <noreply@localhost>")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}},
+}
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": ACCESS_TOKEN_LIFETIME,
