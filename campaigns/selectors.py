@@ -53,6 +53,12 @@ def recommendation_get_for_user(*, user: User, recommendation_id: int) -> Campai
     return found
 
 
+def recommendation_list_unused_for_user(*, user: User, limit: int = 6) -> list[CampaignRecommendation]:
+    """The newest recommendations of the current workspace that no campaign was made from yet."""
+    workspace = workspace_current_for_user(user=user)
+    return list(CampaignRecommendation.objects.filter(workspace=workspace, campaigns__isnull=True)[:limit])
+
+
 def variant_list_for_campaign(*, campaign: Campaign, current_only: bool = True) -> QuerySet[ContentVariant]:
     variants = campaign.variants.select_related("created_by").order_by("platform", "-created_at")
     return variants.filter(is_current=True) if current_only else variants

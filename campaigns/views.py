@@ -64,7 +64,12 @@ def campaign_list(request):
     return render(
         request,
         "campaigns/board.html",
-        {"columns": columns, "total": sum(counts.values()), "notifications": notifications},
+        {
+            "columns": columns,
+            "total": sum(counts.values()),
+            "notifications": notifications,
+            "recommendations": selectors.recommendation_list_unused_for_user(user=request.user),
+        },
     )
 
 

@@ -1,0 +1,86 @@
+"""A recommendation becomes a campaign, gets content, is submitted and approved — in a real browser."""
+
+import re
+
+import pytest
+from django.test import Client
+from playwright.sync_api import expect
+
+from accounts.models import Membership, User
+from accounts.services import user_register
+from campaigns.models import Campaign, CampaignRecommendation
+
+pytestmark = [pytest.mark.e2e]
+
+PASSWORD = "Correct-Horse-42"
+
+
+def _sign_in(page, user: User, base_url: str) -> None:
+    """Put a real Django session for `user` into the browser context."""
+    client = Client()
+    client.force_login(user)
+    page.context.clear_cookies()
+    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base_url}])
+
+
+@pytest.fixture
+def team(transactional_db):
+    owner = user_register(
+        email="owner@acme.test", password=PASSWORD, first_name="Ada", last_name="Owner", company_name="Acme"
+    )
+    approver = User.objects.create_user(
+        email="approver@acme.test", password=PASSWORD, first_name="Bo", last_name="Approver"
+    )
+    Membership.objects.create(user=approver, workspace=owner.current_workspace, role=Membership.Role.APPROVER)
+    approver.current_workspace = owner.current_workspace
+    approver.save(update_fields=["current_workspace"])
+    recommendation = CampaignRecommendation.objects.create(
+        workspace=owner.current_workspace,
+        created_by=owner,
+        segment="high_value",
+        name="VIP early access",
+        objective="Grow repeat purchases from high-value customers",
+        channels=["instagram", "email"],
+        audience_size=42,
+        key_message="Our best customers see the new collection first",
+        offer="15% off for 48 hours",
+        rationale="High-value customers buy again twice as often after a personal offer.",
+    )
+    return owner, approver, recommendation
+
+
+def test_a_recommendation_is_turned_into_an_approved_campaign(page, live_asgi_server, team, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    owner, approver, recommendation = team
+
+    _sign_in(page, owner, live_asgi_server)
+    page.goto("/campaigns/")
+    card = page.locator(f"[data-recommendation='{recommendation.pk}']")
+    expect(card).to_contain_text("VIP early access")
+    card.get_by_role("button", name="Create campaign").click()
+
+    expect(page.locator("h1")).to_contain_text("VIP early access")
+    expect(page.locator("#campaign-status")).to_have_text("Draft")
+    expect(page.locator(".rationale")).to_contain_text("twice as often")
+
+    page.locator("#content input[value='email']").uncheck()
+    page.locator("#content input[value='instagram']").check()
+    page.locator("#generate-content").click()
+    variant = page.locator("article.variant[data-platform='instagram']")
+    expect(variant).to_be_visible()
+    expect(variant.locator(".score")).to_have_text(re.compile(r"^[01]\.\d\d$"))
+    expect(variant.locator("img")).to_be_visible()
+
+    page.locator("#submit-for-approval").click()
+    expect(page.locator("#campaign-status")).to_have_text("In review")
+    expect(page.get_by_role("button", name="Approve")).to_have_count(0)  # four-eyes: not for the requester
+
+    _sign_in(page, approver, live_asgi_server)
+    page.reload()
+    page.locator(".decision-form textarea").fill("Looks on brand")
+    page.get_by_role("button", name="Approve").click()
+
+    expect(page.locator("#campaign-status")).to_have_text("Approved")
+    expect(page.locator(".timeline")).to_contain_text("Looks on brand")
+    campaign = Campaign.objects.get()
+    assert (campaign.status, campaign.recommendation_id) == ("approved", recommendation.pk)
