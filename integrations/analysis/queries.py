@@ -6,12 +6,14 @@ PostgreSQL, `COUNT(CASE WHEN ...)` on SQLite), and callers aggregate it again, w
 `SELECT ... FROM (SELECT ... GROUP BY customer_key) subquery`.
 """
 
+import operator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import reduce
 
-from django.db.models import Case, Count, DecimalField, IntegerField, Max, Min, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Count, DecimalField, F, Max, Min, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
 from integrations.models import Event
@@ -82,52 +84,52 @@ def events_in_period(*, workspace, period: Period, source_id: int | None = None)
     return events.order_by()
 
 
-def _count_of(*types: str) -> Count:
-    return Count("id", filter=Q(event_type__in=types) if len(types) > 1 else Q(event_type=types[0]))
-
-
 def _value_of(*types: str) -> Coalesce:
     condition = Q(event_type__in=types) if len(types) > 1 else Q(event_type=types[0])
     return Coalesce(Sum("value", filter=condition), ZERO_MONEY)
 
 
-def _distinct_types() -> Sum:
-    """Distinct event types of a customer, as a sum of 0/1 flags per canonical type.
+# Per-customer count column of each canonical event type; the funnel and segment rules read these names.
+TYPE_COUNT_FIELDS = {
+    PAGE_VIEW: "page_views",
+    VIEW_ITEM: "view_items",
+    ADD_TO_CART: "add_to_cart",
+    BEGIN_CHECKOUT: "begin_checkout",
+    PURCHASE: "purchases",
+}
+FUNNEL_TYPES = (PAGE_VIEW, VIEW_ITEM, ADD_TO_CART, BEGIN_CHECKOUT, PURCHASE)
 
-    Equal to COUNT(DISTINCT event_type) for canonical types, but a plain aggregate, so PostgreSQL can use a
-    hash aggregate instead of sorting every event by (customer_key, event_type).
+
+def _count_field(event_type: str) -> str:
+    return TYPE_COUNT_FIELDS.get(event_type, f"n_{event_type}")
+
+
+def customer_aggregates(events: QuerySet[Event], *, funnel_only: bool = False) -> QuerySet:
+    """One row per identified customer (non-empty `customer_key`) with the counts the segment rules read.
+
+    Distinct event types are the number of non-zero per-type counts (`LEAST(n, 1)` summed per group), equal to
+    COUNT(DISTINCT event_type) for the canonical types but without sorting every event by customer and type,
+    so PostgreSQL keeps a single (parallel) hash aggregate; the per-row work is a few cheap FILTERed counts.
     """
-    flags = [Max(_flag(event_type)) for event_type in Event.EventType.values]
-    total = flags[0]
-    for flag in flags[1:]:
-        total = total + flag
-    return total
-
-
-def _flag(event_type: str) -> Case:
-    return Case(When(event_type=event_type, then=Value(1)), default=Value(0), output_field=IntegerField())
-
-
-def customer_aggregates(events: QuerySet[Event]) -> QuerySet:
-    """One row per identified customer (non-empty `customer_key`) with the counts the segment rules read."""
-    return (
+    types = FUNNEL_TYPES if funnel_only else Event.EventType.values
+    counts = {_count_field(t): Count("id", filter=Q(event_type=t)) for t in types}
+    rows = (
         events.exclude(customer_key="")
         .values("customer_key")
         .annotate(
             events=Count("id"),
-            event_types=_distinct_types(),
-            page_views=_count_of(PAGE_VIEW),
-            views=_count_of(PAGE_VIEW, VIEW_ITEM),
-            add_to_cart=_count_of(ADD_TO_CART),
-            begin_checkout=_count_of(BEGIN_CHECKOUT),
-            purchases=_count_of(PURCHASE),
+            **counts,
             view_value=_value_of(PAGE_VIEW, VIEW_ITEM),
             cart_value=_value_of(ADD_TO_CART),
             checkout_value=_value_of(BEGIN_CHECKOUT),
             purchase_value=_value_of(PURCHASE),
         )
-        .order_by()
+        .annotate(views=F("page_views") + F("view_items"))
     )
+    if not funnel_only:
+        flags = [Least(F(name), Value(1)) for name in counts]
+        rows = rows.annotate(event_types=reduce(operator.add, flags))
+    return rows.order_by()
 
 
 def customer_detail_aggregates(events: QuerySet[Event]) -> QuerySet:

@@ -1,15 +1,18 @@
 """Read side of the analysis (issue 4 part 1): overview, segments, engagement and funnel, computed in SQL.
 
-`analysis_overview` runs a fixed number of aggregate queries (six, plus one when a source is given),
-whatever the number of events: totals by type, by source, the daily series, one per-customer aggregate
-for the period (segments, engagement, funnel) and one for the previous period (funnel change).
+`analysis_overview` runs a fixed number of queries whatever the number of events: one grouped query over
+(day, type, source, currency) for totals, sources and the daily series, one per-customer aggregate for the
+period (segments, engagement, funnel), one for the previous period (funnel change), the sources' names, plus
+the source filter's lookup and two `SET LOCAL`s on PostgreSQL.
 """
 
 from collections import Counter
+from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import Avg, Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
@@ -75,10 +78,31 @@ def analysis_overview(
     """
     period = period_build(date_from=date_from, date_to=date_to)
     source = source_for_analysis(workspace=workspace, source_id=source_id)
+    with analytic_queries():
+        return _overview(workspace=workspace, period=period, source=source, source_id=source_id)
+
+
+@contextmanager
+def analytic_queries():
+    """On PostgreSQL, run the aggregates in one transaction with room to hash and without JIT.
+
+    The default work_mem (4 MB) makes the per-customer hash aggregate spill to disk, and JIT compilation
+    costs ~0.3 s per query here while saving nothing on these plans (see bench/analysis.py --explain).
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute("SET LOCAL jit = off")
+        yield
+
+
+def _overview(*, workspace, period: Period, source: DataSource | None, source_id: int | None) -> dict:
     threshold = workspace.high_value_threshold
     events = events_in_period(workspace=workspace, period=period, source_id=source_id)
 
-    totals = _totals(events, threshold=threshold)
+    totals = _totals(events, period=period, threshold=threshold)
     per_customer = _customer_summary(events, threshold=threshold)
     previous_funnel = _customer_summary(
         events_in_period(workspace=workspace, period=period.previous(), source_id=source_id),
@@ -96,12 +120,12 @@ def analysis_overview(
         "filters": {"source": {"id": source.id, "name": source.name} if source else None},
         "rowCounts": {"events": totals["events"], "customers": per_customer["customers"]},
         "eventsByType": totals["by_type"],
-        "eventsBySource": _events_by_source(events),
+        "eventsBySource": totals["by_source"],
         "revenue": money(revenue),
         "orders": orders,
         "averageOrderValue": money(revenue / orders if orders else 0),
         "currency": totals["currency"],
-        "timeSeries": _time_series(events, period),
+        "timeSeries": totals["series"],
         "segments": segments,
         "segmentsEstimated": estimated,
         "estimationNote": ESTIMATION_NOTE if estimated else "",
@@ -115,70 +139,67 @@ def analysis_overview(
     }
 
 
-def _totals(events: QuerySet[Event], *, threshold: Decimal) -> dict:
-    """Events by type and currency in one grouped query: counts, revenue, orders, high-value purchases."""
-    rows = events.values("event_type", "currency").annotate(
-        n=Count("id"), total=Coalesce(Sum("value"), ZERO_MONEY), above=Count("id", filter=Q(value__gt=threshold))
+def _totals(events: QuerySet[Event], *, period: Period, threshold: Decimal) -> dict:
+    """Everything that does not need customers, from ONE grouped query over (day, type, source, currency).
+
+    The result has at most days x types x sources x currencies rows (a few hundred for a month), whatever the
+    number of events; folding them into by-type, by-source, revenue and the daily series happens here.
+    """
+    rows = (
+        events.annotate(day=TruncDate("occurred_at"))
+        .values("day", "event_type", "source_id", "currency")
+        .annotate(
+            n=Count("id"), total=Coalesce(Sum("value"), ZERO_MONEY), above=Count("id", filter=Q(value__gt=threshold))
+        )
     )
     by_type: Counter = Counter()
+    by_source: dict[int, int] = {}
     currencies: Counter = Counter()
+    by_day: dict[date, list] = {}
     revenue, orders, high_value_purchases = Decimal(0), 0, 0
-    for row in rows:  # one row per (type, currency): a handful, never one per event
+    for row in rows:
         by_type[row["event_type"]] += row["n"]
+        by_source[row["source_id"]] = by_source.get(row["source_id"], 0) + row["n"]
+        day = row["day"] if isinstance(row["day"], date) else date.fromisoformat(str(row["day"]))
+        point = by_day.setdefault(day, [0, 0, Decimal(0)])
+        point[0] += row["n"]
         if row["event_type"] == PURCHASE:
             revenue += row["total"]
             orders += row["n"]
             high_value_purchases += row["above"]
+            point[1] += row["n"]
+            point[2] += row["total"]
             if row["currency"]:
                 currencies[row["currency"]] += row["n"]
     currency = currencies.most_common(1)[0][0] if currencies else getattr(settings, "DEFAULT_CURRENCY", "USD")
     return {
         "events": sum(by_type.values()),
         "by_type": dict(sorted(by_type.items(), key=lambda item: (-item[1], item[0]))),
+        "by_source": _sources_named(by_source),
         "revenue": revenue,
         "orders": orders,
         "high_value_purchases": high_value_purchases,
         "currency": currency,
+        "series": _time_series(by_day, period),
     }
 
 
-def _events_by_source(events: QuerySet[Event]) -> list[dict]:
-    rows = (
-        events.values("source_id", "source__name", "source__source_type")
-        .annotate(n=Count("id"))
-        .order_by("-n", "source_id")
-    )
+def _sources_named(counts: dict[int, int]) -> list[dict]:
+    """Events per source, largest first, with the sources' names (one small query on the sources table)."""
+    sources = DataSource.objects.filter(id__in=counts).only("name", "source_type").in_bulk() if counts else {}
     return [
-        {"sourceId": r["source_id"], "name": r["source__name"], "sourceType": r["source__source_type"], "count": r["n"]}
-        for r in rows
+        {"sourceId": id_, "name": sources[id_].name, "sourceType": sources[id_].source_type, "count": count}
+        for id_, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     ]
 
 
-def _time_series(events: QuerySet[Event], period: Period) -> list[dict]:
-    """One point per day of the period (days without events are zeros), grouped by TruncDate in SQL."""
-    rows = (
-        events.annotate(day=TruncDate("occurred_at"))
-        .values("day")
-        .annotate(
-            n=Count("id"),
-            purchases=Count("id", filter=Q(event_type=PURCHASE)),
-            revenue=Coalesce(Sum("value", filter=Q(event_type=PURCHASE)), ZERO_MONEY),
-        )
-        .order_by("day")
-    )
-    by_day = {(r["day"] if isinstance(r["day"], date) else date.fromisoformat(str(r["day"]))): r for r in rows}
+def _time_series(by_day: dict[date, list], period: Period) -> list[dict]:
+    """One point per day of the period; days without events are zeros."""
     series = []
     for offset in range(period.days):
         day = period.date_from + timedelta(days=offset)
-        row = by_day.get(day)
-        series.append(
-            {
-                "date": day.isoformat(),
-                "events": row["n"] if row else 0,
-                "purchases": row["purchases"] if row else 0,
-                "revenue": money(row["revenue"] if row else 0),
-            }
-        )
+        events, purchases, revenue = by_day.get(day, (0, 0, 0))
+        series.append({"date": day.isoformat(), "events": events, "purchases": purchases, "revenue": money(revenue)})
     return series
 
 
@@ -197,7 +218,7 @@ def _customer_summary(events: QuerySet[Event], *, threshold: Decimal, funnel_onl
         aggregates["avg_types"] = Avg("event_types")
         for name, rule in SEGMENTS.items():
             aggregates[f"segment_{name}"] = Count("customer_key", filter=rule.condition(threshold=threshold))
-    return customer_aggregates(events).aggregate(**aggregates)
+    return customer_aggregates(events, funnel_only=funnel_only).aggregate(**aggregates)
 
 
 def _funnel_fields(step: str) -> tuple[str, str]:

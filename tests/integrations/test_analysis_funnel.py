@@ -125,7 +125,7 @@ def make_many(workspace, source, n):
 def test_the_number_of_queries_does_not_grow_with_events(workspace, source, n, django_assert_max_num_queries):
     make_many(workspace, source, n)
 
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(9):
         result = analysis_overview(workspace=workspace, date_from=FROM, date_to=TO, source_id=source.id)
 
     assert result["rowCounts"]["events"] == n

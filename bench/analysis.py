@@ -1,0 +1,287 @@
+"""Benchmark: analysis_overview (SQL aggregates) vs the same analysis by loading every event into Python.
+
+Usage: .venv/bin/python bench/analysis.py [--sizes 1000000,5000000] [--runs 5] [--python-runs 3]
+       [--database-url postgres://postgres@127.0.0.1:5432/mai_bench_analysis]
+
+Uses its own PostgreSQL database (created and migrated when missing; default `mai_bench_analysis`, or
+BENCH_DATABASE_URL). Events are generated with a realistic customer pool and funnel, loaded with psycopg COPY
+and ANALYZEd; each size adds rows to the previous one. Prints one JSON document.
+"""
+
+import argparse
+import io
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from collections import Counter, defaultdict
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/mai_bench_analysis"
+DATE_TO = date(2026, 3, 30)
+DAYS = 30
+DATE_FROM = DATE_TO - timedelta(days=DAYS - 1)
+EVENTS_PER_CUSTOMER = 20
+ANONYMOUS_SHARE = 0.15
+CENT = Decimal("0.01")
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000000,5000000", help="comma-separated event counts, ascending")
+    parser.add_argument("--runs", type=int, default=5, help="SQL runs per size (median reported)")
+    parser.add_argument("--python-runs", type=int, default=3, help="Python-loop runs per size (median reported)")
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument("--explain", action="store_true", help="include EXPLAIN ANALYZE of the per-customer query")
+    return parser.parse_args()
+
+
+def database_ensure(url: str) -> None:
+    import psycopg
+
+    base, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def django_setup(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketing_ai.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def workspace_fresh():
+    """A clean benchmark workspace with two sources (its previous events are deleted)."""
+    from django.db import connection
+
+    from accounts.models import Workspace
+    from integrations.models import DataSource
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE integrations_event CASCADE")
+    workspace, _ = Workspace.objects.get_or_create(name="Bench analysis")
+    shop, _ = DataSource.objects.get_or_create(workspace=workspace, name="Shop", defaults={"source_type": "shopify"})
+    site, _ = DataSource.objects.get_or_create(workspace=workspace, name="Site", defaults={"source_type": "gtm"})
+    return workspace, [shop.id, site.id]
+
+
+def journeys(rng: random.Random, customers: int, start: int):
+    """Yield (customer_key, event_type, value, day_offset, second) along a realistic funnel."""
+    while True:
+        anonymous = rng.random() < ANONYMOUS_SHARE
+        key = "" if anonymous else f"cust-{start + rng.randrange(customers)}"
+        day = rng.randrange(DAYS + 3) - 3  # a few days fall before the range (previous period / outside)
+        second = rng.randrange(86400)
+        for _ in range(1 + int(rng.expovariate(0.6))):
+            yield key, "page_view", None, day, second
+        if rng.random() < 0.05:
+            yield key, "search", None, day, second
+        if rng.random() < 0.55:
+            price = Decimal(rng.choice((9, 19, 29, 49, 79, 129, 199))) + Decimal("0.99")
+            yield key, "view_item", price, day, second + 10
+            if rng.random() < 0.35:
+                yield key, "add_to_cart", price, day, second + 20
+                if rng.random() < 0.5:
+                    yield key, "begin_checkout", price, day, second + 30
+                    if rng.random() < 0.6:
+                        yield key, "purchase", price * rng.randint(1, 3), day, second + 40
+
+
+def events_load(*, workspace_id: int, source_ids: list[int], count: int, offset: int, seed: int) -> float:
+    """COPY `count` generated events into integrations_event; returns seconds spent."""
+    from django.db import connection
+
+    rng = random.Random(seed)
+    customers = max(count // EVENTS_PER_CUSTOMER, 1)
+    base = datetime.combine(DATE_FROM, datetime.min.time(), tzinfo=UTC)
+    started = time.perf_counter()
+    columns = (
+        "workspace_id, source_id, external_id, event_type, raw_name, customer_key, anonymous_id, session_id, "
+        "occurred_at, received_at, value, currency, properties"
+    )
+    connection.ensure_connection()
+    raw = connection.connection
+    with raw.cursor() as cursor, cursor.copy(f"COPY integrations_event ({columns}) FROM STDIN") as copy:
+        buffer = io.StringIO()
+        for n, (key, event_type, value, day, second) in enumerate(journeys(rng, customers, offset), start=offset):
+            if n >= offset + count:
+                break
+            at = (base + timedelta(days=day, seconds=min(second, 86399))).isoformat()
+            source_id = source_ids[n % len(source_ids)]
+            buffer.write(
+                f"{workspace_id}\t{source_id}\tev-{n}\t{event_type}\t{event_type}\t{key}\t\t\t{at}\t{at}\t"
+                f"{value if value is not None else chr(92) + 'N'}\t{'EUR' if value is not None else ''}\t{{}}\n"
+            )
+            if buffer.tell() > 4_000_000:
+                copy.write(buffer.getvalue())
+                buffer = io.StringIO()
+        copy.write(buffer.getvalue())
+    raw.commit()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE integrations_event")
+    return time.perf_counter() - started
+
+
+def money(value) -> str:
+    return str(Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+def python_analysis(*, workspace) -> dict:
+    """The baseline: load every event of the period into Python and loop (what the seed did, without the cap)."""
+    from integrations.analysis.queries import FUNNEL_STEPS, events_in_period, period_build
+
+    period = period_build(date_from=DATE_FROM, date_to=DATE_TO)
+    threshold = workspace.high_value_threshold
+    by_type, by_day = Counter(), defaultdict(lambda: [0, 0, Decimal(0)])
+    revenue, orders = Decimal(0), 0
+    customers = defaultdict(lambda: {"types": Counter(), "value": defaultdict(Decimal)})
+    rows = events_in_period(workspace=workspace, period=period).values_list(
+        "customer_key", "event_type", "value", "occurred_at"
+    )
+    for key, event_type, value, occurred_at in rows.iterator(chunk_size=20000):
+        by_type[event_type] += 1
+        day = by_day[occurred_at.date().isoformat()]
+        day[0] += 1
+        if event_type == "purchase":
+            revenue += value or 0
+            orders += 1
+            day[1] += 1
+            day[2] += value or 0
+        if key:
+            customer = customers[key]
+            customer["types"][event_type] += 1
+            if value is not None:
+                customer["value"][event_type] += value
+    segments = Counter()
+    steps = {step: [0, 0, Decimal(0)] for step, _label, _types in FUNNEL_STEPS}
+    for customer in customers.values():
+        types, values = customer["types"], customer["value"]
+        purchases, carts = types["purchase"], types["add_to_cart"]
+        segments["cart_abandoners"] += carts > 0 and purchases == 0
+        segments["potential_customers"] += (carts > 0 or types["begin_checkout"] > 0) and purchases == 0
+        segments["high_value_customers"] += values["purchase"] > threshold
+        segments["new_visitors"] += len(types) == 1 and types["page_view"] > 0
+        segments["engaged_users"] += len(types) >= 3
+        segments["repeat_customers"] += purchases > 1
+        for step, _label, step_types in FUNNEL_STEPS:
+            n = sum(types[t] for t in step_types)
+            steps[step][0] += n > 0
+            steps[step][1] += n
+            steps[step][2] += sum(values[t] for t in step_types)
+    return {
+        "rowCounts": {"events": sum(by_type.values()), "customers": len(customers)},
+        "eventsByType": dict(by_type),
+        "revenue": money(revenue),
+        "orders": orders,
+        "averageOrderValue": money(revenue / orders if orders else 0),
+        "segments": dict(segments),
+        "funnel": [(s, c, e, money(v)) for s, (c, e, v) in steps.items()],
+        "timeSeries": {d: (n, p, money(r)) for d, (n, p, r) in by_day.items()},
+    }
+
+
+def comparable(overview: dict) -> dict:
+    return {
+        "rowCounts": overview["rowCounts"],
+        "eventsByType": overview["eventsByType"],
+        "revenue": overview["revenue"],
+        "orders": overview["orders"],
+        "averageOrderValue": overview["averageOrderValue"],
+        "segments": {name: s["count"] for name, s in overview["segments"].items()},
+        "funnel": [(s["step"], s["customers"], s["events"], s["value"]) for s in overview["funnel"]["steps"]],
+        "timeSeries": {
+            p["date"]: (p["events"], p["purchases"], p["revenue"]) for p in overview["timeSeries"] if p["events"]
+        },
+    }
+
+
+def timed(function, runs: int) -> tuple[float, object, list[float]]:
+    times, result = [], None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result, times
+
+
+def explain(workspace) -> str:
+    from django.db import connection
+
+    from integrations.analysis.queries import customer_aggregates, events_in_period, period_build
+
+    events = events_in_period(workspace=workspace, period=period_build(date_from=DATE_FROM, date_to=DATE_TO))
+    sql, params = customer_aggregates(events).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def main() -> None:
+    args = parse_args()
+    sizes = [int(size) for size in args.sizes.split(",")]
+    database_ensure(args.database_url)
+    django_setup(args.database_url)
+    from django.db import connection
+
+    from integrations.analysis.selectors import analysis_overview
+
+    workspace, source_ids = workspace_fresh()
+    report = {
+        "benchmark": "analysis_overview",
+        "database": connection.vendor + " " + connection.cursor().connection.info.parameter_status("server_version"),
+        "range": {"from": DATE_FROM.isoformat(), "to": DATE_TO.isoformat()},
+        "sqlRuns": args.runs,
+        "pythonRuns": args.python_runs,
+        "results": [],
+    }
+    loaded = 0
+    for size in sizes:
+        load_seconds = events_load(
+            workspace_id=workspace.id, source_ids=source_ids, count=size - loaded, offset=loaded, seed=size
+        )
+        loaded = size
+
+        def sql():
+            return analysis_overview(workspace=workspace, date_from=DATE_FROM, date_to=DATE_TO)
+
+        sql()  # warm the cache once, as a live server would be
+        sql_median, overview, sql_times = timed(sql, args.runs)
+        python_median, baseline, python_times = timed(lambda: python_analysis(workspace=workspace), args.python_runs)
+        ours = comparable(overview)
+        if ours != baseline:
+            diff = {k: (ours[k], baseline[k]) for k in ours if ours[k] != baseline[k]}
+            raise SystemExit(json.dumps({"error": "SQL and Python results differ", "diff": diff}, default=str)[:4000])
+        entry = {
+            "eventsInTable": size,
+            "eventsInRange": overview["rowCounts"]["events"],
+            "customersInRange": overview["rowCounts"]["customers"],
+            "loadSeconds": round(load_seconds, 1),
+            "sqlMedianSeconds": round(sql_median, 3),
+            "sqlRunsSeconds": [round(t, 3) for t in sql_times],
+            "pythonLoopMedianSeconds": round(python_median, 3),
+            "pythonRunsSeconds": [round(t, 3) for t in python_times],
+            "speedup": round(python_median / sql_median, 1),
+            "resultsAgree": True,
+            "meetsAim": size != 1_000_000 or (sql_median < 1.0 and python_median / sql_median >= 20),
+        }
+        if args.explain:
+            entry["explain"] = explain(workspace).splitlines()
+        report["results"].append(entry)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
