@@ -172,7 +172,7 @@ def approval_decide(
     *, step: ApprovalStep, user: User, decision: str, comment: str = "", delegate_to: User | None = None
 ) -> ApprovalStep:
     """Record a decision on the pending step and apply it; 403 for non-approvers and four-eyes, 409 when decided."""
-    step = ApprovalStep.objects.select_for_update().select_related("workflow__campaign").get(pk=step.pk)
+    step = ApprovalStep.objects.select_for_update(of=("self",)).select_related("workflow__campaign").get(pk=step.pk)
     workflow = step.workflow
     campaign = Campaign.objects.select_for_update().get(pk=workflow.campaign_id)
     if step.status in (ApprovalStep.Status.APPROVED, ApprovalStep.Status.REJECTED, ApprovalStep.Status.SKIPPED):
@@ -263,7 +263,7 @@ def approval_escalate_overdue(*, now: datetime | None = None) -> int:
 
 @transaction.atomic
 def _escalate(*, step_id: int, now: datetime) -> None:
-    step = ApprovalStep.objects.select_for_update().select_related("workflow__campaign").get(pk=step_id)
+    step = ApprovalStep.objects.select_for_update(of=("self",)).select_related("workflow__campaign").get(pk=step_id)
     if step.status != ApprovalStep.Status.PENDING or step.escalated_at is not None:
         return
     campaign = step.workflow.campaign
