@@ -36,7 +36,7 @@ def _chunks(iterable, size: int) -> Iterator[list]:
 
 def _claim(job_id: int) -> SyncJob | None:
     with transaction.atomic():
-        job = SyncJob.objects.select_for_update().select_related("source").filter(id=job_id).first()
+        job = SyncJob.objects.select_for_update(of=("self",)).select_related("source").filter(id=job_id).first()
         if job is None or job.status == SyncJob.Status.SUCCEEDED:
             return None
         job.status = SyncJob.Status.RUNNING
