@@ -110,9 +110,10 @@
     var url = scheme + location.host + "/ws/chat/" + conversationId + "/";
     if (token) url += "?token=" + encodeURIComponent(token);
     socket = new WebSocket(url);
-    socket.onopen = function () { retryDelay = 500; say(""); };
+    socket.onopen = function () { retryDelay = 500; say(""); root.dataset.connected = "1"; };
     socket.onmessage = function (e) { handle(JSON.parse(e.data)); };
     socket.onclose = function (e) {
+      root.dataset.connected = "0";
       if (e.code === 4401 || e.code === 4404) { closedForGood = true; say("This conversation is not available."); return; }
       if (closedForGood) return;
       say("Reconnecting…");

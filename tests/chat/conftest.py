@@ -3,9 +3,17 @@
 import pytest
 from channels.testing import WebsocketCommunicator
 
-from marketing_ai.asgi import application
-
 from .fake_llm import FakeLLM
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """A new channel layer per test: each async test has its own event loop, and the Redis layer binds to one."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
 
 
 @pytest.fixture
@@ -22,6 +30,8 @@ def fake_llm(settings):
 
 
 def ws_communicator(path: str, *, session_key: str = "") -> WebsocketCommunicator:
+    from marketing_ai.asgi import application
+
     headers = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
     if session_key:
         headers.append((b"cookie", f"sessionid={session_key}".encode()))

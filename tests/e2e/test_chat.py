@@ -1,0 +1,76 @@
+"""The chat in a real browser over the real websocket: the answer grows, survives a reload, resumes mid-answer."""
+
+import time
+
+import pytest
+
+from tests.chat.fake_llm import FakeLLM
+
+pytestmark = [pytest.mark.e2e]
+
+WORDS = [f"insight{i} " for i in range(30)]
+
+
+@pytest.fixture
+def slow_model(settings):
+    fake = FakeLLM(words=list(WORDS), delay=0.08).start()
+    settings.AI_PROVIDERS = ["openai"]
+    settings.OPENAI_API_KEY = "sk-test-e2e"
+    settings.OPENAI_BASE_URL = fake.base_url
+    settings.OPENAI_MODEL = "fake-model"
+    yield fake
+    fake.stop()
+
+
+def log_in_and_open_a_conversation(page, user, password):
+    page.goto("/login/?next=/chat/")
+    page.fill("#id_email", user.email)
+    page.fill("#id_password", password)
+    page.click("button:has-text('Log in')")
+    page.wait_for_url("**/chat/")
+    page.click("button:has-text('New conversation')")
+    page.wait_for_url("**/chat/*/")
+    page.wait_for_selector("#chat[data-connected='1']")
+
+
+def assistant_text(page) -> str:
+    return page.locator(".message-assistant .message-body").last.inner_text()
+
+
+def test_ask_a_question_see_the_answer_grow_then_reload_and_see_it_kept(page, user, password, slow_model):
+    log_in_and_open_a_conversation(page, user, password)
+    page.fill("#chat-input", "How does my funnel look this week?")
+    page.press("#chat-input", "Enter")
+    assert "How does my funnel look this week?" in page.locator(".message-user").last.inner_text()
+
+    page.wait_for_selector(".message-assistant")
+    lengths, deadline = [], time.monotonic() + 15
+    while time.monotonic() < deadline:
+        status = page.locator(".message-assistant").last.get_attribute("data-status")
+        lengths.append(len(assistant_text(page).strip()))
+        if status and status != "streaming":
+            break
+        time.sleep(0.1)
+    growing = sorted({n for n in lengths if n})
+    assert len(growing) >= 3, f"the answer did not appear chunk by chunk: {lengths}"
+
+    page.wait_for_selector(".message-assistant .message-body.markdown")  # the rendered message swapped in
+    final = assistant_text(page)
+    assert final.strip() == "".join(WORDS).strip()
+
+    page.reload()
+    assert page.locator(".message-user").last.inner_text().endswith("How does my funnel look this week?")
+    assert assistant_text(page).strip() == "".join(WORDS).strip()
+
+
+def test_reloading_during_an_answer_resumes_it(page, user, password, slow_model):
+    log_in_and_open_a_conversation(page, user, password)
+    page.fill("#chat-input", "Tell me everything")
+    page.press("#chat-input", "Enter")
+    page.wait_for_function(
+        "(() => { const b = document.querySelector('.message-assistant .message-body');"
+        " return b && b.textContent.length > 40; })()"
+    )
+    page.reload()
+    page.wait_for_selector(".message-assistant .message-body.markdown", timeout=15_000)
+    assert assistant_text(page).strip() == "".join(WORDS).strip()
