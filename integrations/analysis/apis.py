@@ -20,9 +20,8 @@ from .audiences import (
     segment_meta_audience_lines,
     segment_rule_get,
 )
+from .forms import MAX_RANGE_DAYS
 from .selectors import analysis_overview
-
-MAX_RANGE_DAYS = 366 * 3
 
 ERROR = inline_serializer(
     "AnalyticsError",

@@ -1,0 +1,99 @@
+"""Analytics pages: the overview (filters, cards, segments, SVG charts) and a segment's customers."""
+
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.utils.cache import patch_vary_headers
+
+from accounts.selectors import workspace_current_for_user
+from integrations.models import Event
+from marketing_ai.errors import NotFound
+
+from .audiences import segment_customer_list, segment_members_describe, segment_rule_get
+from .charts import funnel_chart, series_chart
+from .forms import AnalysisFilterForm
+from .selectors import analysis_overview
+
+SEGMENT_PAGE_SIZE = 50
+
+
+def _sources_url() -> str | None:
+    try:
+        return reverse("integrations:source-list")
+    except NoReverseMatch:
+        return None
+
+
+def _query(overview: dict) -> str:
+    """The API/export query string for the range and source the page shows."""
+    params = {"from": overview["range"]["from"], "to": overview["range"]["to"]}
+    if overview["filters"]["source"]:
+        params["source"] = overview["filters"]["source"]["id"]
+    return urlencode(params)
+
+
+@login_required
+def overview(request):
+    workspace = workspace_current_for_user(user=request.user)
+    form = AnalysisFilterForm(request.GET or None, workspace=workspace)
+    context = {"form": form, "has_events": Event.objects.filter(workspace=workspace).exists()}
+    status = 200
+    if form.is_bound and not form.is_valid():
+        status = 422
+    elif context["has_events"]:
+        data = analysis_overview(workspace=workspace, **(form.filters() if form.is_bound else {}))
+        query = _query(data)
+        context.update(
+            overview=data,
+            query=query,
+            segments=[
+                {"name": name, **segment, "title": name.replace("_", " ").capitalize()}
+                for name, segment in data["segments"].items()
+            ],
+            funnel_svg=funnel_chart(data["funnel"]),
+            funnel_rows=[
+                {**step, "change": change}
+                for step, change in zip(data["funnel"]["steps"], data["funnel"]["change"]["steps"], strict=True)
+            ],
+            series_svg=series_chart(data["timeSeries"]),
+        )
+    context["sources_url"] = _sources_url()
+    template = "analytics/overview.html#analytics-body" if request.htmx else "analytics/overview.html"
+    response = render(request, template, context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@login_required
+def segment_customers(request, name: str):
+    workspace = workspace_current_for_user(user=request.user)
+    try:
+        rule = segment_rule_get(name=name)
+    except NotFound as error:
+        raise Http404(error.message) from error
+    form = AnalysisFilterForm(request.GET or None, workspace=workspace)
+    if form.is_bound and not form.is_valid():
+        context = {"form": form, "rule": rule, "name": name}
+        return render(request, "analytics/segment_customers.html", context, status=422)
+    filters = form.filters() if form.is_bound else {}
+    rows = segment_customer_list(workspace=workspace, name=name, **filters)
+    page = Paginator(rows, SEGMENT_PAGE_SIZE).get_page(request.GET.get("page"))
+    members = segment_members_describe(workspace=workspace, name=name, rows=page.object_list)
+    params = request.GET.copy()
+    params.pop("page", None)
+    api_params = {"from": filters.get("date_from"), "to": filters.get("date_to"), "source": filters.get("source_id")}
+    context = {
+        "form": form,
+        "rule": rule,
+        "name": name,
+        "title": name.replace("_", " ").capitalize(),
+        "page": page,
+        "members": members,
+        "filter_query": params.urlencode(),
+        "query": urlencode({key: value for key, value in api_params.items() if value}),
+    }
+    return render(request, "analytics/segment_customers.html", context)
