@@ -21,6 +21,7 @@ from .selectors import (
 from .serializers import CustomerOutput, DataSourceOutput, EventOutput, JobOutput
 from .services import (
     csv_import_start,
+    csv_upload_store,
     data_source_create,
     data_source_delete,
     data_source_update,
@@ -120,7 +121,8 @@ class CsvUploadApi(APIView):
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
         mapping = data.validated_data.get("mapping") or csv_upload_mapping_guess(upload)
-        job = csv_import_start(source=source, upload=upload, mapping=mapping, user=request.user)
+        path = csv_upload_store(source=source, upload=upload)
+        job = csv_import_start(source=source, path=path, mapping=mapping, user=request.user)
         job.refresh_from_db()
         return Response({"job": JobOutput(job).data}, status=status.HTTP_202_ACCEPTED)
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.models import User, Workspace
 from marketing_ai.errors import ApplicationError, NotFound, ProviderUnavailable, Unauthorized
 
+from .adapters.csv import MAPPABLE_FIELDS
 from .adapters.meta_pixel import meta_pixel_check
 from .adapters.shopify import webhook_signature_valid
 from .adapters.shopify_api import ShopifyClient
@@ -170,12 +171,25 @@ def csv_source_get_or_create(*, workspace: Workspace, user: User | None = None) 
     return source
 
 
-@transaction.atomic
-def csv_import_start(*, source: DataSource, upload, mapping: dict, user: User | None = None) -> SyncJob:
-    """Keep the uploaded file and queue its import with the chosen column mapping."""
+def csv_upload_store(*, source: DataSource, upload) -> str:
+    """Keep an uploaded CSV file in the workspace's import folder; returns its storage path."""
     if source.source_type != DataSource.SourceType.CSV:
         raise ApplicationError("CSV files can only be imported into a CSV source.")
-    path = default_storage.save(f"csv-imports/{source.workspace_id}/{uuid.uuid4().hex}.csv", upload)
+    return default_storage.save(f"csv-imports/{source.workspace_id}/{uuid.uuid4().hex}.csv", upload)
+
+
+@transaction.atomic
+def csv_import_start(*, source: DataSource, path: str, mapping: dict, user: User | None = None) -> SyncJob:
+    """Queue the import of a stored CSV file of this workspace with the chosen column mapping."""
+    if source.source_type != DataSource.SourceType.CSV:
+        raise ApplicationError("CSV files can only be imported into a CSV source.")
+    if not path.startswith(f"csv-imports/{source.workspace_id}/") or ".." in path or not default_storage.exists(path):
+        raise ApplicationError("The uploaded file is gone; upload it again.")
+    unknown = sorted(set(mapping) - set(MAPPABLE_FIELDS))
+    if unknown:
+        raise ApplicationError(
+            "Some fields are invalid.", errors={"mapping": [f"Unknown fields: {', '.join(unknown)}."]}
+        )
     job = SyncJob.objects.create(
         workspace_id=source.workspace_id,
         source=source,

@@ -1,5 +1,19 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "integrations"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.source_list, name="source-list"),
+    path("new/", views.source_create, name="source-create"),
+    path("dummy/<str:source_type>/", views.dummy_data_generate, name="dummy-data"),
+    path("jobs/<int:job_id>/", views.job_detail, name="job-detail"),
+    path("customers/", views.customer_list, name="customer-list"),
+    path("customers/<int:customer_id>/", views.customer_detail, name="customer-detail"),
+    path("<int:source_id>/", views.source_detail, name="source-detail"),
+    path("<int:source_id>/sync/", views.source_sync, name="source-sync"),
+    path("<int:source_id>/delete/", views.source_delete, name="source-delete"),
+    path("<int:source_id>/csv/", views.csv_upload, name="csv-upload"),
+    path("<int:source_id>/csv/import/", views.csv_import, name="csv-import"),
+]

@@ -1,0 +1,73 @@
+from django.contrib import admin, messages
+
+from marketing_ai.errors import ApplicationError
+
+from .models import Customer, DataSource, Event, SyncJob, WebhookDelivery
+from .services import job_retry
+
+
+@admin.register(DataSource)
+class DataSourceAdmin(admin.ModelAdmin):
+    list_display = ["name", "workspace", "source_type", "status", "last_sync_at", "last_sync_status", "is_dummy"]
+    list_filter = ["source_type", "status", "is_dummy"]
+    search_fields = ["name", "workspace__name"]
+    exclude = ["secrets"]  # encrypted access tokens never appear in the admin
+    readonly_fields = ["write_key", "sync_cursor", "last_sync_at", "last_sync_status", "created_at", "updated_at"]
+    raw_id_fields = ["workspace", "created_by"]
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ["occurred_at", "event_type", "raw_name", "source", "customer_key", "value", "currency"]
+    list_filter = ["event_type", "source__source_type", ("occurred_at", admin.DateFieldListFilter), "source"]
+    search_fields = ["external_id", "customer_key"]
+    date_hierarchy = "occurred_at"
+    list_select_related = ["source"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = [
+        "customer_key",
+        "email",
+        "workspace",
+        "event_count",
+        "purchase_count",
+        "total_value",
+        "last_seen_at",
+    ]
+    search_fields = ["customer_key", "email"]
+    list_filter = ["workspace"]
+    readonly_fields = ["email_sha256", "first_seen_at", "last_seen_at", "event_count", "purchase_count", "total_value"]
+
+
+@admin.register(SyncJob)
+class SyncJobAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "source", "status", "progress", "events_count", "rejected_count", "created_at"]
+    list_filter = ["kind", "status"]
+    readonly_fields = ["checkpoint", "started_at", "finished_at", "events_count", "rejected_count", "progress"]
+    actions = ["retry_jobs"]
+
+    @admin.action(description="Retry the selected failed jobs (resume from their checkpoint)")
+    def retry_jobs(self, request, queryset):
+        retried = 0
+        for job in queryset:
+            try:
+                job_retry(job=job)
+                retried += 1
+            except ApplicationError as exc:
+                self.message_user(request, f"Job {job.id}: {exc.message}", level=messages.WARNING)
+        self.message_user(request, f"{retried} job(s) queued again.")
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["source", "topic", "delivery_key", "received_at"]
+    list_filter = ["topic"]

@@ -1,0 +1,229 @@
+"""HTML pages (HTMX): sources, source detail with events and jobs, CSV preview/import, customers."""
+
+import functools
+
+from django.contrib.auth.decorators import login_required as django_login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+
+from accounts.selectors import workspace_current_for_user
+from marketing_ai.errors import ApplicationError, NotFound
+
+from .collect import ADAPTERS
+from .csv_preview import csv_preview
+from .forms import CsvImportForm, CsvUploadForm, EventFilterForm, SourceCreateForm
+from .selectors import (
+    customer_get_for_user,
+    customer_list_for_user,
+    customer_recent_events,
+    data_source_get_for_user,
+    data_source_list_for_user,
+    event_list_for_user,
+    job_get_for_user,
+    job_list_for_source,
+)
+from .services import (
+    csv_import_start,
+    csv_upload_store,
+    data_source_create,
+    data_source_delete,
+    dummy_data_start,
+    sync_job_start,
+)
+
+
+def login_required(view):
+    """Signed-in users only; another workspace's object (NotFound) is the HTML 404 page."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+
+    return django_login_required(wrapper)
+
+
+DUMMY_TYPES = [("gtm", "Google Tag Manager"), ("facebook_pixel", "Meta Pixel"), ("shopify", "Shopify")]
+
+
+def _page(request, queryset, size: int = 25):
+    return Paginator(queryset, size).get_page(request.GET.get("page"))
+
+
+def _job_response(request, job, message: str):
+    response = render(request, "integrations/_job.html", {"job": job})
+    return trigger_client_event(response, "toast", {"message": message, "level": "success"})
+
+
+@login_required
+def source_list(request):
+    sources = data_source_list_for_user(user=request.user, with_counts=True)
+    return render(request, "integrations/source_list.html", {"sources": sources, "dummy_types": DUMMY_TYPES})
+
+
+@login_required
+def source_create(request):
+    initial = {"source_type": request.GET.get("type", "gtm")}
+    form = SourceCreateForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                source = data_source_create(
+                    workspace=workspace_current_for_user(user=request.user),
+                    user=request.user,
+                    source_type=form.cleaned_data["source_type"],
+                    name=form.cleaned_data["name"],
+                    config=form.config(),
+                )
+            except ApplicationError as exc:
+                for key, messages in (exc.errors or {}).items():
+                    field = key.removeprefix("config.")
+                    form.add_error(field if field in form.fields else None, messages)
+                if not exc.errors:
+                    form.add_error(None, exc.message)
+            else:
+                url = reverse("integrations:source-detail", kwargs={"source_id": source.id})
+                return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+        status = 422
+    template = "integrations/source_form.html"
+    if request.htmx and request.method == "GET":
+        template += "#type-fields"
+    return render(request, template, {"form": form}, status=status)
+
+
+@login_required
+def source_detail(request, source_id: int):
+    source = data_source_get_for_user(user=request.user, source_id=source_id)
+    filters = EventFilterForm(request.GET or None)
+    event_type = filters.cleaned_data.get("type") if filters.is_valid() else None
+    events = _page(request, event_list_for_user(user=request.user, source=str(source.id), event_type=event_type))
+    context = {
+        "source": source,
+        "events": events,
+        "filters": filters,
+        "jobs": job_list_for_source(source=source),
+        "collect_url": request.build_absolute_uri(
+            reverse("integrations-api:collect", kwargs={"write_key": source.write_key})
+        )
+        if source.source_type in ADAPTERS
+        else "",
+        "webhook_url": request.build_absolute_uri(
+            reverse("integrations-api:shopify-webhook", kwargs={"source_id": source.id})
+        ),
+        "upload_form": CsvUploadForm(),
+    }
+    template = "integrations/source_detail.html"
+    if request.htmx and request.GET.get("fragment") == "events":
+        template += "#event-table"
+    response = render(request, template, context)
+    response["Vary"] = "HX-Request"
+    return response
+
+
+@login_required
+@require_POST
+def source_sync(request, source_id: int):
+    source = data_source_get_for_user(user=request.user, source_id=source_id)
+    try:
+        job, created = sync_job_start(source=source, user=request.user)
+    except ApplicationError as exc:
+        return render(request, "integrations/_job.html", {"error": exc.message}, status=422)
+    return _job_response(request, job, "Sync started." if created else "A sync is already running.")
+
+
+@login_required
+@require_POST
+def source_delete(request, source_id: int):
+    data_source_delete(source=data_source_get_for_user(user=request.user, source_id=source_id))
+    url = reverse("integrations:source-list")
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+@login_required
+@require_POST
+def dummy_data_generate(request, source_type: str):
+    try:
+        job = dummy_data_start(
+            workspace=workspace_current_for_user(user=request.user), source_type=source_type, user=request.user
+        )
+    except ApplicationError as exc:
+        return render(request, "integrations/_job.html", {"error": exc.message}, status=422)
+    return _job_response(request, job, "Generating demo data…")
+
+
+@login_required
+def job_detail(request, job_id: int):
+    job = job_get_for_user(user=request.user, job_id=job_id)
+    return render(request, "integrations/_job.html", {"job": job})
+
+
+@login_required
+@require_POST
+def csv_upload(request, source_id: int):
+    source = data_source_get_for_user(user=request.user, source_id=source_id)
+    form = CsvUploadForm(request.POST, request.FILES)
+    context = {"source": source, "upload_form": form}
+    if not form.is_valid():
+        return render(request, "integrations/_csv_preview.html", context, status=422)
+    try:
+        path = csv_upload_store(source=source, upload=form.cleaned_data["file"])
+        preview = csv_preview(path=path)
+    except ApplicationError as exc:
+        form.add_error("file", exc.message)
+        return render(request, "integrations/_csv_preview.html", context, status=422)
+    initial = {"path": path, **{f"map_{key}": value for key, value in preview["mapping"].items()}}
+    context.update(preview=preview, import_form=CsvImportForm(initial=initial, headers=preview["headers"]))
+    return render(request, "integrations/_csv_preview.html", context)
+
+
+@login_required
+@require_POST
+def csv_import(request, source_id: int):
+    source = data_source_get_for_user(user=request.user, source_id=source_id)
+    path = request.POST.get("path", "")
+    try:
+        headers = (
+            csv_preview(path=path, rows=0)["headers"] if path.startswith(f"csv-imports/{source.workspace_id}/") else []
+        )
+    except (ApplicationError, OSError):
+        headers = []
+    form = CsvImportForm(request.POST, headers=headers)
+    if not form.is_valid() or not headers:
+        return render(
+            request, "integrations/_job.html", {"error": "The upload expired; upload the file again."}, status=422
+        )
+    if request.POST.get("action") == "preview":
+        preview = csv_preview(path=path, mapping=form.mapping())
+        context = {"source": source, "upload_form": CsvUploadForm(), "preview": preview, "import_form": form}
+        return render(request, "integrations/_csv_preview.html", context)
+    try:
+        job = csv_import_start(source=source, path=path, mapping=form.mapping(), user=request.user)
+    except ApplicationError as exc:
+        return render(request, "integrations/_job.html", {"error": exc.message}, status=422)
+    return _job_response(request, job, "Import started.")
+
+
+@login_required
+def customer_list(request):
+    search = request.GET.get("q", "").strip()
+    customers = _page(request, customer_list_for_user(user=request.user, search=search or None))
+    template = "integrations/customer_list.html"
+    if request.htmx:
+        template += "#customer-table"
+    response = render(request, template, {"customers": customers, "q": search})
+    response["Vary"] = "HX-Request"
+    return response
+
+
+@login_required
+def customer_detail(request, customer_id: int):
+    customer = customer_get_for_user(user=request.user, customer_id=customer_id)
+    events = customer_recent_events(customer=customer, limit=50)
+    return render(request, "integrations/customer_detail.html", {"customer": customer, "events": events})
