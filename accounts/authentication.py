@@ -7,6 +7,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from .models import LoginSession
+from .session_lookup import login_session_with_user
 from .tokens import SESSION_CLAIM, access_token_decode
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -25,11 +26,7 @@ def login_session_for_access_token(raw: str) -> LoginSession:
         session_id, user_id = uuid.UUID(str(claims[SESSION_CLAIM])), int(claims["sub"])
     except (TypeError, ValueError) as exc:
         raise exceptions.AuthenticationFailed("Invalid or expired access token.") from exc
-    session = (
-        LoginSession.objects.select_related("user", "user__current_workspace")
-        .filter(id=session_id, user_id=user_id)
-        .first()
-    )
+    session = login_session_with_user(session_id=session_id, user_id=user_id)
     if session is None or not session.user.is_active:
         raise exceptions.AuthenticationFailed("Invalid or expired access token.")
     if not session.is_active:

@@ -13,7 +13,14 @@ from marketing_ai.errors import Conflict, NotFound, PermissionDenied, Unauthoriz
 
 from .models import AuditEvent, LoginSession, Membership, RefreshToken, User, Workspace
 from .selectors import membership_current_for_user
-from .throttle import login_throttle_check, login_throttle_clear, login_throttle_fail, password_hashing_slot
+from .throttle import (
+    login_throttle_check,
+    login_throttle_clear,
+    login_throttle_fail,
+    password_burn,
+    password_set,
+    password_verify,
+)
 from .tokens import access_token_issue, refresh_token_generate, refresh_token_hash
 
 INVALID_CREDENTIALS = "Invalid email or password."
@@ -87,8 +94,7 @@ def user_register(
     workspace.full_clean()
     if User.objects.filter(email=email).exists():
         raise Conflict("An account with this email already exists.")
-    with password_hashing_slot():  # hashed before the transaction: no lock is held while hashing
-        user.set_password(password)
+    password_set(user=user, raw_password=password)  # hashed before the transaction: no lock held meanwhile
     try:
         with transaction.atomic():
             user.save()
@@ -111,12 +117,11 @@ def user_authenticate(*, email: str, password: str, ip: str | None = None, user_
     email = email_normalize(email)
     login_throttle_check(email=email, ip=ip)
     user = User.objects.filter(email=email).first()
-    with password_hashing_slot():
-        if user is None:
-            User().set_password(password)  # spend the same time as a real check: no e-mail enumeration by timing
-            valid = False
-        else:
-            valid = user.check_password(password)
+    if user is None:
+        password_burn(password)
+        valid = False
+    else:
+        valid = password_verify(user=user, raw_password=password)
     if valid and user.is_active:
         login_throttle_clear(email=email)
         return user
@@ -268,8 +273,7 @@ def password_change(
     Wrong current passwords count towards the login lockout. Returns how many sessions were revoked.
     """
     login_throttle_check(email=user.email, ip=ip)
-    with password_hashing_slot():
-        valid = user.check_password(current_password)
+    valid = password_verify(user=user, raw_password=current_password)
     if not valid:
         login_throttle_fail(email=user.email, ip=ip)
         audit_record(
@@ -277,8 +281,7 @@ def password_change(
         )
         raise ValidationError({"current_password": ["Your current password is incorrect."]})
     _password_validate(password=new_password, user=user, field="new_password")
-    with password_hashing_slot():
-        user.set_password(new_password)
+    password_set(user=user, raw_password=new_password)
     with transaction.atomic():
         user.save(update_fields=["password", "updated_at"])
         revoked = login_session_revoke_all(

@@ -1,18 +1,23 @@
 """Failed-login throttling (per e-mail and per IP, kept in the cache) and the password-hashing budget.
 
-A locked-out e-mail or IP is answered before any password is hashed, and at most
-PASSWORD_HASH_CONCURRENCY hashes run at once per process, so a flood of bad logins cannot starve
-the other requests of CPU, memory or worker threads.
+A locked-out e-mail or IP is answered before any password is hashed; at most
+PASSWORD_HASH_CONCURRENCY hashes run at once per process, in threads of the lowest CPU priority,
+so a flood of bad logins cannot starve the other requests of CPU, memory or worker threads.
 """
 
 import hashlib
 import math
+import os
+import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
+from typing import TypeVar
 
 from django.conf import settings
+from django.contrib.auth.hashers import check_password, get_hasher, identify_hasher, make_password
 from django.core.cache import cache
 
 from marketing_ai.errors import RateLimited
@@ -20,7 +25,9 @@ from marketing_ai.errors import RateLimited
 LOCKED_MESSAGE = "Too many failed sign-in attempts. Try again later."
 BUSY_MESSAGE = "The server is busy verifying other sign-ins. Try again in a moment."
 
+T = TypeVar("T")
 _hash_slots: threading.BoundedSemaphore | None = None
+_hash_pool: ThreadPoolExecutor | None = None
 _hash_slots_size = 0
 _hash_slots_lock = threading.Lock()
 
@@ -69,25 +76,64 @@ def login_throttle_clear(*, email: str) -> None:
     cache.delete(_key("fail", "email", email.strip().lower()))
 
 
-def _slots() -> threading.BoundedSemaphore:
-    global _hash_slots, _hash_slots_size
+def _lower_this_threads_priority() -> None:
+    # Linux schedules threads individually: nice 19 here gives hashing only the CPU other requests leave idle.
+    # (Argon2's own lane threads are spawned from this thread and inherit its priority.)
+    if sys.platform.startswith("linux"):
+        with suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+
+
+def _hashing_resources() -> tuple[threading.BoundedSemaphore, ThreadPoolExecutor]:
+    global _hash_slots, _hash_slots_size, _hash_pool
     size = max(1, settings.PASSWORD_HASH_CONCURRENCY)
     with _hash_slots_lock:
         if _hash_slots is None or _hash_slots_size != size:
             _hash_slots, _hash_slots_size = threading.BoundedSemaphore(size), size
-        return _hash_slots
+            _hash_pool = ThreadPoolExecutor(
+                max_workers=size, thread_name_prefix="password-hash", initializer=_lower_this_threads_priority
+            )
+        return _hash_slots, _hash_pool
 
 
-@contextmanager
-def password_hashing_slot() -> Iterator[None]:
-    """Run the block only when a hashing slot is free; otherwise shed the request with RateLimited (retry in 1 s).
+def password_hash_run(function: Callable[..., T], *args) -> T:
+    """Run a password hashing function (no database access) in the low-priority hashing pool.
 
-    Waiting would park a worker thread per queued login; refusing keeps threads free for other requests.
+    At most PASSWORD_HASH_CONCURRENCY run at once per process; when all are busy the request is shed
+    with RateLimited (retry in 1 s) instead of queueing, which would park a worker thread per login.
     """
-    slots = _slots()
+    slots, pool = _hashing_resources()
     if not slots.acquire(timeout=0.05):
         raise RateLimited(BUSY_MESSAGE, retry_after=1)
     try:
-        yield
+        return pool.submit(function, *args).result()
     finally:
         slots.release()
+
+
+def password_verify(*, user, raw_password: str) -> bool:
+    """Whether the password matches the user's hash (re-hashing it when the hasher settings changed)."""
+    valid = password_hash_run(check_password, raw_password, user.password)
+    if valid and _must_rehash(user.password):
+        user.password = password_hash_run(make_password, raw_password)
+        user.save(update_fields=["password"])
+    return valid
+
+
+def password_set(*, user, raw_password: str) -> None:
+    """Store a new hash of the password on the (unsaved) user."""
+    user.password = password_hash_run(make_password, raw_password)
+
+
+def password_burn(raw_password: str) -> None:
+    """Spend the time of one real check (for unknown e-mails: no account enumeration by timing)."""
+    password_hash_run(make_password, raw_password)
+
+
+def _must_rehash(encoded: str) -> bool:
+    preferred = get_hasher("default")
+    try:
+        current = identify_hasher(encoded)
+    except ValueError:
+        return False
+    return current.algorithm != preferred.algorithm or preferred.must_update(encoded)

@@ -1,0 +1,362 @@
+"""API benchmark (issue 2): authenticated profile vs a bare view, login cost, bad-login flood. Prints JSON.
+
+Serves the real ASGI app the way the README documents for production (daphne, and uvicorn with one
+worker per core), on PostgreSQL when DATABASE_URL is set (with the psycopg pool) else on a throwaway
+SQLite file. Load comes from `wrk` when installed (apt-get install wrk), else from a small asyncio
+keep-alive client. Usage: .venv/bin/python bench/api.py [--seconds 10] [--concurrency 32]
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+PASSWORD = "Bench-Password-2025"
+CORES = os.cpu_count() or 1
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def base_env(**extra: str) -> dict:
+    env = dict(os.environ)
+    env.update(
+        DEBUG="0",
+        SECRET_KEY=env.get("SECRET_KEY") or secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+    )
+    if env.get("DATABASE_URL", "").startswith("postgres"):
+        env.setdefault("DATABASE_POOL", "1")
+    env.update(extra)
+    return env
+
+
+def server_command(kind: str, port: int) -> list[str]:
+    if kind == "daphne":
+        return [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "marketing_ai.asgi:application"]
+    return [
+        str(BIN / "uvicorn"),
+        "marketing_ai.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(CORES),
+        "--lifespan",
+        "off",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+
+
+class Server:
+    def __init__(self, kind: str, env: dict):
+        self.kind, self.port, self.env = kind, free_port(), env
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(
+            server_command(self.kind, self.port),
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/api/ping", timeout=2) as response:
+                    if response.status == 200:
+                        time.sleep(1)  # let every worker finish booting
+                        return self
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.3)
+        self.__exit__()
+        raise RuntimeError(f"{self.kind} did not start")
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def post_json(url: str, body: dict, token: str | None = None) -> tuple[int, dict]:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+# Load generation
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return round(float(number) * _UNITS[unit], 2)
+
+
+def wrk_command(url: str, *, seconds: int, concurrency: int, headers: dict, script: str | None = None) -> list[str]:
+    command = [
+        "wrk",
+        "-t",
+        str(min(2, concurrency)),
+        "-c",
+        str(concurrency),
+        "-d",
+        f"{seconds}s",
+        "--latency",
+        "--timeout",
+        "10s",
+    ]
+    for key, value in headers.items():
+        command += ["-H", f"{key}: {value}"]
+    if script:
+        command += ["-s", script]
+    return [*command, url]
+
+
+# Counts answers per status across wrk's threads (each thread has its own Lua state).
+WRK_STATUS_COUNTER = """
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) counts = {} end
+function response(status, headers, body) counts[status] = (counts[status] or 0) + 1 end
+function done(summary, latency, requests)
+  local total = {}
+  for _, thread in ipairs(threads) do
+    for status, n in pairs(thread:get("counts")) do total[status] = (total[status] or 0) + n end
+  end
+  for status, n in pairs(total) do io.write(string.format("STATUS %d %d\\n", status, n)) end
+end
+"""
+
+
+def wrk_parse(output: str) -> dict:
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", output, re.M))
+    if "99" not in latency:
+        raise RuntimeError(f"wrk completed no request:\n{output}")
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: (.*)", output)
+    return {
+        "requestsPerSecond": round(float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)), 1),
+        "p50Ms": _ms(latency["50"]),
+        "p99Ms": _ms(latency["99"]),
+        "non2xx": int(errors.group(1)) if errors else 0,
+        **({"socketErrors": socket_errors.group(1)} if socket_errors else {}),
+        **({"byStatus": statuses} if (statuses := dict(re.findall(r"^STATUS (\d+) (\d+)$", output, re.M))) else {}),
+    }
+
+
+async def _python_load(url: str, *, seconds: int, concurrency: int, headers: dict, body: bytes | None) -> dict:
+    host, port, path = re.match(r"http://([^:/]+):(\d+)(/.*)", url).groups()
+    method = "POST" if body is not None else "GET"
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}"] + [f"{k}: {v}" for k, v in headers.items()]
+    if body is not None:
+        lines += [f"Content-Length: {len(body)}"]
+    raw = ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
+    latencies, non2xx = [], 0
+    stop_at = time.monotonic() + seconds
+
+    async def worker():
+        nonlocal non2xx
+        reader, writer = await asyncio.open_connection(host, int(port))
+        while time.monotonic() < stop_at:
+            started = time.perf_counter()
+            writer.write(raw)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(re.search(rb"content-length: (\d+)", head, re.I).group(1))
+            await reader.readexactly(length)
+            latencies.append((time.perf_counter() - started) * 1000)
+            if not head.startswith(b"HTTP/1.1 2"):
+                non2xx += 1
+        writer.close()
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.monotonic() - started
+    latencies.sort()
+    return {
+        "requestsPerSecond": round(len(latencies) / elapsed, 1),
+        "p50Ms": round(statistics.median(latencies), 2),
+        "p99Ms": round(latencies[int(len(latencies) * 0.99) - 1], 2),
+        "non2xx": non2xx,
+    }
+
+
+def load(url: str, *, seconds: int, concurrency: int, headers: dict | None = None, body: dict | None = None):
+    """Start a load run; returns a callable that waits for it and gives its figures."""
+    headers = dict(headers or {})
+    if shutil.which("wrk"):
+        script = None
+        if body is not None:
+            with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script_file:
+                script_file.write(f"wrk.method = 'POST'\nwrk.body = [[{json.dumps(body)}]]\n")
+                script_file.write("wrk.headers['Content-Type'] = 'application/json'\n" + WRK_STATUS_COUNTER)
+            script = script_file.name
+        proc = subprocess.Popen(
+            wrk_command(url, seconds=seconds, concurrency=concurrency, headers=headers, script=script),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        return lambda: wrk_parse(proc.communicate()[0])
+    payload = json.dumps(body).encode() if body is not None else None
+    if payload is not None:
+        headers["Content-Type"] = "application/json"
+    result = {}
+
+    def run():
+        result.update(
+            asyncio.run(_python_load(url, seconds=seconds, concurrency=concurrency, headers=headers, body=payload))
+        )
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return lambda: (thread.join(), result)[1]
+
+
+def login_ms(server: Server, email: str, rounds: int = 8) -> float:
+    timings = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        status, _ = post_json(server.url + "/api/auth/login", {"email": email, "password": PASSWORD})
+        timings.append((time.perf_counter() - started) * 1000)
+        assert status == 200, status
+    return round(statistics.median(timings), 1)
+
+
+HASH_PROBE = """
+import statistics, time
+import django
+django.setup()
+from django.contrib.auth.hashers import check_password, make_password
+encoded, timings = make_password("x" * 16), []
+for _ in range(5):
+    started = time.perf_counter()
+    check_password("y" * 16, encoded)
+    timings.append(time.perf_counter() - started)
+print(round(statistics.median(timings) * 1000, 1))
+"""
+
+
+def hash_ms(env: dict) -> float:
+    """One Argon2 check with the project's hasher settings, in a fresh process (no HTTP)."""
+    out = subprocess.run(
+        [sys.executable, "-c", HASH_PROBE], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    return float(out.stdout.strip())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--servers", default="daphne,uvicorn")
+    args = parser.parse_args()
+    seconds, concurrency = args.seconds, args.concurrency
+
+    tmp = None
+    if not os.environ.get("DATABASE_URL"):
+        tmp = tempfile.TemporaryDirectory()
+        os.environ["DATABASE_URL"] = f"sqlite:///{tmp.name}/bench.sqlite3"
+    env = base_env(DJANGO_SETTINGS_MODULE="marketing_ai.settings")
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+
+    email = f"bench-{secrets.token_hex(4)}@bench.test"
+    report = {
+        "database": "postgresql" if env["DATABASE_URL"].startswith("postgres") else "sqlite",
+        "databasePool": env.get("DATABASE_POOL") == "1",
+        "cache": "redis" if env.get("REDIS_URL") else "locmem",
+        "loadGenerator": "wrk" if shutil.which("wrk") else "python-asyncio",
+        "cores": CORES,
+        "concurrency": concurrency,
+        "secondsPerRun": seconds,
+        "servers": {},
+    }
+
+    for kind in args.servers.split(","):
+        with Server(kind, env) as server:
+            status, body = post_json(
+                server.url + "/api/auth/register", {"email": email, "password": PASSWORD, "companyName": "Bench"}
+            )
+            if status == 409:
+                status, body = post_json(server.url + "/api/auth/login", {"email": email, "password": PASSWORD})
+            token = body["tokens"]["accessToken"]
+            auth = {"Authorization": f"Bearer {token}"}
+            load(server.url + "/api/ping", seconds=2, concurrency=concurrency)()  # warm-up
+            ping = load(server.url + "/api/ping", seconds=seconds, concurrency=concurrency)()
+            profile = load(server.url + "/api/user/profile", seconds=seconds, concurrency=concurrency, headers=auth)()
+            report["servers"][kind] = {
+                "command": " ".join(server_command(kind, 8000)).replace(str(BIN) + "/", ""),
+                "ping": ping,
+                "profile": profile,
+                "ratioProfileToPing": round(profile["requestsPerSecond"] / ping["requestsPerSecond"], 3),
+            }
+
+    best = max(report["servers"], key=lambda kind: report["servers"][kind]["profile"]["requestsPerSecond"])
+    report["best"] = best
+
+    # Password hashing: its cost, and whether a flood of bad logins hurts other requests. Lockouts are
+    # disabled here so that every bad login really hashes (the worst case; normally the IP is locked out
+    # after LOGIN_IP_FAILURE_LIMIT failures and the rest of the flood is answered 429 without hashing).
+    flood_env = {**env, "LOGIN_FAILURE_LIMIT": "1000000000", "LOGIN_IP_FAILURE_LIMIT": "1000000000"}
+    with Server(best, flood_env) as server:
+        report["loginMs"] = login_ms(server, email)
+        report["argon2CheckMs"] = hash_ms(env)
+        quiet = load(server.url + "/api/ping", seconds=seconds, concurrency=concurrency)()
+        flood_wait = load(
+            server.url + "/api/auth/login",
+            seconds=seconds,
+            concurrency=8,
+            body={"email": email, "password": "wrong-password-123"},
+        )
+        during = load(server.url + "/api/ping", seconds=seconds, concurrency=concurrency)()
+        flood = flood_wait()
+        report["badLoginFlood"] = {
+            "floodConcurrency": 8,
+            "pingWithoutFlood": quiet,
+            "pingDuringFlood": during,
+            "floodLogins": flood,
+            "p99Ratio": round(during["p99Ms"] / max(quiet["p99Ms"], 0.01), 2),
+        }
+    print(json.dumps(report, indent=2))
+    if tmp:
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()
