@@ -96,7 +96,11 @@ class ProviderKeyListApi(APIView):
         )
         return Response(ProviderKeyOutput(key).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(parameters=[OpenApiParameter("provider", str, required=True)], responses={204: None})
+    @extend_schema(
+        operation_id="ai_provider_keys_destroy_by_query",
+        parameters=[OpenApiParameter("provider", str, required=True)],
+        responses={204: None},
+    )
     def delete(self, request):
         provider = request.query_params.get("provider") or (request.data or {}).get("provider")
         if not provider:
