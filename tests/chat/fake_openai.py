@@ -60,7 +60,11 @@ class FakeOpenAI:
                     return
                 if behaviour == "slow":
                     time.sleep(fake.sleep_seconds)
-                    return self._json(500, {"error": {"message": "too late"}})
+                    try:  # the client gave up long ago
+                        self._json(500, {"error": {"message": "too late"}})
+                    except OSError:
+                        fake.client_hung_up.set()
+                    return
                 text = behaviour[5:] if behaviour.startswith("text:") else fake.reply
                 self._stream(body, text, drip=behaviour == "drip")
 
