@@ -2,7 +2,9 @@
 
 Weights (the seed's): colour palette 25%, logo requirements 30%, typography 20%, layout 25%.
 Each rule scores 0..1 as the share of its checks that pass (colour: the share of image pixels
-close to the palette). Total = sum(weight * rule score), rounded to 2 places.
+close to the palette). Total = sum(weight * rule score), rounded to 2 places. At or above the
+workspace threshold a variant is `passed`, below it `manual_review`; a banned word is a blocking
+failure that always goes to manual review.
 """
 
 import math
@@ -144,7 +146,7 @@ def typography_score(*, headline: str, body: str, metadata: dict, rules: dict, b
     text = f"{headline} {body}"
     found = banned_words_found(text, banned)
     checks = [
-        {"rule": "no banned words", "passed": not found, "detail": ", ".join(found)},
+        {"rule": "no banned words", "passed": not found, "detail": ", ".join(found), "blocking": True},
         {"rule": "headline length", "passed": len(headline) <= spec.max_headline, "detail": f"{len(headline)} chars"},
     ]
     if rules.get("noAllCaps", True):
@@ -193,9 +195,19 @@ def weighted_total(rule_scores: dict[str, float]) -> Decimal:
     return min(max(total, Decimal("0")), Decimal("1")).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def route(score: Decimal, threshold: Decimal) -> str:
-    """`passed` at or above the workspace threshold, else `manual_review`."""
-    return "passed" if score >= threshold else "manual_review"
+def blocking_failures(breakdown: dict) -> list[str]:
+    """Failed checks that send a variant to review whatever its score (a banned word is never auto-approved)."""
+    return [
+        f"{check['rule']}: {check['detail']}"
+        for result in breakdown.values()
+        for check in result.get("checks", [])
+        if check.get("blocking") and not check["passed"]
+    ]
+
+
+def route(score: Decimal, threshold: Decimal, *, blocking: list | None = None) -> str:
+    """`passed` at or above the workspace threshold (and no blocking failure), else `manual_review`."""
+    return "passed" if score >= threshold and not blocking else "manual_review"
 
 
 def score_content(

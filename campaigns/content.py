@@ -20,7 +20,7 @@ from chat.providers.base import ChatRequest
 from marketing_ai.errors import Conflict, RateLimited
 
 from .adapters.images import campaign_image
-from .compliance import route, score_content
+from .compliance import blocking_failures, route, score_content
 from .models import BrandAsset, BrandProfile, Campaign, ComplianceCheck, ContentJob, ContentVariant
 from .platforms import PLATFORMS, PlatformSpec
 from .services import EDITABLE_STATUSES, ensure_editor
@@ -37,7 +37,7 @@ COPY_SCHEMA = {
     },
 }
 CTA_BY_KEYWORD = [
-    (("purchase", "sale", "revenue", "shop", "order", "buy", "cart", "checkout"), "Shop now"),
+    (("purchase", "sale", "sell", "revenue", "shop", "order", "buy", "cart", "checkout"), "Shop now"),
     (("sign", "register", "lead", "subscribe", "newsletter"), "Sign up"),
     (("book", "demo", "trial"), "Get started"),
 ]
@@ -99,7 +99,7 @@ def offline_copy(*, campaign: Campaign, brand: BrandProfile | None, spec: Platfo
     parts = [f"{message}."]
     if campaign.offer:
         parts.append(f"{campaign.offer.strip().rstrip('.')}.")
-    parts.append(f"{cta} today.")
+    parts.append(f"{cta}.")
     tags = [_hashtag(campaign.name), _hashtag(campaign.segment)] if campaign.segment else [_hashtag(campaign.name)]
     return {"headline": campaign.name, "body": " ".join(parts), "hashtags": [t for t in tags if t], "cta": cta}
 
@@ -257,7 +257,7 @@ def variant_store(
     """Score and save a variant and its compliance check; older variants of the platform stop being current."""
     brand = BrandProfile.objects.filter(workspace=campaign.workspace).first()
     score, breakdown = score_content(platform=platform, image=image, metadata=metadata, brand=brand, **copy)
-    status = route(score, campaign.workspace.compliance_threshold)
+    status = route(score, campaign.workspace.compliance_threshold, blocking=blocking_failures(breakdown))
     variant = ContentVariant(
         workspace=campaign.workspace,
         campaign=campaign,

@@ -51,6 +51,7 @@ def test_routing_passes_at_the_threshold_and_sends_below_it_to_manual_review():
     assert route(Decimal("0.80"), Decimal("0.80")) == "passed"
     assert route(Decimal("0.79"), Decimal("0.80")) == "manual_review"
     assert route(Decimal("0.95"), Decimal("0.90")) == "passed"
+    assert route(Decimal("0.95"), Decimal("0.80"), blocking=["no banned words: cheap"]) == "manual_review"
 
 
 def test_colour_score_is_measured_from_the_image_pixels():
@@ -72,7 +73,7 @@ def test_typography_flags_banned_words_on_whole_words_only():
     clean = typography_score(
         headline="Cheaper? No: better", body="Buy now", metadata={}, rules={}, banned=["cheap"], spec=spec
     )
-    assert flagged["checks"][0] == {"rule": "no banned words", "passed": False, "detail": "cheap"}
+    assert flagged["checks"][0] == {"rule": "no banned words", "passed": False, "detail": "cheap", "blocking": True}
     assert clean["checks"][0]["passed"] is True
 
 
