@@ -47,6 +47,9 @@ class ReplyPublisher:
         self.length = 0
         self.extra: list[dict] = []
         self.final: dict | None = None
+        # Events go to the group only once a follower asked for a snapshot: until then nobody listens, and
+        # a group_send per chunk would be pure cost. Snapshot and later events are ordered in this loop.
+        self.followed = False
         self._listener: asyncio.Task | None = None
         self._control = ""
 
@@ -70,7 +73,7 @@ class ReplyPublisher:
             self.extra.append(event)
         elif event["type"] == "complete":
             self.final = event
-        if self.layer is not None:
+        if self.layer is not None and self.followed:
             await self.layer.group_send(
                 reply_group(self.message_id), {"type": "reply.event", "event": event, "end": self.length}
             )
@@ -79,6 +82,7 @@ class ReplyPublisher:
         while True:
             message = await self.layer.receive(self._control)
             if message.get("type") == "reply.sync" and message.get("replyTo"):
+                self.followed = True
                 text = "".join(self.parts)
                 self.parts = [text]
                 await self.layer.send(
