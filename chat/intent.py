@@ -121,6 +121,7 @@ class NaiveBayes:
         self.priors: dict[str, float] = {}
         self.log_likelihood: dict[str, dict[str, float]] = {}
         self.unseen: dict[str, float] = {}
+        self.known: set[str] = set()
 
     def fit(self, examples: list[dict]) -> "NaiveBayes":
         counts: dict[str, Counter] = defaultdict(Counter)
@@ -128,6 +129,7 @@ class NaiveBayes:
         for example in examples:
             counts[example["intent"]].update(features_of(example["text"]))
         vocabulary = {feature for counter in counts.values() for feature in counter}
+        self.known = vocabulary
         total = sum(per_label.values())
         for label, counter in counts.items():
             self.priors[label] = math.log(per_label[label] / total)
@@ -138,7 +140,7 @@ class NaiveBayes:
 
     def scores(self, text: str) -> dict[str, float]:
         features = features_of(text)
-        known = {f for table in self.log_likelihood.values() for f in table}
+        known = self.known
         return {
             label: self.priors[label]
             + sum(
