@@ -107,34 +107,30 @@ def _count_field(event_type: str) -> str:
 def customer_aggregates(events: QuerySet[Event], *, funnel_only: bool = False) -> QuerySet:
     """One row per identified customer (non-empty `customer_key`) with the counts the segment rules read.
 
-    Distinct event types are the number of non-zero per-type counts (`LEAST(n, 1)` summed per group), equal to
-    COUNT(DISTINCT event_type) for the canonical types but without sorting every event by customer and type,
-    so PostgreSQL keeps a single (parallel) hash aggregate; the per-row work is a few cheap FILTERed counts.
+    Kept lean on purpose, since it runs over every event of the period: COUNT(*) per canonical type and a
+    single numeric SUM (purchase value). Distinct event types are the number of non-zero per-type counts
+    (`LEAST(n, 1)` summed per group): equal to COUNT(DISTINCT event_type) for the canonical types, without
+    sorting every event by customer and type, so PostgreSQL keeps one parallel hash aggregate. The funnel's
+    events and values per step come from the grouped totals query instead (see selectors._totals).
     """
     types = FUNNEL_TYPES if funnel_only else Event.EventType.values
     counts = {_count_field(t): Count("id", filter=Q(event_type=t)) for t in types}
     rows = (
         events.exclude(customer_key="")
         .values("customer_key")
-        .annotate(
-            events=Count("id"),
-            **counts,
-            view_value=_value_of(PAGE_VIEW, VIEW_ITEM),
-            cart_value=_value_of(ADD_TO_CART),
-            checkout_value=_value_of(BEGIN_CHECKOUT),
-            purchase_value=_value_of(PURCHASE),
-        )
+        .annotate(events=Count("*"), **counts)
         .annotate(views=F("page_views") + F("view_items"))
     )
     if not funnel_only:
         flags = [Least(F(name), Value(1)) for name in counts]
-        rows = rows.annotate(event_types=reduce(operator.add, flags))
+        rows = rows.annotate(purchase_value=_value_of(PURCHASE), event_types=reduce(operator.add, flags))
     return rows.order_by()
 
 
 def customer_detail_aggregates(events: QuerySet[Event]) -> QuerySet:
-    """`customer_aggregates` plus the timestamps shown as evidence in segment audiences."""
+    """`customer_aggregates` plus the cart value and timestamps shown as evidence in segment audiences."""
     return customer_aggregates(events).annotate(
+        cart_value=_value_of(ADD_TO_CART),
         first_seen_at=Min("occurred_at"),
         last_seen_at=Max("occurred_at"),
         last_add_to_cart_at=Max("occurred_at", filter=Q(event_type=ADD_TO_CART)),

@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Avg, Count, Q, QuerySet, Sum
+from django.db.models import Avg, BooleanField, Count, ExpressionWrapper, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
 from integrations.models import DataSource, Event
@@ -100,20 +100,21 @@ def analytic_queries():
 
 def _overview(*, workspace, period: Period, source: DataSource | None, source_id: int | None) -> dict:
     threshold = workspace.high_value_threshold
-    events = events_in_period(workspace=workspace, period=period, source_id=source_id)
-
-    totals = _totals(events, period=period, threshold=threshold)
-    per_customer = _customer_summary(events, threshold=threshold)
-    previous_funnel = _customer_summary(
-        events_in_period(workspace=workspace, period=period.previous(), source_id=source_id),
+    previous_period = period.previous()
+    totals = _totals(workspace=workspace, period=period, source_id=source_id, threshold=threshold)
+    per_customer = _customer_summary(
+        events_in_period(workspace=workspace, period=period, source_id=source_id), threshold=threshold
+    )
+    previous_customers = _customer_summary(
+        events_in_period(workspace=workspace, period=previous_period, source_id=source_id),
         threshold=threshold,
         funnel_only=True,
     )
 
     estimated = per_customer["customers"] <= 1
     segments = _segments(per_customer, totals, estimated=estimated)
-    funnel = _funnel(per_customer)
-    previous = _funnel(previous_funnel)
+    funnel = _funnel(per_customer, totals["steps"])
+    previous = _funnel(previous_customers, totals["previous_steps"])
     revenue, orders = totals["revenue"], totals["orders"]
     return {
         "range": period.as_dict(),
@@ -133,34 +134,47 @@ def _overview(*, workspace, period: Period, source: DataSource | None, source_id
         "engagement": _engagement(per_customer, segments),
         "funnel": {
             **funnel,
-            "previousPeriod": {"range": period.previous().as_dict(), **previous},
+            "previousPeriod": {"range": previous_period.as_dict(), **previous},
             "change": _funnel_change(funnel, previous),
         },
     }
 
 
-def _totals(events: QuerySet[Event], *, period: Period, threshold: Decimal) -> dict:
-    """Everything that does not need customers, from ONE grouped query over (day, type, source, currency).
+def _totals(*, workspace, period: Period, source_id: int | None, threshold: Decimal) -> dict:
+    """Everything that does not need per-customer grouping, from ONE query over both periods grouped by
+    (day, type, source, currency, identified?): totals, sources, the daily series, and the funnel's events and
+    value per step for identified customers in this and the previous period.
 
-    The result has at most days x types x sources x currencies rows (a few hundred for a month), whatever the
-    number of events; folding them into by-type, by-source, revenue and the daily series happens here.
+    The result has at most days x types x sources x currencies x 2 rows (hundreds for a month), whatever the
+    number of events; folding those rows happens here.
     """
+    both = Period(period.previous().date_from, period.date_to)
     rows = (
-        events.annotate(day=TruncDate("occurred_at"))
-        .values("day", "event_type", "source_id", "currency")
+        events_in_period(workspace=workspace, period=both, source_id=source_id)
+        .annotate(day=TruncDate("occurred_at"), identified=ExpressionWrapper(~Q(customer_key=""), BooleanField()))
+        .values("day", "event_type", "source_id", "currency", "identified")
         .annotate(
-            n=Count("id"), total=Coalesce(Sum("value"), ZERO_MONEY), above=Count("id", filter=Q(value__gt=threshold))
+            n=Count("*"), total=Coalesce(Sum("value"), ZERO_MONEY), above=Count("id", filter=Q(value__gt=threshold))
         )
     )
     by_type: Counter = Counter()
     by_source: dict[int, int] = {}
     currencies: Counter = Counter()
     by_day: dict[date, list] = {}
+    steps: dict[str, list] = {}
+    previous_steps: dict[str, list] = {}
     revenue, orders, high_value_purchases = Decimal(0), 0, 0
     for row in rows:
+        day = row["day"] if isinstance(row["day"], date) else date.fromisoformat(str(row["day"]))
+        current = day >= period.date_from
+        if row["identified"]:
+            step = (steps if current else previous_steps).setdefault(row["event_type"], [0, Decimal(0)])
+            step[0] += row["n"]
+            step[1] += row["total"]
+        if not current:
+            continue
         by_type[row["event_type"]] += row["n"]
         by_source[row["source_id"]] = by_source.get(row["source_id"], 0) + row["n"]
-        day = row["day"] if isinstance(row["day"], date) else date.fromisoformat(str(row["day"]))
         point = by_day.setdefault(day, [0, 0, Decimal(0)])
         point[0] += row["n"]
         if row["event_type"] == PURCHASE:
@@ -181,6 +195,8 @@ def _totals(events: QuerySet[Event], *, period: Period, threshold: Decimal) -> d
         "high_value_purchases": high_value_purchases,
         "currency": currency,
         "series": _time_series(by_day, period),
+        "steps": steps,
+        "previous_steps": previous_steps,
     }
 
 
@@ -204,16 +220,10 @@ def _time_series(by_day: dict[date, list], period: Period) -> list[dict]:
 
 
 def _customer_summary(events: QuerySet[Event], *, threshold: Decimal, funnel_only: bool = False) -> dict:
-    """Aggregate the per-customer rows once more: segment sizes, engagement and funnel in a single query."""
-    aggregates = {
-        "customers": Count("customer_key"),
-        "identified_events": Coalesce(Sum("events"), 0),
-    }
+    """Aggregate the per-customer rows once more: segment sizes, engagement and funnel customers in one query."""
+    aggregates = {"customers": Count("customer_key"), "identified_events": Coalesce(Sum("events"), 0)}
     for key, _label, _types in FUNNEL_STEPS:
-        count_field, value_field = _funnel_fields(key)
-        aggregates[f"step_{key}"] = Count("customer_key", filter=Q(**{f"{count_field}__gt": 0}))
-        aggregates[f"step_{key}_events"] = Coalesce(Sum(count_field), 0)
-        aggregates[f"step_{key}_value"] = Coalesce(Sum(value_field), ZERO_MONEY)
+        aggregates[f"step_{key}"] = Count("customer_key", filter=Q(**{f"{STEP_COUNT_FIELDS[key]}__gt": 0}))
     if not funnel_only:
         aggregates["avg_types"] = Avg("event_types")
         for name, rule in SEGMENTS.items():
@@ -221,13 +231,12 @@ def _customer_summary(events: QuerySet[Event], *, threshold: Decimal, funnel_onl
     return customer_aggregates(events, funnel_only=funnel_only).aggregate(**aggregates)
 
 
-def _funnel_fields(step: str) -> tuple[str, str]:
-    return {
-        "view": ("views", "view_value"),
-        "add_to_cart": ("add_to_cart", "cart_value"),
-        "begin_checkout": ("begin_checkout", "checkout_value"),
-        "purchase": ("purchases", "purchase_value"),
-    }[step]
+STEP_COUNT_FIELDS = {
+    "view": "views",
+    "add_to_cart": "add_to_cart",
+    "begin_checkout": "begin_checkout",
+    "purchase": "purchases",
+}
 
 
 def _segments(summary: dict, totals: dict, *, estimated: bool) -> dict:
@@ -270,22 +279,24 @@ def _engagement(summary: dict, segments: dict) -> dict:
     }
 
 
-def _funnel(summary: dict) -> dict:
-    """Funnel steps with zero-safe step and overall conversion (percentages); a customer counts at every step
-    whose event they have in the period."""
+def _funnel(summary: dict, step_totals: dict[str, list]) -> dict:
+    """Funnel steps with zero-safe step and overall conversion (percentages). A customer counts at every step
+    whose event they have in the period; `events` and `value` are those steps' events of identified customers."""
     steps = []
     start = summary["step_view"]
     previous = None
     for key, label, types in FUNNEL_STEPS:
         customers = summary[f"step_{key}"]
+        events = sum(step_totals.get(t, (0, 0))[0] for t in types)
+        value = sum((step_totals.get(t, (0, Decimal(0)))[1] for t in types), Decimal(0))
         steps.append(
             {
                 "step": key,
                 "label": label,
                 "eventTypes": list(types),
                 "customers": customers,
-                "events": summary[f"step_{key}_events"],
-                "value": money(summary[f"step_{key}_value"]),
+                "events": events,
+                "value": money(value),
                 "conversionFromPrevious": rate(customers, previous if previous is not None else customers),
                 "conversionFromStart": rate(customers, start),
             }
