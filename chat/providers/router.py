@@ -168,10 +168,14 @@ async def stream_reply(
     # Every provider failed: the offline analyst still answers from the workspace's numbers.
     local = LocalProvider()
     usage = Usage(provider="fallback", model=local.model)
+    started = time.monotonic()
     yield {"type": "chunk", "content": FALLBACK_NOTE}
     async for piece in local.stream(request, usage):
         yield {"type": "chunk", "content": piece}
     usage.provider = "fallback"
+    await aprovider_call_record(
+        workspace=workspace, usage=usage, purpose=purpose, status="ok", latency_ms=_elapsed_ms(started)
+    )
     yield _usage_event(usage)
 
 

@@ -112,6 +112,8 @@ def test_when_every_provider_fails_a_helpful_offline_answer_ends_the_stream(fake
     assert events[-1]["provider"] == "fallback"
     assert text_of(events).startswith("The AI model is unavailable right now")
     assert not [e for e in events if e["type"] == "error"]
+    statuses = list(ProviderCall.objects.order_by("id").values_list("provider", "status"))
+    assert statuses == [("openai", "error"), ("openai", "error"), ("fallback", "ok")]
 
 
 def test_a_provider_without_a_key_is_skipped(fake, settings, workspace):
