@@ -197,10 +197,11 @@ NEUTRAL_INTENT = {
 
 async def _intent_for(*, text: str, workspace) -> dict:
     try:
-        from .intent import intent_analyze
+        from . import intent as intent_module
     except ImportError:  # the AI core's intent analysis is not installed: answer as a general question
         return dict(NEUTRAL_INTENT)
-    return await _maybe_await(intent_analyze, text=text, workspace=workspace)
+    analyze = getattr(intent_module, "aintent_analyze", None) or intent_module.intent_analyze
+    return await _maybe_await(analyze, text=text, workspace=workspace)
 
 
 def _recommendations_generator():

@@ -2,7 +2,7 @@
 
 It speaks the real wire format (chunked `text/event-stream` of `chat.completion.chunk` objects, the usage
 chunk, `data: [DONE]`) so the official SDK and our router run unchanged. Knobs: `words` (the answer),
-`delay` (seconds between chunks), `die_after` (drop the connection after that many chunks, without the
+`delay` (seconds between chunks), `first_delay`, `die_after` (drop the connection after that many chunks, without the
 chunked terminator: a provider failure mid-stream). `hung_up` is set when the client closed the stream.
 JSON-mode requests (intent analysis) get a neutral intent at once.
 """
@@ -27,6 +27,7 @@ class FakeLLM:
     def __init__(self, *, words: list[str] | None = None, delay: float = 0.0, die_after: int | None = None):
         self.words = words or [f"word{i} " for i in range(20)]
         self.delay = delay
+        self.first_delay = 0.0
         self.die_after = die_after
         self.hung_up = threading.Event()
         self.chat_requests = 0
@@ -51,6 +52,8 @@ class FakeLLM:
                         self._end(base, 5)
                         return
                     fake.chat_requests += 1
+                    if fake.first_delay:
+                        time.sleep(fake.first_delay)
                     for index, word in enumerate(fake.words):
                         if fake.die_after is not None and index == fake.die_after:
                             self.connection.shutdown(socket.SHUT_RDWR)
