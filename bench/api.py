@@ -303,6 +303,7 @@ def main() -> None:
         "cache": "redis" if env.get("REDIS_URL") else "locmem",
         "loadGenerator": "wrk" if shutil.which("wrk") else "python-asyncio",
         "cores": CORES,
+        "loadAverageAtStart": round(os.getloadavg()[0], 2),  # other work on the machine skews every figure
         "concurrency": concurrency,
         "secondsPerRun": seconds,
         "servers": {},
@@ -353,6 +354,7 @@ def main() -> None:
             "floodLogins": flood,
             "p99Ratio": round(during["p99Ms"] / max(quiet["p99Ms"], 0.01), 2),
         }
+    report["loadAverageAtEnd"] = round(os.getloadavg()[0], 2)
     print(json.dumps(report, indent=2))
     if tmp:
         tmp.cleanup()
