@@ -5,6 +5,7 @@ Only owners and admins may change anything (403 otherwise); everyone in the work
 """
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect, render
@@ -79,6 +80,8 @@ def _page_context(request: HttpRequest, **forms_given) -> dict:
 
 def _fragment(request: HttpRequest, name: str, context: dict, *, status: int = 200, toast: str = "") -> HttpResponse:
     if not request.htmx:
+        if toast:
+            messages.success(request, toast)
         return redirect("ai:settings")
     response = render(request, f"{TEMPLATE}#{name}", context, status=status)
     if toast:

@@ -120,3 +120,10 @@ def test_anonymous_visitors_are_sent_to_log_in(client):
     response = client.get(reverse("ai:settings"))
 
     assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_without_javascript_the_order_form_redirects_with_a_message(logged_in_client):
+    response = logged_in_client.post(reverse("ai:provider-order"), {"providers": "local"}, follow=True)
+
+    assert response.redirect_chain == [(reverse("ai:settings"), 302)]
+    assert "Provider order saved." in response.content.decode()
