@@ -19,6 +19,7 @@ from chat.providers import router
 from chat.providers.base import ChatRequest
 from marketing_ai.errors import Conflict, RateLimited
 
+from .activity import activity_record
 from .adapters.images import campaign_image
 from .compliance import blocking_failures, route, score_content
 from .models import BrandAsset, BrandProfile, Campaign, ComplianceCheck, ContentJob, ContentVariant
@@ -77,8 +78,20 @@ def content_job_run(*, job: ContentJob) -> ContentJob:
         job.status, job.error, job.finished_at = ContentJob.Status.FAILED, _safe_error(exc), timezone.now()
         job.save(update_fields=["status", "error", "finished_at", "updated_at"])
         return job
-    job.status, job.finished_at = ContentJob.Status.SUCCEEDED, timezone.now()
-    job.save(update_fields=["status", "finished_at", "updated_at"])
+    with transaction.atomic():
+        job.status, job.finished_at = ContentJob.Status.SUCCEEDED, timezone.now()
+        job.save(update_fields=["status", "finished_at", "updated_at"])
+        passed = job.variants.filter(validation_status=ContentVariant.ValidationStatus.PASSED).count()
+        who = job.requested_by.full_name if job.requested_by else "The system"
+        activity_record(
+            workspace=job.workspace,
+            campaign=job.campaign,
+            actor=job.requested_by,
+            verb="content",
+            message=f"{who} generated {job.variants_count} variant(s) ({', '.join(job.platforms)}): "
+            f"{passed} passed the brand check, {job.variants_count - passed} need manual review.",
+            job=job.pk,
+        )
     return job
 
 

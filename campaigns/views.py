@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Membership, User
@@ -196,7 +197,7 @@ def campaign_detail(request, campaign_id: int):
     if request.htmx and request.GET.get("fragment") == "content":
         template += "#content"
     response = render(request, template, _detail_context(request, campaign))
-    response["Vary"] = "HX-Request"
+    patch_vary_headers(response, ["HX-Request"])
     return response
 
 

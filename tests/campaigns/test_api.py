@@ -271,6 +271,7 @@ def test_content_generation_is_a_job_that_produces_scored_variants(
         assert set(variant["complianceBreakdown"]) == {"colour", "logo", "typography", "layout"}
         assert variant["validationStatus"] in ("passed", "manual_review")
         assert variant["imageUrl"]
+    assert ActivityLog.objects.filter(campaign=campaign, verb="content").count() == 1
     x_post = next(v for v in variants if v["platform"] == "x")
     assert len(x_post["body"] + " " + " ".join("#" + t for t in x_post["hashtags"])) <= 280
     assert (x_post["imageWidth"], x_post["imageHeight"], x_post["imageRatio"]) == (1600, 900, "16:9")

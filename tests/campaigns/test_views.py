@@ -198,3 +198,17 @@ def test_the_usage_page_refreshes_and_shows_costs(logged_in_client, workspace):
 def test_pages_need_a_login(client):
     response = client.get(reverse("campaigns:campaign-list"))
     assert response.status_code == 302 and "login" in response.url
+
+
+def test_the_content_section_is_served_alone_to_htmx_polling(logged_in_client, workspace, user):
+    campaign = CampaignFactory(workspace=workspace, created_by=user)
+    scored_variant(campaign=campaign, user=user)
+
+    response = logged_in_client.get(
+        reverse("campaigns:campaign-detail", args=[campaign.pk]), {"fragment": "content"}, HTTP_HX_REQUEST="true"
+    )
+
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section class="card section" id="content"')
+    assert "Compliance breakdown" in html and "<html" not in html
+    assert "HX-Request" in response["Vary"]
