@@ -62,8 +62,12 @@ class Event(models.Model):
         LEAD = "lead"
         CUSTOM = "custom"
 
-    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="events")
-    source = models.ForeignKey("integrations.DataSource", on_delete=models.CASCADE, related_name="events")
+    # No single-column FK indexes: the composite indexes below start with workspace_id / source_id, and each
+    # extra index costs every bulk insert (see bench/ingest.py).
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="events", db_index=False)
+    source = models.ForeignKey(
+        "integrations.DataSource", on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     external_id = models.CharField(max_length=255)
     event_type = models.CharField(max_length=32, choices=EventType.choices)
     raw_name = models.CharField(max_length=100, blank=True)
@@ -93,7 +97,9 @@ class Event(models.Model):
 class Customer(models.Model):
     """A workspace's profile per customer key, kept current by the pipeline."""
 
-    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="customers")
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="customers", db_index=False
+    )  # covered by the (workspace, customer_key) unique index
     customer_key = models.CharField(max_length=255)
     email = models.EmailField(blank=True)
     email_sha256 = models.CharField(max_length=64, blank=True)

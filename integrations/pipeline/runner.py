@@ -1,5 +1,7 @@
 """validate -> transform -> map -> store -> customers -> job counts, in batches with a resumable checkpoint."""
 
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -61,12 +63,54 @@ def batch_ingest(*, source: DataSource, items: Iterable, mapper: Mapper, **kwarg
     return result, inserted
 
 
+_DONE = object()
+
+
+def prefetch(iterable: Iterable, *, depth: int = 2) -> Iterator:
+    """Produce the next items in a thread (fetch, generate, map) while the caller stores the current one.
+
+    The producer never touches the database; psycopg releases the GIL while PostgreSQL works, so mapping
+    the next batch overlaps the store of this one. At most `depth` batches wait in memory.
+    """
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce():
+        try:
+            for item in iterable:
+                while not stop.is_set():
+                    try:
+                        buffer.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            buffer.put((_DONE, None))
+        except BaseException as exc:  # handed to the consumer, which re-raises it in its own thread
+            buffer.put((_DONE, exc))
+
+    thread = threading.Thread(target=produce, name="ingest-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = buffer.get()
+            if item is _DONE:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
 def job_batches_run(
     *, job: SyncJob, batches: Iterator[tuple[dict, MapResult]], progress: Callable[[dict], int] | None = None
 ) -> SyncJob:
     """Store each batch and advance the job's checkpoint and counts in the same transaction (resume = no loss)."""
     source = job.source
-    for checkpoint, result in batches:
+    for checkpoint, result in prefetch(batches):
         with transaction.atomic():
             events_store(source=source, records=result.records)
             updates = {

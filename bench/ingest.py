@@ -1,0 +1,444 @@
+"""Benchmark: the ingest pipeline and the collect endpoint on PostgreSQL (issue 3, "Benchmark").
+
+Usage: .venv/bin/python bench/ingest.py [--events 1000000] [--sample 200000] [--orm-sample 20000]
+       [--collect-seconds 20] [--database-url postgres://postgres@127.0.0.1:5432/mai_bench_ingest]
+
+1. Pipeline: N dummy events through the real job (generate raw GTM payloads -> map -> COPY into a staging
+   table -> INSERT ... ON CONFLICT DO NOTHING -> set-based customer upsert -> checkpoint), events/s and peak
+   RSS (sampled during the run, to show memory stays flat). Beside it, in the same run and database, the
+   same kind of rows stored by (a) per-row ORM `save()`, (b) `bulk_create`, (c) plain `psql \\copy` from a
+   prepared file (the near-physical limit), and the ratios.
+2. Collect: uvicorn serving the real ASGI app (pinned to CPU 0 when `taskset` exists), a load generator in
+   another process (pinned to CPU 1): batches of 100 GA4 events at concurrency 16 -> committed events/s and
+   latency percentiles; then an overload phase (concurrency 96) that must answer 429 + Retry-After, never time out.
+Prints one JSON document. Uses its own database (created and migrated; default `mai_bench_ingest`).
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/mai_bench_ingest"
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000, help="events through the pipeline")
+    parser.add_argument("--sample", type=int, default=200_000, help="rows for the bulk_create and COPY baselines")
+    parser.add_argument("--orm-sample", type=int, default=20_000, help="rows for the per-row ORM baseline")
+    parser.add_argument("--collect-seconds", type=float, default=20.0)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--skip-collect", action="store_true")
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument("--loadgen", help=argparse.SUPPRESS)  # internal: run as the load generator
+    return parser.parse_args()
+
+
+def database_reset(url: str) -> None:
+    import psycopg
+
+    base, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+class RssSampler(threading.Thread):
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.samples: list[tuple[float, float]] = []
+        self.running = True
+
+    def run(self):
+        start = time.perf_counter()
+        while self.running:
+            self.samples.append((time.perf_counter() - start, rss_mb()))
+            time.sleep(0.25)
+
+
+def django_setup(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketing_ai.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def workspace_make():
+    from accounts.models import Workspace
+
+    return Workspace.objects.create(name="Bench ingest")
+
+
+def bench_pipeline(workspace, events: int) -> dict:
+    from integrations.jobs import job_run
+    from integrations.models import Customer, Event, SyncJob
+    from integrations.services import dummy_source_get_or_create
+
+    source = dummy_source_get_or_create(workspace=workspace, source_type="gtm")
+    job = SyncJob.objects.create(
+        workspace=workspace, source=source, kind="dummy_data", total=events, params={"count": events, "seed": 1}
+    )
+    sampler = RssSampler()
+    rss_before = rss_mb()
+    sampler.start()
+    started = time.perf_counter()
+    job_run(job_id=job.id)
+    elapsed = time.perf_counter() - started
+    sampler.running = False
+    sampler.join()
+    stored = Event.objects.filter(source=source).count()
+    tenth = [mb for t, mb in sampler.samples if t <= elapsed * 0.1] or [rss_before]
+    return {
+        "events": events,
+        "stored": stored,
+        "customers": Customer.objects.filter(workspace=workspace).count(),
+        "seconds": round(elapsed, 2),
+        "events_per_s": round(stored / elapsed),
+        "rss_mb_before": round(rss_before, 1),
+        "rss_mb_peak_first_10pct": round(max(tenth), 1),
+        "rss_mb_peak": round(max(mb for _, mb in sampler.samples), 1),
+    }
+
+
+def sample_records(count: int, seed: int):
+    from django.utils import timezone
+
+    from integrations import dummy
+    from integrations.adapters import gtm
+    from integrations.pipeline.runner import items_map
+
+    raw = list(dummy.raw_stream(source_type="gtm", count=count, seed=seed))
+    return items_map(items=raw, mapper=gtm.map_item, received_at=timezone.now()).records
+
+
+def event_models(records, source):
+    from django.utils import timezone
+
+    from integrations.models import Event
+
+    now = timezone.now()
+    return [
+        Event(
+            workspace_id=source.workspace_id,
+            source_id=source.id,
+            external_id=r.external_id,
+            event_type=r.event_type,
+            raw_name=r.raw_name,
+            customer_key=r.customer_key,
+            anonymous_id=r.anonymous_id,
+            session_id=r.session_id,
+            occurred_at=r.occurred_at,
+            received_at=now,
+            value=r.value,
+            currency=r.currency,
+            properties=r.properties,
+        )
+        for r in records
+    ]
+
+
+def bench_orm(workspace, count: int) -> dict:
+    from integrations.models import DataSource
+
+    source = DataSource.objects.create(workspace=workspace, source_type="gtm", name="orm per row")
+    rows = event_models(sample_records(count, seed=2), source)
+    started = time.perf_counter()
+    for row in rows:
+        row.save()
+    elapsed = time.perf_counter() - started
+    return {"rows": len(rows), "seconds": round(elapsed, 2), "events_per_s": round(len(rows) / elapsed)}
+
+
+def bench_bulk_create(workspace, count: int) -> dict:
+    from integrations.models import DataSource, Event
+
+    source = DataSource.objects.create(workspace=workspace, source_type="gtm", name="bulk_create")
+    rows = event_models(sample_records(count, seed=3), source)
+    started = time.perf_counter()
+    for start in range(0, len(rows), 5000):
+        Event.objects.bulk_create(rows[start : start + 5000], batch_size=1000)
+    elapsed = time.perf_counter() - started
+    return {"rows": len(rows), "seconds": round(elapsed, 2), "events_per_s": round(len(rows) / elapsed)}
+
+
+def bench_psql_copy(workspace, count: int, url: str) -> dict:
+    import csv
+
+    from integrations.models import DataSource
+
+    source = DataSource.objects.create(workspace=workspace, source_type="gtm", name="psql copy")
+    rows = event_models(sample_records(count, seed=4), source)
+    columns = [
+        "workspace_id",
+        "source_id",
+        "external_id",
+        "event_type",
+        "raw_name",
+        "customer_key",
+        "anonymous_id",
+        "session_id",
+        "occurred_at",
+        "received_at",
+        "value",
+        "currency",
+        "properties",
+    ]
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, newline="") as handle:
+        writer = csv.writer(handle)
+        for e in rows:
+            writer.writerow(
+                [
+                    e.workspace_id,
+                    e.source_id,
+                    e.external_id,
+                    e.event_type,
+                    e.raw_name,
+                    e.customer_key,
+                    e.anonymous_id,
+                    e.session_id,
+                    e.occurred_at.isoformat(),
+                    e.received_at.isoformat(),
+                    "\\N" if e.value is None else str(e.value),
+                    e.currency,
+                    json.dumps(e.properties, separators=(",", ":")),
+                ]
+            )
+        path = handle.name
+    command = f"\\copy integrations_event ({', '.join(columns)}) FROM '{path}' WITH (FORMAT csv, NULL '\\N')"
+    started = time.perf_counter()
+    subprocess.run(["psql", url, "-q", "-c", command], check=True)
+    elapsed = time.perf_counter() - started
+    os.unlink(path)
+    return {"rows": len(rows), "seconds": round(elapsed, 2), "events_per_s": round(len(rows) / elapsed)}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def pinned(cpu: int, command: list[str]) -> list[str]:
+    if shutil.which("taskset") and (os.cpu_count() or 1) > 1:
+        return ["taskset", "-c", str(cpu), *command]
+    return command
+
+
+def bench_collect(workspace, args) -> dict:
+    from integrations.models import DataSource, Event
+
+    source = DataSource.objects.create(
+        workspace=workspace, source_type="gtm", name="collect", config={"containerId": "GTM-BENCH01"}
+    )
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": args.database_url,
+        "COLLECT_RATE_LIMIT_REQUESTS": "1000000",
+        "COLLECT_MAX_IN_FLIGHT": "24",
+        "LOG_LEVEL": "WARNING",
+        "DEBUG": "0",
+    }
+    server = subprocess.Popen(
+        pinned(
+            0,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "marketing_ai.asgi:application",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+                "--lifespan",
+                "off",
+            ],
+        ),
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/api/collect/{source.write_key}"
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        loadgen = [sys.executable, __file__, "--loadgen", url, "--batch", str(args.batch)]
+
+        def run_load(concurrency: int, seconds: float, tag: str) -> dict:
+            output = subprocess.run(
+                pinned(
+                    1,
+                    [
+                        *loadgen,
+                        "--concurrency",
+                        str(concurrency),
+                        "--collect-seconds",
+                        str(seconds),
+                        "--database-url",
+                        tag,
+                    ],
+                ),
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            return json.loads(output)
+
+        run_load(4, 2, "warmup")
+        before = Event.objects.filter(source=source).count()
+        steady = run_load(args.concurrency, args.collect_seconds, "steady")
+        committed = Event.objects.filter(source=source).count() - before
+        steady["committed_events"] = committed
+        steady["committed_events_per_s"] = round(committed / steady["seconds"])
+        overload = run_load(args.concurrency * 6, max(5.0, args.collect_seconds / 2), "overload")
+        return {"steady": steady, "overload": overload}
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+async def loadgen_main(url: str, concurrency: int, seconds: float, batch: int, tag: str) -> dict:
+    import httpx
+
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    retry_after_ok = True
+    timeouts = 0
+    counter = 0
+    deadline = time.perf_counter() + seconds
+
+    async def worker(client: httpx.AsyncClient, number: int):
+        nonlocal counter, timeouts, retry_after_ok
+        while time.perf_counter() < deadline:
+            counter += 1
+            body = {
+                "client_id": f"{number}.{counter}",
+                "user_id": f"cust_{counter % 5000:06d}",
+                "timestamp_micros": int(time.time() * 1e6),
+                "events": [
+                    {
+                        "name": "page_view" if i % 5 else "view_item",
+                        "params": {
+                            "event_id": f"{tag}-{number}-{counter}-{i}",
+                            "page_location": "https://shop.test/",
+                            "value": 12.5,
+                            "currency": "EUR",
+                            "session_id": str(counter),
+                        },
+                    }
+                    for i in range(batch)
+                ],
+            }
+            started = time.perf_counter()
+            try:
+                response = await client.post(url, json=body)
+            except httpx.TimeoutException:
+                timeouts += 1
+                continue
+            latencies.append(time.perf_counter() - started)
+            statuses[str(response.status_code)] = statuses.get(str(response.status_code), 0) + 1
+            if response.status_code == 429:
+                retry_after_ok = retry_after_ok and bool(response.headers.get("Retry-After"))
+                await asyncio.sleep(0.05)
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    started = time.perf_counter()
+    async with httpx.AsyncClient(limits=limits, timeout=10.0) as client:
+        await asyncio.gather(*(worker(client, n) for n in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+
+    def pct(p):
+        return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 1) if latencies else None
+
+    return {
+        "concurrency": concurrency,
+        "batch": batch,
+        "seconds": round(elapsed, 2),
+        "requests": len(latencies),
+        "statuses": statuses,
+        "timeouts": timeouts,
+        "retry_after_on_every_429": retry_after_ok,
+        "accepted_events_per_s": round(statuses.get("202", 0) * batch / elapsed),
+        "p50_ms": pct(0.50),
+        "p99_ms": pct(0.99),
+        "max_ms": round(latencies[-1] * 1000, 1) if latencies else None,
+    }
+
+
+def main():
+    args = parse_args()
+    if args.loadgen:
+        result = asyncio.run(
+            loadgen_main(args.loadgen, args.concurrency, args.collect_seconds, args.batch, args.database_url)
+        )
+        print(json.dumps(result))
+        return
+    if not args.database_url.startswith("postgres"):
+        sys.exit("bench/ingest.py needs PostgreSQL (--database-url or BENCH_DATABASE_URL)")
+    database_reset(args.database_url)
+    django_setup(args.database_url)
+    workspace = workspace_make()
+    sample = min(args.sample, args.events)
+    pipeline = bench_pipeline(workspace, args.events)
+    print(json.dumps({"pipeline": pipeline}), file=sys.stderr)
+    orm = bench_orm(workspace, min(args.orm_sample, args.events))
+    bulk = bench_bulk_create(workspace, sample)
+    copy = bench_psql_copy(workspace, sample, args.database_url)
+    rate = pipeline["events_per_s"]
+    result = {
+        "pipeline": pipeline,
+        "orm_per_row": orm,
+        "bulk_create": bulk,
+        "psql_copy": copy,
+        "ratios": {
+            "pipeline_vs_orm_per_row": round(rate / orm["events_per_s"], 1),
+            "pipeline_vs_bulk_create": round(rate / bulk["events_per_s"], 2),
+            "pipeline_vs_psql_copy": round(rate / copy["events_per_s"], 3),
+        },
+        "aims": {"vs_orm_per_row": 30, "vs_bulk_create": 5, "vs_psql_copy": 0.333},
+        "cpus": os.cpu_count(),
+    }
+    if not args.skip_collect:
+        collect = bench_collect(workspace, args)
+        steady = collect["steady"]
+        collect["aims"] = {"events_per_s": 2000, "p99_ms": 250}
+        collect["meets"] = {
+            "events_per_s": steady["committed_events_per_s"] >= 2000,
+            "p99_ms": (steady["p99_ms"] or 1e9) < 250,
+            "overload_answers_429_not_timeouts": collect["overload"]["timeouts"] == 0
+            and collect["overload"]["retry_after_on_every_429"],
+        }
+        result["collect"] = collect
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
