@@ -67,12 +67,14 @@ def _page_context(request: HttpRequest, **forms_given) -> dict:
     workspace = workspace_current_for_user(user=user)
     provider_settings = provider_settings_for_user(user=user)
     initial = ", ".join(provider_settings["providers"]) if provider_settings["isWorkspaceOverride"] else ""
+    keys = list(provider_key_list_for_user(user=user))
     return {
+        "unused_keys": [key.provider for key in keys if key.provider not in provider_settings["providers"]],
         "can_manage": user_can_manage_providers(user=user),
         "provider_settings": provider_settings,
         "order_form": forms_given.get("order_form") or ProviderOrderForm(initial={"providers": initial}),
         "key_form": forms_given.get("key_form") or ProviderKeyForm(),
-        "keys": provider_key_list_for_user(user=user),
+        "keys": keys,
         "usage": usage_summary_for_workspace(workspace=workspace, days=USAGE_DAYS),
         "usage_days": USAGE_DAYS,
     }

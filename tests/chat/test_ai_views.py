@@ -32,7 +32,8 @@ def test_the_page_shows_empty_states(logged_in_client):
     assert "Check and save key" in html
 
 
-def test_the_page_masks_keys_and_shows_usage(logged_in_client, workspace):
+def test_the_page_masks_keys_and_shows_usage(logged_in_client, workspace, settings):
+    settings.AI_PROVIDERS = ["local"]
     ProviderKey.objects.create(workspace=workspace, provider="openai", secret=GOOD, last_four="1234")
     usage = Usage(provider="openai", model="gpt-4o-mini", tokens_in=1000, tokens_out=500)
     provider_call_record(workspace=workspace, usage=usage, purpose="chat", status="ok", latency_ms=250)
@@ -40,6 +41,7 @@ def test_the_page_masks_keys_and_shows_usage(logged_in_client, workspace):
     html = logged_in_client.get(reverse("ai:settings")).content.decode()
 
     assert "****1234" in html and GOOD not in html
+    assert "A key is stored for openai, which is not in the order" in html
     assert "0.000450" in html and "250 ms" in html and ">1000<" in html
 
 
