@@ -79,8 +79,8 @@ UPSERT_SQL = """
 INSERT INTO {summary} (workspace_id, provider, day, requests, successes, tokens_in, tokens_out, cost,
                        avg_latency_ms, updated_at)
 SELECT workspace_id, provider, {day} AS day, COUNT(*),
-       SUM(CASE WHEN status = 'ok' THEN 1 ELSE 0 END), SUM(tokens_in), SUM(tokens_out), SUM(cost),
-       AVG(latency_ms), %s
+       COUNT(*) FILTER (WHERE status = 'ok'), SUM(tokens_in), SUM(tokens_out), SUM(cost),
+       AVG(CAST(latency_ms AS DOUBLE PRECISION)), %s
 FROM {calls}
 WHERE workspace_id IS NOT NULL AND created_at >= %s AND created_at < %s {workspace_filter}
 GROUP BY workspace_id, provider, {day}
