@@ -1,6 +1,7 @@
 """Browser forms: shape checks only; the rules (password strength, roles, uniqueness) live in services."""
 
 from django import forms
+from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 
 from .models import Membership
@@ -18,6 +19,12 @@ class SignupForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text="At least 8 characters, not a common or all-numeric password.",
     )
+
+    def clean_password(self) -> str:
+        # Shown beside the other field errors at once; the service checks again with the full user.
+        password = self.cleaned_data["password"]
+        password_validation.validate_password(password)
+        return password
 
 
 class LoginForm(forms.Form):

@@ -11,7 +11,7 @@ from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh, trigger_client_event
 
 from marketing_ai.errors import ApplicationError, Conflict, NotFound, RateLimited, Unauthorized
 
@@ -173,6 +173,8 @@ def profile(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form_add_service_errors(form, exc)
         else:
+            if request.htmx and "company_name" in data:  # the sidebar shows the workspace name too
+                return HttpResponseClientRefresh()
             status = 200
             form = None
     template = "accounts/profile.html#profile-form" if request.htmx else "accounts/profile.html"

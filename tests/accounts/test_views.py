@@ -195,9 +195,21 @@ def test_profile_form_saves_names_and_company(logged_in_client, user):
     )
 
     assert response.status_code == 200
-    assert "toast" in response["HX-Trigger"]
+    assert response["HX-Refresh"] == "true"  # the sidebar shows the renamed workspace
     user.refresh_from_db()
     assert (user.last_name, user.current_workspace.name) == ("Lovelace", "Acme Labs")
+
+
+def test_profile_form_saving_only_names_swaps_the_form_with_a_toast(logged_in_client, user):
+    response = logged_in_client.post(
+        "/account/profile/", {"first_name": "Ada", "last_name": "King", "company_name": "Acme"}, HTTP_HX_REQUEST="true"
+    )
+
+    assert response.status_code == 200
+    assert "Profile saved." in response["HX-Trigger"]
+    assert 'id="profile-form"' in response.content.decode() and "<html" not in response.content.decode()
+    user.refresh_from_db()
+    assert user.last_name == "King"
 
 
 def test_profile_form_with_a_blank_company_is_422(logged_in_client):
