@@ -175,15 +175,25 @@ def provider_key_test(*, user: User, provider: str) -> dict:
     return {"ok": True, "provider": provider, "message": f"Key accepted; {len(models)} models available{note}."}
 
 
-def encrypted_fields_rotate() -> int:
-    """Re-encrypt every encrypted field with the newest FIELD_ENCRYPTION_KEYS key; returns rows rewritten."""
-    rewritten = 0
+def encrypted_fields_rotate() -> tuple[int, int]:
+    """Re-encrypt every encrypted field with the newest FIELD_ENCRYPTION_KEYS key: (rows rewritten, rows unreadable).
+
+    A row no configured key can read is left untouched and counted, so an incomplete key list never
+    destroys data.
+    """
+    rewritten = unreadable = 0
     for model in apps.get_models():
         fields = [f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField | EncryptedJSONField)]
         if not fields:
             continue
-        for obj in model._default_manager.only("pk", *fields).iterator(chunk_size=500):
+        manager = model._default_manager
+        for pk in manager.values_list("pk", flat=True).iterator(chunk_size=500):
+            try:
+                obj = manager.only("pk", *fields).get(pk=pk)
+            except ValueError:
+                unreadable += 1
+                continue
             # update() runs get_prep_value, which encrypts with the first (newest) key.
-            model._default_manager.filter(pk=obj.pk).update(**{name: getattr(obj, name) for name in fields})
+            manager.filter(pk=pk).update(**{name: getattr(obj, name) for name in fields})
             rewritten += 1
-    return rewritten
+    return rewritten, unreadable

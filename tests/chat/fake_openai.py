@@ -144,5 +144,5 @@ def fake_openai_settings(settings, fake: FakeOpenAI, *, providers=("openai", "lo
     settings.OPENAI_API_KEY = "sk-test-valid-key-1234"
     settings.OPENAI_MODEL = "gpt-4o-mini"
     settings.AI_PROVIDERS = list(providers)
-    settings.AI_REQUEST_TIMEOUT_SECONDS = 2.0
+    settings.AI_REQUEST_TIMEOUT_SECONDS = 10.0
     settings.AI_RETRY_BACKOFF_SECONDS = 0

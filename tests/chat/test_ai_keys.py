@@ -2,7 +2,7 @@
 
 import pytest
 from cryptography.fernet import Fernet
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from accounts.models import AuditEvent, Membership, ProviderKey, User
@@ -162,3 +162,15 @@ def test_rotation_re_encrypts_with_the_newest_key(jwt_api_client, fake, settings
     assert after != before and GOOD not in after
     assert ProviderKey.objects.get().secret == GOOD
     assert Fernet(new.encode()).decrypt(after.encode()).decode() == GOOD
+
+
+def test_rotation_leaves_rows_it_cannot_read_untouched_and_says_so(jwt_api_client, fake, settings):
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    add_key(jwt_api_client, fake)
+    before = raw_secret()
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]  # the old key was lost
+
+    with pytest.raises(CommandError, match="1 rows could not be read"):
+        call_command("rotate_encryption_keys")
+
+    assert raw_secret() == before
