@@ -54,7 +54,9 @@ class BrandProfileForm(forms.Form):
     min_font_size = forms.IntegerField(required=False, min_value=0, max_value=200)
     no_all_caps = forms.BooleanField(required=False, initial=True, label="No ALL-CAPS words")
     require_cta = forms.BooleanField(required=False, initial=True, label="A call to action is required")
-    cta_phrases = forms.CharField(required=False, help_text="Accepted calls to action, separated by commas.")
+    cta_phrases = forms.CharField(
+        required=False, label="CTA phrases", help_text="Accepted calls to action, separated by commas."
+    )
     max_hashtags = forms.IntegerField(required=False, min_value=0, max_value=30)
     tone_of_voice = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
     banned_words = forms.CharField(required=False, help_text="Words that must never appear, separated by commas.")

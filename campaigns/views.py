@@ -169,6 +169,9 @@ def _detail_context(request, campaign: Campaign, **extra) -> dict:
         "timeline": _timeline(campaign, request.user, role),
         "activity": selectors.activity_list_for_campaign(campaign=campaign),
         "summary": summary,
+        "rates_pct": {
+            key: round(summary["totals"][key] * 100, 2) for key in ("ctr", "engagementRate", "conversionRate")
+        },
         "chart": chart,
         "rates_chart": rates_chart,
         "can_edit": can_edit,

@@ -88,9 +88,9 @@ def brand_asset_new(request):
 def usage(request):
     """Daily API usage and cost per provider for a date range, with a cost chart."""
     workspace = workspace_current_for_user(user=request.user)
-    form = UsageRangeForm(request.GET or None)
     today = timezone.now().date()
     start, end = today - timedelta(days=29), today
+    form = UsageRangeForm(request.GET or None, initial={"start": start, "end": end})
     status = 200
     if form.is_bound:
         if form.is_valid():
