@@ -219,3 +219,35 @@ def test_submitting_twice_is_a_conflict(ready_campaign, editor):
 def test_a_campaign_without_content_cannot_be_submitted(campaign, editor):
     with pytest.raises(Conflict, match="Generate content"):
         campaign_submit(campaign=campaign, user=editor)
+
+
+def test_a_rejected_campaign_can_be_edited_and_resubmitted(ready_campaign, editor, approver):
+    from campaigns.services import campaign_update
+
+    first = campaign_submit(campaign=ready_campaign, user=editor)
+    approval_decide(step=step(first, 1), user=approver, decision="reject", comment="Softer tone please")
+    campaign_update(campaign=ready_campaign, user=editor, data={"name": "Spring sale, softer"})
+    second = campaign_submit(campaign=ready_campaign, user=editor)
+
+    ready_campaign.refresh_from_db()
+    assert ready_campaign.status == Campaign.Status.IN_REVIEW
+    assert list(ready_campaign.workflows.values_list("status", flat=True)) == ["pending", "rejected"]
+    assert second.pk != first.pk
+
+
+def test_submit_copies_the_workspace_template_steps(ready_campaign, editor, admin_member, workspace):
+    template = ApprovalWorkflow.objects.create(
+        workspace=workspace, name="House rules", status=ApprovalWorkflow.Status.TEMPLATE
+    )
+    ApprovalStep.objects.create(workflow=template, order=1, name="Brand", approver_role="approver")
+    ApprovalStep.objects.create(
+        workflow=template, order=2, name="Legal", approver_user=admin_member, escalate_after_hours=48
+    )
+
+    workflow = campaign_submit(campaign=ready_campaign, user=editor)
+
+    assert list(workflow.steps.values_list("name", "approver_role", "approver_user", "escalate_after_hours")) == [
+        ("Brand", "approver", None, None),
+        ("Legal", "", admin_member.pk, 48),
+    ]
+    assert list(template.steps.values_list("status", flat=True)) == ["waiting", "waiting"]
