@@ -104,12 +104,17 @@ def setup_conversations(count: int) -> dict:
 # --- clients ----------------------------------------------------------------------------------------
 
 
-async def one_chat(url: str, origin: str, conversation_id: int, token: str, start: asyncio.Event) -> dict:
+async def one_chat(
+    url: str, origin: str, conversation_id: int, token: str, start: asyncio.Event, ramp: asyncio.Semaphore
+) -> dict:
     from websockets.asyncio.client import connect
 
     result = {"overheads": [], "first": None, "ttfc": None, "error": None}
     try:
-        async with connect(f"{url}/ws/chat/{conversation_id}/?token={token}", origin=origin, open_timeout=60) as ws:
+        # Sockets open a few at a time (a connect storm is not what is measured), then all chats start at once.
+        async with ramp:
+            ws = await connect(f"{url}/ws/chat/{conversation_id}/?token={token}", origin=origin, open_timeout=60)
+        async with ws:
             await start.wait()
             sent = time.time()
             await ws.send(json.dumps({"type": "message", "content": QUESTION}))
@@ -162,8 +167,13 @@ async def run_clients(args) -> dict:
             results = await asyncio.gather(*tasks)
     else:
         ids = [int(i) for i in args.ids.split(",")]
-        tasks = [asyncio.create_task(one_chat(args.url, args.origin, cid, args.token, start)) for cid in ids]
-        await asyncio.sleep(min(10, 1 + len(ids) * 0.02))  # let every socket connect first
+        ramp = asyncio.Semaphore(10)
+        tasks = [asyncio.create_task(one_chat(args.url, args.origin, cid, args.token, start, ramp)) for cid in ids]
+        await asyncio.sleep(0.5)
+        async with ramp:  # wait for the connects queued before us
+            pass
+        for _ in range(10):  # and for the last ones in flight
+            await ramp.acquire()
         start.set()
         results = await asyncio.gather(*tasks)
     return summarize(results, expected_chunks=args.chunks)
