@@ -249,6 +249,39 @@ def load(url: str, *, seconds: int, concurrency: int, headers: dict | None = Non
     return lambda: (thread.join(), result)[1]
 
 
+def alternate(runs: dict, *, rounds: int) -> dict:
+    """Run each measurement `rounds` times, interleaved (A B A B ...), and keep the median of each figure.
+
+    Interleaving spreads background noise of a shared machine evenly over the compared runs.
+    """
+    results = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            results[name].append(run())
+    return {name: _median_figures(figures) for name, figures in results.items()}
+
+
+def _median_figures(figures: list[dict]) -> dict:
+    merged = {}
+    for key, value in figures[0].items():
+        values = [figure[key] for figure in figures]
+        if key in ("non2xx",):
+            merged[key] = sum(values)
+        elif key == "byStatus":
+            totals: dict = {}
+            for counts in values:
+                for status, count in counts.items():
+                    totals[status] = totals.get(status, 0) + int(count)
+            merged[key] = totals
+        elif isinstance(value, int | float):
+            merged[key] = round(statistics.median(values), 2)
+        elif isinstance(value, dict):
+            merged[key] = _median_figures(values)
+        else:
+            merged[key] = value
+    return merged
+
+
 def login_ms(server: Server, email: str, rounds: int = 8) -> float:
     timings = []
     for _ in range(rounds):
@@ -286,8 +319,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--servers", default="daphne,uvicorn")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per comparison (medians reported)")
     args = parser.parse_args()
     seconds, concurrency = args.seconds, args.concurrency
+    step = max(2, round(seconds / args.rounds))
 
     tmp = None
     if not os.environ.get("DATABASE_URL"):
@@ -305,7 +340,8 @@ def main() -> None:
         "cores": CORES,
         "loadAverageAtStart": round(os.getloadavg()[0], 2),  # other work on the machine skews every figure
         "concurrency": concurrency,
-        "secondsPerRun": seconds,
+        "secondsPerMeasurement": step * args.rounds,
+        "rounds": args.rounds,
         "servers": {},
     }
 
@@ -319,8 +355,15 @@ def main() -> None:
             token = body["tokens"]["accessToken"]
             auth = {"Authorization": f"Bearer {token}"}
             load(server.url + "/api/ping", seconds=2, concurrency=concurrency)()  # warm-up
-            ping = load(server.url + "/api/ping", seconds=seconds, concurrency=concurrency)()
-            profile = load(server.url + "/api/user/profile", seconds=seconds, concurrency=concurrency, headers=auth)()
+            ping, profile = alternate(
+                {
+                    "ping": lambda url=server.url: load(url + "/api/ping", seconds=step, concurrency=concurrency)(),
+                    "profile": lambda url=server.url, auth=auth: load(
+                        url + "/api/user/profile", seconds=step, concurrency=concurrency, headers=auth
+                    )(),
+                },
+                rounds=args.rounds,
+            ).values()
             report["servers"][kind] = {
                 "command": " ".join(server_command(kind, 8000)).replace(str(BIN) + "/", ""),
                 "ping": ping,
@@ -338,15 +381,23 @@ def main() -> None:
     with Server(best, flood_env) as server:
         report["loginMs"] = login_ms(server, email)
         report["argon2CheckMs"] = hash_ms(env)
-        quiet = load(server.url + "/api/ping", seconds=seconds, concurrency=concurrency)()
-        flood_wait = load(
-            server.url + "/api/auth/login",
-            seconds=seconds,
-            concurrency=8,
-            body={"email": email, "password": "wrong-password-123"},
-        )
-        during = load(server.url + "/api/ping", seconds=seconds, concurrency=concurrency)()
-        flood = flood_wait()
+        bad_login = {"email": email, "password": "wrong-password-123"}
+
+        def during_flood(url=server.url):
+            flood_wait = load(url + "/api/auth/login", seconds=step + 1, concurrency=8, body=bad_login)
+            time.sleep(0.5)  # the flood is under way before the measurement starts
+            figures = load(url + "/api/ping", seconds=step, concurrency=concurrency)()
+            figures["flood"] = flood_wait()
+            return figures
+
+        quiet, during = alternate(
+            {
+                "quiet": lambda url=server.url: load(url + "/api/ping", seconds=step, concurrency=concurrency)(),
+                "during": during_flood,
+            },
+            rounds=args.rounds,
+        ).values()
+        flood = during.pop("flood")
         report["badLoginFlood"] = {
             "floodConcurrency": 8,
             "pingWithoutFlood": quiet,
