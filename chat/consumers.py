@@ -36,13 +36,17 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         token = (query.get("token") or [""])[0]
         conversation_id = self.scope["url_route"]["kwargs"]["conversation_id"]
+        # A token the auth middleware could not read as a JWT may still be this conversation's anonymous token;
+        # anything else is a bad token (4401), never a fall-back to the session or to anonymous.
+        bad_token = bool(self.scope.get("auth_error"))
         try:
             self.conversation = await database_sync_to_async(conversation_get_for_user)(
-                user=self.scope.get("user"), conversation_id=conversation_id, anonymous_token=token
+                user=None if bad_token else self.scope.get("user"),
+                conversation_id=conversation_id,
+                anonymous_token=token,
             )
         except NotFound:
-            # A token that is neither a valid JWT nor this conversation's anonymous token is a bad token.
-            return await self.close(code=CLOSE_UNAUTHORIZED if self.scope.get("auth_error") else CLOSE_NOT_FOUND)
+            return await self.close(code=CLOSE_UNAUTHORIZED if bad_token else CLOSE_NOT_FOUND)
         self.client_key = token[:16] or str((self.scope.get("client") or ["", ""])[0])
         await self.accept()
         streaming = await database_sync_to_async(message_streaming_for_conversation)(conversation=self.conversation)

@@ -79,11 +79,12 @@ async def test_api_client_authenticates_with_a_jwt_in_the_query_string(conversat
     assert events[-1]["status"] == "complete"
 
 
-async def test_bad_token_closes_with_4401(conversation):
-    communicator = ws_communicator(f"/ws/chat/{conversation.id}/?token=not.a.jwt")
-    connected, code = await communicator.connect()
-    assert not connected and code == 4401
-    await communicator.disconnect()
+async def test_bad_token_closes_with_4401_even_with_a_session(conversation, session_key):
+    for session in ("", session_key):
+        communicator = ws_communicator(f"/ws/chat/{conversation.id}/?token=not.a.jwt", session_key=session)
+        connected, code = await communicator.connect()
+        assert not connected and code == 4401
+        await communicator.disconnect()
 
 
 async def test_someone_elses_conversation_closes_with_4404(conversation, other_workspace_user):

@@ -141,3 +141,14 @@ def test_landing_page_offers_the_anonymous_chat(client):
     response = client.get("/")
     assert response.status_code == 200
     assert 'id="landing-chat"' in response.text and "chat_landing.js" in response.text
+
+
+def test_admin_lists_conversations_with_their_messages(client, conversation):
+    from accounts.models import User
+
+    admin_user = User.objects.create_superuser(email="ops@acme.test", password="Ops-Password-42")
+    client.force_login(admin_user)
+    assert client.get("/admin/chat/conversation/").status_code == 200
+    page = client.get(f"/admin/chat/conversation/{conversation.id}/change/")
+    assert page.status_code == 200 and "How do I win back cart abandoners?" in page.text
+    assert client.get("/admin/chat/providercall/").status_code == 200
