@@ -21,6 +21,7 @@ from .audiences import (
     segment_rule_get,
 )
 from .forms import MAX_RANGE_DAYS
+from .queries import SEGMENTS
 from .selectors import analysis_overview
 
 ERROR = inline_serializer(
@@ -33,6 +34,9 @@ ERROR = inline_serializer(
 )
 ERRORS = {code: OpenApiResponse(ERROR) for code in (400, 401, 404)}
 
+SEGMENT_NAME = OpenApiParameter(
+    "name", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(SEGMENTS), description="The segment."
+)
 RANGE_PARAMETERS = [
     OpenApiParameter("from", OpenApiTypes.DATE, description="First day (inclusive); default 29 days before `to`."),
     OpenApiParameter("to", OpenApiTypes.DATE, description="Last day (inclusive); default today."),
@@ -101,7 +105,7 @@ class SegmentMemberOutput(serializers.Serializer):
 class SegmentCustomerListApi(APIView):
     @extend_schema(
         operation_id="analytics_segment_customers",
-        parameters=RANGE_PARAMETERS,
+        parameters=[SEGMENT_NAME, *RANGE_PARAMETERS],
         responses={200: SegmentMemberOutput(many=True), **ERRORS},
         tags=["analytics"],
         description="The customers of a segment (paginated, `?page=&pageSize=`), each with why it is in it.",
@@ -123,7 +127,7 @@ class SegmentExportApi(APIView):
 
     @extend_schema(
         operation_id="analytics_segment_export",
-        parameters=RANGE_PARAMETERS,
+        parameters=[SEGMENT_NAME, *RANGE_PARAMETERS],
         responses={(200, "text/csv"): OpenApiTypes.STR, **ERRORS},
         tags=["analytics"],
     )
@@ -147,7 +151,7 @@ class SegmentMetaAudienceApi(SegmentExportApi):
 
     @extend_schema(
         operation_id="analytics_segment_meta_audience",
-        parameters=RANGE_PARAMETERS,
+        parameters=[SEGMENT_NAME, *RANGE_PARAMETERS],
         responses={(200, "text/csv"): OpenApiTypes.STR, **ERRORS},
         tags=["analytics"],
         description="Header `email`, then one SHA-256 per customer of the e-mail trimmed and lower-cased.",

@@ -13,7 +13,7 @@ from decimal import Decimal
 from functools import reduce
 
 from django.db.models import Count, DecimalField, F, Max, Min, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce, Least
+from django.db.models.functions import Coalesce, Least, Round
 from django.utils import timezone
 
 from integrations.models import Event
@@ -85,8 +85,10 @@ def events_in_period(*, workspace, period: Period, source_id: int | None = None)
 
 
 def _value_of(*types: str) -> Coalesce:
+    """Sum of the events' values, rounded to cents: SQLite adds decimals as binary floats (83.76 + 9.04 + 7.20
+    is 100.00000000000001 there), and the high-value rule compares this sum with the threshold."""
     condition = Q(event_type__in=types) if len(types) > 1 else Q(event_type=types[0])
-    return Coalesce(Sum("value", filter=condition), ZERO_MONEY)
+    return Coalesce(Round(Sum("value", filter=condition), 2), ZERO_MONEY)
 
 
 # Per-customer count column of each canonical event type; the funnel and segment rules read these names.

@@ -151,6 +151,7 @@ def test_another_workspaces_events_are_never_counted(shop, other_workspace_user)
     assert result["rowCounts"]["events"] == 19
     assert result["revenue"] == "460.01"
     assert result["segments"]["repeat_customers"]["count"] == 1
+    assert result["revenue"] == "100.00"
 
 
 def test_the_range_includes_the_whole_last_day_and_nothing_outside(workspace, source):
@@ -254,3 +255,17 @@ def test_an_empty_workspace_answers_zeros(workspace):
     assert result["revenue"] == result["averageOrderValue"] == "0.00"
     assert result["funnel"]["overallConversion"] == 0.0
     assert all(step["conversionFromPrevious"] == 0.0 for step in result["funnel"]["steps"])
+
+
+def test_cents_adding_up_to_exactly_the_threshold_are_not_high_value(workspace, source):
+    # 83.76 + 9.04 + 7.20 is 100.00000000000001 in binary floating point; the rule must see exactly 100.
+    events = Events(workspace, source)
+    events.add("split", "purchase", "83.76").add("split", "purchase", "9.04").add("split", "purchase", "7.20")
+    events.add("x", "page_view")
+    events.save()
+
+    result = overview(workspace)
+
+    assert result["segments"]["high_value_customers"]["count"] == 0
+    assert result["segments"]["repeat_customers"]["count"] == 1
+    assert result["revenue"] == "100.00"
