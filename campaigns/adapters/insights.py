@@ -12,7 +12,7 @@ import httpx
 from django.conf import settings
 
 from accounts.models import ProviderKey, Workspace
-from marketing_ai.errors import ApplicationError, ProviderUnavailable
+from marketing_ai.errors import ApplicationError, ProviderUnavailable, RateLimited
 
 from ..usage import provider_call_log, rate_limit_check
 
@@ -76,8 +76,19 @@ def insights_fetch(*, workspace: Workspace, object_id: str, since: date, until: 
         for _ in range(MAX_PAGES):
             if not url:
                 break
-            rate_limit_check(workspace=workspace, provider=PROVIDER)
             started = time.monotonic()
+            try:
+                rate_limit_check(workspace=workspace, provider=PROVIDER)
+            except RateLimited:
+                provider_call_log(
+                    workspace=workspace,
+                    provider=PROVIDER,
+                    purpose="platform",
+                    status="rate_limited",
+                    started=started,
+                    error="local rate limit",
+                )
+                raise
             try:
                 response = client.get(url, params=params)
             except httpx.TimeoutException:

@@ -157,3 +157,24 @@ def test_a_rejected_token_is_a_provider_error(workspace, user, settings):
         with pytest.raises(ProviderUnavailable, match="400"):
             insights_fetch(workspace=workspace, object_id="1", since=date(2026, 11, 1), until=date(2026, 11, 2))
     assert ProviderCall.objects.get().status == "error"
+
+
+def test_an_insights_import_past_the_rate_limit_is_a_429_without_calling_the_api(
+    jwt_api_client, workspace, user, settings
+):
+    settings.AI_RATE_LIMIT_PER_MINUTE = 1  # two pages need two calls
+    ProviderKey.objects.create(workspace=workspace, provider="meta", secret="meta-token", last_four="oken")
+    campaign = CampaignFactory(workspace=workspace, created_by=user, platform_campaign_id="120330000")
+    with serve(InsightsHandler) as (server, base):
+        settings.PLATFORM_INSIGHTS_URL = base + "/{version}"
+        response = jwt_api_client.post(
+            f"/api/campaigns/{campaign.pk}/metrics",
+            {"source": "platform", "since": "2026-11-01", "until": "2026-11-02"},
+            format="json",
+        )
+
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) >= 1
+    assert len(server.requests) == 1
+    assert not PerformanceMetric.objects.exists()
+    assert ProviderCall.objects.filter(provider="meta-insights", status="rate_limited").count() == 1

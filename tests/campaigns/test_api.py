@@ -366,3 +366,11 @@ def test_a_bad_image_is_a_400_with_the_reason(jwt_api_client, name, content, rea
 
 def test_anonymous_callers_are_401(anonymous_api_client):
     assert anonymous_api_client.get("/api/campaigns").status_code == 401
+
+
+def test_an_asset_over_5_mb_is_refused_before_decoding(jwt_api_client):
+    response = jwt_api_client.post(
+        "/api/brand-assets", {"file": upload("big.png", png_bytes() + b"0" * (5 * 1024 * 1024))}, format="multipart"
+    )
+    assert response.status_code == 400
+    assert "larger than 5 MB" in response.json()["errors"]["file"][0]
