@@ -10,7 +10,7 @@ from accounts.models import Membership, User, Workspace
 from marketing_ai.errors import Conflict, PermissionDenied
 
 from .activity import activity_record
-from .models import Campaign, CampaignRecommendation
+from .models import ApprovalStep, ApprovalWorkflow, Campaign, CampaignRecommendation
 from .models.campaign import Platform
 
 Status = Campaign.Status
@@ -178,6 +178,12 @@ def campaign_transition(
         campaign.decided_at = now
         fields.append("decided_at")
     campaign.save(update_fields=fields)
+    if previous == Status.IN_REVIEW and to_status == Status.DRAFT:  # withdrawn: its open workflow ends here
+        open_workflows = ApprovalWorkflow.objects.filter(campaign=campaign, status=ApprovalWorkflow.Status.PENDING)
+        ApprovalStep.objects.filter(
+            workflow__in=open_workflows, status__in=[ApprovalStep.Status.WAITING, ApprovalStep.Status.PENDING]
+        ).update(status=ApprovalStep.Status.SKIPPED, updated_at=now)
+        open_workflows.update(status=ApprovalWorkflow.Status.CANCELLED, finished_at=now, updated_at=now)
     who = actor.full_name if actor else "The system"
     activity_record(
         workspace=campaign.workspace,

@@ -175,6 +175,8 @@ def approval_decide(
     step = ApprovalStep.objects.select_for_update(of=("self",)).select_related("workflow__campaign").get(pk=step.pk)
     workflow = step.workflow
     campaign = Campaign.objects.select_for_update().get(pk=workflow.campaign_id)
+    if workflow.status == ApprovalWorkflow.Status.CANCELLED:
+        raise Conflict("The campaign was withdrawn from review.")
     if step.status in (ApprovalStep.Status.APPROVED, ApprovalStep.Status.REJECTED, ApprovalStep.Status.SKIPPED):
         raise Conflict("This step has already been decided.")
     if step.status != ApprovalStep.Status.PENDING:

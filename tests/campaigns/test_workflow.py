@@ -251,3 +251,17 @@ def test_submit_copies_the_workspace_template_steps(ready_campaign, editor, admi
         ("Legal", "", admin_member.pk, 48),
     ]
     assert list(template.steps.values_list("status", flat=True)) == ["waiting", "waiting"]
+
+
+def test_withdrawing_a_campaign_cancels_its_workflow_and_allows_a_new_submission(ready_campaign, editor, approver):
+    from campaigns.services import campaign_update
+
+    first = campaign_submit(campaign=ready_campaign, user=editor)
+    campaign_update(campaign=ready_campaign, user=editor, data={"status": "draft"})
+
+    first.refresh_from_db()
+    assert first.status == ApprovalWorkflow.Status.CANCELLED
+    assert step(first, 1).status == "skipped"
+    with pytest.raises(Conflict, match="withdrawn"):
+        approval_decide(step=step(first, 1), user=approver, decision="approve")
+    assert campaign_submit(campaign=ready_campaign, user=editor).status == ApprovalWorkflow.Status.PENDING
