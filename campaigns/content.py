@@ -17,7 +17,7 @@ from accounts.models import User, Workspace
 from chat.models import ProviderCall
 from chat.providers import router
 from chat.providers.base import ChatRequest
-from marketing_ai.errors import Conflict, RateLimited
+from marketing_ai.errors import Conflict, ProviderUnavailable, RateLimited
 
 from .activity import activity_record
 from .adapters.images import campaign_image
@@ -192,7 +192,11 @@ def copy_generate(*, campaign: Campaign, brand: BrandProfile | None, spec: Platf
             error="local rate limit",
         )
         return offline_copy(campaign=campaign, brand=brand, spec=spec), {"copySource": "offline", "reason": "rate"}
-    text, usage = async_to_sync(router.complete)(request=request, workspace=workspace)
+    try:
+        text, usage = async_to_sync(router.complete)(request=request, workspace=workspace)
+    except (RateLimited, ProviderUnavailable) as exc:  # the router's own limits: the offline copy still ships
+        reason = "rate" if isinstance(exc, RateLimited) else "unavailable"
+        return offline_copy(campaign=campaign, brand=brand, spec=spec), {"copySource": "offline", "reason": reason}
     logged = ProviderCall.objects.filter(workspace=workspace, purpose="content", created_at__gte=started_at).exists()
     if not logged:  # the router logs its own calls when it can; otherwise record this one here
         provider_call_log(
