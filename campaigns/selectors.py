@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 
 from accounts.models import User, Workspace
 from accounts.selectors import membership_current_for_user, workspace_current_for_user
@@ -30,6 +30,12 @@ def campaign_list_for_user(*, user: User, status: str | None = None) -> QuerySet
     if status:
         campaigns = campaigns.filter(status=status)
     return campaigns
+
+
+def campaign_counts_by_status(*, campaigns: QuerySet[Campaign]) -> dict[str, int]:
+    """{status: count} for a campaign queryset, in one query."""
+    rows = campaigns.order_by().values_list("status").annotate(count=Count("id"))
+    return dict(rows)
 
 
 def campaign_get_for_user(*, user: User, campaign_id: int) -> Campaign:

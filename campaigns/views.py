@@ -51,14 +51,14 @@ def campaign_list(request):
             "campaigns/campaign_list.html",
             {"status": status, "page": page, "status_label": Campaign.Status(status).label},
         )
-    grouped = {s.value: [] for s in BOARD_COLUMNS}
-    counts = dict.fromkeys(grouped, 0)
-    for campaign in campaigns:
-        counts[campaign.status] += 1
-        if len(grouped[campaign.status]) < BOARD_LIMIT:
-            grouped[campaign.status].append(campaign)
+    counts = selectors.campaign_counts_by_status(campaigns=campaigns)
     columns = [
-        {"status": s.value, "label": s.label, "campaigns": grouped[s.value], "count": counts[s.value]}
+        {
+            "status": s.value,
+            "label": s.label,
+            "campaigns": list(campaigns.filter(status=s.value)[:BOARD_LIMIT]) if counts.get(s.value) else [],
+            "count": counts.get(s.value, 0),
+        }
         for s in BOARD_COLUMNS
     ]
     notifications = selectors.notification_list_for_user(user=request.user, unread_only=True)[:5]

@@ -15,10 +15,12 @@ from .factories import CampaignFactory, RecommendationFactory, member, scored_va
 pytestmark = pytest.mark.django_db
 
 
-def test_the_board_shows_a_column_per_status(logged_in_client, workspace, user):
+def test_the_board_shows_a_column_per_status(logged_in_client, workspace, user, django_assert_max_num_queries):
     CampaignFactory(workspace=workspace, created_by=user, name="Winter promo", status="in_review")
+    CampaignFactory.create_batch(5, workspace=workspace, created_by=user, status="draft")
 
-    response = logged_in_client.get(reverse("campaigns:campaign-list"))
+    with django_assert_max_num_queries(16):
+        response = logged_in_client.get(reverse("campaigns:campaign-list"))
 
     html = response.content.decode()
     assert response.status_code == 200
