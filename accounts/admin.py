@@ -2,11 +2,25 @@
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.views import redirect_to_login
 from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from .models import AuditEvent, LoginSession, Membership, ProviderKey, User, Workspace
 from .services import login_session_revoke
+
+_admin_site_login = admin.site.login
+
+
+def admin_login(request, extra_context=None):
+    """Staff sign in through the product's login page: throttled, audited, a revocable LoginSession."""
+    if request.user.is_authenticated:  # signed in without staff rights: the admin explains
+        return _admin_site_login(request, extra_context)
+    return redirect_to_login(request.GET.get("next") or reverse("admin:index"), login_url=reverse("accounts:login"))
+
+
+admin.site.login = admin_login
 
 
 class MembershipInline(admin.TabularInline):

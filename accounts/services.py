@@ -208,7 +208,7 @@ def login_session_refresh(*, refresh_token: str, ip: str | None = None, user_age
         if live:
             LoginSession.objects.filter(id=session.id).update(last_used_at=now)
             return token_pair_issue(session=session)
-    if not rotated and session.revoked_at is None:
+    if not rotated and session.is_active:  # a replay of a rotated token on a live session: assume theft
         login_session_revoke(
             session=session, reason=LoginSession.RevokeReason.REFRESH_REUSE, ip=ip, user_agent=user_agent
         )

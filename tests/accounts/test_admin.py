@@ -93,3 +93,29 @@ def test_expired_sessions_are_not_listed_as_active(user):
     from accounts.selectors import login_session_list_for_user
 
     assert list(login_session_list_for_user(user=user)) == []
+
+
+def test_admin_sign_in_goes_through_the_throttled_product_login(client):
+    response = client.get("/admin/login/?next=/admin/accounts/user/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/login/?next=/admin/accounts/user/"
+
+
+def test_staff_signed_in_through_the_product_login_reach_the_admin(client):
+    User.objects.create_superuser(email="ops@marketing-ai.test", password="Ops-Password-11")
+
+    response = client.post(
+        "/login/?next=/admin/", {"email": "ops@marketing-ai.test", "password": "Ops-Password-11"}, follow=True
+    )
+
+    assert response.redirect_chain[-1][0] == "/admin/"
+    assert response.status_code == 200
+    assert LoginSession.objects.filter(user__email="ops@marketing-ai.test").exists()
+
+
+def test_a_signed_in_non_staff_user_sees_the_admin_refusal_not_a_redirect_loop(logged_in_client):
+    response = logged_in_client.get("/admin/login/?next=/admin/")
+
+    assert response.status_code == 200
+    assert b"not authorized" in response.content

@@ -304,6 +304,20 @@ def test_refresh_of_an_expired_session_is_401(anonymous_api_client, jwt_api_clie
     assert response.json()["message"] == "Invalid or expired refresh token."
 
 
+def test_retrying_a_refresh_of_an_expired_session_is_not_reported_as_reuse(anonymous_api_client, jwt_api_client):
+    from django.utils import timezone
+
+    LoginSession.objects.update(expires_at=timezone.now())
+    token = jwt_api_client.tokens.refresh_token
+
+    first = anonymous_api_client.post(REFRESH, {"refreshToken": token}, format="json")
+    second = anonymous_api_client.post(REFRESH, {"refreshToken": token}, format="json")
+
+    assert (first.status_code, second.status_code) == (401, 401)
+    assert not AuditEvent.objects.filter(kind="refresh_reuse").exists()
+    assert LoginSession.objects.get().revoked_at is None
+
+
 def test_refresh_of_a_logged_out_session_is_401(anonymous_api_client, jwt_api_client):
     assert jwt_api_client.post(LOGOUT).status_code == 204
 
