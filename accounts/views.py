@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
@@ -37,6 +38,7 @@ from .services import (
 )
 
 LANDING_CHAT_TEMPLATE = "chat/_landing_chat.html"
+SESSIONS_PER_PAGE = 25
 
 
 def _url_or_none(name: str) -> str | None:
@@ -219,8 +221,11 @@ def password_change_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def sessions(request: HttpRequest) -> HttpResponse:
     current = browser_login_session(request)
-    rows = login_session_list_for_user(user=request.user)
-    return render(request, "accounts/sessions.html", {"sessions": rows, "current_id": current.id if current else None})
+    page = Paginator(login_session_list_for_user(user=request.user), SESSIONS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    context = {"page": page, "sessions": page.object_list, "current_id": current.id if current else None}
+    return render(request, "accounts/sessions.html", context)
 
 
 def _logged_out_redirect(request: HttpRequest) -> HttpResponse:

@@ -306,3 +306,14 @@ def test_account_pages_need_a_login(client, url):
 @pytest.mark.parametrize("url", ["/dashboard/", "/account/profile/", "/account/sessions/", "/workspace/members/"])
 def test_account_pages_render_for_a_signed_in_user(logged_in_client, url):
     assert logged_in_client.get(url).status_code == 200
+
+
+def test_sessions_page_paginates_long_lists(logged_in_client, user):
+    for _ in range(27):
+        api_client_for(user)
+
+    first = logged_in_client.get("/account/sessions/").content.decode()
+    second = logged_in_client.get("/account/sessions/?page=2").content.decode()
+
+    assert first.count('<tr id="session-') == 25 and "Page 1 of 2" in first
+    assert second.count('<tr id="session-') == 2
