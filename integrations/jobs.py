@@ -72,7 +72,7 @@ def job_run(*, job_id: int, final_attempt: bool = True, sleep: Callable[[float],
     job.refresh_from_db()
     job.status, job.progress, job.finished_at = SyncJob.Status.SUCCEEDED, 100, timezone.now()
     job.save(update_fields=["status", "progress", "finished_at", "updated_at"])
-    if job.kind == SyncJob.Kind.SYNC:
+    if job.source_id:  # the sources page shows when data last arrived, whatever the job kind
         source_sync_recorded(source=job.source, status=job.status, message=job.warning)
     return job
 

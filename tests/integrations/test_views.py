@@ -127,3 +127,18 @@ def test_admin_hides_secrets_and_retries_failed_jobs(admin_client, gtm_source):
     )
     job.refresh_from_db()
     assert job.status != "failed"
+
+
+def test_choosing_a_type_swaps_in_its_fields(logged_in_client):
+    response = logged_in_client.get(reverse("integrations:source-create") + "?type=shopify", HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200 and 'id="type-fields"' in html
+    assert 'name="shopDomain"' in html and 'name="containerId"' not in html and "<html" not in html
+
+
+def test_shopify_source_page_shows_its_webhook_address(logged_in_client, workspace):
+    source = DataSource.objects.create(
+        workspace=workspace, source_type="shopify", name="Store", config={"shopDomain": "demo.myshopify.com"}
+    )
+    html = logged_in_client.get(reverse("integrations:source-detail", args=[source.id])).content.decode()
+    assert f"http://testserver/api/webhooks/shopify/{source.id}" in html and "Sync now" in html
