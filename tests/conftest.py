@@ -12,6 +12,11 @@ from marketing_ai.celery import celery_app
 PASSWORD = "Correct-Horse-42"
 
 
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run last: Playwright's event loop stays up in the main thread until the session ends."""
+    items.sort(key=lambda item: "/e2e/" in str(item.path).replace("\\", "/"))
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _services_are_required_when_asked():
     """With REQUIRE_SERVICES=1 (CI's second pass) a missing PostgreSQL or Redis fails the run instead of skipping."""

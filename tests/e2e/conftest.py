@@ -12,10 +12,6 @@ import time
 
 import pytest
 
-# Playwright's sync API keeps an event loop running in the test thread; Django's ORM calls made by
-# fixtures in that thread are still synchronous, so the async-safety guard is lifted for browser tests.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--no-first-run"]
 
 
@@ -45,6 +41,13 @@ class _ServerThread(threading.Thread):
     def stop(self):
         self.server.should_exit = True
         self.join(timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def _sync_orm_beside_playwrights_loop(monkeypatch):
+    """Playwright's sync API keeps an event loop running in the test thread while fixtures there still
+    make plain synchronous ORM calls, so Django's async-safety guard is lifted for browser tests only."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture
