@@ -75,41 +75,58 @@ def _day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     return low, high
 
 
-UPSERT_SQL = """
-INSERT INTO {summary} (workspace_id, provider, day, requests, successes, tokens_in, tokens_out, cost,
-                       avg_latency_ms, updated_at)
-SELECT workspace_id, provider, {day} AS day, COUNT(*),
-       COUNT(*) FILTER (WHERE status = 'ok'), SUM(tokens_in), SUM(tokens_out), SUM(cost),
-       AVG(CAST(latency_ms AS DOUBLE PRECISION)), %s
+GROUPED_SQL = """
+SELECT workspace_id, provider, {day} AS day, COUNT(*) AS requests,
+       COUNT(*) FILTER (WHERE status = 'ok') AS successes, SUM(tokens_in) AS tokens_in,
+       SUM(tokens_out) AS tokens_out, SUM(cost) AS cost,
+       AVG(CAST(latency_ms AS DOUBLE PRECISION)) AS avg_latency_ms
 FROM {calls}
 WHERE workspace_id IS NOT NULL AND created_at >= %s AND created_at < %s {workspace_filter}
 GROUP BY workspace_id, provider, {day}
+"""
+UPSERT_SQL = """
+INSERT INTO {summary} (workspace_id, provider, day, requests, successes, tokens_in, tokens_out, cost,
+                       avg_latency_ms, updated_at)
+SELECT workspace_id, provider, day, requests, successes, tokens_in, tokens_out, cost, avg_latency_ms, %s
+FROM ({source}) AS grouped
+WHERE true
 ON CONFLICT (workspace_id, provider, day) DO UPDATE SET
     requests = excluded.requests, successes = excluded.successes, tokens_in = excluded.tokens_in,
     tokens_out = excluded.tokens_out, cost = excluded.cost, avg_latency_ms = excluded.avg_latency_ms,
     updated_at = excluded.updated_at
 """
+BATCH_TABLE = "campaigns_usage_batch"
 
 
 def usage_aggregate(*, start: date, end: date, workspace: Workspace | None = None) -> int:
-    """Rebuild the daily summaries of [start, end] from ProviderCall in one GROUP BY upsert; safe to rerun.
+    """Rebuild the daily summaries of [start, end] from ProviderCall with one GROUP BY and an upsert; safe to rerun.
 
     Calls without a workspace (anonymous chat) belong to no tenant and are not summarised.
     Returns the number of summary rows written.
     """
-    day = "(created_at AT TIME ZONE 'UTC')::date" if connection.vendor == "postgresql" else "date(created_at)"
-    sql = UPSERT_SQL.format(
-        summary=UsageDailySummary._meta.db_table,
+    postgres = connection.vendor == "postgresql"
+    grouped = GROUPED_SQL.format(
         calls=ProviderCall._meta.db_table,
-        day=day,
+        day="(created_at AT TIME ZONE 'UTC')::date" if postgres else "date(created_at)",
         workspace_filter="AND workspace_id = %s" if workspace is not None else "",
     )
     low, high = _day_bounds(start, end)
     adapt = connection.ops.adapt_datetimefield_value
-    params = [adapt(timezone.now()), adapt(low), adapt(high)] + ([workspace.pk] if workspace is not None else [])
+    group_params = [adapt(low), adapt(high)] + ([workspace.pk] if workspace is not None else [])
+    now = adapt(timezone.now())
+    summary = UsageDailySummary._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
+        if not postgres:
+            cursor.execute(UPSERT_SQL.format(summary=summary, source=grouped), [now, *group_params])
+            return cursor.rowcount
+        # PostgreSQL never runs the SELECT of an INSERT in parallel; CREATE TABLE AS may, so the GROUP BY
+        # fills a temporary table with parallel workers and the upsert then reads a few thousand rows.
+        cursor.execute(f"DROP TABLE IF EXISTS {BATCH_TABLE}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {BATCH_TABLE} ON COMMIT DROP AS {grouped}", group_params)
+        cursor.execute(UPSERT_SQL.format(summary=summary, source=f"SELECT * FROM {BATCH_TABLE}"), [now])
+        written = cursor.rowcount
+        cursor.execute(f"DROP TABLE {BATCH_TABLE}")
+        return written
 
 
 def usage_aggregate_recent(*, days: int = 2) -> int:
