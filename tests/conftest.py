@@ -50,6 +50,19 @@ def _fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(request, settings):
+    """Argon2 costs ~0.2 s of (deliberately low-priority) CPU per hash; tests hash with MD5 unless they
+    request `argon2_hashing` (tests/accounts checks the production hasher that way)."""
+    if "argon2_hashing" not in request.fixturenames:
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def argon2_hashing():
+    """Keep the production password hashers (Argon2) for this test."""
+
+
 @pytest.fixture
 def password() -> str:
     return PASSWORD
