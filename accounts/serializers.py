@@ -63,7 +63,7 @@ class LoginSessionOutput(serializers.Serializer):
     kind = serializers.SerializerMethodField(help_text="`browser` or `api`.")
     current = serializers.SerializerMethodField()
 
-    @extend_schema_field(serializers.ChoiceField(choices=["browser", "api"]))
+    @extend_schema_field(serializers.CharField(help_text="`browser` or `api`."))
     def get_kind(self, session) -> str:
         return "browser" if session.django_session_key else "api"
 
