@@ -340,7 +340,8 @@ def main() -> None:
             "pythonRunsSeconds": [round(t, 3) for t in python_times],
             "speedup": round(python_median / sql_median, 1),
             "resultsAgree": True,
-            "meetsAim": size != 1_000_000 or (sql_median < 1.0 and python_median / sql_median >= 20),
+            # The aim is stated for 1,000,000 events: >= 20x the Python loop and < 1 s.
+            "meetsAim": (sql_median < 1.0 and python_median / sql_median >= 20) if size == 1_000_000 else None,
         }
         if args.explain:
             entry["explain"] = explain(workspace).splitlines()
