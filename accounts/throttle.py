@@ -99,11 +99,12 @@ def _hashing_resources() -> tuple[threading.BoundedSemaphore, ThreadPoolExecutor
 def password_hash_run(function: Callable[..., T], *args) -> T:
     """Run a password hashing function (no database access) in the low-priority hashing pool.
 
-    At most PASSWORD_HASH_CONCURRENCY run at once per process; when all are busy the request is shed
-    with RateLimited (retry in 1 s) instead of queueing, which would park a worker thread per login.
+    At most PASSWORD_HASH_CONCURRENCY run at once per process. A login waits briefly for a slot
+    (PASSWORD_HASH_WAIT_SECONDS, about two hashes) so that two people signing in together both get in;
+    beyond that it is shed with RateLimited (retry in 1 s) rather than parking a worker thread per login.
     """
     slots, pool = _hashing_resources()
-    if not slots.acquire(timeout=0.05):
+    if not slots.acquire(timeout=settings.PASSWORD_HASH_WAIT_SECONDS):
         raise RateLimited(BUSY_MESSAGE, retry_after=1)
     try:
         return pool.submit(function, *args).result()

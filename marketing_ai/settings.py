@@ -4,10 +4,12 @@ With nothing set the app runs on the embedded default (DESIGN §9): SQLite, the 
 layer, eager Celery, the local-memory cache and the offline `local` AI provider.
 """
 
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -172,8 +174,6 @@ CELERY_BEAT_SCHEDULE["campaigns-escalate-approvals"] = {
     "task": "campaigns.tasks.approval_escalate_task",
     "schedule": timedelta(minutes=15),
 }
-from celery.schedules import crontab  # noqa: E402  (only the campaigns schedule needs it)
-
 CELERY_BEAT_SCHEDULE["campaigns-usage-aggregate"] = {
     "task": "campaigns.tasks.usage_aggregate_task",
     "schedule": crontab(hour=0, minute=30),
@@ -222,12 +222,14 @@ SPECTACULAR_SETTINGS = {
 # Auth tokens (DESIGN §4): 15-minute access JWTs bound to a login session of 7 days.
 ACCESS_TOKEN_LIFETIME = timedelta(minutes=env.int("ACCESS_TOKEN_MINUTES", default=15))
 LOGIN_SESSION_LIFETIME = timedelta(days=env.int("LOGIN_SESSION_DAYS", default=7))
-JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default=SECRET_KEY)
+# HS256 wants a key of at least 32 bytes; by default derive one from SECRET_KEY.
+JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default=hashlib.sha256(SECRET_KEY.encode()).hexdigest())
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=300)
 LOGIN_IP_FAILURE_LIMIT = env.int("LOGIN_IP_FAILURE_LIMIT", default=20)
 # Password hashes (Argon2, ~100 MB and a core for ~0.2 s each) running at once per process; more are shed with 429.
 PASSWORD_HASH_CONCURRENCY = env.int("PASSWORD_HASH_CONCURRENCY", default=1)
+PASSWORD_HASH_WAIT_SECONDS = env.float("PASSWORD_HASH_WAIT_SECONDS", default=0.5)
 
 # AI providers (DESIGN §7)
 AI_PROVIDERS = env.list("AI_PROVIDERS", default=["local"])
