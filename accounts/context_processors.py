@@ -26,7 +26,11 @@ def navigation(request):
             url = reverse(name)
         except NoReverseMatch:
             continue
-        items.append({"label": label, "url": url, "icon": icon, "active": request.path.startswith(url) and url != "/"})
+        items.append({"label": label, "url": url, "icon": icon, "active": False})
+    # The longest matching prefix wins, so /campaigns/brand/ marks "Brand", not "Campaigns" too.
+    matching = [item for item in items if item["url"] != "/" and request.path.startswith(item["url"])]
+    if matching:
+        max(matching, key=lambda item: len(item["url"]))["active"] = True
     membership = getattr(request, "membership", None)
     user = request.user
     return {
