@@ -135,27 +135,9 @@ def sample_records(count: int, seed: int):
 def event_models(records, source):
     from django.utils import timezone
 
-    from integrations.models import Event
+    from integrations.pipeline.store import events_build
 
-    now = timezone.now()
-    return [
-        Event(
-            workspace_id=source.workspace_id,
-            source_id=source.id,
-            external_id=r.external_id,
-            event_type=r.event_type,
-            raw_name=r.raw_name,
-            customer_key=r.customer_key,
-            anonymous_id=r.anonymous_id,
-            session_id=r.session_id,
-            occurred_at=r.occurred_at,
-            received_at=now,
-            value=r.value,
-            currency=r.currency,
-            properties=r.properties,
-        )
-        for r in records
-    ]
+    return events_build(source=source, records=records, received_at=timezone.now())
 
 
 def bench_orm(workspace, count: int) -> dict:

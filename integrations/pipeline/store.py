@@ -113,6 +113,28 @@ def _store_postgres(*, source: DataSource, records: list[EventRecord], received_
     return int(inserted)
 
 
+def events_build(*, source: DataSource, records: list[EventRecord], received_at: datetime) -> list[Event]:
+    """Unsaved Event rows of a source for mapped records, all received at one moment."""
+    return [
+        Event(
+            workspace_id=source.workspace_id,
+            source_id=source.id,
+            external_id=r.external_id,
+            event_type=r.event_type,
+            raw_name=r.raw_name,
+            customer_key=r.customer_key,
+            anonymous_id=r.anonymous_id,
+            session_id=r.session_id,
+            occurred_at=r.occurred_at,
+            received_at=received_at,
+            value=r.value,
+            currency=r.currency,
+            properties=r.properties,
+        )
+        for r in records
+    ]
+
+
 def _store_orm(*, source: DataSource, records: list[EventRecord], received_at: datetime) -> int:
     candidates = {r.external_id for r in records}
     existing: set[str] = set()
@@ -128,24 +150,7 @@ def _store_orm(*, source: DataSource, records: list[EventRecord], received_at: d
             seen.add(record.external_id)
             new_records.append(record)
     Event.objects.bulk_create(
-        [
-            Event(
-                workspace_id=source.workspace_id,
-                source_id=source.id,
-                external_id=r.external_id,
-                event_type=r.event_type,
-                raw_name=r.raw_name,
-                customer_key=r.customer_key,
-                anonymous_id=r.anonymous_id,
-                session_id=r.session_id,
-                occurred_at=r.occurred_at,
-                received_at=received_at,
-                value=r.value,
-                currency=r.currency,
-                properties=r.properties,
-            )
-            for r in new_records
-        ],
+        events_build(source=source, records=new_records, received_at=received_at),
         batch_size=500,
         ignore_conflicts=True,
     )
