@@ -17,7 +17,8 @@ from accounts.models import Workspace
 from marketing_ai.errors import ProviderUnavailable, RateLimited
 
 from ..platforms import PlatformSpec
-from ..usage import provider_call_log, rate_limit_check
+from ..usage import provider_call_log
+from .http import provider_get
 
 PROVIDER = "freepik"
 OFFLINE_PROVIDER = "local-image"
@@ -108,49 +109,9 @@ def _fit(photo: Image.Image, spec: PlatformSpec) -> Image.Image:
 
 
 def _get(client: httpx.Client, workspace: Workspace | None, url: str, **kwargs) -> httpx.Response:
-    started = time.monotonic()
-    try:
-        rate_limit_check(workspace=workspace, provider=PROVIDER)
-    except RateLimited:
-        provider_call_log(
-            workspace=workspace,
-            provider=PROVIDER,
-            purpose="image",
-            status="rate_limited",
-            started=started,
-            error="local rate limit",
-        )
-        raise
-    try:
-        response = client.get(url, **kwargs)
-    except httpx.TimeoutException:
-        provider_call_log(
-            workspace=workspace, provider=PROVIDER, purpose="image", status="timeout", started=started, error="timeout"
-        )
-        raise ProviderUnavailable("The image API timed out.") from None
-    except httpx.HTTPError:
-        provider_call_log(
-            workspace=workspace,
-            provider=PROVIDER,
-            purpose="image",
-            status="error",
-            started=started,
-            error="connection failed",
-        )
-        raise ProviderUnavailable("The image API could not be reached.") from None
-    if response.status_code >= 400:
-        status = "rate_limited" if response.status_code == 429 else "error"
-        provider_call_log(
-            workspace=workspace,
-            provider=PROVIDER,
-            purpose="image",
-            status=status,
-            started=started,
-            error=f"HTTP {response.status_code}",
-        )
-        raise ProviderUnavailable(f"The image API answered {response.status_code}.")
-    provider_call_log(workspace=workspace, provider=PROVIDER, purpose="image", status="ok", started=started)
-    return response
+    return provider_get(
+        client, url, workspace=workspace, provider=PROVIDER, purpose="image", label="image API", **kwargs
+    )
 
 
 def stock_image_fetch(*, workspace: Workspace | None, query: str) -> tuple[Image.Image, dict]:

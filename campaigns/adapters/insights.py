@@ -5,16 +5,15 @@ Docs: https://developers.facebook.com/docs/marketing-api/insights — counts arr
 """
 
 import json
-import time
 from datetime import date
 
 import httpx
 from django.conf import settings
 
 from accounts.models import ProviderKey, Workspace
-from marketing_ai.errors import ApplicationError, ProviderUnavailable, RateLimited
+from marketing_ai.errors import ApplicationError
 
-from ..usage import provider_call_log, rate_limit_check
+from .http import provider_get
 
 PROVIDER = "meta-insights"
 FIELDS = "impressions,clicks,spend,actions,date_start,date_stop"
@@ -76,53 +75,15 @@ def insights_fetch(*, workspace: Workspace, object_id: str, since: date, until: 
         for _ in range(MAX_PAGES):
             if not url:
                 break
-            started = time.monotonic()
-            try:
-                rate_limit_check(workspace=workspace, provider=PROVIDER)
-            except RateLimited:
-                provider_call_log(
-                    workspace=workspace,
-                    provider=PROVIDER,
-                    purpose="platform",
-                    status="rate_limited",
-                    started=started,
-                    error="local rate limit",
-                )
-                raise
-            try:
-                response = client.get(url, params=params)
-            except httpx.TimeoutException:
-                provider_call_log(
-                    workspace=workspace,
-                    provider=PROVIDER,
-                    purpose="platform",
-                    status="timeout",
-                    started=started,
-                    error="timeout",
-                )
-                raise ProviderUnavailable("The insights API timed out.") from None
-            except httpx.HTTPError:
-                provider_call_log(
-                    workspace=workspace,
-                    provider=PROVIDER,
-                    purpose="platform",
-                    status="error",
-                    started=started,
-                    error="connection failed",
-                )
-                raise ProviderUnavailable("The insights API could not be reached.") from None
-            if response.status_code == 429 or response.status_code >= 400:
-                status = "rate_limited" if response.status_code == 429 else "error"
-                provider_call_log(
-                    workspace=workspace,
-                    provider=PROVIDER,
-                    purpose="platform",
-                    status=status,
-                    started=started,
-                    error=f"HTTP {response.status_code}",
-                )
-                raise ProviderUnavailable(f"The insights API answered {response.status_code}.")
-            provider_call_log(workspace=workspace, provider=PROVIDER, purpose="platform", status="ok", started=started)
+            response = provider_get(
+                client,
+                url,
+                workspace=workspace,
+                provider=PROVIDER,
+                purpose="platform",
+                label="insights API",
+                params=params,
+            )
             payload = response.json()
             rows.extend(row_from_insight(item) for item in payload.get("data") or [])
             url, params = (payload.get("paging") or {}).get("next"), None

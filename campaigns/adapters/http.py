@@ -1,0 +1,48 @@
+"""One logged, rate-checked GET to an external provider; failures become ProviderUnavailable."""
+
+import time
+
+import httpx
+
+from accounts.models import Workspace
+from marketing_ai.errors import ProviderUnavailable, RateLimited
+
+from ..usage import provider_call_log, rate_limit_check
+
+
+def provider_get(
+    client: httpx.Client,
+    url: str,
+    *,
+    workspace: Workspace | None,
+    provider: str,
+    purpose: str,
+    label: str,
+    **kwargs,
+) -> httpx.Response:
+    """GET `url` after the workspace's rate check, logging one ProviderCall whatever happens."""
+    started = time.monotonic()
+
+    def log(status: str, error: str = "") -> None:
+        provider_call_log(
+            workspace=workspace, provider=provider, purpose=purpose, status=status, started=started, error=error
+        )
+
+    try:
+        rate_limit_check(workspace=workspace, provider=provider)
+    except RateLimited:
+        log("rate_limited", "local rate limit")
+        raise
+    try:
+        response = client.get(url, **kwargs)
+    except httpx.TimeoutException:
+        log("timeout", "timeout")
+        raise ProviderUnavailable(f"The {label} timed out.") from None
+    except httpx.HTTPError:
+        log("error", "connection failed")
+        raise ProviderUnavailable(f"The {label} could not be reached.") from None
+    if response.status_code >= 400:
+        log("rate_limited" if response.status_code == 429 else "error", f"HTTP {response.status_code}")
+        raise ProviderUnavailable(f"The {label} answered {response.status_code}.")
+    log("ok")
+    return response
