@@ -1,3 +1,4 @@
+from contextlib import contextmanager
 from datetime import date
 
 import pytest
@@ -14,19 +15,43 @@ from .factories import CampaignFactory
 from .fakes import FreepikHandler, InsightsHandler, serve
 
 pytestmark = pytest.mark.django_db
+PERIOD = {"since": date(2026, 11, 1), "until": date(2026, 11, 2)}
+
+
+def _image(workspace, platform: str, *, title="Boots", query="boots", palette=()):
+    return campaign_image(
+        workspace=workspace,
+        spec=PLATFORMS[platform],
+        title=title,
+        query=query,
+        palette=list(palette),
+        logo=None,
+        logo_requirements={},
+    )
+
+
+@contextmanager
+def _stock_api(settings, handler=FreepikHandler):
+    with serve(handler) as (server, base):
+        settings.IMAGE_API_URL = f"{base}/v1"
+        settings.IMAGE_API_KEY = "test-key"
+        yield server
+
+
+@contextmanager
+def _insights_api(settings):
+    with serve(InsightsHandler) as (server, base):
+        settings.PLATFORM_INSIGHTS_URL = base + "/{version}"
+        yield server
+
+
+def _meta_key(workspace, secret="meta-token"):
+    ProviderKey.objects.create(workspace=workspace, provider="meta", secret=secret, last_four=secret[-4:])
 
 
 def test_without_a_key_the_image_is_rendered_on_brand_offline(workspace, settings):
     settings.IMAGE_API_KEY = ""
-    result = campaign_image(
-        workspace=workspace,
-        spec=PLATFORMS["facebook"],
-        title="Autumn boots",
-        query="boots",
-        palette=["#5B4BFF", "#141833"],
-        logo=None,
-        logo_requirements={},
-    )
+    result = _image(workspace, "facebook", title="Autumn boots", palette=["#5B4BFF", "#141833"])
 
     assert result.source == "local-image"
     assert result.image.size == (1200, 628)
@@ -36,17 +61,9 @@ def test_without_a_key_the_image_is_rendered_on_brand_offline(workspace, setting
 
 
 def test_with_a_key_the_stock_api_is_searched_and_downloaded(workspace, settings):
-    with serve(FreepikHandler) as (server, base):
-        settings.IMAGE_API_URL = f"{base}/v1"
-        settings.IMAGE_API_KEY = "test-key"
-        result = campaign_image(
-            workspace=workspace,
-            spec=PLATFORMS["instagram"],
-            title="Autumn boots",
-            query="autumn boots",
-            palette=["#5B4BFF", "#141833"],
-            logo=None,
-            logo_requirements={},
+    with _stock_api(settings) as server:
+        result = _image(
+            workspace, "instagram", title="Autumn boots", query="autumn boots", palette=["#5B4BFF", "#141833"]
         )
 
     assert result.source == "freepik"
@@ -65,18 +82,8 @@ def test_a_failing_stock_api_falls_back_to_the_offline_render_and_logs_the_error
     class Down(FreepikHandler):
         status_override = 503
 
-    with serve(Down) as (_, base):
-        settings.IMAGE_API_URL = f"{base}/v1"
-        settings.IMAGE_API_KEY = "test-key"
-        result = campaign_image(
-            workspace=workspace,
-            spec=PLATFORMS["x"],
-            title="Boots",
-            query="boots",
-            palette=[],
-            logo=None,
-            logo_requirements={},
-        )
+    with _stock_api(settings, Down):
+        result = _image(workspace, "x")
 
     assert result.source == "local-image"
     assert "503" in result.metadata["fallbackReason"]
@@ -88,18 +95,8 @@ def test_a_failing_stock_api_falls_back_to_the_offline_render_and_logs_the_error
 
 def test_the_rate_limit_is_checked_before_each_image_call(workspace, settings):
     settings.AI_RATE_LIMIT_PER_MINUTE = 2  # the stock flow needs three calls
-    with serve(FreepikHandler) as (server, base):
-        settings.IMAGE_API_URL = f"{base}/v1"
-        settings.IMAGE_API_KEY = "test-key"
-        result = campaign_image(
-            workspace=workspace,
-            spec=PLATFORMS["x"],
-            title="Boots",
-            query="boots",
-            palette=[],
-            logo=None,
-            logo_requirements={},
-        )
+    with _stock_api(settings) as server:
+        result = _image(workspace, "x")
 
     assert len(server.requests) == 2
     assert result.source == "local-image"
@@ -107,12 +104,9 @@ def test_the_rate_limit_is_checked_before_each_image_call(workspace, settings):
 
 
 def test_insights_are_read_page_by_page_and_mapped(workspace, settings):
-    ProviderKey.objects.create(workspace=workspace, provider="meta", secret="meta-token", last_four="oken")
-    with serve(InsightsHandler) as (server, base):
-        settings.PLATFORM_INSIGHTS_URL = base + "/{version}"
-        rows = insights_fetch(
-            workspace=workspace, object_id="120330000", since=date(2026, 11, 1), until=date(2026, 11, 2)
-        )
+    _meta_key(workspace)
+    with _insights_api(settings) as server:
+        rows = insights_fetch(workspace=workspace, object_id="120330000", **PERIOD)
 
     assert server.requests[0][0] == "/v21.0/120330000/insights"
     assert server.requests[0][1]["time_increment"] == ["1"]
@@ -132,16 +126,11 @@ def test_insights_are_read_page_by_page_and_mapped(workspace, settings):
 
 
 def test_platform_sync_stores_metrics_idempotently(workspace, user, settings):
-    ProviderKey.objects.create(workspace=workspace, provider="meta", secret="meta-token", last_four="oken")
+    _meta_key(workspace)
     campaign = CampaignFactory(workspace=workspace, created_by=user, platform_campaign_id="120330000")
-    with serve(InsightsHandler) as (_, base):
-        settings.PLATFORM_INSIGHTS_URL = base + "/{version}"
-        first = metrics_sync_from_platform(
-            campaign=campaign, user=user, since=date(2026, 11, 1), until=date(2026, 11, 2)
-        )
-        second = metrics_sync_from_platform(
-            campaign=campaign, user=user, since=date(2026, 11, 1), until=date(2026, 11, 2)
-        )
+    with _insights_api(settings):
+        first = metrics_sync_from_platform(campaign=campaign, user=user, **PERIOD)
+        second = metrics_sync_from_platform(campaign=campaign, user=user, **PERIOD)
 
     assert first == {"created": 2, "updated": 0}
     assert second == {"created": 0, "updated": 2}
@@ -151,11 +140,9 @@ def test_platform_sync_stores_metrics_idempotently(workspace, user, settings):
 def test_a_rejected_token_is_a_provider_error(workspace, user, settings):
     from marketing_ai.errors import ProviderUnavailable
 
-    ProviderKey.objects.create(workspace=workspace, provider="meta", secret="wrong", last_four="rong")
-    with serve(InsightsHandler) as (_, base):
-        settings.PLATFORM_INSIGHTS_URL = base + "/{version}"
-        with pytest.raises(ProviderUnavailable, match="400"):
-            insights_fetch(workspace=workspace, object_id="1", since=date(2026, 11, 1), until=date(2026, 11, 2))
+    _meta_key(workspace, secret="wrong")
+    with _insights_api(settings), pytest.raises(ProviderUnavailable, match="400"):
+        insights_fetch(workspace=workspace, object_id="1", **PERIOD)
     assert ProviderCall.objects.get().status == "error"
 
 
@@ -163,10 +150,9 @@ def test_an_insights_import_past_the_rate_limit_is_a_429_without_calling_the_api
     jwt_api_client, workspace, user, settings
 ):
     settings.AI_RATE_LIMIT_PER_MINUTE = 1  # two pages need two calls
-    ProviderKey.objects.create(workspace=workspace, provider="meta", secret="meta-token", last_four="oken")
+    _meta_key(workspace)
     campaign = CampaignFactory(workspace=workspace, created_by=user, platform_campaign_id="120330000")
-    with serve(InsightsHandler) as (server, base):
-        settings.PLATFORM_INSIGHTS_URL = base + "/{version}"
+    with _insights_api(settings) as server:
         response = jwt_api_client.post(
             f"/api/campaigns/{campaign.pk}/metrics",
             {"source": "platform", "since": "2026-11-01", "until": "2026-11-02"},
