@@ -1,6 +1,7 @@
 import pytest
 
 from accounts.models import Membership
+from tests.chat.ai_helpers import fake  # noqa: F401 (pytest fixture: a fake OpenAI-compatible server)
 
 from .factories import CampaignFactory, member
 
@@ -10,29 +11,21 @@ def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-@pytest.fixture
-def editor(workspace):
-    return member(workspace=workspace, role=Membership.Role.EDITOR, email="editor@acme.test")
+def _member_fixture(name: str, role: str, email: str):
+    """A fixture giving a member of the test workspace with this role."""
+
+    @pytest.fixture(name=name)
+    def _member(workspace):
+        return member(workspace=workspace, role=role, email=email)
+
+    return _member
 
 
-@pytest.fixture
-def approver(workspace):
-    return member(workspace=workspace, role=Membership.Role.APPROVER, email="approver@acme.test")
-
-
-@pytest.fixture
-def second_approver(workspace):
-    return member(workspace=workspace, role=Membership.Role.APPROVER, email="approver2@acme.test")
-
-
-@pytest.fixture
-def admin_member(workspace):
-    return member(workspace=workspace, role=Membership.Role.ADMIN, email="admin@acme.test")
-
-
-@pytest.fixture
-def viewer(workspace):
-    return member(workspace=workspace, role=Membership.Role.VIEWER, email="viewer@acme.test")
+editor = _member_fixture("editor", Membership.Role.EDITOR, "editor@acme.test")
+approver = _member_fixture("approver", Membership.Role.APPROVER, "approver@acme.test")
+second_approver = _member_fixture("second_approver", Membership.Role.APPROVER, "approver2@acme.test")
+admin_member = _member_fixture("admin_member", Membership.Role.ADMIN, "admin@acme.test")
+viewer = _member_fixture("viewer", Membership.Role.VIEWER, "viewer@acme.test")
 
 
 @pytest.fixture

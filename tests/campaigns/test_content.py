@@ -116,21 +116,8 @@ def test_a_new_generation_replaces_the_current_variant_of_the_platform(workspace
     assert list(campaign.variants.filter(is_current=True)) == [second]
 
 
-@pytest.fixture
-def fake_openai(settings):
-    from tests.chat.fake_openai import FakeOpenAI
-
-    fake = FakeOpenAI().start()
-    settings.AI_PROVIDERS = ["openai", "local"]
-    settings.OPENAI_API_KEY = "sk-test-valid-key-1234"
-    settings.OPENAI_BASE_URL = fake.base_url
-    settings.AI_RETRY_BACKOFF_SECONDS = 0
-    yield fake
-    fake.stop()
-
-
-def test_model_json_copy_is_validated_and_used(fake_openai, workspace, user):
-    fake_openai.behaviours.append(
+def test_model_json_copy_is_validated_and_used(fake, workspace, user):
+    fake.behaviours.append(
         'text:{"headline": "Boots for the first frost", "body": "Warm, waterproof and ready. Shop now",'
         ' "hashtags": ["winter boots", "frost"], "cta": "Shop now"}'
     )
@@ -143,13 +130,13 @@ def test_model_json_copy_is_validated_and_used(fake_openai, workspace, user):
         ["WinterBoots", "Frost"],
         "provider",
     )
-    request = fake_openai.completions[0]["body"]
+    request = fake.completions[0]["body"]
     assert request["response_format"] == {"type": "json_object"}
     assert ProviderCall.objects.filter(purpose="content").count() == 1  # logged once, by the router
 
 
-def test_a_model_answer_that_is_not_the_json_asked_for_falls_back_to_the_offline_copy(fake_openai, workspace, user):
-    fake_openai.behaviours.append("text:Sure! Here is a great post about boots.")
+def test_a_model_answer_that_is_not_the_json_asked_for_falls_back_to_the_offline_copy(fake, workspace, user):
+    fake.behaviours.append("text:Sure! Here is a great post about boots.")
     campaign = CampaignFactory(workspace=workspace, created_by=user, name="Frost boots")
 
     variant = variant_generate(campaign=campaign, platform="linkedin", job=None, user=user)

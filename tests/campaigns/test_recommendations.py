@@ -9,7 +9,6 @@ from django.utils import timezone
 from campaigns.models import CampaignRecommendation
 from campaigns.recommendations import recommendations_generate
 from chat.models import ProviderCall
-from tests.chat.fake_openai import FakeOpenAI, fake_openai_settings
 from tests.integrations.analysis_data import Events, source_create
 
 pytestmark = pytest.mark.django_db
@@ -90,14 +89,6 @@ def test_the_offline_playbook_is_deterministic(workspace, user):
 
     strip = [{k: v for k, v in r.items() if k not in ("id", "createdAt")} for r in first]
     assert strip == [{k: v for k, v in r.items() if k not in ("id", "createdAt")} for r in second]
-
-
-@pytest.fixture
-def fake(settings):
-    server = FakeOpenAI().start()
-    fake_openai_settings(settings, server)
-    yield server
-    server.stop()
 
 
 def model_answer(segments=EXPECTED) -> str:

@@ -7,19 +7,13 @@ from django.db import connection
 
 from accounts.models import AuditEvent, Membership, ProviderKey, User
 
-from .fake_openai import FakeOpenAI, fake_openai_settings
+from . import ai_helpers
+
+fake = ai_helpers.fake  # the shared fixture: a running fake OpenAI-compatible server
 
 pytestmark = pytest.mark.django_db
 
 GOOD = "sk-test-valid-key-1234"
-
-
-@pytest.fixture
-def fake(settings):
-    server = FakeOpenAI().start()
-    fake_openai_settings(settings, server)
-    yield server
-    server.stop()
 
 
 def raw_secret(provider="openai") -> str:

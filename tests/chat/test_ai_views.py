@@ -7,20 +7,14 @@ from accounts.models import Membership, ProviderKey, User
 from chat.providers.base import Usage
 from chat.providers.usage import provider_call_record
 
-from .fake_openai import FakeOpenAI, fake_openai_settings
+from . import ai_helpers
+
+fake = ai_helpers.fake  # the shared fixture: a running fake OpenAI-compatible server
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 GOOD = "sk-test-valid-key-1234"
-
-
-@pytest.fixture
-def fake(settings):
-    server = FakeOpenAI().start()
-    fake_openai_settings(settings, server)
-    yield server
-    server.stop()
 
 
 def test_the_page_shows_empty_states(logged_in_client):

@@ -8,7 +8,9 @@ import pytest
 from chat.intent import INTENTS, NaiveBayes, examples_load, intent_analyze, intent_classify, split_examples
 from chat.models import ProviderCall
 
-from .fake_openai import FakeOpenAI, fake_openai_settings
+from . import ai_helpers
+
+fake = ai_helpers.fake  # the shared fixture: a running fake OpenAI-compatible server
 
 
 def test_the_labelled_set_is_large_balanced_and_uses_known_intents():
@@ -69,14 +71,6 @@ def test_metrics_and_sources_are_extracted():
 def test_an_empty_message_is_other_without_auth():
     assert intent_classify(text="  ")["intent"] == "other"
     assert intent_classify(text="  ")["requiresAuth"] is False
-
-
-@pytest.fixture
-def fake(settings):
-    server = FakeOpenAI().start()
-    fake_openai_settings(settings, server)
-    yield server
-    server.stop()
 
 
 @pytest.mark.django_db

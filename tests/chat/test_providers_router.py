@@ -11,17 +11,11 @@ from chat.models import ProviderCall
 from chat.providers.base import ChatRequest
 from chat.providers.router import complete_sync, stream_reply
 
-from .fake_openai import FakeOpenAI, fake_openai_settings
+from . import ai_helpers
+
+fake = ai_helpers.fake  # the shared fixture: a running fake OpenAI-compatible server
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def fake(settings):
-    server = FakeOpenAI().start()
-    fake_openai_settings(settings, server)
-    yield server
-    server.stop()
 
 
 def ask(text="Which segment should I target?", **kwargs):
