@@ -108,14 +108,18 @@ def test_only_the_steps_approver_sees_the_decision_buttons(client, workspace, us
     assert 'value="approve"' in approver_html
 
 
-def test_an_approver_approves_through_the_page(client, workspace, user):
-    approver = member(workspace=workspace, role=Membership.Role.APPROVER)
+def _approve_on_the_page_as(client, workspace, user, role):
+    """A campaign submitted by `user`; a member with `role` posts "approve" on its step through the page."""
     campaign = CampaignFactory(workspace=workspace, created_by=user)
     scored_variant(campaign=campaign, user=user)
     step = campaign_submit(campaign=campaign, user=user).steps.get()
-
-    client.force_login(approver)
+    client.force_login(member(workspace=workspace, role=role))
     response = client.post(reverse("campaigns:approval-decision", args=[step.pk]), {"decision": "approve"})
+    return campaign, response
+
+
+def test_an_approver_approves_through_the_page(client, workspace, user):
+    campaign, response = _approve_on_the_page_as(client, workspace, user, Membership.Role.APPROVER)
 
     assert response.status_code == 302
     campaign.refresh_from_db()
@@ -123,13 +127,7 @@ def test_an_approver_approves_through_the_page(client, workspace, user):
 
 
 def test_a_forbidden_decision_on_the_page_is_a_403_with_the_message(client, workspace, user):
-    viewer = member(workspace=workspace, role=Membership.Role.VIEWER)
-    campaign = CampaignFactory(workspace=workspace, created_by=user)
-    scored_variant(campaign=campaign, user=user)
-    step = campaign_submit(campaign=campaign, user=user).steps.get()
-
-    client.force_login(viewer)
-    response = client.post(reverse("campaigns:approval-decision", args=[step.pk]), {"decision": "approve"})
+    _, response = _approve_on_the_page_as(client, workspace, user, Membership.Role.VIEWER)
 
     assert response.status_code == 403
     assert "not the approver" in response.content.decode()
