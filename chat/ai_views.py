@@ -91,6 +91,12 @@ def _fragment(request: HttpRequest, name: str, context: dict, *, status: int = 2
     return response
 
 
+def _invalid(request: HttpRequest, name: str, **forms_given) -> HttpResponse:
+    """The page (the `name` fragment for HTMX) showing a bound form's errors, with status 422."""
+    template = f"{TEMPLATE}#{name}" if request.htmx else TEMPLATE
+    return render(request, template, _page_context(request, **forms_given), status=422)
+
+
 @login_required
 def ai_settings(request: HttpRequest) -> HttpResponse:
     return render(request, TEMPLATE, _page_context(request))
@@ -106,9 +112,7 @@ def ai_provider_order(request: HttpRequest) -> HttpResponse:
         except PermissionDenied as exc:
             return HttpResponseForbidden(exc.message)
         return _fragment(request, "order", _page_context(request), toast="Provider order saved.")
-    if not request.htmx:
-        return render(request, TEMPLATE, _page_context(request, order_form=form), status=422)
-    return render(request, f"{TEMPLATE}#order", _page_context(request, order_form=form), status=422)
+    return _invalid(request, "order", order_form=form)
 
 
 @login_required
@@ -133,9 +137,7 @@ def ai_provider_key_save(request: HttpRequest) -> HttpResponse:
                 form.add_error(fields.get(field), exc.message if field == "secret" else errors)
         else:
             return _fragment(request, "keys", _page_context(request), toast="Key checked and saved.")
-    if not request.htmx:
-        return render(request, TEMPLATE, _page_context(request, key_form=form), status=422)
-    return render(request, f"{TEMPLATE}#keys", _page_context(request, key_form=form), status=422)
+    return _invalid(request, "keys", key_form=form)
 
 
 @login_required
