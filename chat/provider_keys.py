@@ -98,6 +98,15 @@ def key_check(*, provider: str, secret: str, base_url: str = "") -> list[str]:
         raise ApplicationError(f"The key was not accepted: {exc}", errors={"secret": [str(exc)]}) from None
 
 
+def _key_change_audit(*, user: User, workspace: Workspace, provider: str, action: str) -> None:
+    AuditEvent.objects.create(
+        kind=AuditEvent.Kind.PROVIDER_KEY_CHANGED,
+        user=user,
+        email=user.email,
+        detail={"provider": provider, "action": action, "workspace": workspace.pk},
+    )
+
+
 def provider_order_set(*, user: User, providers: list[str]) -> Workspace:
     """Set the workspace's provider order (owner/admin); an empty list returns to the settings default."""
     workspace = _manager_workspace(user=user)
@@ -137,12 +146,7 @@ def provider_key_save(*, user: User, provider: str, secret: str, base_url: str =
         key.is_active, key.validated_at = True, timezone.now()
         key.full_clean()
         key.save()
-        AuditEvent.objects.create(
-            kind=AuditEvent.Kind.PROVIDER_KEY_CHANGED,
-            user=user,
-            email=user.email,
-            detail={"provider": provider, "action": "saved", "workspace": workspace.pk},
-        )
+        _key_change_audit(user=user, workspace=workspace, provider=provider, action="saved")
     return key
 
 
@@ -152,12 +156,7 @@ def provider_key_delete(*, user: User, provider: str) -> None:
     key = provider_key_get_for_user(user=user, provider=provider)
     with transaction.atomic():
         key.delete()
-        AuditEvent.objects.create(
-            kind=AuditEvent.Kind.PROVIDER_KEY_CHANGED,
-            user=user,
-            email=user.email,
-            detail={"provider": provider, "action": "deleted", "workspace": workspace.pk},
-        )
+        _key_change_audit(user=user, workspace=workspace, provider=provider, action="deleted")
 
 
 def provider_key_test(*, user: User, provider: str) -> dict:
