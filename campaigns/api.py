@@ -9,7 +9,6 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import User
 from accounts.selectors import workspace_current_for_user
 from marketing_ai.pagination import PageNumberPagination
 
@@ -143,9 +142,9 @@ class CampaignSubmitApi(APIView):
         for index, step in enumerate(steps):
             user_id = step.pop("approver_user_id", None)
             if user_id is not None:
-                step["approver_user"] = User.objects.filter(
-                    pk=user_id, memberships__workspace=campaign.workspace
-                ).first()
+                step["approver_user"] = selectors.workspace_member_get(
+                    workspace_id=campaign.workspace_id, user_id=user_id
+                )
                 if step["approver_user"] is None:
                     raise ValidationError({f"steps[{index}].approverUserId": "Not a member of this workspace."})
         workflow = campaign_submit(campaign=campaign, user=request.user, steps=steps or None)
@@ -161,9 +160,9 @@ class ApprovalDecisionApi(APIView):
         data.is_valid(raise_exception=True)
         delegate_to = None
         if data.validated_data["delegate_to"] is not None:
-            delegate_to = User.objects.filter(
-                pk=data.validated_data["delegate_to"], memberships__workspace_id=step.workflow.workspace_id
-            ).first()
+            delegate_to = selectors.workspace_member_get(
+                workspace_id=step.workflow.workspace_id, user_id=data.validated_data["delegate_to"]
+            )
             if delegate_to is None:
                 raise ValidationError({"delegateTo": "Not a member of this workspace."})
         step = approval_decide(

@@ -47,6 +47,11 @@ def campaign_get_for_user(*, user: User, campaign_id: int) -> Campaign:
     return found
 
 
+def workspace_member_get(*, workspace_id: int, user_id: int) -> User | None:
+    """The user with this id if they belong to the workspace, else None."""
+    return User.objects.filter(pk=user_id, memberships__workspace_id=workspace_id).first()
+
+
 def recommendation_get_for_user(*, user: User, recommendation_id: int) -> CampaignRecommendation:
     """One stored recommendation of the current workspace, or NotFound."""
     found = (

@@ -293,9 +293,9 @@ def approval_decision(request, step_id: int):
             raise ValidationError("Choose approve, reject or delegate.")
         delegate = None
         if form.cleaned_data["delegate_to"]:
-            delegate = User.objects.filter(
-                pk=form.cleaned_data["delegate_to"], memberships__workspace=campaign.workspace
-            ).first()
+            delegate = selectors.workspace_member_get(
+                workspace_id=campaign.workspace_id, user_id=form.cleaned_data["delegate_to"]
+            )
         approval_decide(
             step=step,
             user=request.user,
