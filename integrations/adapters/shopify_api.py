@@ -46,6 +46,16 @@ def _money(node: dict | None, key: str = "shopMoney") -> str | None:
     return (inner or {}).get("amount")
 
 
+def _person(node: dict) -> dict:
+    """The identity fields of a GraphQL Customer node, REST-named."""
+    return {
+        "id": numeric_id(node.get("id")),
+        "email": node.get("email"),
+        "first_name": node.get("firstName"),
+        "last_name": node.get("lastName"),
+    }
+
+
 def order_from_graphql(node: dict) -> dict:
     """A GraphQL Order node -> the REST/webhook order shape the mapper reads."""
     customer = node.get("customer") or None
@@ -61,13 +71,7 @@ def order_from_graphql(node: dict) -> dict:
         "currency": node.get("currencyCode")
         or ((node.get("totalPriceSet") or {}).get("shopMoney") or {}).get("currencyCode"),
         "total_price": _money(node.get("totalPriceSet")),
-        "customer": customer
-        and {
-            "id": numeric_id(customer.get("id")),
-            "email": customer.get("email"),
-            "first_name": customer.get("firstName"),
-            "last_name": customer.get("lastName"),
-        },
+        "customer": customer and _person(customer),
         "line_items": [
             {
                 "product_id": numeric_id((line.get("product") or {}).get("id")),
@@ -91,10 +95,7 @@ def order_from_graphql(node: dict) -> dict:
 
 def customer_from_graphql(node: dict) -> dict:
     return {
-        "id": numeric_id(node.get("id")),
-        "email": node.get("email"),
-        "first_name": node.get("firstName"),
-        "last_name": node.get("lastName"),
+        **_person(node),
         "created_at": node.get("createdAt"),
         "updated_at": node.get("updatedAt"),
         "orders_count": node.get("numberOfOrders"),
