@@ -93,7 +93,7 @@ def collect_process(*, write_key: str, body: bytes) -> tuple[int, dict, dict]:
             return 413, {"statusCode": 413, "message": f"Request body is too large (limit {limit} bytes)."}, {}
         try:
             payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
             return 400, {"statusCode": 400, "message": "The body is not valid JSON."}, {}
         adapter = ADAPTERS[source.source_type]
         items = list(adapter.iter_items(payload))

@@ -100,3 +100,14 @@ def test_the_schema_documents_the_auth_endpoints(client):
         "/api/user/profile",
     ):
         assert path_ in body
+
+
+DEEPLY_NESTED_JSON = "[" * 5000 + "]" * 5000
+
+
+def test_absurdly_nested_json_is_a_400_not_a_crash(jwt_api_client):
+    response = jwt_api_client.generic("PATCH", "/api/user/profile", DEEPLY_NESTED_JSON, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["statusCode"] == 400
+    assert "nested too deeply" in response.json()["message"]

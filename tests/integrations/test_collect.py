@@ -148,3 +148,13 @@ def test_a_shopify_or_csv_source_has_no_collect_key(client, workspace):
 
     shop = DataSource.objects.create(workspace=workspace, source_type="shopify", name="s", config={})
     assert post(client, shop.write_key, mp_body(1)).status_code == 401
+
+
+def test_absurdly_nested_json_is_400_not_a_crash(client, gtm_source):
+    response = client.post(
+        f"/api/collect/{gtm_source.write_key}", "[" * 5000 + "]" * 5000, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["statusCode"] == 400
+    assert not Event.objects.filter(source=gtm_source).exists()
