@@ -8,6 +8,8 @@ from urllib.parse import parse_qs
 
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
+from channels.security.websocket import OriginValidator
+from django.conf import settings
 from rest_framework import exceptions
 
 from .authentication import login_session_for_access_token
@@ -42,3 +44,17 @@ class JWTQueryStringAuthMiddleware:
 def JWTOrSessionAuthMiddlewareStack(inner):  # noqa: N802 - mirrors Channels' AuthMiddlewareStack
     # Session auth runs first; a token, when given, overrides it.
     return AuthMiddlewareStack(JWTQueryStringAuthMiddleware(inner))
+
+
+class BrowserOriginValidator(OriginValidator):
+    """Refuse websocket handshakes whose Origin is not one of ALLOWED_HOSTS, but admit clients sending none.
+
+    The check exists against cross-site websocket hijacking, and browsers always send Origin; API clients
+    (DESIGN §6: `?token=<JWT>`) usually send none, and Channels' stock validator would refuse them.
+    """
+
+    def __init__(self, application):
+        super().__init__(application, settings.ALLOWED_HOSTS)
+
+    def valid_origin(self, parsed_origin):
+        return parsed_origin is None or self.validate_origin(parsed_origin)

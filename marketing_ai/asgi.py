@@ -8,14 +8,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketing_ai.settings")
 django_asgi_app = get_asgi_application()  # builds the app (and loads models) before routing imports
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from accounts.websocket_auth import JWTOrSessionAuthMiddlewareStack  # noqa: E402
+from accounts.websocket_auth import BrowserOriginValidator, JWTOrSessionAuthMiddlewareStack  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(JWTOrSessionAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": BrowserOriginValidator(JWTOrSessionAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
