@@ -67,7 +67,8 @@ def live_asgi_server(transactional_db, settings):
 
 
 @pytest.fixture(scope="session")
-def chromium():
+def chromium(django_db_setup):
+    """The browser; the test database is created first, before Playwright's event loop is running."""
     path = _chromium_path()
     if path is None:
         if os.environ.get("REQUIRE_BROWSER") == "1":
