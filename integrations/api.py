@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 from accounts.selectors import workspace_current_for_user
 from marketing_ai.pagination import PageNumberPagination
 
-from .adapters import csv as csv_adapter
+from .csv_preview import csv_preview
 from .selectors import (
     customer_get_for_user,
     customer_list_for_user,
@@ -119,21 +119,11 @@ class CsvUploadApi(APIView):
         source = data_source_get_for_user(user=request.user, source_id=source_id)
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
-        upload = data.validated_data["file"]
-        mapping = data.validated_data.get("mapping") or csv_upload_mapping_guess(upload)
-        path = csv_upload_store(source=source, upload=upload)
+        path = csv_upload_store(source=source, upload=data.validated_data["file"])
+        mapping = data.validated_data.get("mapping") or csv_preview(path=path, rows=0)["mapping"]
         job = csv_import_start(source=source, path=path, mapping=mapping, user=request.user)
         job.refresh_from_db()
         return Response({"job": JobOutput(job).data}, status=status.HTTP_202_ACCEPTED)
-
-
-def csv_upload_mapping_guess(upload) -> dict:
-    import io
-
-    upload.seek(0)
-    headers, _ = csv_adapter.rows_iter(io.TextIOWrapper(upload.file, encoding="utf-8-sig", newline=""))
-    upload.seek(0)
-    return csv_adapter.mapping_guess(headers)
 
 
 class JobDetailApi(APIView):
