@@ -1,5 +1,6 @@
 """Every write of the integrations app: sources, jobs, webhooks. Ingestion itself lives in `pipeline/`."""
 
+import codecs
 import json
 import uuid
 
@@ -171,10 +172,26 @@ def csv_source_get_or_create(*, workspace: Workspace, user: User | None = None) 
     return source
 
 
+def csv_upload_check(*, upload) -> None:
+    """Reject an uploaded file that is not UTF-8 text from start to end."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    upload.seek(0)
+    try:
+        for chunk in upload.chunks():
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        message = "The file is not a UTF-8 CSV file; save it as CSV UTF-8 and upload it again."
+        raise ApplicationError(message, errors={"file": [message]}) from exc
+    finally:
+        upload.seek(0)
+
+
 def csv_upload_store(*, source: DataSource, upload) -> str:
     """Keep an uploaded CSV file in the workspace's import folder; returns its storage path."""
     if source.source_type != DataSource.SourceType.CSV:
         raise ApplicationError("CSV files can only be imported into a CSV source.")
+    csv_upload_check(upload=upload)
     return default_storage.save(f"csv-imports/{source.workspace_id}/{uuid.uuid4().hex}.csv", upload)
 
 
