@@ -129,6 +129,8 @@ def provider_key_save(*, user: User, provider: str, secret: str, base_url: str =
     secret = (secret or "").strip()
     if len(secret) < 8:
         errors["secret"] = ["Enter the full API key."]
+    elif not all("!" <= char <= "~" for char in secret):
+        errors["secret"] = ["API keys contain only printable ASCII characters, without spaces."]
     if base_url:
         try:
             URLValidator(schemes=["http", "https"])(base_url)

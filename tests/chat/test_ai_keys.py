@@ -168,3 +168,22 @@ def test_rotation_leaves_rows_it_cannot_read_untouched_and_says_so(jwt_api_clien
         call_command("rotate_encryption_keys")
 
     assert raw_secret() == before
+
+
+@pytest.mark.parametrize(
+    "secret", ["sk-éééééééééééééééééé", "sk-test-valid\x07key-1234", "sk-test valid-key-1234", "sk-test\tvalid-key"]
+)
+def test_a_secret_with_non_ascii_control_or_space_characters_is_a_400_without_a_call(jwt_api_client, fake, secret):
+    response = add_key(jwt_api_client, fake, secret=secret)
+
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["statusCode"] == 400 and "printable ASCII" in body["errors"]["secret"][0]
+    assert fake.requests == [] and not ProviderKey.objects.exists()
+
+
+def test_surrounding_whitespace_of_a_secret_is_stripped(jwt_api_client, fake):
+    response = add_key(jwt_api_client, fake, secret=f"  {GOOD}\n")
+
+    assert response.status_code == 201, response.content
+    assert fake.requests[-1]["auth"] == f"Bearer {GOOD}" and ProviderKey.objects.get().last_four == GOOD[-4:]
