@@ -38,10 +38,15 @@ class DataSourceListCreateApi(APIView):
         name = serializers.CharField(max_length=200)
         config = serializers.JSONField(required=False, default=dict)
 
-    @extend_schema(responses=DataSourceOutput(many=True))
+    @extend_schema(
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("pageSize", int)],
+        responses=DataSourceOutput(many=True),
+    )
     def get(self, request) -> Response:
         sources = data_source_list_for_user(user=request.user)
-        return Response(DataSourceOutput(sources, many=True).data)
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(sources, request, view=self)
+        return paginator.get_paginated_response(DataSourceOutput(page, many=True).data)
 
     @extend_schema(request=Input, responses={201: DataSourceOutput})
     def post(self, request) -> Response:

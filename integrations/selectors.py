@@ -14,7 +14,7 @@ from .pipeline.schema import Rejection, parse_time
 
 def data_source_list_for_user(*, user: User, with_counts: bool = False) -> QuerySet[DataSource]:
     workspace = workspace_current_for_user(user=user)
-    sources = DataSource.objects.filter(workspace=workspace).order_by("-created_at")
+    sources = DataSource.objects.filter(workspace=workspace).order_by("-created_at", "-id")
     if with_counts:
         sources = sources.annotate(events_total=Count("events"))
     return sources
@@ -75,6 +75,8 @@ def event_list_for_user(
     if source:
         if not str(source).isdigit():
             raise ApplicationError("Some fields are invalid.", errors={"source": ["Give a data source id."]})
+        if not DataSource.objects.filter(workspace=workspace, id=int(source)).exists():
+            raise NotFound("Data source not found.")
         events = events.filter(source_id=int(source))
     if event_type:
         if event_type not in Event.EventType.values:
@@ -83,6 +85,8 @@ def event_list_for_user(
     if customer:
         events = events.filter(customer_key=customer)
     start, end = _moment(date_from, "from"), _moment(date_to, "to")
+    if start and end and end < start:
+        raise ApplicationError("Some fields are invalid.", errors={"to": ["`to` must not be before `from`."]})
     if start:
         events = events.filter(occurred_at__gte=start)
     if end:

@@ -59,7 +59,26 @@ def test_customers_list_and_detail_with_recent_events(jwt_api_client, stored):
 def test_another_workspace_sees_nothing_and_gets_404(other_jwt_api_client, stored):
     customer = Customer.objects.first()
     assert other_jwt_api_client.get("/api/events").json()["count"] == 0
-    assert other_jwt_api_client.get(f"/api/events?source={stored.id}").json()["count"] == 0
+    assert other_jwt_api_client.get(f"/api/events?source={stored.id}").status_code == 404
     assert other_jwt_api_client.get("/api/customers").json()["count"] == 0
     assert other_jwt_api_client.get(f"/api/customers/{customer.id}").status_code == 404
     assert Event.objects.count() == 4
+
+
+def test_events_with_to_before_from_is_a_400(jwt_api_client):
+    response = jwt_api_client.get("/api/events?from=2027-01-01&to=2026-01-01")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["statusCode"] == 400 and "to" in body["errors"]
+
+
+def test_events_of_another_workspace_source_is_a_404(other_jwt_api_client, gtm_source):
+    response = other_jwt_api_client.get(f"/api/events?source={gtm_source.id}")
+    assert response.status_code == 404 and response.json()["statusCode"] == 404
+
+
+def test_data_source_list_is_paginated_and_rejects_a_bad_page(jwt_api_client, gtm_source):
+    body = jwt_api_client.get("/api/data-sources?pageSize=1").json()
+    assert body["count"] == 1 and [s["id"] for s in body["results"]] == [gtm_source.id]
+    response = jwt_api_client.get("/api/data-sources?page=-1")
+    assert response.status_code == 404 and response.json()["message"] == "Invalid page."

@@ -115,7 +115,7 @@ def test_a_pixel_with_an_access_token_is_checked_on_the_graph_api(jwt_api_client
 
 
 def test_list_get_patch_and_delete(jwt_api_client, gtm_source):
-    assert [s["id"] for s in jwt_api_client.get("/api/data-sources").json()] == [gtm_source.id]
+    assert [s["id"] for s in jwt_api_client.get("/api/data-sources").json()["results"]] == [gtm_source.id]
     assert jwt_api_client.get(f"/api/data-sources/{gtm_source.id}").json()["name"] == "Site tag"
     patched = jwt_api_client.patch(
         f"/api/data-sources/{gtm_source.id}",
@@ -140,7 +140,7 @@ def test_another_workspace_source_is_a_404_everywhere(other_jwt_api_client, gtm_
     assert other_jwt_api_client.patch(base, {"name": "x"}, format="json").status_code == 404
     assert other_jwt_api_client.delete(base).status_code == 404
     assert other_jwt_api_client.post(base + "/sync").status_code == 404
-    assert other_jwt_api_client.get("/api/data-sources").json() == []
+    assert other_jwt_api_client.get("/api/data-sources").json()["results"] == []
     assert DataSource.objects.filter(id=gtm_source.id, name="Site tag").exists()
 
 
