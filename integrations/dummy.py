@@ -126,7 +126,7 @@ def canonical_stream(*, count: int, seed) -> Iterator[dict]:
                 "customer": person,
                 "product": product,
                 "quantity": quantity,
-                "occurred_at": min(moment, anchor + timedelta(hours=23)),
+                "occurred_at": min(moment, anchor),  # never in the future: anchor is the start of today (UTC)
                 "session_id": session_id,
                 "event_id": f"d{seed_tag}-{session}-{step_index}",
                 "order_id": order,

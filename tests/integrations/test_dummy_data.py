@@ -154,3 +154,14 @@ def test_seed_demo_fills_the_demo_workspace_once():
     assert set(DataSource.objects.values_list("source_type", flat=True)) == {"gtm", "facebook_pixel", "shopify"}
     call_command("seed_demo", stdout=StringIO())
     assert Event.objects.count() == stored
+
+
+def test_dummy_events_and_customers_are_never_dated_after_the_run(workspace):
+    from django.db.models import Max
+    from django.utils import timezone
+
+    ran_at = timezone.now()
+    generate(workspace, "shopify", count=1500)
+    assert Event.objects.count() > 0
+    assert Event.objects.aggregate(latest=Max("occurred_at"))["latest"] <= ran_at
+    assert Customer.objects.aggregate(latest=Max("last_seen_at"))["latest"] <= ran_at
