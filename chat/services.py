@@ -163,7 +163,9 @@ def reply_message_open(*, conversation: Conversation) -> tuple[Message, Message,
     return question, reply, history
 
 
-def reply_message_save(*, message_id: int, content: str, status: str, intent=None, metadata=None) -> bool:
+def reply_message_save(
+    *, message_id: int, content: str, status: str, intent=None, metadata=None, progress: bool = False
+) -> bool:
     """Persist an answer's text and state; an answer that produced nothing is deleted. True when the row remains."""
     if not content and not (metadata or {}).get("recommendations") and status != Message.Status.STREAMING:
         Message.objects.filter(id=message_id).delete()
@@ -174,7 +176,8 @@ def reply_message_save(*, message_id: int, content: str, status: str, intent=Non
     if metadata is not None:
         values["metadata"] = metadata
     Message.objects.filter(id=message_id).update(**values)
-    Conversation.objects.filter(messages__id=message_id).update(updated_at=timezone.now())
+    if not progress:  # a progress save is one UPDATE; the conversation's activity time moves at the end
+        Conversation.objects.filter(messages__id=message_id).update(updated_at=timezone.now())
     return True
 
 
@@ -282,7 +285,9 @@ async def reply_stream(*, conversation: Conversation, publisher=None) -> AsyncIt
                     unsaved >= PERSIST_EVERY_CHUNKS or time.monotonic() - last_saved > PERSIST_EVERY_SECONDS
                 ):
                     # Progress on disk: a reload renders it, and another process can resume from it.
-                    await sync_to_async(reply_message_save)(message_id=reply.id, content="".join(parts), status=status)
+                    await sync_to_async(reply_message_save)(
+                        message_id=reply.id, content="".join(parts), status=status, progress=True
+                    )
                     last_saved, unsaved = time.monotonic(), 0
         status = Message.Status.COMPLETE
         metadata["usage"] = usage

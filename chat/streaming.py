@@ -28,6 +28,20 @@ _RUNS: dict[int, asyncio.Task] = {}
 _TASKS: set[asyncio.Task] = set()
 
 
+LAYER_CALL_TIMEOUT_SECONDS = 3.0
+
+
+async def _layer_call(awaitable, *, what: str):
+    """A channel-layer call that can never hang or break the answer it serves (the layer is best effort here)."""
+    try:
+        return await asyncio.wait_for(awaitable, timeout=LAYER_CALL_TIMEOUT_SECONDS)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        logger.warning("Channel layer %s failed", what, exc_info=True)
+        return None
+
+
 def reply_group(message_id: int) -> str:
     return f"reply-{int(message_id)}"
 
@@ -59,8 +73,10 @@ class ReplyPublisher:
             _RUNS[message_id] = task
         if self.layer is None:
             return
-        self._control = await self.layer.new_channel()
-        await self.layer.group_add(reply_control_group(message_id), self._control)
+        self._control = await _layer_call(self.layer.new_channel(), what="new_channel")
+        if not self._control:
+            return
+        await _layer_call(self.layer.group_add(reply_control_group(message_id), self._control), what="group_add")
         self._listener = asyncio.create_task(self._listen(task))
 
     async def publish(self, event: dict) -> None:
@@ -74,21 +90,29 @@ class ReplyPublisher:
         elif event["type"] == "complete":
             self.final = event
         if self.layer is not None and self.followed:
-            await self.layer.group_send(
-                reply_group(self.message_id), {"type": "reply.event", "event": event, "end": self.length}
+            await _layer_call(
+                self.layer.group_send(
+                    reply_group(self.message_id), {"type": "reply.event", "event": event, "end": self.length}
+                ),
+                what="group_send",
             )
 
     async def _listen(self, task: asyncio.Task | None) -> None:
         while True:
-            message = await self.layer.receive(self._control)
+            try:
+                message = await self.layer.receive(self._control)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a layer hiccup must not silence resume and stop for the rest of the answer
+                logger.warning("Channel layer receive failed", exc_info=True)
+                await asyncio.sleep(0.5)
+                continue
             if message.get("type") == "reply.sync" and message.get("replyTo"):
                 self.followed = True
                 text = "".join(self.parts)
                 self.parts = [text]
-                await self.layer.send(
-                    message["replyTo"],
-                    {"type": "reply.snapshot", "intent": self.intent, "text": text, "extra": self.extra},
-                )
+                snapshot = {"type": "reply.snapshot", "intent": self.intent, "text": text, "extra": self.extra}
+                await _layer_call(self.layer.send(message["replyTo"], snapshot), what="send")
             elif message.get("type") == "reply.stop" and task is not None:
                 task.cancel()
 
@@ -96,7 +120,9 @@ class ReplyPublisher:
         _RUNS.pop(self.message_id, None)
         if self._listener is not None:
             self._listener.cancel()
-            await self.layer.group_discard(reply_control_group(self.message_id), self._control)
+            await _layer_call(
+                self.layer.group_discard(reply_control_group(self.message_id), self._control), what="group_discard"
+            )
 
 
 def reply_admit(*, conversation: Conversation, client_key: str = "") -> Message:
@@ -255,4 +281,4 @@ async def reply_follow(*, message_id: int, offset: int = 0) -> AsyncIterator[dic
                 if event["type"] == "complete":
                     return
     finally:
-        await layer.group_discard(reply_group(message_id), channel)
+        await _layer_call(layer.group_discard(reply_group(message_id), channel), what="group_discard")
