@@ -123,7 +123,7 @@ class ContentJobDetailApi(APIView):
 class CampaignVariantListApi(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("all", bool, description="Include superseded variants.")],
-        responses=VariantOutput(many=True),
+        responses=inline_serializer("VariantList", fields={"results": VariantOutput(many=True)}),
     )
     def get(self, request, campaign_id: int):
         campaign = selectors.campaign_get_for_user(user=request.user, campaign_id=campaign_id)

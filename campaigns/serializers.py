@@ -53,11 +53,11 @@ class CampaignOutput(serializers.ModelSerializer):
     endsAt = serializers.DateTimeField(source="ends_at")
     keyMessage = serializers.CharField(source="key_message")
     kpiTargets = serializers.JSONField(source="kpi_targets")
-    recommendationId = serializers.IntegerField(source="recommendation_id")
+    recommendationId = serializers.IntegerField(source="recommendation_id", allow_null=True)
     platformCampaignId = serializers.CharField(source="platform_campaign_id")
-    createdById = serializers.IntegerField(source="created_by_id")
-    submittedAt = serializers.DateTimeField(source="submitted_at")
-    decidedAt = serializers.DateTimeField(source="decided_at")
+    createdById = serializers.IntegerField(source="created_by_id", allow_null=True)
+    submittedAt = serializers.DateTimeField(source="submitted_at", allow_null=True)
+    decidedAt = serializers.DateTimeField(source="decided_at", allow_null=True)
     createdAt = serializers.DateTimeField(source="created_at")
     updatedAt = serializers.DateTimeField(source="updated_at")
 
@@ -104,10 +104,10 @@ class StepOutput(serializers.ModelSerializer):
     autoApproveMinScore = serializers.DecimalField(source="auto_approve_min_score", max_digits=3, decimal_places=2)
     escalateAfterHours = serializers.IntegerField(source="escalate_after_hours")
     escalateToRole = serializers.CharField(source="escalate_to_role")
-    activatedAt = serializers.DateTimeField(source="activated_at")
-    escalatedAt = serializers.DateTimeField(source="escalated_at")
-    decidedAt = serializers.DateTimeField(source="decided_at")
-    decidedById = serializers.IntegerField(source="decided_by_id")
+    activatedAt = serializers.DateTimeField(source="activated_at", allow_null=True)
+    escalatedAt = serializers.DateTimeField(source="escalated_at", allow_null=True)
+    decidedAt = serializers.DateTimeField(source="decided_at", allow_null=True)
+    decidedById = serializers.IntegerField(source="decided_by_id", allow_null=True)
     decisions = DecisionOutput(many=True)
 
     class Meta:
@@ -287,7 +287,7 @@ class BrandProfileOutput(serializers.ModelSerializer):
     logoRequirements = serializers.JSONField(source="logo_requirements")
     toneOfVoice = serializers.CharField(source="tone_of_voice")
     bannedWords = serializers.JSONField(source="banned_words")
-    updatedAt = serializers.DateTimeField(source="updated_at")
+    updatedAt = serializers.DateTimeField(source="updated_at", allow_null=True)
 
     class Meta:
         model = BrandProfile

@@ -16,7 +16,7 @@ class DataSourceOutput(serializers.ModelSerializer):
     writeKey = serializers.SerializerMethodField()
     collectUrl = serializers.SerializerMethodField()
     webhookUrl = serializers.SerializerMethodField()
-    lastSyncAt = serializers.DateTimeField(source="last_sync_at")
+    lastSyncAt = serializers.DateTimeField(source="last_sync_at", allow_null=True)
     lastSyncStatus = serializers.CharField(source="last_sync_status")
     isDummy = serializers.BooleanField(source="is_dummy")
     createdAt = serializers.DateTimeField(source="created_at")
