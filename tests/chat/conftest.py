@@ -7,10 +7,16 @@ from .fake_llm import FakeLLM
 
 
 @pytest.fixture(autouse=True)
-def _fresh_channel_layer():
-    """A new channel layer per test: each async test has its own event loop, and the Redis layer binds to one."""
+def _fresh_channel_layer(request, settings):
+    """A new channel layer per test: each async test has its own event loop, and the Redis layer binds to one.
+
+    In-process tests use the in-memory layer: cancelling a pending channels_redis receive when a test's loop
+    closes can wait forever. The Redis layer is exercised where it matters, across real processes
+    (test_multiprocess.py), which run only with REDIS_URL set."""
     from channels.layers import channel_layers
 
+    if request.module.__name__.rsplit(".", 1)[-1] != "test_multiprocess":
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()
