@@ -61,13 +61,6 @@ class RateLimited(ApplicationError):
         self.retry_after = max(1, int(retry_after))
 
 
-class PayloadTooLarge(ApplicationError):
-    status = 413
-
-    def __init__(self, message: str = "Request body is too large.", **kwargs):
-        super().__init__(message, **kwargs)
-
-
 class ProviderUnavailable(ApplicationError):
     """An external provider failed (timeout, 429, 5xx, refused); callers may retry or fall back."""
 

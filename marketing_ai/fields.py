@@ -1,6 +1,7 @@
 """Encrypted model fields: values are Fernet-encrypted at rest with FIELD_ENCRYPTION_KEYS (newest first).
 
-Rotation: put a new key first; old rows still decrypt with the older keys, and `rotate()` re-encrypts.
+Rotation: put a new key first; old rows still decrypt with the older keys, and
+`manage.py rotate_encryption_keys` re-encrypts them with the new one.
 """
 
 import base64
@@ -34,10 +35,6 @@ def decrypt_text(token: str) -> str:
         return encryption_keys().decrypt(token.encode()).decode()
     except InvalidToken as exc:
         raise ValueError("Encrypted value cannot be read with the configured FIELD_ENCRYPTION_KEYS.") from exc
-
-
-def rotate_text(token: str) -> str:
-    return encryption_keys().rotate(token.encode()).decode()
 
 
 class EncryptedTextField(models.TextField):
