@@ -78,8 +78,7 @@ def _day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
 GROUPED_SQL = """
 SELECT workspace_id, provider, {day} AS day, COUNT(*) AS requests,
        COUNT(*) FILTER (WHERE status = 'ok') AS successes, SUM(tokens_in) AS tokens_in,
-       SUM(tokens_out) AS tokens_out, SUM(cost) AS cost,
-       AVG(CAST(latency_ms AS DOUBLE PRECISION)) AS avg_latency_ms
+       SUM(tokens_out) AS tokens_out, SUM(cost) AS cost, SUM(latency_ms) AS latency_ms
 FROM {calls}
 WHERE workspace_id IS NOT NULL AND created_at >= %s AND created_at < %s {workspace_filter}
 GROUP BY workspace_id, provider, {day}
@@ -87,13 +86,19 @@ GROUP BY workspace_id, provider, {day}
 UPSERT_SQL = """
 INSERT INTO {summary} (workspace_id, provider, day, requests, successes, tokens_in, tokens_out, cost,
                        avg_latency_ms, updated_at)
-SELECT workspace_id, provider, day, requests, successes, tokens_in, tokens_out, cost, avg_latency_ms, %s
+SELECT workspace_id, provider, day, requests, successes, tokens_in, tokens_out, cost,
+       CAST(latency_ms AS DOUBLE PRECISION) / requests, %s
 FROM ({source}) AS grouped
 WHERE true
 ON CONFLICT (workspace_id, provider, day) DO UPDATE SET
     requests = excluded.requests, successes = excluded.successes, tokens_in = excluded.tokens_in,
     tokens_out = excluded.tokens_out, cost = excluded.cost, avg_latency_ms = excluded.avg_latency_ms,
     updated_at = excluded.updated_at
+-- A rerun over days that did not change rewrites nothing (no dead tuples, no index churn).
+WHERE ({summary}.requests, {summary}.successes, {summary}.tokens_in, {summary}.tokens_out, {summary}.cost,
+       {summary}.avg_latency_ms)
+      IS DISTINCT FROM (excluded.requests, excluded.successes, excluded.tokens_in, excluded.tokens_out,
+                        excluded.cost, excluded.avg_latency_ms)
 """
 BATCH_TABLE = "campaigns_usage_batch"
 
@@ -102,7 +107,7 @@ def usage_aggregate(*, start: date, end: date, workspace: Workspace | None = Non
     """Rebuild the daily summaries of [start, end] from ProviderCall with one GROUP BY and an upsert; safe to rerun.
 
     Calls without a workspace (anonymous chat) belong to no tenant and are not summarised.
-    Returns the number of summary rows written.
+    Returns the number of summary rows written: new or changed ones (a rerun over unchanged days writes none).
     """
     postgres = connection.vendor == "postgresql"
     grouped = GROUPED_SQL.format(

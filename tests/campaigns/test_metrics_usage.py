@@ -152,11 +152,13 @@ def test_the_aggregation_run_twice_gives_the_same_summaries(workspace, other_wor
 def test_late_calls_update_the_summary_of_their_day(workspace):
     day = datetime(2026, 11, 1, 12, tzinfo=UTC)
     _call(workspace, "openai", "ok", day)
-    usage_aggregate(start=day.date(), end=day.date())
+    first_written = usage_aggregate(start=day.date(), end=day.date())
+    unchanged_written = usage_aggregate(start=day.date(), end=day.date())
     _call(workspace, "openai", "ok", day)
-    usage_aggregate(start=day.date(), end=day.date())
+    late_written = usage_aggregate(start=day.date(), end=day.date())
 
     assert UsageDailySummary.objects.get().requests == 2
+    assert (first_written, unchanged_written, late_written) == (1, 0, 1)
 
 
 @pytest.mark.django_db
