@@ -6,14 +6,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from integrations.models import DataSource, SyncJob
 
 from .schema import EVENT_TYPES, MAX_EXTERNAL_ID, EventRecord, Rejection
-from .store import events_store
+from .store import events_store, stage_text
 
 Mapper = Callable[..., list[EventRecord]]
 
@@ -110,9 +110,15 @@ def job_batches_run(
 ) -> SyncJob:
     """Store each batch and advance the job's checkpoint and counts in the same transaction (resume = no loss)."""
     source = job.source
-    for checkpoint, result in prefetch(batches):
+    on_postgres = connection.vendor == "postgresql"
+
+    def prepared():  # runs in the prefetch thread: the COPY text of the next batch is built there too
+        for checkpoint, result in batches:
+            yield checkpoint, result, stage_text(result.records) if on_postgres else None
+
+    for checkpoint, result, staged in prefetch(prepared()):
         with transaction.atomic():
-            events_store(source=source, records=result.records)
+            events_store(source=source, records=result.records, staged=staged)
             updates = {
                 "events_count": F("events_count") + result.accepted,
                 "rejected_count": F("rejected_count") + len(result.rejected),

@@ -20,13 +20,21 @@ from .schema import EventRecord
 
 STAGE_COLUMNS = (
     "external_id text, event_type text, raw_name text, customer_key text, anonymous_id text, session_id text, "
-    "occurred_at timestamptz, value numeric, currency text, properties text, email text, email_sha256 text, "
-    "first_name text, last_name text"
+    "occurred_at timestamptz, currency text, properties text, email text, email_sha256 text, first_name text, "
+    "last_name text, value numeric"
 )
+# `value` comes last: it is the one column whose text form may be the NULL marker \\N (see stage_text).
 COPY_COLUMNS = (
-    "external_id, event_type, raw_name, customer_key, anonymous_id, session_id, occurred_at, value, currency, "
-    "properties, email, email_sha256, first_name, last_name"
+    "external_id, event_type, raw_name, customer_key, anonymous_id, session_id, occurred_at, currency, "
+    "properties, email, email_sha256, first_name, last_name, value"
 )
+STAGE_PREPARE = (
+    f"CREATE TEMP TABLE IF NOT EXISTS integ_stage ({STAGE_COLUMNS}) ON COMMIT DELETE ROWS; "
+    "DELETE FROM integ_stage"  # empty (and so free) unless a savepoint-wrapped caller staged rows already
+)
+COPY_NULL = "\\N"
+_properties_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": None})
 
 PG_INSERT = """
 WITH ins AS (
@@ -72,42 +80,68 @@ SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM up)
 """
 
 
-def events_store(*, source: DataSource, records: list[EventRecord], received_at: datetime | None = None) -> int:
-    """Store the records once per (source, external_id) and update customers from new rows; returns rows inserted."""
+def stage_text(records: list[EventRecord]) -> str:
+    """The records as COPY text rows of the staging table.
+
+    One f-string per row is several times cheaper than adapting each value (`Copy.write_row`); the rare row with
+    a backslash, tab, newline or NUL in its text is escaped field by field. Pure Python: the job runner builds
+    the next batch's text in its prefetch thread while PostgreSQL stores the current one.
+    """
+    lines = []
+    append = lines.append
+    for r in records:
+        head = (
+            f"{r.external_id}\t{r.event_type}\t{r.raw_name}\t{r.customer_key}\t{r.anonymous_id}\t{r.session_id}\t"
+            f"{r.occurred_at.isoformat()}\t{r.currency}\t{_properties_json(r.properties)}\t{r.email}\t"
+            f"{r.email_sha256}\t{r.first_name}\t{r.last_name}"
+        )
+        if "\\" in head or "\n" in head or "\r" in head or "\x00" in head or head.count("\t") != 12:
+            head = _head_escaped(r)
+        append(f"{head}\t{COPY_NULL if r.value is None else r.value}\n")
+    return "".join(lines)
+
+
+def _head_escaped(r: EventRecord) -> str:
+    fields = (
+        r.external_id,
+        r.event_type,
+        r.raw_name,
+        r.customer_key,
+        r.anonymous_id,
+        r.session_id,
+        r.occurred_at.isoformat(),
+        r.currency,
+        _properties_json(r.properties),
+        r.email,
+        r.email_sha256,
+        r.first_name,
+        r.last_name,
+    )
+    return "\t".join(str(field).translate(_COPY_ESCAPES) for field in fields)
+
+
+def events_store(
+    *, source: DataSource, records: list[EventRecord], received_at: datetime | None = None, staged: str | None = None
+) -> int:
+    """Store the records once per (source, external_id) and update customers from new rows; returns rows inserted.
+
+    `staged` is `stage_text(records)` when the caller built it already (PostgreSQL only).
+    """
     if not records:
         return 0
     received_at = received_at or timezone.now()
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            return _store_postgres(source=source, records=records, received_at=received_at)
+            return _store_postgres(source=source, records=records, received_at=received_at, staged=staged)
         return _store_orm(source=source, records=records, received_at=received_at)
 
 
-def _store_postgres(*, source: DataSource, records: list[EventRecord], received_at: datetime) -> int:
+def _store_postgres(*, source: DataSource, records: list[EventRecord], received_at: datetime, staged) -> int:
+    text = stage_text(records) if staged is None else staged
     with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS integ_stage ({STAGE_COLUMNS}) ON COMMIT DELETE ROWS")
-        cursor.execute("TRUNCATE integ_stage")  # a savepoint-wrapped caller may not have committed yet
-        raw_cursor = cursor.cursor  # the psycopg 3 cursor under Django's wrapper
-        with raw_cursor.copy(f"COPY integ_stage ({COPY_COLUMNS}) FROM STDIN") as copy:
-            for r in records:
-                copy.write_row(
-                    (
-                        r.external_id,
-                        r.event_type,
-                        r.raw_name,
-                        r.customer_key,
-                        r.anonymous_id,
-                        r.session_id,
-                        r.occurred_at,
-                        r.value,
-                        r.currency,
-                        json.dumps(r.properties, default=str, separators=(",", ":")),
-                        r.email,
-                        r.email_sha256,
-                        r.first_name,
-                        r.last_name,
-                    )
-                )
+        cursor.execute(STAGE_PREPARE)
+        with cursor.cursor.copy(f"COPY integ_stage ({COPY_COLUMNS}) FROM STDIN") as copy:  # the psycopg 3 cursor
+            copy.write(text)
         cursor.execute(PG_INSERT, {"workspace": source.workspace_id, "source": source.id, "received": received_at})
         inserted, _ = cursor.fetchone()
     return int(inserted)
