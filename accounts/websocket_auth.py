@@ -7,20 +7,23 @@ the client as anonymous.
 from urllib.parse import parse_qs
 
 from channels.auth import AuthMiddlewareStack
-from channels.db import database_sync_to_async
 from channels.security.websocket import OriginValidator
 from django.conf import settings
 from rest_framework import exceptions
 
+from marketing_ai.db import db_sync_to_async
+
 from .authentication import login_session_for_access_token
 
 
-@database_sync_to_async
-def _session_for_token(raw: str):
+def _session_for_token_sync(raw: str):
     try:
         return login_session_for_access_token(raw)
     except exceptions.AuthenticationFailed:
         return None
+
+
+_session_for_token = db_sync_to_async(_session_for_token_sync)
 
 
 class JWTQueryStringAuthMiddleware:

@@ -225,6 +225,12 @@ def wait_for_port(port: int, timeout: float = 60) -> None:
     raise RuntimeError(f"nothing listens on port {port}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def this_script(*extra: str, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(
         [PYTHON, __file__, *extra], env=env, cwd=ROOT, check=True, capture_output=True, text=True, timeout=900
@@ -248,6 +254,7 @@ def scenario(*, env: dict, model_port: int, concurrency: int, chunks: int) -> di
         for count, label in ((1, "warmup"), (concurrency, "run")):
             setup = json.loads(this_script("--setup", str(count), env=env).stdout)
             ids = ",".join(str(i) for i in setup["ids"])
+            cpu_before = cpu_seconds(daphne.pid)
             out = this_script(
                 "--clients",
                 "--url",
@@ -263,7 +270,9 @@ def scenario(*, env: dict, model_port: int, concurrency: int, chunks: int) -> di
                 env=env,
             )
             if label == "run":
-                return json.loads(out.stdout)
+                # Where the time goes: the app's CPU per chat (setup, provider calls, rows) and per chunk.
+                server_cpu = cpu_seconds(daphne.pid) - cpu_before
+                return {**json.loads(out.stdout), "serverCpuSeconds": round(server_cpu, 2)}
     finally:
         daphne.terminate()
         try:

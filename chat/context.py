@@ -6,6 +6,8 @@ An anonymous conversation gets no workspace data at all.
 import logging
 
 from django.apps import apps
+from django.core.cache import cache
+from django.utils import timezone
 
 from .models import Conversation
 
@@ -13,6 +15,9 @@ logger = logging.getLogger(__name__)
 
 CAMPAIGNS_IN_CONTEXT = 10
 ANALYSIS_KEYS_LEFT_OUT = ("timeSeries",)
+# The analysis summary is shared by every answer in a workspace for this long: it scans all the events of
+# the last 30 days, so computing it per message would make each answer (and a burst of them) wait on it.
+ANALYSIS_CACHE_SECONDS = 60
 
 
 def _sources(workspace) -> list[dict]:
@@ -23,6 +28,16 @@ def _sources(workspace) -> list[dict]:
 
 
 def _analysis(workspace) -> dict:
+    key = f"chat-context-analysis:{workspace.id}:{timezone.now().date().isoformat()}"
+    summary = cache.get(key)
+    if summary is None:
+        summary = _analysis_computed(workspace)
+        if summary is not None:
+            cache.set(key, summary, ANALYSIS_CACHE_SECONDS)
+    return summary or {}
+
+
+def _analysis_computed(workspace) -> dict | None:
     try:
         from integrations.analysis.selectors import analysis_overview
     except ImportError:
@@ -31,7 +46,7 @@ def _analysis(workspace) -> dict:
         overview = analysis_overview(workspace=workspace)
     except Exception:  # the answer goes on without the summary rather than failing
         logger.exception("Analysis summary unavailable for workspace %s", workspace.id)
-        return {}
+        return None
     return {key: value for key, value in overview.items() if key not in ANALYSIS_KEYS_LEFT_OUT}
 
 

@@ -17,7 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import jsonschema
-from asgiref.sync import sync_to_async
+
+from marketing_ai.db import db_sync_to_async
 
 from .providers.base import ChatRequest
 from .providers.router import complete, complete_sync, llm_configured
@@ -324,7 +325,7 @@ def intent_analyze(*, text: str, workspace=None) -> dict:
 async def aintent_analyze(*, text: str, workspace=None) -> dict:
     """`intent_analyze` for async callers (the chat stream)."""
     offline = intent_classify(text=text)
-    if not tokens_of(text) or not await sync_to_async(llm_configured)(workspace=workspace):
+    if not tokens_of(text) or not await db_sync_to_async(llm_configured)(workspace=workspace):
         return offline
     raw, _usage = await complete(request=intent_request(text), workspace=workspace, purpose="intent", llm_only=True)
     return intent_from_model_output(raw, offline)

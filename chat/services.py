@@ -7,10 +7,10 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 
-from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.utils import timezone
 
+from marketing_ai.db import db_sync_to_async
 from marketing_ai.errors import ApplicationError, Conflict
 
 from .models import Conversation, Message
@@ -26,8 +26,9 @@ TITLE_MAX_LENGTH = 200
 AUTO_TITLE_LENGTH = 50
 MESSAGE_MAX_LENGTH = 4000
 HISTORY_LENGTH = 10
+# Progress reaches the row at most this often: a reload renders it and another process can resume from it.
+# (Per chunk it would be a write per model token for every running chat.)
 PERSIST_EVERY_SECONDS = 0.5
-PERSIST_EVERY_CHUNKS = 20
 SYSTEM_PROMPT = (
     "You are Marketing AI, an assistant for digital marketers. Answer from the workspace context you are given "
     "(sources, analysis, campaigns); say so when the data is missing. Be concise and use Markdown."
@@ -185,7 +186,7 @@ async def _maybe_await(function, **kwargs):
     """Call a collaborator that may be sync (run in a thread) or async."""
     if inspect.iscoroutinefunction(function):
         return await function(**kwargs)
-    return await sync_to_async(function)(**kwargs)
+    return await db_sync_to_async(function)(**kwargs)
 
 
 NEUTRAL_INTENT = {
@@ -244,7 +245,7 @@ async def reply_stream(*, conversation: Conversation, publisher=None) -> AsyncIt
     from .providers.base import ChatRequest
     from .providers.router import stream_reply
 
-    question, reply, history = await sync_to_async(reply_message_open)(conversation=conversation)
+    question, reply, history = await db_sync_to_async(reply_message_open)(conversation=conversation)
     parts: list[str] = []
     intent: dict = {}
     metadata: dict = {}
@@ -253,9 +254,9 @@ async def reply_stream(*, conversation: Conversation, publisher=None) -> AsyncIt
     if publisher is not None:
         await publisher.open(message_id=reply.id, task=asyncio.current_task())
     try:
-        context = await sync_to_async(context_build)(conversation=conversation)
+        context = await db_sync_to_async(context_build)(conversation=conversation)
         intent = await _intent_for(text=question.content, workspace=conversation.workspace)
-        await sync_to_async(reply_message_save)(message_id=reply.id, content="", status=status, intent=intent)
+        await db_sync_to_async(reply_message_save)(message_id=reply.id, content="", status=status, intent=intent)
         yield await _emit(publisher, {"type": "intent", "messageId": reply.id, "data": intent})
         recommendations_generate = _recommendations_generator()
         if conversation.user_id and intent.get("intent") == "campaign_recommendation" and recommendations_generate:
@@ -281,17 +282,14 @@ async def reply_stream(*, conversation: Conversation, publisher=None) -> AsyncIt
                 elif event["type"] == "error":
                     metadata["error"] = event.get("message", "")
                 yield await _emit(publisher, event)
-                if unsaved and (
-                    unsaved >= PERSIST_EVERY_CHUNKS or time.monotonic() - last_saved > PERSIST_EVERY_SECONDS
-                ):
-                    # Progress on disk: a reload renders it, and another process can resume from it.
-                    await sync_to_async(reply_message_save)(
+                if unsaved and time.monotonic() - last_saved > PERSIST_EVERY_SECONDS:
+                    await db_sync_to_async(reply_message_save)(
                         message_id=reply.id, content="".join(parts), status=status, progress=True
                     )
                     last_saved, unsaved = time.monotonic(), 0
         status = Message.Status.COMPLETE
         metadata["usage"] = usage
-        await sync_to_async(reply_message_save)(
+        await db_sync_to_async(reply_message_save)(
             message_id=reply.id, content="".join(parts), status=status, intent=intent, metadata=metadata
         )
         yield await _emit(publisher, {"type": "complete", "messageId": reply.id, "usage": usage, "status": str(status)})
@@ -310,7 +308,7 @@ async def reply_stream(*, conversation: Conversation, publisher=None) -> AsyncIt
             text = "".join(parts)
             metadata["usage"] = _estimated_usage(usage=usage, question=question.content, text=text)
             kept = await asyncio.shield(
-                sync_to_async(reply_message_save)(
+                db_sync_to_async(reply_message_save)(
                     message_id=reply.id, content=text, status=status, intent=intent, metadata=metadata
                 )
             )

@@ -14,8 +14,9 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
-from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+
+from marketing_ai.db import db_sync_to_async
 
 from .models import Conversation, Message
 from .services import message_pending_for_reply, reply_stream
@@ -26,6 +27,7 @@ SNAPSHOT_TIMEOUT_SECONDS = 3.0
 IDLE_CHECK_SECONDS = 5.0
 _RUNS: dict[int, asyncio.Task] = {}
 _TASKS: set[asyncio.Task] = set()
+_NOTHING = object()
 
 
 LAYER_CALL_TIMEOUT_SECONDS = 3.0
@@ -169,13 +171,29 @@ class ReplyRun:
         self.task.cancel()
 
     async def events(self) -> AsyncIterator[dict]:
-        """The answer's events; leaving early does not stop the producer."""
+        """The answer's events; leaving early does not stop the producer.
+
+        Chunks already waiting are sent as one: when the transport falls behind (many chats at once), it
+        then writes fewer, larger frames and catches up instead of adding a frame's cost per model chunk.
+        """
+        pending = _NOTHING
         while True:
-            item = await self.queue.get()
+            item = pending if pending is not _NOTHING else await self.queue.get()
+            pending = _NOTHING
             if item is None:
                 return
             if isinstance(item, Exception):
                 raise item
+            if item["type"] == "chunk" and not self.queue.empty():
+                parts = [item["content"]]
+                while not self.queue.empty():
+                    following = self.queue.get_nowait()
+                    if isinstance(following, dict) and following["type"] == "chunk":
+                        parts.append(following["content"])
+                    else:
+                        pending = following
+                        break
+                item = {**item, "content": "".join(parts)}
             yield item
 
 
@@ -215,7 +233,7 @@ def _events_from_row(message: Message | None, *, message_id: int, offset: int) -
 async def reply_follow(*, message_id: int, offset: int = 0) -> AsyncIterator[dict]:
     """Join an answer in progress: intent, the text after `offset` as one chunk, then the live events."""
     layer = get_channel_layer()
-    message = await sync_to_async(_message_state)(message_id)
+    message = await db_sync_to_async(_message_state)(message_id)
     if layer is None or message is None or message.status != Message.Status.STREAMING:
         for event in _events_from_row(message, message_id=message_id, offset=offset):
             yield event
@@ -230,7 +248,7 @@ async def reply_follow(*, message_id: int, offset: int = 0) -> AsyncIterator[dic
             try:
                 received = await asyncio.wait_for(layer.receive(channel), timeout=0.5)
             except TimeoutError:
-                message = await sync_to_async(_message_state)(message_id)
+                message = await db_sync_to_async(_message_state)(message_id)
                 if message is None or message.status != Message.Status.STREAMING:
                     for event in _events_from_row(message, message_id=message_id, offset=offset):
                         yield event
@@ -258,7 +276,7 @@ async def reply_follow(*, message_id: int, offset: int = 0) -> AsyncIterator[dic
                 try:
                     received = await asyncio.wait_for(layer.receive(channel), timeout=IDLE_CHECK_SECONDS)
                 except TimeoutError:
-                    message = await sync_to_async(_message_state)(message_id)
+                    message = await db_sync_to_async(_message_state)(message_id)
                     if message is None or message.status != Message.Status.STREAMING:
                         end = len(message.content) if message is not None else 0
                         yield _events_from_row(message, message_id=message_id, offset=end)[-1]

@@ -1,16 +1,21 @@
 """OpenAI and OpenAI-compatible endpoints (Groq, self-hosted) through the official `openai` SDK, streaming."""
 
+import asyncio
+import contextlib
 import functools
 import json
 import ssl
+import weakref
 from collections.abc import AsyncIterator
 
+import anyio
+import httpx2
 import openai
 from django.conf import settings
 from openai import AsyncOpenAI
 
 from .base import ChatRequest, Provider, ProviderError, Usage
-from .local import estimate_tokens
+from .local import estimate_tokens, estimate_tokens_for_length
 
 
 def _status_of(exc: Exception) -> tuple[str, bool, str]:
@@ -59,6 +64,75 @@ def client_for(*, api_key: str, base_url: str, timeout: float | None = None) -> 
     )
 
 
+STREAMS_PER_CLIENT = 16
+ENDPOINTS_PER_LOOP = 32
+_shared_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict]" = weakref.WeakKeyDictionary()
+
+
+@contextlib.contextmanager
+def shared_client_lease(*, api_key: str, base_url: str):
+    """A client of this event loop for the endpoint and key, kept between answers, for one stream.
+
+    Kept clients keep the provider's connections alive, so an answer skips building a client and a TCP/TLS
+    handshake. A client serves at most STREAMS_PER_CLIENT streams at once: its connection pool scans every
+    connection on each request and release, which would cost O(n) per chunk of work with hundreds of chats
+    on one pool. Clients are bound to the loop that created them (their connections are), hence a set per
+    loop; the least recently used endpoint is dropped when a loop holds too many (keys rotate).
+    """
+    loop = asyncio.get_running_loop()
+    endpoints = _shared_clients.setdefault(loop, {})
+    key = (api_key, base_url)
+    clients = endpoints.pop(key, [])
+    endpoints[key] = clients  # most recently used last
+    _endpoints_trimmed(endpoints, loop=loop)
+    entry = min((e for e in clients if not e[0].is_closed()), key=lambda e: e[1], default=None)
+    if entry is None or entry[1] >= STREAMS_PER_CLIENT:
+        entry = [client_for(api_key=api_key, base_url=base_url), 0]
+        clients.append(entry)
+    entry[1] += 1
+    try:
+        yield entry[0]
+    finally:
+        entry[1] -= 1
+
+
+def _endpoints_trimmed(endpoints: dict, *, loop) -> None:
+    for key in list(endpoints)[: max(0, len(endpoints) - ENDPOINTS_PER_LOOP)]:
+        if all(active == 0 for _, active in endpoints[key]):
+            for client, _ in endpoints.pop(key):
+                loop.create_task(client.close())
+
+
+def sse_data(lines: AsyncIterator[str]) -> AsyncIterator[str]:
+    """The `data` of each Server-Sent Event in a stream of lines (multi-line data joined by newlines)."""
+
+    async def events():
+        data: list[str] = []
+        async for line in lines:
+            if not line:
+                if data:
+                    yield "\n".join(data)
+                    data = []
+            elif line.startswith("data:"):
+                data.append(line[6:] if line.startswith("data: ") else line[5:])
+        if data:
+            yield "\n".join(data)
+
+    return events()
+
+
+def _stream_error(payload: dict) -> ProviderError:
+    error = payload.get("error")
+    message = error.get("message") if isinstance(error, dict) else None
+    return ProviderError(
+        f"The provider reported an error: {message}"
+        if isinstance(message, str) and message
+        else "The provider reported an error while streaming.",
+        retryable=True,
+        status="error",
+    )
+
+
 def messages_for(request: ChatRequest) -> list[dict]:
     """The system prompt with the grounding context as JSON, then the conversation."""
     system = request.system or "You are a digital-marketing analyst. Answer from the workspace's own numbers."
@@ -90,12 +164,14 @@ class OpenAICompatibleProvider(Provider):
         # Estimates until the final usage chunk arrives (a cancelled stream never gets it).
         usage.tokens_in = sum(estimate_tokens(m["content"]) for m in messages)
         usage.tokens_out = 0
-        produced: list[str] = []
+        produced_chars = 0
         extra = {"response_format": {"type": "json_object"}} if request.json_schema else {}
-        client = client_for(api_key=self.api_key, base_url=self.base_url)
-        try:
+        with shared_client_lease(api_key=self.api_key, base_url=self.base_url) as client:
+            # The raw streaming response of the SDK (its auth, base URL, timeouts and HTTP errors), read as
+            # plain JSON: building the SDK's typed chunk objects cost ~70 us per chunk, i.e. most of a
+            # busy chat process's time.
             try:
-                stream = await client.chat.completions.create(
+                async with client.chat.completions.with_streaming_response.create(
                     model=self.model,
                     messages=messages,
                     stream=True,
@@ -103,28 +179,34 @@ class OpenAICompatibleProvider(Provider):
                     max_tokens=request.max_tokens,
                     temperature=request.temperature,
                     **extra,
-                )
+                ) as response:
+                    done = False
+                    async for data in sse_data(response.iter_lines()):
+                        if done or data.startswith("[DONE]"):
+                            done = True  # read on to the end of the body: the connection is then reused
+                            continue
+                        chunk = json.loads(data)
+                        if chunk.get("error"):
+                            raise _stream_error(chunk)
+                        if chunk.get("usage"):
+                            usage.tokens_in = chunk["usage"].get("prompt_tokens") or 0
+                            usage.tokens_out = chunk["usage"].get("completion_tokens") or 0
+                        if chunk.get("model"):
+                            usage.model = chunk["model"]
+                        for choice in chunk.get("choices") or []:
+                            piece = (choice.get("delta") or {}).get("content")
+                            if piece:
+                                produced_chars += len(piece)
+                                usage.tokens_out = estimate_tokens_for_length(produced_chars)
+                                yield piece
             except openai.OpenAIError as exc:
                 raise provider_error_from(exc) from None
-            # `async with` closes the HTTP response on every exit: normal end, error, cancellation.
-            async with stream:
-                try:
-                    async for chunk in stream:
-                        if chunk.usage is not None:
-                            usage.tokens_in = chunk.usage.prompt_tokens or 0
-                            usage.tokens_out = chunk.usage.completion_tokens or 0
-                        if chunk.model:
-                            usage.model = chunk.model
-                        for choice in chunk.choices or []:
-                            piece = choice.delta.content if choice.delta else None
-                            if piece:
-                                produced.append(piece)
-                                usage.tokens_out = estimate_tokens("".join(produced))
-                                yield piece
-                except openai.OpenAIError as exc:
-                    raise provider_error_from(exc) from None
-        finally:
-            await client.close()
+            except httpx2.TimeoutException:
+                raise ProviderError("The provider did not answer in time.", retryable=True, status="timeout") from None
+            except (httpx2.RequestError, ssl.SSLError, anyio.EndOfStream):
+                raise ProviderError("The provider connection broke.", retryable=True, status="error") from None
+            except ValueError:  # not JSON
+                raise ProviderError("The provider sent a malformed stream.", retryable=True, status="error") from None
 
 
 async def models_list(*, api_key: str, base_url: str) -> list[str]:

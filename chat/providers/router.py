@@ -11,8 +11,10 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import async_to_sync
 from django.conf import settings
+
+from marketing_ai.db import db_sync_to_async
 
 from .base import ChatRequest, Provider, ProviderError, Usage
 from .local import LocalProvider
@@ -106,7 +108,7 @@ async def stream_reply(
     e.g. intent analysis); then nothing but a usage event from provider "none" may come out.
     """
     purpose = purpose or request.purpose or "chat"
-    providers = await sync_to_async(providers_for)(workspace=workspace)
+    providers = await db_sync_to_async(providers_for)(workspace=workspace)
     if llm_only:
         providers = [p for p in providers if p.name != "local"]
     backoff = float(getattr(settings, "AI_RETRY_BACKOFF_SECONDS", 0.5))

@@ -3,10 +3,10 @@
 import time
 from decimal import Decimal
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 
+from marketing_ai.db import db_sync_to_async
 from marketing_ai.errors import RateLimited
 
 from .base import Usage
@@ -42,7 +42,7 @@ def provider_call_record(
     )
 
 
-aprovider_call_record = sync_to_async(provider_call_record)
+aprovider_call_record = db_sync_to_async(provider_call_record)
 
 
 def _rate_key(workspace_id, window: int) -> str:
@@ -74,7 +74,7 @@ def ai_rate_limit_check(*, workspace=None, client_key: str = "") -> int:
     return count
 
 
-aai_rate_limit_check = sync_to_async(ai_rate_limit_check)
+aai_rate_limit_check = db_sync_to_async(ai_rate_limit_check)
 
 
 def usage_summary_for_workspace(*, workspace, days: int = 30) -> list[dict]:
