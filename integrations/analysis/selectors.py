@@ -2,9 +2,9 @@
 
 `analysis_overview` runs a fixed number of queries whatever the number of events: one query over both periods
 grouped by (day, type, source, currency, identified) for totals, sources, the daily series and the funnel's
-events/values; one per-customer aggregate for the period (segments, engagement, funnel customers) and a lighter
-one for the previous period (funnel change); the sources' names; plus the source filter's lookup and two
-`SET LOCAL`s on PostgreSQL. Python only folds the few hundred grouped rows, never event rows.
+events/values; one per-customer aggregate over both periods (segments, engagement, and funnel customers of this
+and the previous period); the sources' names; plus the source filter's lookup and a few transaction-local
+settings on PostgreSQL. Python only folds the few hundred grouped rows, never event rows.
 """
 
 from collections import Counter
@@ -14,10 +14,10 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Avg, BooleanField, Count, ExpressionWrapper, Q, QuerySet, Sum
+from django.db.models import Avg, BooleanField, Count, ExpressionWrapper, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate
 
-from integrations.models import DataSource, Event
+from integrations.models import DataSource
 from marketing_ai.errors import NotFound
 
 from .queries import (
@@ -29,7 +29,7 @@ from .queries import (
     SEGMENTS,
     ZERO_MONEY,
     Period,
-    customer_aggregates,
+    customer_flags,
     events_in_period,
     period_build,
 )
@@ -94,8 +94,8 @@ def analytic_queries():
         yield
         return
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL work_mem = '64MB'")
-        cursor.execute("SET LOCAL jit = off")
+        # set_config(..., true) is SET LOCAL; both in one statement.
+        cursor.execute("SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true)")
         yield
 
 
@@ -103,13 +103,8 @@ def _overview(*, workspace, period: Period, source: DataSource | None, source_id
     threshold = workspace.high_value_threshold
     previous_period = period.previous()
     totals = _totals(workspace=workspace, period=period, source_id=source_id, threshold=threshold)
-    per_customer = _customer_summary(
-        events_in_period(workspace=workspace, period=period, source_id=source_id), threshold=threshold
-    )
-    previous_customers = _customer_summary(
-        events_in_period(workspace=workspace, period=previous_period, source_id=source_id),
-        threshold=threshold,
-        funnel_only=True,
+    per_customer, previous_customers = _customer_summary(
+        workspace=workspace, period=period, source_id=source_id, threshold=threshold
     )
 
     estimated = per_customer["customers"] <= 1
@@ -220,19 +215,49 @@ def _time_series(by_day: dict[date, list], period: Period) -> list[dict]:
     return series
 
 
-def _customer_summary(events: QuerySet[Event], *, threshold: Decimal, funnel_only: bool = False) -> dict:
-    """Aggregate the per-customer rows once more: segment sizes, engagement and funnel customers in one query."""
-    aggregates = {"customers": Count("customer_key"), "identified_events": Coalesce(Sum("events"), 0)}
+def _customer_summary(*, workspace, period: Period, source_id: int | None, threshold: Decimal) -> tuple[dict, dict]:
+    """Segment sizes, engagement and funnel customers of the period and funnel customers of the previous period,
+    from ONE query: the per-customer rows of both periods (`customer_flags`) aggregated once more."""
+    both = Period(period.previous().date_from, period.date_to)
+    rows = customer_flags(
+        events_in_period(workspace=workspace, period=both, source_id=source_id), current_from=period.start
+    )
+    active = Q(events__gt=0)  # customers with events in the current period
+    aggregates = {
+        "customers": Count("customer_key", filter=active),
+        "identified_events": Coalesce(Sum("events"), 0),
+        "avg_types": Avg("event_types", filter=active),
+    }
     for key, _label, _types in FUNNEL_STEPS:
-        aggregates[f"step_{key}"] = Count("customer_key", filter=Q(**{f"{STEP_COUNT_FIELDS[key]}__gt": 0}))
-    if not funnel_only:
-        aggregates["avg_types"] = Avg("event_types")
-        for name, rule in SEGMENTS.items():
-            aggregates[f"segment_{name}"] = Count("customer_key", filter=rule.condition(threshold=threshold))
-    return customer_aggregates(events, funnel_only=funnel_only).aggregate(**aggregates)
+        field = STEP_FIELDS[key]
+        aggregates[f"step_{key}"] = Count("customer_key", filter=Q(**{f"{field}__gt": 0}))
+        aggregates[f"previous_step_{key}"] = Count("customer_key", filter=Q(**{f"previous_{field}__gt": 0}))
+    for name, rule in SEGMENTS.items():
+        aggregates[f"segment_{name}"] = Count("customer_key", filter=active & rule.condition(threshold=threshold))
+    summary = _sql_plan_sorted_grouping(rows.aggregate, **aggregates)
+    previous = {f"step_{key}": summary.pop(f"previous_step_{key}") for key, _label, _types in FUNNEL_STEPS}
+    return summary, previous
 
 
-STEP_COUNT_FIELDS = {
+def _sql_plan_sorted_grouping(run, **kwargs):
+    """Run a per-customer aggregate with hash aggregation off on PostgreSQL (inside `analytic_queries`).
+
+    With the covering customer index, grouping the index-ordered rows (a parallel index-only scan feeding a
+    group aggregate) is ~1.5x faster than hashing every event's customer key, but the planner's estimates
+    prefer the hash plan. `SET LOCAL` limits the setting to the transaction (an error discards it with the
+    transaction), and it is switched back right after for any later query.
+    """
+    if connection.vendor != "postgresql" or not connection.in_atomic_block:
+        return run(**kwargs)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_hashagg = off")
+        result = run(**kwargs)
+        cursor.execute("SET LOCAL enable_hashagg = on")
+    return result
+
+
+# Per-customer field of each funnel step in `customer_flags` rows (non-zero when the customer reached the step).
+STEP_FIELDS = {
     "view": "views",
     "add_to_cart": "add_to_cart",
     "begin_checkout": "begin_checkout",

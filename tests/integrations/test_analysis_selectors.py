@@ -268,3 +268,45 @@ def test_cents_adding_up_to_exactly_the_threshold_are_not_high_value(workspace, 
     assert result["segments"]["high_value_customers"]["count"] == 0
     assert result["segments"]["repeat_customers"]["count"] == 1
     assert result["revenue"] == "100.00"
+
+
+def test_customers_seen_only_in_the_previous_period_are_not_counted_in_this_one(workspace, source):
+    workspace.high_value_threshold = Decimal("0")
+    workspace.save()
+    before = at(FROM - timedelta(days=3))
+    events = Events(workspace, source)
+    events.add("old", "page_view", when=before).add("old", "add_to_cart", "10", when=before)
+    events.add("old", "begin_checkout", "10", when=before).add("old", "purchase", "10", when=before, times=2)
+    events.add("now", "page_view").add("now", "add_to_cart", "10")
+    events.add("again", "purchase", "5", when=before).add("again", "page_view")
+    events.save()
+
+    result = overview(workspace)
+
+    assert result["rowCounts"]["customers"] == 2
+    assert counts(result) == {
+        "cart_abandoners": 1,  # now; old's cart was in the previous period
+        "potential_customers": 1,
+        "high_value_customers": 0,  # no purchase in this period, even above a zero threshold
+        "new_visitors": 1,  # again: only a page view in this period
+        "engaged_users": 0,
+        "repeat_customers": 0,
+    }
+    assert result["engagement"]["activeCustomers"] == 2
+    assert result["engagement"]["eventsPerCustomer"] == 1.5
+    assert result["engagement"]["distinctTypesPerCustomer"] == 1.5
+    previous = [step["customers"] for step in result["funnel"]["previousPeriod"]["steps"]]
+    assert previous == [1, 1, 1, 2]  # old viewed, carted, checked out and bought; again bought
+
+
+def test_every_event_type_counts_as_a_distinct_type(workspace, source):
+    events = Events(workspace, source)
+    for event_type in ("sign_up", "lead", "custom", "refund", "remove_from_cart", "add_payment_info"):
+        events.add("all", event_type)
+    events.add("pair", "lead").add("pair", "custom").add("pair", "custom")
+    events.save()
+
+    result = overview(workspace)
+
+    assert result["engagement"]["distinctTypesPerCustomer"] == 4.0  # (6 + 2) / 2
+    assert result["segments"]["engaged_users"]["count"] == 1
