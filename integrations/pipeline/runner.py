@@ -1,8 +1,10 @@
 """validate -> transform -> map -> store -> customers -> job counts, in batches with a resumable checkpoint."""
 
 import queue
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -105,6 +107,19 @@ def prefetch(iterable: Iterable, *, depth: int = 2) -> Iterator:
         thread.join(timeout=5)
 
 
+@contextmanager
+def _gil_handoffs_fast(interval: float = 0.0005):
+    """While the prefetch thread is busy in Python, every database round trip of the storing thread ends by
+    waiting for the GIL, up to the 5 ms switch interval by default: about 40 ms per batch. A shorter interval
+    hands it back sooner (process-wide, so it is restored afterwards)."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous, interval))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
+
+
 def job_batches_run(
     *, job: SyncJob, batches: Iterator[tuple[dict, MapResult]], progress: Callable[[dict], int] | None = None
 ) -> SyncJob:
@@ -116,17 +131,18 @@ def job_batches_run(
         for checkpoint, result in batches:
             yield checkpoint, result, stage_text(result.records) if on_postgres else None
 
-    for checkpoint, result, staged in prefetch(prepared()):
-        with transaction.atomic():
-            events_store(source=source, records=result.records, staged=staged)
-            updates = {
-                "events_count": F("events_count") + result.accepted,
-                "rejected_count": F("rejected_count") + len(result.rejected),
-                "checkpoint": checkpoint,
-                "updated_at": timezone.now(),
-            }
-            if progress is not None:
-                updates["progress"] = min(99, progress(checkpoint))
-            SyncJob.objects.filter(id=job.id).update(**updates)
+    with _gil_handoffs_fast():
+        for checkpoint, result, staged in prefetch(prepared()):
+            with transaction.atomic():
+                events_store(source=source, records=result.records, staged=staged)
+                updates = {
+                    "events_count": F("events_count") + result.accepted,
+                    "rejected_count": F("rejected_count") + len(result.rejected),
+                    "checkpoint": checkpoint,
+                    "updated_at": timezone.now(),
+                }
+                if progress is not None:
+                    updates["progress"] = min(99, progress(checkpoint))
+                SyncJob.objects.filter(id=job.id).update(**updates)
     job.refresh_from_db()
     return job

@@ -130,7 +130,7 @@ def events_store(
     if not records:
         return 0
     received_at = received_at or timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # inside a caller's transaction (a job batch) no extra round trips
         if connection.vendor == "postgresql":
             return _store_postgres(source=source, records=records, received_at=received_at, staged=staged)
         return _store_orm(source=source, records=records, received_at=received_at)
