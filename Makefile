@@ -32,7 +32,7 @@ run: demo
 	fi; \
 	trap 'kill $$(jobs -p) 2>/dev/null' EXIT; \
 	echo "Serving on http://127.0.0.1:$(PORT)/"; \
-	$(BIN)/daphne -b 127.0.0.1 -p $(PORT) marketing_ai.asgi:application
+	$(BIN)/python -m marketing_ai.serve -b 127.0.0.1 -p $(PORT) marketing_ai.asgi:application
 
 # Browser tests drive the system Chromium; install it when missing (Debian package, root only).
 browser:

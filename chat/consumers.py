@@ -13,9 +13,8 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from marketing_ai.db import db_sync_to_async
 from marketing_ai.errors import ApplicationError, NotFound
 
-from .selectors import conversation_get_for_user, message_streaming_for_conversation
-from .services import message_create
-from .streaming import ReplyRun, reply_admit, reply_follow, reply_stop
+from .selectors import conversation_and_streaming_reply
+from .streaming import ReplyRun, reply_follow, reply_request, reply_stop
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_NOT_FOUND = 4404
@@ -40,7 +39,7 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         # anything else is a bad token (4401), never a fall-back to the session or to anonymous.
         bad_token = bool(self.scope.get("auth_error"))
         try:
-            self.conversation = await db_sync_to_async(conversation_get_for_user)(
+            self.conversation, streaming = await db_sync_to_async(conversation_and_streaming_reply)(
                 user=None if bad_token else self.scope.get("user"),
                 conversation_id=conversation_id,
                 anonymous_token=token,
@@ -49,7 +48,6 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             return await self.close(code=CLOSE_UNAUTHORIZED if bad_token else CLOSE_NOT_FOUND)
         self.client_key = token[:16] or str((self.scope.get("client") or ["", ""])[0])
         await self.accept()
-        streaming = await db_sync_to_async(message_streaming_for_conversation)(conversation=self.conversation)
         if streaming is not None:
             self._relay(reply_follow(message_id=streaming.id))
 
@@ -67,8 +65,9 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", "message": "An answer is still being written: wait or stop it."})
             return
         try:
-            await db_sync_to_async(message_create)(conversation=self.conversation, content=text)
-            await db_sync_to_async(reply_admit)(conversation=self.conversation, client_key=self.client_key)
+            await db_sync_to_async(reply_request)(
+                conversation=self.conversation, content=text, client_key=self.client_key
+            )
         except ApplicationError as exc:
             await self.send_json({"type": "error", "message": _error_text(exc)})
             return

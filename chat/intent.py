@@ -21,7 +21,7 @@ import jsonschema
 from marketing_ai.db import db_sync_to_async
 
 from .providers.base import ChatRequest
-from .providers.router import complete, complete_sync, llm_configured
+from .providers.router import complete, complete_sync, llm_configured, providers_for
 
 EXAMPLES_PATH = Path(__file__).parent / "intent_data" / "examples.jsonl"
 
@@ -322,10 +322,14 @@ def intent_analyze(*, text: str, workspace=None) -> dict:
     return intent_from_model_output(raw, offline)
 
 
-async def aintent_analyze(*, text: str, workspace=None) -> dict:
-    """`intent_analyze` for async callers (the chat stream)."""
+async def aintent_analyze(*, text: str, workspace=None, providers: list | None = None) -> dict:
+    """`intent_analyze` for async callers (the chat stream, which passes the providers it resolved)."""
     offline = intent_classify(text=text)
-    if not tokens_of(text) or not await db_sync_to_async(llm_configured)(workspace=workspace):
+    if providers is None:
+        providers = await db_sync_to_async(providers_for)(workspace=workspace)
+    if not tokens_of(text) or providers[0].name == "local":
         return offline
-    raw, _usage = await complete(request=intent_request(text), workspace=workspace, purpose="intent", llm_only=True)
+    raw, _usage = await complete(
+        request=intent_request(text), workspace=workspace, purpose="intent", llm_only=True, providers=providers
+    )
     return intent_from_model_output(raw, offline)

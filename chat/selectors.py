@@ -89,3 +89,13 @@ def message_history_for_reply(*, conversation: Conversation, limit: int = 10) ->
         .order_by("-created_at", "-id")[:limit]
     )
     return list(reversed(rows))
+
+
+def conversation_and_streaming_reply(
+    *, user, conversation_id: int, anonymous_token: str = ""
+) -> tuple[Conversation, Message | None]:
+    """The conversation (as `conversation_get_for_user`) and its answer in progress, if any, in one call."""
+    conversation = conversation_get_for_user(
+        user=user, conversation_id=conversation_id, anonymous_token=anonymous_token
+    )
+    return conversation, message_streaming_for_conversation(conversation=conversation)

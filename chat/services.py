@@ -81,7 +81,8 @@ def conversation_delete(*, conversation: Conversation) -> None:
     conversation.delete()
 
 
-def _clean_content(content) -> str:
+def message_validate(content) -> str:
+    """The message text, stripped; a field error when it is empty or too long."""
     if not isinstance(content, str) or not content.strip():
         raise ApplicationError("Some fields are invalid.", errors={"content": ["Enter a message."]})
     content = content.strip()
@@ -95,7 +96,7 @@ def _clean_content(content) -> str:
 @transaction.atomic
 def message_create(*, conversation: Conversation, content: str) -> Message:
     """Store a user message; refused (Conflict) while an answer is still being written in this conversation."""
-    content = _clean_content(content)
+    content = message_validate(content)
     Conversation.objects.select_for_update().filter(id=conversation.id).first()
     if message_streaming_for_conversation(conversation=conversation) is not None:
         raise Conflict("An answer is still being written in this conversation: wait for it or stop it first.")
@@ -115,7 +116,7 @@ def message_send(*, user=None, content: str, conversation: Conversation | None =
 
     Returns the message and the anonymous token of a conversation created for an anonymous visitor (else "").
     """
-    content = _clean_content(content)
+    content = message_validate(content)
     token = ""
     with transaction.atomic():
         if conversation is None:
@@ -146,6 +147,22 @@ def message_pending_for_reply(*, conversation: Conversation) -> Message:
     if last is None or last.role != Message.Role.USER:
         raise Conflict("There is no new message to answer in this conversation.")
     return last
+
+
+def reply_prepare(*, conversation: Conversation) -> tuple[Message, Message, list[dict], tuple | Exception]:
+    """`reply_message_open`, then what the answer needs (grounding context, providers), in one database trip.
+
+    A failure once the assistant row exists is returned rather than raised, so that the caller closes the row.
+    """
+    from .context import context_build
+    from .providers.router import providers_for
+
+    question, reply, history = reply_message_open(conversation=conversation)
+    try:
+        inputs = (context_build(conversation=conversation), providers_for(workspace=conversation.workspace))
+    except Exception as exc:
+        inputs = exc
+    return question, reply, history, inputs
 
 
 @transaction.atomic
@@ -189,23 +206,10 @@ async def _maybe_await(function, **kwargs):
     return await db_sync_to_async(function)(**kwargs)
 
 
-NEUTRAL_INTENT = {
-    "intent": "general_question",
-    "confidence": 0.0,
-    "requiresAuth": False,
-    "module": "chat",
-    "action": "answer",
-    "entities": {},
-}
+async def _intent_for(*, text: str, workspace, providers: list) -> dict:
+    from .intent import aintent_analyze
 
-
-async def _intent_for(*, text: str, workspace) -> dict:
-    try:
-        from . import intent as intent_module
-    except ImportError:  # the AI core's intent analysis is not installed: answer as a general question
-        return dict(NEUTRAL_INTENT)
-    analyze = getattr(intent_module, "aintent_analyze", None) or intent_module.intent_analyze
-    return await _maybe_await(analyze, text=text, workspace=workspace)
+    return await aintent_analyze(text=text, workspace=workspace, providers=providers)
 
 
 def _recommendations_generator():
@@ -241,11 +245,10 @@ async def reply_stream(*, conversation: Conversation, publisher=None) -> AsyncIt
     (stop, shutdown) aborts the provider call and keeps the text so far as `stopped` with its usage; a row
     that produced nothing is deleted. Raises Conflict (before any event) when nothing waits for an answer.
     """
-    from .context import context_build
     from .providers.base import ChatRequest
     from .providers.router import stream_reply
 
-    question, reply, history = await db_sync_to_async(reply_message_open)(conversation=conversation)
+    question, reply, history, inputs = await db_sync_to_async(reply_prepare)(conversation=conversation)
     parts: list[str] = []
     intent: dict = {}
     metadata: dict = {}
@@ -254,9 +257,11 @@ async def reply_stream(*, conversation: Conversation, publisher=None) -> AsyncIt
     if publisher is not None:
         await publisher.open(message_id=reply.id, task=asyncio.current_task())
     try:
-        context = await db_sync_to_async(context_build)(conversation=conversation)
-        intent = await _intent_for(text=question.content, workspace=conversation.workspace)
-        await db_sync_to_async(reply_message_save)(message_id=reply.id, content="", status=status, intent=intent)
+        if isinstance(inputs, Exception):
+            raise inputs
+        context, providers = inputs
+        intent = await _intent_for(text=question.content, workspace=conversation.workspace, providers=providers)
+        # The intent reaches the row with the first progress save or the final one.
         yield await _emit(publisher, {"type": "intent", "messageId": reply.id, "data": intent})
         recommendations_generate = _recommendations_generator()
         if conversation.user_id and intent.get("intent") == "campaign_recommendation" and recommendations_generate:
@@ -272,7 +277,7 @@ async def reply_stream(*, conversation: Conversation, publisher=None) -> AsyncIt
         else:
             request = ChatRequest(messages=history, system=SYSTEM_PROMPT, context=context, purpose="chat")
             last_saved, unsaved = time.monotonic(), 0
-            async for event in stream_reply(request=request, workspace=conversation.workspace):
+            async for event in stream_reply(request=request, workspace=conversation.workspace, providers=providers):
                 if event["type"] == "usage":
                     usage = {k: v for k, v in event.items() if k != "type"}
                     continue
@@ -284,7 +289,7 @@ async def reply_stream(*, conversation: Conversation, publisher=None) -> AsyncIt
                 yield await _emit(publisher, event)
                 if unsaved and time.monotonic() - last_saved > PERSIST_EVERY_SECONDS:
                     await db_sync_to_async(reply_message_save)(
-                        message_id=reply.id, content="".join(parts), status=status, progress=True
+                        message_id=reply.id, content="".join(parts), status=status, intent=intent, progress=True
                     )
                     last_saved, unsaved = time.monotonic(), 0
         status = Message.Status.COMPLETE

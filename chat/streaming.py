@@ -19,7 +19,8 @@ from channels.layers import get_channel_layer
 from marketing_ai.db import db_sync_to_async
 
 from .models import Conversation, Message
-from .services import message_pending_for_reply, reply_stream
+from .providers.usage import ai_rate_limit_check
+from .services import message_create, message_pending_for_reply, message_validate, reply_stream
 
 logger = logging.getLogger(__name__)
 
@@ -130,12 +131,18 @@ class ReplyPublisher:
 def reply_admit(*, conversation: Conversation, client_key: str = "") -> Message:
     """Check an answer may start now: a user message waits (Conflict otherwise) and the AI rate limit allows it."""
     question = message_pending_for_reply(conversation=conversation)
-    try:
-        from .providers.usage import ai_rate_limit_check
-    except ImportError:  # the AI core's limiter is optional
-        return question
     ai_rate_limit_check(workspace=conversation.workspace, client_key=client_key or f"conversation-{conversation.id}")
     return question
+
+
+def reply_request(*, conversation: Conversation, content, client_key: str = "") -> Message:
+    """Store a user message that asks for an answer now (the websocket's `message`), in one database trip.
+
+    The AI rate limit is counted before the message is stored, so a refused question leaves nothing behind.
+    """
+    message_validate(content)
+    ai_rate_limit_check(workspace=conversation.workspace, client_key=client_key or f"conversation-{conversation.id}")
+    return message_create(conversation=conversation, content=content)
 
 
 class ReplyRun:

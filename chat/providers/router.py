@@ -101,14 +101,17 @@ async def stream_reply(
     purpose: str | None = None,
     user=None,
     llm_only: bool = False,
+    providers: list[Provider] | None = None,
 ) -> AsyncIterator[dict]:
     """Yield chunk events, then one usage event. Failures before the first chunk fall back silently.
 
     `llm_only` skips the offline provider and the fallback answer (the caller has its own offline path,
     e.g. intent analysis); then nothing but a usage event from provider "none" may come out.
+    `providers` (from `providers_for`) saves looking them up again when the caller already has them.
     """
     purpose = purpose or request.purpose or "chat"
-    providers = await db_sync_to_async(providers_for)(workspace=workspace)
+    if providers is None:
+        providers = await db_sync_to_async(providers_for)(workspace=workspace)
     if llm_only:
         providers = [p for p in providers if p.name != "local"]
     backoff = float(getattr(settings, "AI_RETRY_BACKOFF_SECONDS", 0.5))
@@ -188,11 +191,12 @@ async def complete(
     purpose: str | None = None,
     user=None,
     llm_only: bool = False,
+    providers: list[Provider] | None = None,
 ) -> tuple[str, dict]:
     """The whole answer as text plus its usage event (one-shot calls: intent, recommendations, content)."""
     text, usage, error = [], {}, None
     async for event in stream_reply(
-        request=request, workspace=workspace, purpose=purpose, user=user, llm_only=llm_only
+        request=request, workspace=workspace, purpose=purpose, user=user, llm_only=llm_only, providers=providers
     ):
         if event["type"] == "chunk":
             text.append(event["content"])
