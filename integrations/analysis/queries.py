@@ -27,7 +27,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Least, Round
+from django.db.models.functions import Coalesce, Least, Round, TruncDate
 from django.utils import timezone
 
 from integrations.models import Event
@@ -93,6 +93,19 @@ def period_build(*, date_from: date | None = None, date_to: date | None = None) 
 def events_in_period(*, workspace, period: Period, source_id: int | None = None) -> QuerySet[Event]:
     """The workspace's events that occurred within the period (optionally from one source)."""
     events = Event.objects.filter(workspace=workspace, occurred_at__gte=period.start, occurred_at__lt=period.end)
+    if source_id is not None:
+        events = events.filter(source_id=source_id)
+    return events.order_by()
+
+
+def events_in_days(*, workspace, period: Period, source_id: int | None = None) -> QuerySet[Event]:
+    """`events_in_period` filtered on the event's local day (`day` annotation) instead of its time: the same
+    events, but on PostgreSQL with a UTC time zone the filter and a grouping on `day` use the day index."""
+    events = (
+        Event.objects.filter(workspace=workspace)
+        .annotate(day=TruncDate("occurred_at"))
+        .filter(day__gte=period.date_from, day__lte=period.date_to)
+    )
     if source_id is not None:
         events = events.filter(source_id=source_id)
     return events.order_by()

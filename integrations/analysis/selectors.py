@@ -14,8 +14,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Avg, BooleanField, Count, ExpressionWrapper, Q, Sum
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import Avg, Count, Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from integrations.models import DataSource
 from marketing_ai.errors import NotFound
@@ -30,6 +31,7 @@ from .queries import (
     ZERO_MONEY,
     Period,
     customer_flags,
+    events_in_days,
     events_in_period,
     period_build,
 )
@@ -83,19 +85,33 @@ def analysis_overview(
         return _overview(workspace=workspace, period=period, source=source, source_id=source_id)
 
 
+# The time zone whose days the day index (migration 0005) is built on.
+DAY_INDEX_TIME_ZONE = "UTC"
+
+
 @contextmanager
 def analytic_queries():
-    """On PostgreSQL, run the aggregates in one transaction with room to hash and without JIT.
+    """On PostgreSQL, run the aggregates in one transaction with room to aggregate, without JIT, and grouping
+    rows in index order rather than hashing them.
 
-    The default work_mem (4 MB) makes the per-customer hash aggregate spill to disk, and JIT compilation
-    costs ~0.3 s per query here while saving nothing on these plans (see bench/analysis.py --explain).
+    The default work_mem (4 MB) makes hash aggregates spill to disk, and JIT compilation costs ~0.3 s per query
+    here while saving nothing on these plans. The two big queries read covering indexes in the order they group
+    by (customers; day, type, source, currency), which is ~1.5-2x faster than hashing every event, but the
+    planner's estimates prefer hashing; so hash aggregation is switched off for this transaction, unless the
+    day index cannot serve the current time zone (then the totals would have to sort every event instead).
+    See bench/analysis.py --explain.
     """
     if connection.vendor != "postgresql":
         yield
         return
+    hashing = "off" if timezone.get_current_timezone_name() == DAY_INDEX_TIME_ZONE else "on"
     with transaction.atomic(), connection.cursor() as cursor:
-        # set_config(..., true) is SET LOCAL; both in one statement.
-        cursor.execute("SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true)")
+        # set_config(name, value, true) is SET LOCAL: it ends with this transaction.
+        cursor.execute(
+            "SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true), "
+            "set_config('enable_hashagg', %s, true)",
+            [hashing],
+        )
         yield
 
 
@@ -138,21 +154,27 @@ def _overview(*, workspace, period: Period, source: DataSource | None, source_id
 
 def _totals(*, workspace, period: Period, source_id: int | None, threshold: Decimal) -> dict:
     """Everything that does not need per-customer grouping, from ONE query over both periods grouped by
-    (day, type, source, currency, identified?): totals, sources, the daily series, and the funnel's events and
-    value per step for identified customers in this and the previous period.
+    (day, type, source, currency): totals, sources, the daily series, and the funnel's events and value per step
+    in this and the previous period; the identified customers' share of those steps is the totals minus the
+    anonymous events' (`_anonymous_steps`).
 
-    The result has at most days x types x sources x currencies x 2 rows (hundreds for a month), whatever the
-    number of events; folding those rows happens here.
+    The result has at most days x types x sources x currencies rows (hundreds for a month), whatever the number
+    of events; folding those rows happens here. Filtering on the local day (the same events as the period's
+    time bounds) and ordering like the day index lets PostgreSQL read that index in order and group without
+    hashing or touching the table (migration 0005).
     """
     both = Period(period.previous().date_from, period.date_to)
     rows = (
-        events_in_period(workspace=workspace, period=both, source_id=source_id)
-        .annotate(day=TruncDate("occurred_at"), identified=ExpressionWrapper(~Q(customer_key=""), BooleanField()))
-        .values("day", "event_type", "source_id", "currency", "identified")
+        events_in_days(workspace=workspace, period=both, source_id=source_id)
+        .values("day", "event_type", "source_id", "currency")
         .annotate(
-            n=Count("*"), total=Coalesce(Sum("value"), ZERO_MONEY), above=Count("id", filter=Q(value__gt=threshold))
+            n=Count("*"),
+            total=Coalesce(Sum("value"), ZERO_MONEY),
+            above=Count("occurred_at", filter=Q(value__gt=threshold)),
         )
+        .order_by("day", "event_type", "source_id", "currency")
     )
+    anonymous = _anonymous_steps(workspace=workspace, period=period, source_id=source_id)
     by_type: Counter = Counter()
     by_source: dict[int, int] = {}
     currencies: Counter = Counter()
@@ -163,10 +185,9 @@ def _totals(*, workspace, period: Period, source_id: int | None, threshold: Deci
     for row in rows:
         day = row["day"] if isinstance(row["day"], date) else date.fromisoformat(str(row["day"]))
         current = day >= period.date_from
-        if row["identified"]:
-            step = (steps if current else previous_steps).setdefault(row["event_type"], [0, Decimal(0)])
-            step[0] += row["n"]
-            step[1] += row["total"]
+        step = (steps if current else previous_steps).setdefault(row["event_type"], [0, Decimal(0)])
+        step[0] += row["n"]
+        step[1] += row["total"]
         if not current:
             continue
         by_type[row["event_type"]] += row["n"]
@@ -181,6 +202,10 @@ def _totals(*, workspace, period: Period, source_id: int | None, threshold: Deci
             point[2] += row["total"]
             if row["currency"]:
                 currencies[row["currency"]] += row["n"]
+    for (event_type, current), (n, total) in anonymous.items():
+        step = (steps if current else previous_steps).setdefault(event_type, [0, Decimal(0)])  # totals include them
+        step[0] -= n
+        step[1] -= total
     currency = currencies.most_common(1)[0][0] if currencies else getattr(settings, "DEFAULT_CURRENCY", "USD")
     return {
         "events": sum(by_type.values()),
@@ -194,6 +219,31 @@ def _totals(*, workspace, period: Period, source_id: int | None, threshold: Deci
         "steps": steps,
         "previous_steps": previous_steps,
     }
+
+
+def _anonymous_steps(*, workspace, period: Period, source_id: int | None) -> dict[tuple[str, bool], tuple]:
+    """Events and value of anonymous events (no customer key) per (type, in this period?) over both periods.
+
+    Reads the `customer_key = ''` range of the covering customer index (a small share of the events)."""
+    both = Period(period.previous().date_from, period.date_to)
+    current = Q(occurred_at__gte=period.start)
+    rows = (
+        events_in_period(workspace=workspace, period=both, source_id=source_id)
+        .filter(customer_key="")
+        .values("event_type")
+        .annotate(
+            n=Count("occurred_at", filter=current),
+            total=Coalesce(Sum("value", filter=current), ZERO_MONEY),
+            previous_n=Count("occurred_at", filter=~current),
+            previous_total=Coalesce(Sum("value", filter=~current), ZERO_MONEY),
+        )
+        .order_by("event_type")
+    )
+    steps = {}
+    for row in rows:
+        steps[(row["event_type"], True)] = (row["n"], row["total"])
+        steps[(row["event_type"], False)] = (row["previous_n"], row["previous_total"])
+    return steps
 
 
 def _sources_named(counts: dict[int, int]) -> list[dict]:
@@ -234,26 +284,9 @@ def _customer_summary(*, workspace, period: Period, source_id: int | None, thres
         aggregates[f"previous_step_{key}"] = Count("customer_key", filter=Q(**{f"previous_{field}__gt": 0}))
     for name, rule in SEGMENTS.items():
         aggregates[f"segment_{name}"] = Count("customer_key", filter=active & rule.condition(threshold=threshold))
-    summary = _sql_plan_sorted_grouping(rows.aggregate, **aggregates)
+    summary = rows.aggregate(**aggregates)
     previous = {f"step_{key}": summary.pop(f"previous_step_{key}") for key, _label, _types in FUNNEL_STEPS}
     return summary, previous
-
-
-def _sql_plan_sorted_grouping(run, **kwargs):
-    """Run a per-customer aggregate with hash aggregation off on PostgreSQL (inside `analytic_queries`).
-
-    With the covering customer index, grouping the index-ordered rows (a parallel index-only scan feeding a
-    group aggregate) is ~1.5x faster than hashing every event's customer key, but the planner's estimates
-    prefer the hash plan. `SET LOCAL` limits the setting to the transaction (an error discards it with the
-    transaction), and it is switched back right after for any later query.
-    """
-    if connection.vendor != "postgresql" or not connection.in_atomic_block:
-        return run(**kwargs)
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_hashagg = off")
-        result = run(**kwargs)
-        cursor.execute("SET LOCAL enable_hashagg = on")
-    return result
 
 
 # Per-customer field of each funnel step in `customer_flags` rows (non-zero when the customer reached the step).

@@ -129,3 +129,24 @@ def test_the_number_of_queries_does_not_grow_with_events(workspace, source, n, d
         result = analysis_overview(workspace=workspace, date_from=FROM, date_to=TO, source_id=source.id)
 
     assert result["rowCounts"]["events"] == n
+
+
+def test_anonymous_events_count_in_totals_but_not_in_the_funnel_steps(shoppers, source):
+    events = Events(shoppers, source)
+    events.add("", "page_view", times=3).add("", "add_to_cart", "25", times=2).add("", "purchase", "99")
+    events.add("", "add_to_cart", "7", when=PREVIOUS_DAY).add("", "purchase", "5", when=PREVIOUS_DAY)
+    events.save()
+
+    result = analysis_overview(workspace=shoppers, date_from=FROM, date_to=TO)
+    funnel = result["funnel"]
+
+    assert [(s["step"], s["customers"], s["events"], s["value"]) for s in funnel["steps"]] == [
+        ("view", 10, 10, "0.00"),
+        ("add_to_cart", 5, 5, "200.00"),
+        ("begin_checkout", 2, 2, "80.00"),
+        ("purchase", 1, 1, "80.00"),
+    ]
+    previous = [(s["customers"], s["events"], s["value"]) for s in funnel["previousPeriod"]["steps"]]
+    assert previous == [(4, 4, "0.00"), (2, 2, "0.00"), (0, 0, "0.00"), (2, 2, "20.00")]
+    assert result["eventsByType"]["add_to_cart"] == 7  # 5 identified + 2 anonymous
+    assert result["revenue"] == "179.00"

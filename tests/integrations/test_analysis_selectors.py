@@ -310,3 +310,20 @@ def test_every_event_type_counts_as_a_distinct_type(workspace, source):
 
     assert result["engagement"]["distinctTypesPerCustomer"] == 4.0  # (6 + 2) / 2
     assert result["segments"]["engaged_users"]["count"] == 1
+
+
+def test_days_and_the_range_follow_the_current_time_zone(workspace, source):
+    from django.utils import timezone
+
+    late_evening = datetime(2026, 3, 1, 3, 0, tzinfo=UTC)  # Feb 28, 22:00 in New York
+    events = Events(workspace, source)
+    events.add("a", "purchase", "10", when=late_evening).add("b", "purchase", "20", when=at(FROM, hour=15))
+    events.save()
+
+    with timezone.override("America/New_York"):
+        local = overview(workspace)
+    utc = overview(workspace)
+
+    assert (local["orders"], local["revenue"], local["timeSeries"][0]["revenue"]) == (1, "20.00", "20.00")
+    assert (utc["orders"], utc["revenue"], utc["timeSeries"][0]["revenue"]) == (2, "30.00", "30.00")
+    assert local["funnel"]["previousPeriod"]["steps"][3]["customers"] == 1  # a bought on Feb 28, local time
