@@ -1,13 +1,17 @@
 """Event intake for push sources: `POST /api/collect/{writeKey}` and the Shopify webhook (DESIGN §4, §5).
 
-The collect view is async so a slow batch never holds the event loop: the mapping and the bulk store run
-in a worker thread, and above `COLLECT_MAX_IN_FLIGHT` concurrent batches per process it answers 429 with
-Retry-After at once instead of queueing into a timeout.
+Under ASGI, `CollectFastPath` (wrapped around the Django app in marketing_ai/asgi.py) answers collect requests
+itself: the mapping and the bulk store run in a small pool of worker threads, and above `COLLECT_MAX_IN_FLIGHT`
+concurrent batches per process it answers 429 with Retry-After on the event loop at once instead of queueing
+into a timeout. The Django view below does the same work for the test client and any non-ASGI caller.
 """
 
+import asyncio
 import json
 import logging
+import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -16,7 +20,7 @@ from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from marketing_ai.errors import ApplicationError, error_json_response
+from marketing_ai.errors import ApplicationError, error_body, error_json_response
 
 from .adapters import gtm, meta_pixel
 from .models import DataSource
@@ -31,13 +35,20 @@ _SOURCE_CACHE: dict[str, tuple[float, DataSource | None]] = {}
 _in_flight = 0
 
 
-def _cors(response, request: HttpRequest):
+def _cors_headers(origin: str | None) -> dict[str, str]:
     """Any site may post events with its write key (no cookies are read, so no credentials are allowed)."""
-    response["Access-Control-Allow-Origin"] = request.headers.get("Origin") or "*"
-    response["Access-Control-Allow-Methods"] = "POST, OPTIONS"
-    response["Access-Control-Allow-Headers"] = "Content-Type"
-    response["Access-Control-Max-Age"] = "86400"
-    response["Vary"] = "Origin"
+    return {
+        "Access-Control-Allow-Origin": origin or "*",
+        "Access-Control-Allow-Methods": "POST, OPTIONS",
+        "Access-Control-Allow-Headers": "Content-Type",
+        "Access-Control-Max-Age": "86400",
+        "Vary": "Origin",
+    }
+
+
+def _cors(response, request: HttpRequest):
+    for key, value in _cors_headers(request.headers.get("Origin")).items():
+        response[key] = value
     return response
 
 
@@ -127,7 +138,7 @@ async def collect(request: HttpRequest, write_key: str):
     if request.method != "POST":
         return _cors(error_json_response(405), request)
     if _in_flight >= settings.COLLECT_MAX_IN_FLIGHT:
-        return _cors(error_json_response(429, "The collector is at capacity; retry shortly.", Retry_After="1"), request)
+        return _cors(error_json_response(429, AT_CAPACITY, Retry_After="1"), request)
     _in_flight += 1
     try:
         body = request.body
@@ -140,6 +151,104 @@ async def collect(request: HttpRequest, write_key: str):
     for key, value in headers.items():
         response[key] = value
     return _cors(response, request)
+
+
+AT_CAPACITY = "The collector is at capacity; retry shortly."
+_COLLECT_PATH = re.compile(r"/api/collect/(?P<write_key>[^/]+)")
+
+
+class CollectFastPath:
+    """ASGI middleware: `/api/collect/{key}` without Django's middleware stack (sessions, CSRF, auth, messages
+    and static files do not apply to it); every other request goes to the wrapped app unchanged.
+
+    Each sync-only middleware costs a collect request a new thread and several hops between threads, and under
+    overload the 429 was only decided after all of them. Here capacity is checked first, on the event loop, and
+    admitted batches run on `COLLECT_WORKER_THREADS` threads, each keeping its own database connection.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.in_flight = 0
+        self.executor = ThreadPoolExecutor(max_workers=settings.COLLECT_WORKER_THREADS, thread_name_prefix="collect")
+
+    async def __call__(self, scope, receive, send):
+        match = _COLLECT_PATH.fullmatch(scope["path"]) if scope["type"] == "http" else None
+        if match is None or scope["method"] not in ("POST", "OPTIONS"):
+            return await self.app(scope, receive, send)
+        headers = dict(scope["headers"])
+        cors = _cors_headers(headers.get(b"origin", b"").decode("latin-1"))
+        if scope["method"] == "OPTIONS":
+            return await _asgi_respond(send, 204, None, cors)
+        if self.in_flight >= settings.COLLECT_MAX_IN_FLIGHT:
+            await _asgi_drain(receive)
+            return await _asgi_respond(send, 429, error_body(429, AT_CAPACITY), {**cors, "Retry-After": "1"})
+        self.in_flight += 1
+        try:
+            body = await _asgi_body(receive, declared=headers.get(b"content-length"))
+            if body is _CLIENT_GONE:
+                return
+            if body is None:
+                limit = settings.COLLECT_MAX_BODY_BYTES
+                status, payload, extra = 413, error_body(413, f"Request body is too large (limit {limit} bytes)."), {}
+            else:
+                status, payload, extra = await asyncio.get_running_loop().run_in_executor(
+                    self.executor, _collect_process_safely, match["write_key"], body
+                )
+        finally:
+            self.in_flight -= 1
+        await _asgi_respond(send, status, payload, {**cors, **extra})
+
+
+def _collect_process_safely(write_key: str, body: bytes) -> tuple[int, dict, dict]:
+    try:
+        return collect_process(write_key=write_key, body=body)
+    except Exception:
+        logger.exception("collect: unexpected error")
+        return 500, error_body(500), {}
+
+
+_CLIENT_GONE = object()
+
+
+async def _asgi_body(receive, *, declared: bytes | None) -> bytes | object | None:
+    """The request body; None (after draining it) when it is over COLLECT_MAX_BODY_BYTES; `_CLIENT_GONE` when the
+    client disconnected before sending all of it."""
+    limit = settings.COLLECT_MAX_BODY_BYTES
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        await _asgi_drain(receive)
+        return None
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return _CLIENT_GONE
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            if message.get("more_body"):
+                await _asgi_drain(receive)
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _asgi_drain(receive) -> None:
+    """Read the rest of the body, so the connection stays usable for the client's next request."""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body"):
+            return
+
+
+async def _asgi_respond(send, status: int, payload: dict | None, headers: dict[str, str]) -> None:
+    body = b"" if payload is None else json.dumps(payload).encode()
+    raw_headers = [(b"x-content-type-options", b"nosniff")]
+    if payload is not None:
+        raw_headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw_headers += [(key.lower().encode(), value.encode("latin-1")) for key, value in headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 @csrf_exempt
