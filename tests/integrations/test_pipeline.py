@@ -95,3 +95,24 @@ def test_the_store_path_matches_the_database(gtm_source, django_assert_max_num_q
     if connection.vendor == "postgresql":
         assert "ON CONFLICT (source_id, external_id) DO NOTHING" in sql
     assert Event.objects.count() == 50 and Customer.objects.count() == 50
+
+
+def test_text_with_tabs_newlines_backslashes_and_nul_is_stored_as_sent(gtm_source):
+    """The COPY text is built by hand on PostgreSQL: the characters that format gives a meaning must round-trip."""
+    tricky = 'Tab\there, line\nbreak\r, back\\slash \\N "quoted" ü'
+    push = view(f"user\t{tricky}", "2026-11-01T10:00:00Z")
+    push.update(page_title=tricky, session_id="s\\1\n", client_id="c\x00id", event_id=f"id\\{tricky}")
+    push["search_term"] = "a\x00"
+    plain = view("u-plain", "2026-11-01T11:00:00Z")
+
+    result, inserted = batch_ingest(source=gtm_source, items=[push, plain], mapper=gtm.map_item)
+
+    assert inserted == 2 and not result.rejected
+    event = Event.objects.get(customer_key=f"user\t{tricky}")
+    assert event.properties["page_title"] == tricky
+    assert event.external_id == f"page_view:id\\{tricky}"
+    assert event.session_id == "s\\1\n"
+    nul_dropped = connection.vendor == "postgresql"  # PostgreSQL text and jsonb cannot hold U+0000
+    assert event.anonymous_id == ("cid" if nul_dropped else "c\x00id")
+    assert event.properties["search_term"] == ("a" if nul_dropped else "a\x00")
+    assert event.value is None and Event.objects.get(customer_key="u-plain").session_id == ""
