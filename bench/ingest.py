@@ -9,8 +9,10 @@ Usage: .venv/bin/python bench/ingest.py [--events 1000000] [--sample 200000] [--
    same kind of rows stored by (a) per-row ORM `save()`, (b) `bulk_create`, (c) plain `psql \\copy` from a
    prepared file (the near-physical limit), and the ratios.
 2. Collect: uvicorn serving the real ASGI app (pinned to CPU 0 when `taskset` exists), a load generator in
-   another process (pinned to CPU 1): batches of 100 GA4 events at concurrency 16 -> committed events/s and
-   latency percentiles; then an overload phase (concurrency 96) that must answer 429 + Retry-After, never time out.
+   another process (pinned to CPU 1; plain asyncio streams with keep-alive, one connection per client, so its
+   own CPU does not inflate the latencies): batches of 100 GA4 events at concurrency 16 -> committed events/s
+   and latency percentiles; then an overload phase (concurrency 96) that must answer 429 + Retry-After, never
+   time out or drop a connection.
 Prints one JSON document. Uses its own database (created and migrated; default `mai_bench_ingest`).
 """
 
