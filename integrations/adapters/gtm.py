@@ -30,6 +30,7 @@ GA4_TYPES = {
     "generate_lead": "lead",
 }
 ITEM_KEYS = ("item_id", "item_name", "item_brand", "item_category", "item_variant", "price", "quantity")
+_ITEM_KEY_SET = frozenset(ITEM_KEYS)
 
 
 def iter_items(payload) -> Iterator[dict]:
@@ -53,7 +54,8 @@ def _items(raw) -> list[dict]:
     for item in raw[:200]:
         if not isinstance(item, dict):
             raise Rejection("each item must be an object.")
-        items.append({key: item[key] for key in ITEM_KEYS if key in item})
+        # Most items carry only known keys: keep them as they are instead of copying key by key.
+        items.append(item if item.keys() <= _ITEM_KEY_SET else {key: item[key] for key in ITEM_KEYS if key in item})
     return items
 
 
@@ -73,8 +75,9 @@ def _record(
         raise Rejection(f"{name} needs a transaction_id.")
     properties = {"items": _items(data.get("items"))}
     for key in ("page_location", "page_title", "page_referrer", "search_term", "coupon", "shipping", "tax", "method"):
-        if data.get(key) not in (None, ""):
-            properties[key] = data[key]
+        value = data.get(key)
+        if value is not None and value != "":
+            properties[key] = value
     if transaction_id not in (None, ""):
         properties["transaction_id"] = str(transaction_id)
     if not properties["items"]:

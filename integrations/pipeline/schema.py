@@ -51,6 +51,9 @@ class EventRecord:
     last_name: str = ""
 
 
+_MONEY_LIMIT, _CENT = Decimal("1e12"), Decimal("0.01")
+
+
 def parse_money(value, *, what: str = "value") -> Decimal | None:
     """Money arrives as strings or numbers; parse as Decimal with 2 places, reject garbage."""
     if value is None or value == "":
@@ -61,9 +64,9 @@ def parse_money(value, *, what: str = "value") -> Decimal | None:
         amount = Decimal(str(value))
     except (InvalidOperation, ValueError) as exc:
         raise Rejection(f"{what} must be a number.") from exc
-    if not amount.is_finite() or abs(amount) >= Decimal("1e12"):
+    if not amount.is_finite() or abs(amount) >= _MONEY_LIMIT:
         raise Rejection(f"{what} is out of range.")
-    return amount.quantize(Decimal("0.01"))
+    return amount.quantize(_CENT)
 
 
 def parse_currency(value) -> str:
