@@ -75,9 +75,9 @@ def _record(
         raise Rejection(f"{name} needs a transaction_id.")
     properties = {"items": _items(data.get("items"))}
     for key in ("page_location", "page_title", "page_referrer", "search_term", "coupon", "shipping", "tax", "method"):
-        value = data.get(key)
-        if value is not None and value != "":
-            properties[key] = value
+        found = data.get(key)
+        if found is not None and found != "":
+            properties[key] = found
     if transaction_id not in (None, ""):
         properties["transaction_id"] = str(transaction_id)
     if not properties["items"]:
