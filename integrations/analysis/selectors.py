@@ -8,6 +8,7 @@ settings on PostgreSQL. Python only folds the few hundred grouped rows, never ev
 """
 
 from collections import Counter
+from concurrent import futures
 from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -35,6 +36,7 @@ from .queries import (
     events_in_period,
     period_build,
 )
+from .side_by_side import in_snapshot, snapshot_share
 
 CENT = Decimal("0.01")
 
@@ -81,8 +83,8 @@ def analysis_overview(
     """
     period = period_build(date_from=date_from, date_to=date_to)
     source = source_for_analysis(workspace=workspace, source_id=source_id)
-    with analytic_queries():
-        return _overview(workspace=workspace, period=period, source=source, source_id=source_id)
+    with analytic_queries() as side:
+        return _overview(workspace=workspace, period=period, source=source, source_id=source_id, side=side)
 
 
 # The time zone whose days the day index (migration 0005) is built on.
@@ -92,36 +94,52 @@ DAY_INDEX_TIME_ZONE = "UTC"
 @contextmanager
 def analytic_queries():
     """On PostgreSQL, run the aggregates in one transaction with room to aggregate, without JIT, and grouping
-    rows in index order rather than hashing them.
+    rows in index order rather than hashing them; yields a snapshot id for a side connection, or None.
 
     The default work_mem (4 MB) makes hash aggregates spill to disk, and JIT compilation costs ~0.3 s per query
     here while saving nothing on these plans. The two big queries read covering indexes in the order they group
     by (customers; day, type, source, currency), which is ~1.5-2x faster than hashing every event, but the
     planner's estimates prefer hashing; so hash aggregation is switched off for this transaction, unless the
     day index cannot serve the current time zone (then the totals would have to sort every event instead).
-    See bench/analysis.py --explain.
+    Outside any caller's transaction, the transaction shares its snapshot so that the per-customer query can run
+    beside the totals (side_by_side.py); inside one (tests, ATOMIC_REQUESTS) the queries run one after the
+    other. See bench/analysis.py --explain.
     """
     if connection.vendor != "postgresql":
-        yield
+        yield None
         return
-    hashing = "off" if timezone.get_current_timezone_name() == DAY_INDEX_TIME_ZONE else "on"
+    shareable = not connection.in_atomic_block
     with transaction.atomic(), connection.cursor() as cursor:
-        # set_config(name, value, true) is SET LOCAL: it ends with this transaction.
-        cursor.execute(
-            "SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true), "
-            "set_config('enable_hashagg', %s, true)",
-            [hashing],
-        )
-        yield
+        snapshot = snapshot_share(cursor) if shareable else None
+        _settings_apply(cursor)
+        yield snapshot
 
 
-def _overview(*, workspace, period: Period, source: DataSource | None, source_id: int | None) -> dict:
+def _settings_apply(cursor) -> None:
+    # set_config(name, value, true) is SET LOCAL: it ends with the transaction.
+    hashing = "off" if timezone.get_current_timezone_name() == DAY_INDEX_TIME_ZONE else "on"
+    cursor.execute(
+        "SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true), "
+        "set_config('enable_hashagg', %s, true)",
+        [hashing],
+    )
+
+
+def _overview(*, workspace, period: Period, source: DataSource | None, source_id: int | None, side: str | None) -> dict:
     threshold = workspace.high_value_threshold
     previous_period = period.previous()
-    totals = _totals(workspace=workspace, period=period, source_id=source_id, threshold=threshold)
-    per_customer, previous_customers = _customer_summary(
-        workspace=workspace, period=period, source_id=source_id, threshold=threshold
-    )
+    summary = {"workspace": workspace, "period": period, "source_id": source_id, "threshold": threshold}
+    if side:
+        customers = in_snapshot(side, _settings_apply, _customer_summary, **summary)
+        try:
+            totals = _totals(workspace=workspace, period=period, source_id=source_id, threshold=threshold)
+        except BaseException:
+            futures.wait([customers])  # the side transaction ends before the one whose snapshot it uses
+            raise
+        per_customer, previous_customers = customers.result()
+    else:
+        totals = _totals(workspace=workspace, period=period, source_id=source_id, threshold=threshold)
+        per_customer, previous_customers = _customer_summary(**summary)
 
     estimated = per_customer["customers"] <= 1
     segments = _segments(per_customer, totals, estimated=estimated)
