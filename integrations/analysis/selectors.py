@@ -93,17 +93,13 @@ DAY_INDEX_TIME_ZONE = "UTC"
 
 @contextmanager
 def analytic_queries():
-    """On PostgreSQL, run the aggregates in one transaction with room to aggregate, without JIT, and grouping
-    rows in index order rather than hashing them; yields a snapshot id for a side connection, or None.
+    """On PostgreSQL, run the aggregates in one transaction with room to aggregate and without JIT; yields a
+    snapshot id for a side connection, or None.
 
     The default work_mem (4 MB) makes hash aggregates spill to disk, and JIT compilation costs ~0.3 s per query
-    here while saving nothing on these plans. The two big queries read covering indexes in the order they group
-    by (customers; day, type, source, currency), which is ~1.5-2x faster than hashing every event, but the
-    planner's estimates prefer hashing; so hash aggregation is switched off for this transaction, unless the
-    day index cannot serve the current time zone (then the totals would have to sort every event instead).
-    Outside any caller's transaction, the transaction shares its snapshot so that the per-customer query can run
-    beside the totals (side_by_side.py); inside one (tests, ATOMIC_REQUESTS) the queries run one after the
-    other. See bench/analysis.py --explain.
+    here while saving nothing on these plans. Outside any caller's transaction, the transaction shares its
+    snapshot so that the totals can run beside the per-customer query (side_by_side.py); inside one (tests,
+    ATOMIC_REQUESTS) the queries run one after the other. See bench/analysis.py --explain.
     """
     if connection.vendor != "postgresql":
         yield None
@@ -111,27 +107,37 @@ def analytic_queries():
     shareable = not connection.in_atomic_block
     with transaction.atomic(), connection.cursor() as cursor:
         snapshot = snapshot_share(cursor) if shareable else None
-        _settings_apply(cursor)
+        cursor.execute(
+            # set_config(name, value, true) is SET LOCAL: it ends with the transaction.
+            "SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true), "
+            "set_config('enable_hashagg', 'off', true)"
+        )
         yield snapshot
 
 
-def _settings_apply(cursor) -> None:
-    # set_config(name, value, true) is SET LOCAL: it ends with the transaction.
-    hashing = "off" if timezone.get_current_timezone_name() == DAY_INDEX_TIME_ZONE else "on"
-    cursor.execute(
-        "SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true), "
-        "set_config('enable_hashagg', %s, true)",
-        [hashing],
-    )
+def _sorted_totals() -> bool:
+    """Whether the totals can group in day-index order: the index is on UTC days (migration 0005)."""
+    return timezone.get_current_timezone_name() == DAY_INDEX_TIME_ZONE
+
+
+def _totals_settings(cursor) -> None:
+    """Hash aggregation stays off (see below) only when the day index serves the current time zone; otherwise
+    the totals hash their rows rather than sort every event."""
+    if connection.vendor == "postgresql":
+        cursor.execute("SELECT set_config('enable_hashagg', %s, true)", ["off" if _sorted_totals() else "on"])
 
 
 def _overview(*, workspace, period: Period, source: DataSource | None, source_id: int | None, side: str | None) -> dict:
+    """The two big queries read covering indexes in the order they group by (customers; day, type, source,
+    currency), ~1.5-2.5x cheaper than hashing every event, but the planner's estimates prefer hashing; so
+    `analytic_queries` switches hash aggregation off, and the totals switch it back on when the day index does
+    not apply (a time zone other than UTC)."""
     threshold = workspace.high_value_threshold
     previous_period = period.previous()
     summary = {"workspace": workspace, "period": period, "source_id": source_id, "threshold": threshold}
     if side:
         # The totals (the shorter work) go to the side connection, whose setup then costs no time.
-        side_totals = in_snapshot(side, _settings_apply, _totals, **summary)
+        side_totals = in_snapshot(side, _side_settings, _totals, **summary)
         try:
             per_customer, previous_customers = _customer_summary(**summary)
         except BaseException:
@@ -139,8 +145,11 @@ def _overview(*, workspace, period: Period, source: DataSource | None, source_id
             raise
         totals = side_totals.result()
     else:
-        totals = _totals(**summary)
         per_customer, previous_customers = _customer_summary(**summary)
+        if not _sorted_totals():
+            with connection.cursor() as cursor:
+                _totals_settings(cursor)
+        totals = _totals(**summary)
 
     estimated = per_customer["customers"] <= 1
     segments = _segments(per_customer, totals, estimated=estimated)
@@ -169,6 +178,11 @@ def _overview(*, workspace, period: Period, source: DataSource | None, source_id
             "change": _funnel_change(funnel, previous),
         },
     }
+
+
+def _side_settings(cursor) -> None:
+    cursor.execute("SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true)")
+    _totals_settings(cursor)
 
 
 def _totals(*, workspace, period: Period, source_id: int | None, threshold: Decimal) -> dict:

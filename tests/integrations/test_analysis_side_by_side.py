@@ -3,6 +3,7 @@ on the same snapshot as the totals; the answer is the same as inside a transacti
 
 import pytest
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.utils import timezone
 
 from integrations.analysis.selectors import analysis_overview
 from integrations.analysis.side_by_side import in_snapshot
@@ -34,6 +35,17 @@ def test_the_answer_is_the_same_side_by_side_and_one_after_the_other(shop):
     assert side_by_side == one_after_the_other
     assert side_by_side["rowCounts"] == {"events": 10, "customers": 3}
     assert side_by_side["segments"]["cart_abandoners"]["count"] == 1
+
+
+def test_the_side_connection_uses_the_callers_time_zone(shop):
+    with timezone.override("Pacific/Kiritimati"):  # UTC+14: the events' 12:00 UTC is the next local day
+        side_by_side = overview(shop)
+        with transaction.atomic():
+            one_after_the_other = overview(shop)
+
+    assert side_by_side == one_after_the_other
+    busy = [point for point in side_by_side["timeSeries"] if point["events"]]
+    assert busy == [{"date": "2026-03-11", "events": 10, "purchases": 2, "revenue": "162.00"}]
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="snapshots are shared on PostgreSQL only")
