@@ -6,7 +6,6 @@ import json
 import re
 import time
 
-from asgiref.sync import async_to_sync
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -193,7 +192,7 @@ def copy_generate(*, campaign: Campaign, brand: BrandProfile | None, spec: Platf
         )
         return offline_copy(campaign=campaign, brand=brand, spec=spec), {"copySource": "offline", "reason": "rate"}
     try:
-        text, usage = async_to_sync(router.complete)(request=request, workspace=workspace)
+        text, usage = router.complete_sync(request=request, workspace=workspace)
     except (RateLimited, ProviderUnavailable) as exc:  # the router's own limits: the offline copy still ships
         reason = "rate" if isinstance(exc, RateLimited) else "unavailable"
         return offline_copy(campaign=campaign, brand=brand, spec=spec), {"copySource": "offline", "reason": reason}

@@ -18,7 +18,7 @@ from marketing_ai.db import db_sync_to_async
 
 from .base import ChatRequest, Provider, ProviderError, Usage
 from .local import LocalProvider
-from .openai_compat import OpenAICompatibleProvider
+from .openai_compat import OpenAICompatibleProvider, clients_per_call
 from .usage import aprovider_call_record
 
 logger = logging.getLogger(__name__)
@@ -211,4 +211,5 @@ async def complete(
 
 def complete_sync(**kwargs) -> tuple[str, dict]:
     """`complete` for synchronous callers (services, views, tasks); not for code already inside an event loop."""
-    return async_to_sync(complete)(**kwargs)
+    with clients_per_call():
+        return async_to_sync(complete)(**kwargs)

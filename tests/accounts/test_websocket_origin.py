@@ -1,9 +1,14 @@
 """The websocket origin check: browsers from elsewhere are refused, API clients without Origin are not."""
 
+import pytest
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.testing import WebsocketCommunicator
 
 from accounts.websocket_auth import BrowserOriginValidator
+
+# No query is made, but Channels closes stale database connections around every consumer event, and a
+# connection left by an earlier async test counts as database access.
+pytestmark = pytest.mark.django_db
 
 
 class _Accepting(AsyncWebsocketConsumer):

@@ -30,6 +30,7 @@ async def _answers_finish_before_the_database_is_reset():
     import asyncio
 
     from chat import streaming
+    from chat.providers.openai_compat import kept_clients_close
 
     yield
     loop = asyncio.get_running_loop()
@@ -39,6 +40,7 @@ async def _answers_finish_before_the_database_is_reset():
         for task in still_running:
             task.cancel()
         await asyncio.gather(*still_running, return_exceptions=True)
+    await kept_clients_close()  # the test's loop ends: its provider connections too
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from asgiref.sync import async_to_sync
 from accounts.models import ProviderKey
 from chat.models import ProviderCall
 from chat.providers.base import ChatRequest
+from chat.providers.openai_compat import clients_per_call
 from chat.providers.router import complete_sync, stream_reply
 
 from . import ai_helpers
@@ -26,7 +27,8 @@ def collect(**kwargs) -> list[dict]:
     async def run():
         return [event async for event in stream_reply(**kwargs)]
 
-    return async_to_sync(run)()
+    with clients_per_call():  # the call's loop ends with it
+        return async_to_sync(run)()
 
 
 def text_of(events) -> str:
@@ -169,7 +171,8 @@ def test_stopping_the_stream_closes_the_upstream_and_logs_cancelled(fake, worksp
             await task
         return received
 
-    received = async_to_sync(scenario)()
+    with clients_per_call():
+        received = async_to_sync(scenario)()
 
     assert len(received) >= 3 and all(e["type"] == "chunk" for e in received)
     assert fake.client_hung_up.wait(5), "the upstream HTTP stream was not closed"
