@@ -112,6 +112,10 @@ def analytic_queries():
             "SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true), "
             "set_config('enable_hashagg', 'off', true)"
         )
+        if snapshot:
+            # Side by side, the two queries already keep two cores busy; parallel workers on top only add
+            # coordination (bench/analysis.py on 2 cores: ~15% slower at 1M events, ~4% at 5M).
+            cursor.execute("SELECT set_config('max_parallel_workers_per_gather', '0', true)")
         yield snapshot
 
 
@@ -181,8 +185,12 @@ def _overview(*, workspace, period: Period, source: DataSource | None, source_id
 
 
 def _side_settings(cursor) -> None:
-    cursor.execute("SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true)")
-    _totals_settings(cursor)
+    """The side transaction's settings: those of `analytic_queries` and `_totals_settings`, in one statement."""
+    cursor.execute(
+        "SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true), "
+        "set_config('enable_hashagg', %s, true), set_config('max_parallel_workers_per_gather', '0', true)",
+        ["off" if _sorted_totals() else "on"],
+    )
 
 
 def _totals(*, workspace, period: Period, source_id: int | None, threshold: Decimal) -> dict:
