@@ -240,13 +240,13 @@ def this_script(*extra: str, env: dict) -> subprocess.CompletedProcess:
 def scenario(*, env: dict, model_port: int, concurrency: int, chunks: int) -> dict:
     """Serve the app with daphne, warm it up, then run `concurrency` chats at once from a client process."""
     app_port = free_port()
+    server_log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed in the finally below)
     daphne = subprocess.Popen(
         [PYTHON, "-m", "marketing_ai.serve", "-b", "127.0.0.1", "-p", str(app_port), "marketing_ai.asgi:application"],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+        stderr=server_log,  # a file: an undrained pipe would stall the server once its buffer filled
     )
     try:
         wait_for_port(app_port)
@@ -272,13 +272,20 @@ def scenario(*, env: dict, model_port: int, concurrency: int, chunks: int) -> di
             if label == "run":
                 # Where the time goes: the app's CPU per chat (setup, provider calls, rows) and per chunk.
                 server_cpu = cpu_seconds(daphne.pid) - cpu_before
-                return {**json.loads(out.stdout), "serverCpuSeconds": round(server_cpu, 2)}
+                server_log.seek(0)
+                tracebacks = server_log.read().count("Traceback (most recent call last)")
+                return {
+                    **json.loads(out.stdout),
+                    "serverCpuSeconds": round(server_cpu, 2),
+                    "serverTracebacks": tracebacks,
+                }
     finally:
         daphne.terminate()
         try:
             daphne.wait(timeout=10)
         except subprocess.TimeoutExpired:
             daphne.kill()
+        server_log.close()
     raise AssertionError("unreachable")
 
 
