@@ -206,12 +206,6 @@ async def _maybe_await(function, **kwargs):
     return await db_sync_to_async(function)(**kwargs)
 
 
-async def _intent_for(*, text: str, workspace, providers: list) -> dict:
-    from .intent import aintent_analyze
-
-    return await aintent_analyze(text=text, workspace=workspace, providers=providers)
-
-
 def _recommendations_generator():
     try:
         from campaigns.recommendations import recommendations_generate
@@ -245,6 +239,7 @@ async def reply_stream(*, conversation: Conversation, publisher=None) -> AsyncIt
     (stop, shutdown) aborts the provider call and keeps the text so far as `stopped` with its usage; a row
     that produced nothing is deleted. Raises Conflict (before any event) when nothing waits for an answer.
     """
+    from .intent import aintent_analyze
     from .providers.base import ChatRequest
     from .providers.router import stream_reply
 
@@ -260,7 +255,7 @@ async def reply_stream(*, conversation: Conversation, publisher=None) -> AsyncIt
         if isinstance(inputs, Exception):
             raise inputs
         context, providers = inputs
-        intent = await _intent_for(text=question.content, workspace=conversation.workspace, providers=providers)
+        intent = await aintent_analyze(text=question.content, workspace=conversation.workspace, providers=providers)
         # The intent reaches the row with the first progress save or the final one.
         yield await _emit(publisher, {"type": "intent", "messageId": reply.id, "data": intent})
         recommendations_generate = _recommendations_generator()

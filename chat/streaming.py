@@ -128,10 +128,15 @@ class ReplyPublisher:
             )
 
 
+def _answer_counted(*, conversation: Conversation, client_key: str) -> None:
+    """Count one answer against the AI rate limit (RateLimited past it)."""
+    ai_rate_limit_check(workspace=conversation.workspace, client_key=client_key or f"conversation-{conversation.id}")
+
+
 def reply_admit(*, conversation: Conversation, client_key: str = "") -> Message:
     """Check an answer may start now: a user message waits (Conflict otherwise) and the AI rate limit allows it."""
     question = message_pending_for_reply(conversation=conversation)
-    ai_rate_limit_check(workspace=conversation.workspace, client_key=client_key or f"conversation-{conversation.id}")
+    _answer_counted(conversation=conversation, client_key=client_key)
     return question
 
 
@@ -141,7 +146,7 @@ def reply_request(*, conversation: Conversation, content, client_key: str = "") 
     The AI rate limit is counted before the message is stored, so a refused question leaves nothing behind.
     """
     message_validate(content)
-    ai_rate_limit_check(workspace=conversation.workspace, client_key=client_key or f"conversation-{conversation.id}")
+    _answer_counted(conversation=conversation, client_key=client_key)
     return message_create(conversation=conversation, content=content)
 
 
