@@ -21,6 +21,7 @@ import asyncio
 import json
 import os
 import re
+import resource
 import shutil
 import socket
 import statistics
@@ -178,7 +179,9 @@ async def run_clients(args) -> dict:
             await ramp.acquire()
         start.set()
         results = await asyncio.gather(*tasks)
-    return summarize(results, expected_chunks=args.chunks)
+    return summarize(results, expected_chunks=args.chunks) | {
+        "clientCpuSeconds": round(sum(resource.getrusage(resource.RUSAGE_SELF)[:2]), 2)
+    }
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -237,7 +240,7 @@ def this_script(*extra: str, env: dict) -> subprocess.CompletedProcess:
     )
 
 
-def scenario(*, env: dict, model_port: int, concurrency: int, chunks: int) -> dict:
+def scenario(*, env: dict, model_pid: int, concurrency: int, chunks: int) -> dict:
     """Serve the app with daphne, warm it up, then run `concurrency` chats at once from a client process."""
     app_port = free_port()
     server_log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed in the finally below)
@@ -254,7 +257,7 @@ def scenario(*, env: dict, model_port: int, concurrency: int, chunks: int) -> di
         for count, label in ((1, "warmup"), (concurrency, "run")):
             setup = json.loads(this_script("--setup", str(count), env=env).stdout)
             ids = ",".join(str(i) for i in setup["ids"])
-            cpu_before = cpu_seconds(daphne.pid)
+            cpu_before, model_cpu_before = cpu_seconds(daphne.pid), cpu_seconds(model_pid)
             out = this_script(
                 "--clients",
                 "--url",
@@ -272,11 +275,14 @@ def scenario(*, env: dict, model_port: int, concurrency: int, chunks: int) -> di
             if label == "run":
                 # Where the time goes: the app's CPU per chat (setup, provider calls, rows) and per chunk.
                 server_cpu = cpu_seconds(daphne.pid) - cpu_before
+                model_cpu = cpu_seconds(model_pid) - model_cpu_before
                 server_log.seek(0)
                 tracebacks = server_log.read().count("Traceback (most recent call last)")
                 return {
                     **json.loads(out.stdout),
                     "serverCpuSeconds": round(server_cpu, 2),
+                    # The two cores are shared with the model and the clients: their CPU time, for context.
+                    "modelCpuSeconds": round(model_cpu, 2),
                     "serverTracebacks": tracebacks,
                 }
     finally:
@@ -395,7 +401,7 @@ def main() -> None:
             if layer == "redis":
                 env["REDIS_URL"] = args.redis_url
             for level in levels:
-                result = scenario(env=env, model_port=model_port, concurrency=level, chunks=args.chunks)
+                result = scenario(env=env, model_pid=model.pid, concurrency=level, chunks=args.chunks)
                 report["results"].append({"layer": layer, "concurrency": level, **result})
         at_max = [r for r in report["results"] if r["concurrency"] == max(levels) and not r["layer"].startswith("none")]
         report["targetsMet"] = {

@@ -8,6 +8,7 @@ conversation with an answer in progress is joined where it is (resume after a re
 import asyncio
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from marketing_ai.db import db_sync_to_async
@@ -30,6 +31,15 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
     relay_task: asyncio.Task | None = None
     run: ReplyRun | None = None
     message_id: int | None = None
+
+    async def dispatch(self, message):
+        # Channels closes the database connection of the shared thread before every websocket message
+        # (a thread hop, then a reconnect for the next query). This consumer's database work goes through
+        # `db_sync_to_async`, which keeps that connection and closes it only when an error left it unusable.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self):
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
@@ -65,13 +75,13 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", "message": "An answer is still being written: wait or stop it."})
             return
         try:
-            await db_sync_to_async(reply_request)(
+            prepared = await db_sync_to_async(reply_request)(
                 conversation=self.conversation, content=text, client_key=self.client_key
             )
         except ApplicationError as exc:
             await self.send_json({"type": "error", "message": _error_text(exc)})
             return
-        self.run = ReplyRun(conversation=self.conversation)
+        self.run = ReplyRun(conversation=self.conversation, prepared=prepared)
         self._relay(self.run.events())
 
     async def _stop(self) -> None:

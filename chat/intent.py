@@ -330,14 +330,22 @@ def intent_analyze(*, text: str, workspace=None) -> dict:
     return intent_from_model_output(raw, offline)
 
 
-async def aintent_analyze(*, text: str, workspace=None, providers: list | None = None) -> dict:
-    """`intent_analyze` for async callers (the chat stream, which passes the providers it resolved)."""
+async def aintent_analyze(
+    *, text: str, workspace=None, providers: list | None = None, ledger: list[dict] | None = None
+) -> dict:
+    """`intent_analyze` for async callers (the chat stream, which passes the providers it resolved and the
+    ledger that collects its ProviderCalls)."""
     offline = intent_classify(text=text)
     if providers is None:
         providers = await db_sync_to_async(providers_for)(workspace=workspace)
     if not tokens_of(text) or providers[0].name == "local":
         return offline
     raw, _usage = await complete(
-        request=intent_request(text), workspace=workspace, purpose="intent", llm_only=True, providers=providers
+        request=intent_request(text),
+        workspace=workspace,
+        purpose="intent",
+        llm_only=True,
+        providers=providers,
+        ledger=ledger,
     )
     return intent_from_model_output(raw, offline)

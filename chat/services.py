@@ -1,13 +1,14 @@
 """Writes for the chat: conversations, messages, and `reply_stream`, the one producer of AI answers (DESIGN §6)."""
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import secrets
 import time
 from collections.abc import AsyncIterator
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from marketing_ai.db import db_sync_to_async
@@ -93,15 +94,25 @@ def message_validate(content) -> str:
     return content
 
 
+def _conversation_locked(conversation: Conversation) -> None:
+    """Serialize writers of one conversation until the transaction ends (one answer at a time).
+
+    PostgreSQL: a row lock. SQLite has none to take: its IMMEDIATE transactions (settings) already hold
+    the database's write lock from their start, so the query would only cost time.
+    """
+    if connection.features.has_select_for_update:
+        Conversation.objects.select_for_update().filter(id=conversation.id).first()
+
+
 @transaction.atomic
 def message_create(*, conversation: Conversation, content: str) -> Message:
     """Store a user message; refused (Conflict) while an answer is still being written in this conversation."""
     content = message_validate(content)
-    Conversation.objects.select_for_update().filter(id=conversation.id).first()
+    _conversation_locked(conversation)
     if message_streaming_for_conversation(conversation=conversation) is not None:
         raise Conflict("An answer is still being written in this conversation: wait for it or stop it first.")
     message = Message(conversation=conversation, role=Message.Role.USER, content=content)
-    message.full_clean()
+    message.full_clean(exclude=["conversation"])  # a loaded instance: no query to check that it exists
     message.save()
     fields = ["updated_at"]
     if not conversation.title:
@@ -149,15 +160,21 @@ def message_pending_for_reply(*, conversation: Conversation) -> Message:
     return last
 
 
-def reply_prepare(*, conversation: Conversation) -> tuple[Message, Message, list[dict], tuple | Exception]:
+# What an answer needs before the model is called: the question, the assistant row, the history, and
+# (context, providers), or the exception that prevented building them.
+PreparedReply = tuple[Message, Message, list[dict], tuple | Exception]
+
+
+def reply_prepare(*, conversation: Conversation, content: str | None = None) -> PreparedReply:
     """`reply_message_open`, then what the answer needs (grounding context, providers), in one database trip.
 
-    A failure once the assistant row exists is returned rather than raised, so that the caller closes the row.
+    With `content`, the question is stored first (the websocket's `message`). A failure once the assistant
+    row exists is returned rather than raised, so that the caller closes the row.
     """
     from .context import context_build
     from .providers.router import providers_for
 
-    question, reply, history = reply_message_open(conversation=conversation)
+    question, reply, history = reply_message_open(conversation=conversation, content=content)
     try:
         inputs = (context_build(conversation=conversation), providers_for(workspace=conversation.workspace))
     except Exception as exc:
@@ -166,10 +183,16 @@ def reply_prepare(*, conversation: Conversation) -> tuple[Message, Message, list
 
 
 @transaction.atomic
-def reply_message_open(*, conversation: Conversation) -> tuple[Message, Message, list[dict]]:
-    """Create the assistant row (status streaming) for the pending user message; one answer at a time."""
-    Conversation.objects.select_for_update().filter(id=conversation.id).first()
-    question = message_pending_for_reply(conversation=conversation)
+def reply_message_open(*, conversation: Conversation, content: str | None = None) -> tuple[Message, Message, list]:
+    """Create the assistant row (status streaming) for the pending user message; one answer at a time.
+
+    With `content`, that message is stored here first, in the same transaction.
+    """
+    if content is not None:
+        question = message_create(conversation=conversation, content=content)
+    else:
+        _conversation_locked(conversation)
+        question = message_pending_for_reply(conversation=conversation)
     history = [
         {"role": m.role, "content": m.content}
         for m in message_history_for_reply(conversation=conversation, limit=HISTORY_LENGTH)
@@ -181,11 +204,18 @@ def reply_message_open(*, conversation: Conversation) -> tuple[Message, Message,
     return question, reply, history
 
 
+@transaction.atomic
 def reply_message_save(
-    *, message_id: int, content: str, status: str, intent=None, metadata=None, progress: bool = False
+    *, message_id: int, content: str, status: str, intent=None, metadata=None, provider_calls=()
 ) -> bool:
-    """Persist an answer's text and state; an answer that produced nothing is deleted. True when the row remains."""
-    if not content and not (metadata or {}).get("recommendations") and status != Message.Status.STREAMING:
+    """Persist an answer's final text and state with its ProviderCalls; an answer that produced nothing is deleted.
+
+    True when the row remains.
+    """
+    from .providers.usage import provider_calls_store
+
+    provider_calls_store(list(provider_calls))
+    if not content and not (metadata or {}).get("recommendations"):
         Message.objects.filter(id=message_id).delete()
         return False
     values = {"content": content, "status": status, "updated_at": timezone.now()}
@@ -194,9 +224,51 @@ def reply_message_save(
     if metadata is not None:
         values["metadata"] = metadata
     Message.objects.filter(id=message_id).update(**values)
-    if not progress:  # a progress save is one UPDATE; the conversation's activity time moves at the end
-        Conversation.objects.filter(messages__id=message_id).update(updated_at=timezone.now())
+    Conversation.objects.filter(messages__id=message_id).update(updated_at=timezone.now())
     return True
+
+
+def reply_progress_save(*, message_id: int, content: str, intent: dict) -> None:
+    """The text so far of an answer still streaming (one UPDATE; a row already finished is left alone)."""
+    Message.objects.filter(id=message_id, status=Message.Status.STREAMING).update(
+        content=content, intent=intent, updated_at=timezone.now()
+    )
+
+
+class ReplyWriter:
+    """Writes an answer's row: its text now and then while it streams, beside the stream, then the final save.
+
+    A progress save waits on the shared database thread behind every other chat's work; awaited inline, it
+    would hold this answer's chunks back for as long (bench/chat.py: the slowest chunks at 200 chats).
+    At most one is in flight, and the final save waits for it, so that it never lands after the final one.
+    """
+
+    def __init__(self, *, message_id: int):
+        self.message_id = message_id
+        self.last_saved = time.monotonic()
+        self.saving: asyncio.Task | None = None
+
+    def offer(self, *, parts: list[str], intent: dict) -> None:
+        due = time.monotonic() - self.last_saved > PERSIST_EVERY_SECONDS
+        if not due or (self.saving is not None and not self.saving.done()):
+            return
+        self.last_saved = time.monotonic()
+        self.saving = asyncio.create_task(self._progress_saved(content="".join(parts), intent=intent))
+
+    async def _progress_saved(self, *, content: str, intent: dict) -> None:
+        try:
+            await db_sync_to_async(reply_progress_save)(message_id=self.message_id, content=content, intent=intent)
+        except Exception:  # the final save still persists the whole answer
+            logger.warning("Progress save of reply %s failed", self.message_id, exc_info=True)
+
+    async def finish(self, **fields) -> bool:
+        """`reply_message_save` once any progress save landed; shielded, so a stop cannot cut it short."""
+        return await asyncio.shield(self._finished(**fields))
+
+    async def _finished(self, **fields) -> bool:
+        if self.saving is not None:
+            await self.saving
+        return await db_sync_to_async(reply_message_save)(message_id=self.message_id, **fields)
 
 
 async def _maybe_await(function, **kwargs):
@@ -232,22 +304,30 @@ def _estimated_usage(*, usage: dict, question: str, text: str) -> dict:
     return {"provider": "", "model": "", "tokensIn": estimate_tokens(question), "tokensOut": estimate_tokens(text)}
 
 
-async def reply_stream(*, conversation: Conversation, publisher=None) -> AsyncIterator[dict]:
+async def reply_stream(
+    *, conversation: Conversation, publisher=None, prepared: PreparedReply | None = None
+) -> AsyncIterator[dict]:
     """Answer the conversation's last user message as DESIGN §6 events; the reply row always ends persisted.
 
-    The assistant row exists (status streaming) before the first event. Cancelling the iterating task
-    (stop, shutdown) aborts the provider call and keeps the text so far as `stopped` with its usage; a row
-    that produced nothing is deleted. Raises Conflict (before any event) when nothing waits for an answer.
+    The assistant row exists (status streaming) before the first event (`prepared` when the caller already
+    opened it with `reply_prepare`). Cancelling the iterating task (stop, shutdown) aborts the provider call
+    and keeps the text so far as `stopped` with its usage; a row that produced nothing is deleted. Raises
+    Conflict (before any event) when nothing waits for an answer. The ProviderCalls of the answer are
+    written with its final save: until then it makes no database trip of its own.
     """
     from .intent import aintent_analyze
     from .providers.base import ChatRequest
     from .providers.router import stream_reply
 
-    question, reply, history, inputs = await db_sync_to_async(reply_prepare)(conversation=conversation)
+    if prepared is None:
+        prepared = await db_sync_to_async(reply_prepare)(conversation=conversation)
+    question, reply, history, inputs = prepared
     parts: list[str] = []
     intent: dict = {}
     metadata: dict = {}
     usage: dict = {}
+    ledger: list[dict] = []
+    writer = ReplyWriter(message_id=reply.id)
     status = Message.Status.STREAMING
     if publisher is not None:
         await publisher.open(message_id=reply.id, task=asyncio.current_task())
@@ -255,8 +335,9 @@ async def reply_stream(*, conversation: Conversation, publisher=None) -> AsyncIt
         if isinstance(inputs, Exception):
             raise inputs
         context, providers = inputs
-        intent = await aintent_analyze(text=question.content, workspace=conversation.workspace, providers=providers)
-        # The intent reaches the row with the first progress save or the final one.
+        intent = await aintent_analyze(
+            text=question.content, workspace=conversation.workspace, providers=providers, ledger=ledger
+        )
         yield await _emit(publisher, {"type": "intent", "messageId": reply.id, "data": intent})
         recommendations_generate = _recommendations_generator()
         if conversation.user_id and intent.get("intent") == "campaign_recommendation" and recommendations_generate:
@@ -271,27 +352,26 @@ async def reply_stream(*, conversation: Conversation, publisher=None) -> AsyncIt
             yield await _emit(publisher, {"type": "campaign_recommendation", "messageId": reply.id, "data": payload})
         else:
             request = ChatRequest(messages=history, system=SYSTEM_PROMPT, context=context, purpose="chat")
-            last_saved, unsaved = time.monotonic(), 0
-            async for event in stream_reply(request=request, workspace=conversation.workspace, providers=providers):
-                if event["type"] == "usage":
-                    usage = {k: v for k, v in event.items() if k != "type"}
-                    continue
-                if event["type"] == "chunk":
-                    parts.append(event["content"])
-                    unsaved += 1
-                elif event["type"] == "error":
-                    metadata["error"] = event.get("message", "")
-                yield await _emit(publisher, event)
-                if unsaved and time.monotonic() - last_saved > PERSIST_EVERY_SECONDS:
-                    await db_sync_to_async(reply_message_save)(
-                        message_id=reply.id, content="".join(parts), status=status, intent=intent, progress=True
-                    )
-                    last_saved, unsaved = time.monotonic(), 0
+            events = stream_reply(request=request, workspace=conversation.workspace, providers=providers, ledger=ledger)
+            # Closed at once when the answer ends early (stop): the provider's call is logged in the ledger
+            # before the final save below, not whenever the generator would be collected.
+            async with contextlib.aclosing(events):
+                async for event in events:
+                    if event["type"] == "usage":
+                        usage = {k: v for k, v in event.items() if k != "type"}
+                        continue
+                    if event["type"] == "chunk":
+                        parts.append(event["content"])
+                        writer.offer(parts=parts, intent=intent)
+                    elif event["type"] == "error":
+                        metadata["error"] = event.get("message", "")
+                    yield await _emit(publisher, event)
         status = Message.Status.COMPLETE
         metadata["usage"] = usage
-        await db_sync_to_async(reply_message_save)(
-            message_id=reply.id, content="".join(parts), status=status, intent=intent, metadata=metadata
+        await writer.finish(
+            content="".join(parts), status=status, intent=intent, metadata=metadata, provider_calls=ledger
         )
+        ledger = []  # stored: a failure after this point must not store them twice
         yield await _emit(publisher, {"type": "complete", "messageId": reply.id, "usage": usage, "status": str(status)})
     except Exception:
         logger.exception("Reply %s failed", reply.id)
@@ -307,10 +387,8 @@ async def reply_stream(*, conversation: Conversation, publisher=None) -> AsyncIt
         if status != Message.Status.COMPLETE:
             text = "".join(parts)
             metadata["usage"] = _estimated_usage(usage=usage, question=question.content, text=text)
-            kept = await asyncio.shield(
-                db_sync_to_async(reply_message_save)(
-                    message_id=reply.id, content=text, status=status, intent=intent, metadata=metadata
-                )
+            kept = await writer.finish(
+                content=text, status=status, intent=intent, metadata=metadata, provider_calls=ledger
             )
             if stopped and publisher is not None:
                 end = {"type": "complete", "messageId": reply.id if kept else None, "usage": metadata["usage"]}

@@ -20,7 +20,13 @@ from marketing_ai.db import db_sync_to_async
 
 from .models import Conversation, Message
 from .providers.usage import ai_rate_limit_check
-from .services import message_create, message_pending_for_reply, message_validate, reply_stream
+from .services import (
+    PreparedReply,
+    message_pending_for_reply,
+    message_validate,
+    reply_prepare,
+    reply_stream,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -140,32 +146,33 @@ def reply_admit(*, conversation: Conversation, client_key: str = "") -> Message:
     return question
 
 
-def reply_request(*, conversation: Conversation, content, client_key: str = "") -> Message:
-    """Store a user message that asks for an answer now (the websocket's `message`), in one database trip.
+def reply_request(*, conversation: Conversation, content, client_key: str = "") -> PreparedReply:
+    """Store a user message that asks for an answer now (the websocket's `message`) and open the answer.
 
-    The AI rate limit is counted before the message is stored, so a refused question leaves nothing behind.
+    One database trip for all the answer needs before the model is called (`reply_prepare`). The AI rate
+    limit is counted before the message is stored, so a refused question leaves nothing behind.
     """
-    message_validate(content)
+    content = message_validate(content)
     _answer_counted(conversation=conversation, client_key=client_key)
-    return message_create(conversation=conversation, content=content)
+    return reply_prepare(conversation=conversation, content=content)
 
 
 class ReplyRun:
     """One answer produced in a detached task of this process; `events()` relays it to one transport."""
 
-    def __init__(self, *, conversation: Conversation):
+    def __init__(self, *, conversation: Conversation, prepared: PreparedReply | None = None):
         self.queue: asyncio.Queue = asyncio.Queue()
         self.message_id: int | None = None
         # A fresh context: the producer outlives the request or socket that started it, so it must not
         # inherit that request's thread-sensitive executor (asgiref), which ends with the request.
-        self.task = asyncio.create_task(self._produce(conversation), context=contextvars.Context())
+        self.task = asyncio.create_task(self._produce(conversation, prepared), context=contextvars.Context())
         _TASKS.add(self.task)
         self.task.add_done_callback(_TASKS.discard)
 
-    async def _produce(self, conversation: Conversation) -> None:
+    async def _produce(self, conversation: Conversation, prepared: PreparedReply | None) -> None:
         publisher = ReplyPublisher()
         try:
-            async for event in reply_stream(conversation=conversation, publisher=publisher):
+            async for event in reply_stream(conversation=conversation, publisher=publisher, prepared=prepared):
                 if event["type"] == "intent":
                     self.message_id = event["messageId"]
                 self.queue.put_nowait(event)

@@ -94,6 +94,19 @@ def _elapsed_ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
+async def _call_recorded(ledger: list[dict] | None, *, shielded: bool = False, **fields) -> None:
+    """Log one provider attempt: into the caller's ledger when it keeps one, else as a ProviderCall row now.
+
+    `shielded` (while being cancelled): the row is written even if the caller is cancelled again meanwhile.
+    """
+    if ledger is not None:
+        ledger.append(fields)
+    elif shielded:
+        await asyncio.shield(aprovider_call_record(**fields))
+    else:
+        await aprovider_call_record(**fields)
+
+
 async def stream_reply(
     *,
     request: ChatRequest,
@@ -102,12 +115,15 @@ async def stream_reply(
     user=None,
     llm_only: bool = False,
     providers: list[Provider] | None = None,
+    ledger: list[dict] | None = None,
 ) -> AsyncIterator[dict]:
     """Yield chunk events, then one usage event. Failures before the first chunk fall back silently.
 
     `llm_only` skips the offline provider and the fallback answer (the caller has its own offline path,
     e.g. intent analysis); then nothing but a usage event from provider "none" may come out.
     `providers` (from `providers_for`) saves looking them up again when the caller already has them.
+    `ledger`, when given, collects the ProviderCall rows instead of writing each at once: the caller stores
+    them with its own final write (a chat answer: one database trip at its end, none on the way).
     """
     purpose = purpose or request.purpose or "chat"
     if providers is None:
@@ -132,7 +148,8 @@ async def stream_reply(
                     logger.exception("AI provider %s failed", provider.name)
                     raise ProviderError(f"The provider failed ({type(exc).__name__}).", retryable=False) from None
             except ProviderError as exc:
-                await aprovider_call_record(
+                await _call_recorded(
+                    ledger,
                     workspace=workspace,
                     usage=usage,
                     purpose=purpose,
@@ -151,19 +168,19 @@ async def stream_reply(
             except (asyncio.CancelledError, GeneratorExit):
                 # The consumer stopped: close the upstream stream first, then log what was produced.
                 await pieces.aclose()
-                await asyncio.shield(
-                    aprovider_call_record(
-                        workspace=workspace,
-                        usage=usage,
-                        purpose=purpose,
-                        status="cancelled",
-                        latency_ms=_elapsed_ms(started),
-                        error="Stopped by the client.",
-                    )
+                await _call_recorded(
+                    ledger,
+                    shielded=True,
+                    workspace=workspace,
+                    usage=usage,
+                    purpose=purpose,
+                    status="cancelled",
+                    latency_ms=_elapsed_ms(started),
+                    error="Stopped by the client.",
                 )
                 raise
-            await aprovider_call_record(
-                workspace=workspace, usage=usage, purpose=purpose, status="ok", latency_ms=_elapsed_ms(started)
+            await _call_recorded(
+                ledger, workspace=workspace, usage=usage, purpose=purpose, status="ok", latency_ms=_elapsed_ms(started)
             )
             yield _usage_event(usage)
             return
@@ -178,8 +195,8 @@ async def stream_reply(
     async for piece in local.stream(request, usage):
         yield {"type": "chunk", "content": piece}
     usage.provider = "fallback"
-    await aprovider_call_record(
-        workspace=workspace, usage=usage, purpose=purpose, status="ok", latency_ms=_elapsed_ms(started)
+    await _call_recorded(
+        ledger, workspace=workspace, usage=usage, purpose=purpose, status="ok", latency_ms=_elapsed_ms(started)
     )
     yield _usage_event(usage)
 
@@ -192,11 +209,18 @@ async def complete(
     user=None,
     llm_only: bool = False,
     providers: list[Provider] | None = None,
+    ledger: list[dict] | None = None,
 ) -> tuple[str, dict]:
     """The whole answer as text plus its usage event (one-shot calls: intent, recommendations, content)."""
     text, usage, error = [], {}, None
     async for event in stream_reply(
-        request=request, workspace=workspace, purpose=purpose, user=user, llm_only=llm_only, providers=providers
+        request=request,
+        workspace=workspace,
+        purpose=purpose,
+        user=user,
+        llm_only=llm_only,
+        providers=providers,
+        ledger=ledger,
     ):
         if event["type"] == "chunk":
             text.append(event["content"])

@@ -16,7 +16,7 @@ ERROR_MAX_LENGTH = 500
 WINDOW_SECONDS = 60
 
 
-def provider_call_record(
+def _provider_call(
     *,
     workspace=None,
     usage: Usage,
@@ -25,10 +25,9 @@ def provider_call_record(
     latency_ms: int,
     error: str = "",
 ):
-    """Store one ProviderCall with its cost from the price table; the error text must already be secret-free."""
     from chat.models import ProviderCall
 
-    return ProviderCall.objects.create(
+    return ProviderCall(
         workspace=workspace,
         provider=usage.provider[:32],
         model=(usage.model or "")[:100],
@@ -40,6 +39,24 @@ def provider_call_record(
         latency_ms=max(0, int(latency_ms)),
         error=(error or "")[:ERROR_MAX_LENGTH],
     )
+
+
+def provider_call_record(**fields):
+    """Store one ProviderCall with its cost from the price table; the error text must already be secret-free.
+
+    Fields: workspace, usage, purpose, status, latency_ms, error.
+    """
+    call = _provider_call(**fields)
+    call.save()
+    return call
+
+
+def provider_calls_store(ledger: list[dict]) -> None:
+    """Store the ProviderCalls a caller collected (the router's `ledger`) in one INSERT."""
+    from chat.models import ProviderCall
+
+    if ledger:
+        ProviderCall.objects.bulk_create([_provider_call(**fields) for fields in ledger])
 
 
 aprovider_call_record = db_sync_to_async(provider_call_record)

@@ -7,8 +7,8 @@ from asgiref.sync import sync_to_async
 from django.test import AsyncClient
 from django.utils import timezone
 
-from chat.models import Message
-from chat.services import conversation_create, message_create
+from chat.models import Message, ProviderCall
+from chat.services import conversation_create, message_create, reply_progress_save
 
 from .conftest import ws_communicator
 from .test_consumer import receive_until_complete, session_key_for, settled
@@ -92,3 +92,34 @@ async def test_a_streaming_row_left_by_a_dead_process_does_not_block_the_convers
     await sync_to_async(message_create)(conversation=conversation, content="second")
     stale = await Message.objects.aget(id=stale.id)
     assert stale.status == "stopped" and stale.content == "half an ans"
+
+
+async def test_a_websocket_answer_stores_its_question_answer_and_provider_calls(user, fake_llm):
+    conversation = (await sync_to_async(conversation_create)(user=user, title=""))[0]
+    communicator = ws_communicator(
+        f"/ws/chat/{conversation.id}/", session_key=await sync_to_async(session_key_for)(user)
+    )
+    await communicator.connect()
+    await communicator.send_json_to({"type": "message", "content": "How is my funnel doing this week?"})
+    events = await receive_until_complete(communicator)
+    await communicator.disconnect()
+
+    rows = [m async for m in Message.objects.filter(conversation=conversation).order_by("id")]
+    assert [(m.role, m.status) for m in rows] == [("user", "complete"), ("assistant", "complete")]
+    assert rows[1].id == events[-1]["messageId"] and rows[1].content == fake_llm.text
+    await conversation.arefresh_from_db()
+    assert conversation.title == "How is my funnel doing this week?"
+    # The intent analysis and the answer each leave one ProviderCall, written with the final save.
+    calls = [c async for c in ProviderCall.objects.order_by("id")]
+    assert [(c.purpose, c.status) for c in calls] == [("intent", "ok"), ("chat", "ok")]
+    assert calls[1].tokens_out == events[-1]["usage"]["tokensOut"] > 0
+
+
+async def test_a_late_progress_save_never_overwrites_a_finished_answer(user):
+    conversation = (await sync_to_async(conversation_create)(user=user, title="x"))[0]
+    answer = await Message.objects.acreate(
+        conversation=conversation, role="assistant", content="The whole answer.", status="complete"
+    )
+    await sync_to_async(reply_progress_save)(message_id=answer.id, content="The who", intent={})
+    answer = await Message.objects.aget(id=answer.id)
+    assert answer.content == "The whole answer." and answer.status == "complete"

@@ -4,6 +4,7 @@ Playwright drives the system Chromium (never a downloaded browser). Without Chro
 unless REQUIRE_BROWSER=1 (CI), where a missing browser is a failure.
 """
 
+import asyncio
 import os
 import shutil
 import socket
@@ -36,7 +37,15 @@ class _ServerThread(threading.Thread):
         self.server = uvicorn.Server(config)
 
     def run(self):
-        self.server.run()
+        asyncio.run(self._serve())
+
+    async def _serve(self):
+        from chat.providers.openai_compat import kept_clients_close
+
+        try:
+            await self.server.serve()
+        finally:
+            await kept_clients_close()  # the server's loop ends: its provider connections too
 
     def stop(self):
         self.server.should_exit = True
