@@ -9,6 +9,7 @@ import asyncio
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from marketing_ai.db import db_sync_to_async
@@ -71,7 +72,8 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "error", "message": "Unknown message type: send 'message' or 'stop'."})
 
     async def _answer(self, text) -> None:
-        if self.relay_task is not None and not self.relay_task.done():
+        relaying = self.relay_task is not None and not self.relay_task.done()
+        if relaying or (self.run is not None and self.run.running):
             await self.send_json({"type": "error", "message": "An answer is still being written: wait or stop it."})
             return
         try:
@@ -81,11 +83,11 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         except ApplicationError as exc:
             await self.send_json({"type": "error", "message": _error_text(exc)})
             return
-        self.run = ReplyRun(conversation=self.conversation, prepared=prepared)
-        self._relay(self.run.events())
+        self.message_id = None
+        self.run = ReplyRun(conversation=self.conversation, prepared=prepared, sink=self._deliver)
 
     async def _stop(self) -> None:
-        if self.run is not None and not self.run.task.done():
+        if self.run is not None and self.run.running:
             self.run.stop()
         elif self.message_id is not None:
             await reply_stop(message_id=self.message_id)
@@ -97,13 +99,23 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
     async def _send_all(self, events) -> None:
         try:
             async for event in events:
-                if event["type"] == "intent":
-                    self.message_id = event["messageId"]
-                await self.send_json(event)
+                await self._deliver(event)
         except ApplicationError as exc:
             await self.send_json({"type": "error", "message": exc.message})
+
+    async def _deliver(self, event: dict) -> None:
+        if event["type"] == "intent":
+            self.message_id = event["messageId"]
+        await self.send_json(event)
+
+    async def websocket_disconnect(self, message):
+        # Channels' own version also closes the shared database thread's connection (see dispatch).
+        await self.disconnect(message["code"])
+        raise StopConsumer()
 
     async def disconnect(self, code):
         # The answer itself goes on (a reload resumes it); only this connection's relay ends.
         if self.relay_task is not None:
             self.relay_task.cancel()
+        if self.run is not None:
+            self.run.detach()

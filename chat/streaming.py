@@ -12,11 +12,12 @@ import asyncio
 import contextvars
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from channels.layers import get_channel_layer
 
 from marketing_ai.db import db_sync_to_async
+from marketing_ai.errors import ApplicationError
 
 from .models import Conversation, Message
 from .providers.usage import ai_rate_limit_check
@@ -158,10 +159,23 @@ def reply_request(*, conversation: Conversation, content, client_key: str = "") 
 
 
 class ReplyRun:
-    """One answer produced in a detached task of this process; `events()` relays it to one transport."""
+    """One answer produced in a detached task of this process, delivered to one transport.
 
-    def __init__(self, *, conversation: Conversation, prepared: PreparedReply | None = None):
+    Either `sink` (the websocket): the producer awaits it with each event, so a chunk reaches the socket in
+    the same task step that read it from the model (a queue between them costs an event-loop turn per
+    chunk, which at 200 chats is most of the delay). Or, without a sink, `events()` (SSE's response body).
+    """
+
+    def __init__(
+        self,
+        *,
+        conversation: Conversation,
+        prepared: PreparedReply | None = None,
+        sink: Callable[[dict], Awaitable[None]] | None = None,
+    ):
         self.queue: asyncio.Queue = asyncio.Queue()
+        self.sink = sink
+        self.detached = False
         self.message_id: int | None = None
         # A fresh context: the producer outlives the request or socket that started it, so it must not
         # inherit that request's thread-sensitive executor (asgiref), which ends with the request.
@@ -175,15 +189,33 @@ class ReplyRun:
             async for event in reply_stream(conversation=conversation, publisher=publisher, prepared=prepared):
                 if event["type"] == "intent":
                     self.message_id = event["messageId"]
-                self.queue.put_nowait(event)
+                await self._deliver(event)
         except asyncio.CancelledError:
             if publisher.final is not None:  # the `complete` (status stopped) written while stopping
-                self.queue.put_nowait(publisher.final)
+                await self._deliver(publisher.final)
             raise
-        except Exception as exc:  # e.g. Conflict raised before the first event: the transport reports it
-            self.queue.put_nowait(exc)
+        except ApplicationError as exc:  # e.g. Conflict raised before the first event
+            await self._deliver({"type": "error", "message": exc.message})
         finally:
             self.queue.put_nowait(None)
+
+    async def _deliver(self, event: dict) -> None:
+        if self.sink is None:
+            self.queue.put_nowait(event)
+        elif not self.detached:
+            try:
+                await self.sink(event)
+            except Exception:  # the transport broke: the answer goes on without it (a reload resumes it)
+                logger.info("Reply transport failed; the answer continues without it", exc_info=True)
+                self.detached = True
+
+    def detach(self) -> None:
+        """The transport went away: the answer goes on, delivered to nobody (a reload follows it)."""
+        self.detached = True
+
+    @property
+    def running(self) -> bool:
+        return not self.task.done()
 
     def stop(self) -> None:
         """Abort the answer: the provider call is cancelled and the partial text kept."""
@@ -201,8 +233,6 @@ class ReplyRun:
             pending = _NOTHING
             if item is None:
                 return
-            if isinstance(item, Exception):
-                raise item
             if item["type"] == "chunk" and not self.queue.empty():
                 parts = [item["content"]]
                 while not self.queue.empty():
