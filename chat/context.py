@@ -9,6 +9,8 @@ from django.apps import apps
 from django.core.cache import cache
 from django.utils import timezone
 
+from marketing_ai.db import rows_fetched
+
 from .models import Conversation
 
 logger = logging.getLogger(__name__)
@@ -21,10 +23,12 @@ ANALYSIS_CACHE_SECONDS = 60
 
 
 def _sources(workspace) -> list[dict]:
-    return [
-        {"id": s.id, "name": s.name, "type": s.source_type, "status": s.status}
-        for s in workspace.data_sources.order_by("id")
-    ]
+    # Read for every answer: plain SQL (see `rows_fetched`).
+    table = apps.get_model("integrations", "DataSource")._meta.db_table
+    rows = rows_fetched(
+        f"SELECT id, name, source_type, status FROM {table} WHERE workspace_id = %s ORDER BY id", [workspace.id]
+    )
+    return [{"id": id_, "name": name, "type": kind, "status": status} for id_, name, kind, status in rows]
 
 
 def _analysis(workspace) -> dict:
@@ -55,11 +59,12 @@ def _campaigns(workspace) -> list[dict]:
         campaign_model = apps.get_model("campaigns", "Campaign")
     except LookupError:
         return []
-    rows = campaign_model.objects.filter(workspace=workspace).order_by("-created_at")[:CAMPAIGNS_IN_CONTEXT]
-    return [
-        {"id": c.id, "name": c.name, "status": getattr(c, "status", ""), "segment": getattr(c, "segment", "")}
-        for c in rows
-    ]
+    rows = rows_fetched(
+        f"SELECT id, name, status, segment FROM {campaign_model._meta.db_table} WHERE workspace_id = %s "
+        "ORDER BY created_at DESC, id DESC LIMIT %s",
+        [workspace.id, CAMPAIGNS_IN_CONTEXT],
+    )
+    return [{"id": id_, "name": name, "status": status, "segment": segment} for id_, name, status, segment in rows]
 
 
 def context_build(*, conversation: Conversation) -> dict:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
+from marketing_ai.db import rows_fetched
 from marketing_ai.errors import NotFound
 
 from .models import Conversation, Message
@@ -64,13 +65,23 @@ def message_get_for_user(*, user, message_id, anonymous_token: str = "") -> Mess
     return message
 
 
+_STREAMING_REPLY_SQL = (
+    f"SELECT id FROM {Message._meta.db_table} WHERE conversation_id = %s AND role = %s AND status = %s "
+    "ORDER BY id DESC LIMIT 1"
+)
+_HISTORY_SQL = (
+    f"SELECT role, content FROM {Message._meta.db_table} WHERE conversation_id = %s AND role IN (%s, %s) "
+    "AND status <> %s ORDER BY created_at DESC, id DESC LIMIT %s"
+)
+
+
 def message_streaming_for_conversation(*, conversation: Conversation) -> Message | None:
     """The assistant message being produced now, if any (a stale one left by a dead process is closed first)."""
-    message = (
-        Message.objects.filter(conversation=conversation, role=Message.Role.ASSISTANT, status=Message.Status.STREAMING)
-        .order_by("-id")
-        .first()
+    # Asked before every answer, and almost always answered "none": plain SQL (see `rows_fetched`).
+    found = rows_fetched(
+        _STREAMING_REPLY_SQL, [conversation.id, Message.Role.ASSISTANT.value, Message.Status.STREAMING.value]
     )
+    message = Message.objects.filter(id=found[0][0]).first() if found else None
     if message is None:
         return None
     if timezone.now() - message.updated_at > STREAM_STALE_AFTER:
@@ -81,14 +92,19 @@ def message_streaming_for_conversation(*, conversation: Conversation) -> Message
     return message
 
 
-def message_history_for_reply(*, conversation: Conversation, limit: int = 10) -> list[Message]:
-    """The last `limit` finished messages, oldest first (the model's history)."""
-    rows = (
-        Message.objects.filter(conversation=conversation, role__in=[Message.Role.USER, Message.Role.ASSISTANT])
-        .exclude(status=Message.Status.STREAMING)
-        .order_by("-created_at", "-id")[:limit]
+def message_history_for_reply(*, conversation: Conversation, limit: int = 10) -> list[dict]:
+    """The last `limit` finished messages with text, oldest first, as the model's history (role, content)."""
+    rows = rows_fetched(
+        _HISTORY_SQL,
+        [
+            conversation.id,
+            Message.Role.USER.value,
+            Message.Role.ASSISTANT.value,
+            Message.Status.STREAMING.value,
+            limit,
+        ],
     )
-    return list(reversed(rows))
+    return [{"role": role, "content": content} for role, content in reversed(rows) if content]
 
 
 def conversation_and_streaming_reply(

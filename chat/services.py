@@ -193,11 +193,7 @@ def reply_message_open(*, conversation: Conversation, content: str | None = None
     else:
         _conversation_locked(conversation)
         question = message_pending_for_reply(conversation=conversation)
-    history = [
-        {"role": m.role, "content": m.content}
-        for m in message_history_for_reply(conversation=conversation, limit=HISTORY_LENGTH)
-        if m.content
-    ]
+    history = message_history_for_reply(conversation=conversation, limit=HISTORY_LENGTH)
     reply = Message.objects.create(
         conversation=conversation, role=Message.Role.ASSISTANT, content="", status=Message.Status.STREAMING
     )

@@ -6,8 +6,10 @@ asgiref's one shared thread for thread-sensitive work, which keeps its connectio
 an error left it unusable, as Django's own request cycle would.
 """
 
+from collections.abc import Sequence
+
 from asgiref.sync import sync_to_async
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 
 
 def _connections_checked() -> None:
@@ -30,3 +32,15 @@ def db_sync_to_async(function):
         return function(*args, **kwargs)
 
     return sync_to_async(call, thread_sensitive=True)
+
+
+def rows_fetched(sql: str, params: Sequence = ()) -> list[tuple]:
+    """The rows of one plain SQL read on the default database.
+
+    For the few reads on a chat answer's hot path: building and compiling an ORM query costs ~0.4 ms of
+    Python on this hardware against ~0.02 ms for running the same SQL, and that Python runs on the shared
+    database thread, holding the GIL the event loop needs to relay other chats' chunks.
+    """
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
