@@ -1,9 +1,10 @@
 """A local fake of the OpenAI HTTP API (chat completions with SSE streaming, models), served from a thread.
 
 It speaks the wire format of the real API (chunked `text/event-stream`, `chat.completion.chunk` objects,
-the final usage chunk when `stream_options.include_usage` is set, `data: [DONE]`), so the official SDK
-runs unchanged against it. Tests queue behaviours: "ok", "500", "429", "slow" (sleeps past the timeout),
-"drip" (streams forever, slowly, until the client hangs up), "text:<reply>".
+the final usage chunk when `stream_options.include_usage` is set, `data: [DONE]`), so our client and the SDK
+run unchanged against it. Tests queue behaviours: "ok", "500", "429", "401", "slow" (sleeps past the
+timeout), "drip" (streams forever, slowly, until the client hangs up), "cut" (two chunks, then the
+connection drops), "garbage" (a stream whose data is not JSON), "text:<reply>".
 """
 
 import json
@@ -58,6 +59,8 @@ class FakeOpenAI:
                         extra={"Retry-After": "20"},
                     )
                     return
+                if behaviour == "401":
+                    return self._json(401, {"error": {"message": "Incorrect API key provided: sk-test-****"}})
                 if behaviour == "slow":
                     time.sleep(fake.sleep_seconds)
                     try:  # the client gave up long ago
@@ -66,7 +69,7 @@ class FakeOpenAI:
                         fake.client_hung_up.set()
                     return
                 text = behaviour[5:] if behaviour.startswith("text:") else fake.reply
-                self._stream(body, text, drip=behaviour == "drip")
+                self._stream(body, text, mode=behaviour)
 
             def _json(self, status, payload, extra=None):
                 raw = json.dumps(payload).encode()
@@ -83,7 +86,7 @@ class FakeOpenAI:
                 self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
                 self.wfile.flush()
 
-            def _stream(self, body, text, *, drip=False):
+            def _stream(self, body, text, *, mode="ok"):
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream; charset=utf-8")
                 self.send_header("Transfer-Encoding", "chunked")
@@ -103,10 +106,17 @@ class FakeOpenAI:
 
                 try:
                     self._chunk(delta(content="", role="assistant"))
-                    if drip:
+                    if mode == "drip":
                         while True:
                             self._chunk(delta(content="more "))
                             time.sleep(0.05)
+                    if mode == "cut":
+                        self._chunk(delta(content="Half "))
+                        self._chunk(delta(content="an answer "))
+                        self.close_connection = True
+                        return  # no terminating chunk: the body ends early
+                    if mode == "garbage":
+                        self._chunk("this is not JSON")
                     words = text.split(" ")
                     for index, word in enumerate(words):
                         self._chunk(delta(content=word + (" " if index < len(words) - 1 else "")))

@@ -1,4 +1,4 @@
-"""The router and the openai provider against a local fake OpenAI-compatible server (the real SDK runs)."""
+"""The router and the openai provider against a local fake OpenAI-compatible server (the real HTTP client runs)."""
 
 import asyncio
 from decimal import Decimal
@@ -97,6 +97,47 @@ def test_a_429_falls_back_at_once_without_retrying(fake, workspace):
     assert events[-1]["provider"] == "local"
     call = ProviderCall.objects.get(provider="openai")
     assert call.status == "rate_limited" and "429" in call.error
+
+
+def test_a_refused_key_falls_back_at_once_without_retrying(fake, workspace):
+    fake.behaviours.append("401")
+
+    events = collect(request=ask(), workspace=workspace)
+
+    assert len(fake.completions) == 1 and events[-1]["provider"] == "local"
+    call = ProviderCall.objects.get(provider="openai")
+    assert call.status == "error" and "refused the key (HTTP 401)" in call.error
+
+
+def test_an_unreachable_endpoint_is_retried_then_falls_back(fake, settings, workspace):
+    settings.OPENAI_BASE_URL = "http://127.0.0.1:9/v1"  # nothing listens there
+
+    events = collect(request=ask(), workspace=workspace)
+
+    assert events[-1]["provider"] == "local" and text_of(events)
+    errors = list(ProviderCall.objects.filter(provider="openai").values_list("error", flat=True))
+    assert errors == ["The provider could not be reached."] * 2
+
+
+def test_a_connection_dropped_mid_answer_says_so_and_keeps_the_text(fake, workspace):
+    fake.behaviours.append("cut")
+
+    events = collect(request=ask(), workspace=workspace)
+
+    assert text_of(events) == "Half an answer "
+    assert [e["type"] for e in events][-2:] == ["error", "usage"]
+    call = ProviderCall.objects.get(provider="openai")
+    assert call.status == "error" and "connection broke" in call.error and call.tokens_out > 0
+
+
+def test_a_stream_that_is_not_json_is_a_provider_error(fake, workspace):
+    fake.behaviours.extend(["garbage", "garbage"])
+
+    events = collect(request=ask(), workspace=workspace)
+
+    assert events[-1]["provider"] == "local"
+    errors = list(ProviderCall.objects.filter(provider="openai").values_list("error", flat=True))
+    assert errors == ["The provider sent a malformed stream."] * 2
 
 
 def test_when_every_provider_fails_a_helpful_offline_answer_ends_the_stream(fake, settings, workspace):
