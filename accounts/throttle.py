@@ -18,8 +18,8 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, get_hasher, identify_hasher, make_password
-from django.core.cache import cache
 
+from marketing_ai.caching import shared_cache
 from marketing_ai.errors import RateLimited
 
 LOCKED_MESSAGE = "Too many failed sign-in attempts. Try again later."
@@ -46,7 +46,7 @@ def _scopes(*, email: str, ip: str | None) -> list[tuple[str, str, int]]:
 
 def login_throttle_check(*, email: str, ip: str | None) -> None:
     """Raise RateLimited (Retry-After = seconds left) while the e-mail or the IP is locked out."""
-    locks = cache.get_many([_key("lock", scope, value) for scope, value, _ in _scopes(email=email, ip=ip)])
+    locks = shared_cache().get_many([_key("lock", scope, value) for scope, value, _ in _scopes(email=email, ip=ip)])
     if locks:
         seconds_left = math.ceil(max(locks.values()) - time.time())
         raise RateLimited(LOCKED_MESSAGE, retry_after=max(1, seconds_left))
@@ -58,22 +58,22 @@ def login_throttle_fail(*, email: str, ip: str | None) -> list[str]:
     locked = []
     for scope, value, limit in _scopes(email=email, ip=ip):
         key = _key("fail", scope, value)
-        cache.add(key, 0, timeout=window)
+        shared_cache().add(key, 0, timeout=window)
         try:
-            count = cache.incr(key)
+            count = shared_cache().incr(key)
         except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=window)
+            shared_cache().set(key, 1, timeout=window)
             count = 1
         if count >= limit:
-            cache.set(_key("lock", scope, value), time.time() + window, timeout=window)
-            cache.delete(key)
+            shared_cache().set(_key("lock", scope, value), time.time() + window, timeout=window)
+            shared_cache().delete(key)
             locked.append(scope)
     return locked
 
 
 def login_throttle_clear(*, email: str) -> None:
     """Forget the e-mail's failed attempts after a successful login (the IP's count stays)."""
-    cache.delete(_key("fail", "email", email.strip().lower()))
+    shared_cache().delete(_key("fail", "email", email.strip().lower()))
 
 
 def _lower_this_threads_priority() -> None:

@@ -6,12 +6,12 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Workspace
 from chat.models import ProviderCall
+from marketing_ai.caching import shared_cache
 from marketing_ai.errors import RateLimited
 
 from .models import UsageDailySummary
@@ -27,11 +27,11 @@ def rate_limit_check(*, workspace: Workspace | None, provider: str, limit: int |
     now = time.time()
     window = int(now // WINDOW_SECONDS)
     key = f"campaigns-rate:{provider}:{workspace.pk if workspace else 'none'}:{window}"
-    cache.add(key, 0, timeout=WINDOW_SECONDS * 2)
+    shared_cache().add(key, 0, timeout=WINDOW_SECONDS * 2)
     try:
-        count = cache.incr(key)
+        count = shared_cache().incr(key)
     except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=WINDOW_SECONDS * 2)
+        shared_cache().set(key, 1, timeout=WINDOW_SECONDS * 2)
         count = 1
     if count > limit:
         raise RateLimited(

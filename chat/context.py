@@ -6,9 +6,9 @@ An anonymous conversation gets no workspace data at all.
 import logging
 
 from django.apps import apps
-from django.core.cache import cache
 from django.utils import timezone
 
+from marketing_ai.caching import shared_cache
 from marketing_ai.db import rows_fetched
 
 from .models import Conversation
@@ -33,11 +33,11 @@ def _sources(workspace) -> list[dict]:
 
 def _analysis(workspace) -> dict:
     key = f"chat-context-analysis:{workspace.id}:{timezone.now().date().isoformat()}"
-    summary = cache.get(key)
+    summary = shared_cache().get(key)
     if summary is None:
         summary = _analysis_computed(workspace)
         if summary is not None:
-            cache.set(key, summary, ANALYSIS_CACHE_SECONDS)
+            shared_cache().set(key, summary, ANALYSIS_CACHE_SECONDS)
     return summary or {}
 
 

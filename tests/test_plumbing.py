@@ -111,3 +111,30 @@ def test_absurdly_nested_json_is_a_400_not_a_crash(jwt_api_client):
     assert response.status_code == 400
     assert response.json()["statusCode"] == 400
     assert "nested too deeply" in response.json()["message"]
+
+
+async def test_concurrent_tasks_share_one_cache_backend_and_its_data():
+    import asyncio
+    import contextvars
+
+    from asgiref.sync import sync_to_async
+    from django.core.cache import cache
+
+    from marketing_ai.caching import shared_cache
+
+    def backend_used() -> int:
+        shared_cache().set("plumbing-probe", "seen", 30)
+        return id(shared_cache())
+
+    # Each task runs in a context of its own, as websockets and detached chat answers do.
+    tasks = [asyncio.create_task(sync_to_async(backend_used)(), context=contextvars.Context()) for _ in range(3)]
+    assert len(set(await asyncio.gather(*tasks))) == 1
+    assert await sync_to_async(cache.get)("plumbing-probe") == "seen"  # the same data as Django's own handle
+
+
+def test_the_shared_cache_follows_a_change_of_the_cache_settings(settings):
+    from marketing_ai.caching import shared_cache
+
+    before = shared_cache()
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    assert shared_cache() is not before and shared_cache().get("anything", "missing") == "missing"

@@ -4,8 +4,8 @@ import time
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.cache import cache
 
+from marketing_ai.caching import shared_cache
 from marketing_ai.db import db_sync_to_async
 from marketing_ai.errors import RateLimited
 
@@ -79,11 +79,11 @@ def ai_rate_limit_check(*, workspace=None, client_key: str = "") -> int:
     now = time.time()
     window = int(now // WINDOW_SECONDS)
     key = _rate_key(owner, window)
-    cache.add(key, 0, timeout=WINDOW_SECONDS * 2)
+    shared_cache().add(key, 0, timeout=WINDOW_SECONDS * 2)
     try:
-        count = cache.incr(key)
+        count = shared_cache().incr(key)
     except ValueError:  # the key expired between add and incr
-        cache.set(key, 1, timeout=WINDOW_SECONDS * 2)
+        shared_cache().set(key, 1, timeout=WINDOW_SECONDS * 2)
         count = 1
     if count > limit:
         retry_after = int((window + 1) * WINDOW_SECONDS - now) + 1
