@@ -139,27 +139,32 @@ async def kept_clients_close() -> None:
         await session.close()
 
 
-async def _text_lines(content: aiohttp.StreamReader) -> AsyncIterator[str]:
-    async for raw in content:
-        yield raw.decode("utf-8").rstrip("\r\n")
+class SSEDecoder:
+    """Server-Sent Events from bytes as they arrive: `feed` returns the `data` of each event completed so far
+    (multi-line data joined by newlines); a line or event cut between two reads waits for the next."""
 
+    def __init__(self):
+        self._tail = b""
+        self._data: list[str] = []
 
-def sse_data(lines: AsyncIterator[str]) -> AsyncIterator[str]:
-    """The `data` of each Server-Sent Event in a stream of lines (multi-line data joined by newlines)."""
-
-    async def events():
-        data: list[str] = []
-        async for line in lines:
+    def feed(self, received: bytes) -> list[str]:
+        lines = (self._tail + received).split(b"\n")
+        self._tail = lines.pop()
+        events = []
+        for raw in lines:
+            line = raw.rstrip(b"\r").decode("utf-8")
             if not line:
-                if data:
-                    yield "\n".join(data)
-                    data = []
+                if self._data:
+                    events.append("\n".join(self._data))
+                    self._data = []
             elif line.startswith("data:"):
-                data.append(line[6:] if line.startswith("data: ") else line[5:])
-        if data:
-            yield "\n".join(data)
+                self._data.append(line[6:] if line.startswith("data: ") else line[5:])
+        return events
 
-    return events()
+    def close(self) -> list[str]:
+        """The last event, when the body ended without its blank line."""
+        events = self.feed(b"\n\n") if self._tail or self._data else []
+        return events
 
 
 def _stream_error(payload: dict) -> ProviderError:
@@ -199,6 +204,18 @@ class OpenAICompatibleProvider(Provider):
     def is_configured(self) -> bool:
         return bool(self.api_key)
 
+    @staticmethod
+    def _pieces(chunk: dict, usage: Usage) -> list[str]:
+        """The text deltas of one streamed chunk; its usage and model, when present, go into `usage`."""
+        if chunk.get("error"):
+            raise _stream_error(chunk)
+        if chunk.get("usage"):
+            usage.tokens_in = chunk["usage"].get("prompt_tokens") or 0
+            usage.tokens_out = chunk["usage"].get("completion_tokens") or 0
+        if chunk.get("model"):
+            usage.model = chunk["model"]
+        return [piece for choice in chunk.get("choices") or [] if (piece := (choice.get("delta") or {}).get("content"))]
+
     async def stream(self, request: ChatRequest, usage: Usage) -> AsyncIterator[str]:
         usage.provider, usage.model = self.name, self.model
         messages = messages_for(request)
@@ -231,24 +248,27 @@ class OpenAICompatibleProvider(Provider):
                 if response.status >= 400:
                     raise http_status_error(response.status)
                 done = False
-                async for data in sse_data(_text_lines(response.content)):
-                    if done or data.startswith("[DONE]"):
-                        done = True  # read on to the end of the body: the connection is then reused
-                        continue
-                    chunk = json.loads(data)
-                    if chunk.get("error"):
-                        raise _stream_error(chunk)
-                    if chunk.get("usage"):
-                        usage.tokens_in = chunk["usage"].get("prompt_tokens") or 0
-                        usage.tokens_out = chunk["usage"].get("completion_tokens") or 0
-                    if chunk.get("model"):
-                        usage.model = chunk["model"]
-                    for choice in chunk.get("choices") or []:
-                        piece = (choice.get("delta") or {}).get("content")
-                        if piece:
-                            produced_chars += len(piece)
+                decoder = SSEDecoder()
+                while not done:
+                    # Everything received so far in one step: when the process falls behind (many chats at
+                    # once), the chunks waiting are relayed as one instead of paying a frame for each.
+                    received = await response.content.readany()
+                    events = decoder.feed(received) if received else decoder.close()
+                    pieces = []
+                    for data in events:
+                        if data.startswith("[DONE]"):
+                            done = True
+                            break
+                        delta = self._pieces(json.loads(data), usage)
+                        if delta:  # an estimate until the final usage chunk (after the text) arrives
+                            pieces += delta
+                            produced_chars += sum(len(piece) for piece in delta)
                             usage.tokens_out = estimate_tokens_for_length(produced_chars)
-                            yield piece
+                    if pieces:
+                        yield "".join(pieces)
+                    if not received:
+                        break
+                await response.read()  # to the end of the body: the connection is then reused
                 finished = True
             except TimeoutError:
                 raise ProviderError(TIMEOUT_MESSAGE, retryable=True, status="timeout") from None

@@ -235,3 +235,17 @@ def test_llm_only_gives_no_text_when_every_model_fails(fake, workspace):
     text, usage = complete_sync(request=ask(), workspace=workspace, llm_only=True)
 
     assert text == "" and usage["provider"] == "none"
+
+
+def test_server_sent_events_are_decoded_across_arbitrary_read_boundaries():
+    from chat.providers.openai_compat import SSEDecoder
+
+    body = b': keep-alive\r\ndata: {"a": 1}\r\n\r\ndata: first line\ndata: second line\n\nevent: x\ndata: [DONE]\n\n'
+    expected = ['{"a": 1}', "first line\nsecond line", "[DONE]"]
+    for size in (1, 2, 5, len(body)):
+        decoder = SSEDecoder()
+        events = [event for start in range(0, len(body), size) for event in decoder.feed(body[start : start + size])]
+        assert events + decoder.close() == expected
+    unterminated = SSEDecoder()
+    assert unterminated.feed("data: café".encode()[:-1]) == []  # a character cut in two waits for its end
+    assert unterminated.feed("data: café".encode()[-1:]) == [] and unterminated.close() == ["café"]
