@@ -202,7 +202,7 @@ def reply_message_open(*, conversation: Conversation, content: str | None = None
 
 @transaction.atomic
 def reply_message_save(
-    *, message_id: int, content: str, status: str, intent=None, metadata=None, provider_calls=()
+    *, message: Message, content: str, status: str, intent=None, metadata=None, provider_calls=()
 ) -> bool:
     """Persist an answer's final text and state with its ProviderCalls; an answer that produced nothing is deleted.
 
@@ -212,15 +212,15 @@ def reply_message_save(
 
     provider_calls_store(list(provider_calls))
     if not content and not (metadata or {}).get("recommendations"):
-        Message.objects.filter(id=message_id).delete()
+        Message.objects.filter(id=message.id).delete()
         return False
     values = {"content": content, "status": status, "updated_at": timezone.now()}
     if intent is not None:
         values["intent"] = intent
     if metadata is not None:
         values["metadata"] = metadata
-    Message.objects.filter(id=message_id).update(**values)
-    Conversation.objects.filter(messages__id=message_id).update(updated_at=timezone.now())
+    Message.objects.filter(id=message.id).update(**values)
+    Conversation.objects.filter(id=message.conversation_id).update(updated_at=timezone.now())
     return True
 
 
@@ -239,8 +239,8 @@ class ReplyWriter:
     At most one is in flight, and the final save waits for it, so that it never lands after the final one.
     """
 
-    def __init__(self, *, message_id: int):
-        self.message_id = message_id
+    def __init__(self, *, message: Message):
+        self.message = message
         self.last_saved = time.monotonic()
         self.saving: asyncio.Task | None = None
 
@@ -253,9 +253,9 @@ class ReplyWriter:
 
     async def _progress_saved(self, *, content: str, intent: dict) -> None:
         try:
-            await db_sync_to_async(reply_progress_save)(message_id=self.message_id, content=content, intent=intent)
+            await db_sync_to_async(reply_progress_save)(message_id=self.message.id, content=content, intent=intent)
         except Exception:  # the final save still persists the whole answer
-            logger.warning("Progress save of reply %s failed", self.message_id, exc_info=True)
+            logger.warning("Progress save of reply %s failed", self.message.id, exc_info=True)
 
     async def finish(self, **fields) -> bool:
         """`reply_message_save` once any progress save landed; shielded, so a stop cannot cut it short."""
@@ -264,7 +264,7 @@ class ReplyWriter:
     async def _finished(self, **fields) -> bool:
         if self.saving is not None:
             await self.saving
-        return await db_sync_to_async(reply_message_save)(message_id=self.message_id, **fields)
+        return await db_sync_to_async(reply_message_save)(message=self.message, **fields)
 
 
 async def _maybe_await(function, **kwargs):
@@ -323,7 +323,7 @@ async def reply_stream(
     metadata: dict = {}
     usage: dict = {}
     ledger: list[dict] = []
-    writer = ReplyWriter(message_id=reply.id)
+    writer = ReplyWriter(message=reply)
     status = Message.Status.STREAMING
     if publisher is not None:
         await publisher.open(message_id=reply.id, task=asyncio.current_task())

@@ -183,6 +183,21 @@ def test_the_workspace_key_base_url_and_order_are_used(fake, settings, workspace
     assert fake.completions[0]["auth"] == "Bearer sk-test-valid-key-5678"
 
 
+def test_only_the_workspace_s_own_active_key_is_used(other_workspace_user, workspace):
+    from chat.provider_keys import provider_key_active_for
+
+    other = other_workspace_user.current_workspace
+    ProviderKey.objects.create(workspace=other, provider="openai", secret="sk-theirs", last_four="eirs")
+    mine = ProviderKey.objects.create(
+        workspace=workspace, provider="openai", secret="sk-mine-1234", last_four="1234", is_active=False
+    )
+    assert provider_key_active_for(workspace=workspace, provider="openai") is None
+    ProviderKey.objects.filter(id=mine.id).update(is_active=True)
+    assert provider_key_active_for(workspace=workspace, provider="openai") == mine
+    assert provider_key_active_for(workspace=workspace, provider="openai").secret == "sk-mine-1234"
+    assert provider_key_active_for(workspace=workspace, provider="groq") is None
+
+
 def test_error_rows_never_contain_the_key(fake, workspace):
     fake.behaviours.extend(["500", "500"])
 
