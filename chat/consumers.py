@@ -29,6 +29,10 @@ def _error_text(exc: ApplicationError) -> str:
 
 
 class ConversationConsumer(AsyncJsonWebsocketConsumer):
+    # No channel of its own on the layer: answers are published and followed on channels of their own
+    # (streaming.py). Channels would otherwise keep a layer receive pending for every socket, and cancelling
+    # that receive on disconnect could leave a Redis-layer process unable to shut down.
+    channel_layer_alias = None
     relay_task: asyncio.Task | None = None
     run: ReplyRun | None = None
     message_id: int | None = None
