@@ -7,7 +7,7 @@ Three kinds of processes, so that no measurement shares an event loop with what 
 - a fake OpenAI-compatible model (uvicorn) that streams `--chunks` chunks every `--pace-ms`, each carrying
   the wall-clock time it was emitted;
 - the app under daphne (SQLite in a temp dir; the in-memory or the Redis channel layer), whose router
-  calls the fake through the real `openai` SDK;
+  calls the fake through the app's real provider client (aiohttp);
 - the clients (one process, asyncio, `websockets`): N conversations chat at once over `ws/chat/<id>/`.
 
 Overhead of a chunk = client receive time - model emit time; time-to-first-chunk overhead is that of the
@@ -302,12 +302,6 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=20)
     parser.add_argument("--pace-ms", type=float, default=20.0)
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5"))
-    parser.add_argument(
-        "--isolate-sdk-tls",
-        action="store_true",
-        help="give the app a one-certificate CA file (SSL_CERT_FILE): the openai SDK client the AI core creates per "
-        "call then loads 1 CA instead of the system bundle, which otherwise blocks the event loop per call",
-    )
     # internal modes (child processes)
     parser.add_argument("--fake-model", type=int)
     parser.add_argument("--setup", type=int)
@@ -349,11 +343,6 @@ def main() -> None:
         "DEBUG": "0",
     }
     base_env.pop("REDIS_URL", None)
-    if args.isolate_sdk_tls:
-        bundle = Path("/etc/ssl/certs/ca-certificates.crt").read_text()
-        first = bundle[: bundle.index("-----END CERTIFICATE-----") + len("-----END CERTIFICATE-----")]
-        (workdir / "one-ca.pem").write_text(first[first.index("-----BEGIN CERTIFICATE-----") :] + "\n")
-        base_env["SSL_CERT_FILE"] = str(workdir / "one-ca.pem")
     model = subprocess.Popen(
         [
             PYTHON,
@@ -373,7 +362,6 @@ def main() -> None:
         "benchmark": "chat streaming overhead (model emit -> websocket frame received)",
         "chunksPerAnswer": args.chunks,
         "paceMs": args.pace_ms,
-        "sdkTlsSetupIsolated": args.isolate_sdk_tls,
         "targets": {"p50Ms": TARGET_P50_MS, "p99Ms": TARGET_P99_MS, "at": "200 chats", "errors": 0},
         "results": [],
     }
