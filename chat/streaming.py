@@ -196,6 +196,9 @@ class ReplyRun:
             raise
         except ApplicationError as exc:  # e.g. Conflict raised before the first event
             await self._deliver({"type": "error", "message": exc.message})
+        except Exception:  # before the answer's row existed (once it does, reply_stream reports failures)
+            logger.exception("An answer could not start")
+            await self._deliver({"type": "error", "message": "The answer could not be started. Please try again."})
         finally:
             self.queue.put_nowait(None)
 

@@ -147,9 +147,13 @@ class SSEDecoder:
         self._tail = b""
         self._data: list[str] = []
 
+    MAX_LINE_BYTES = 1_048_576  # a body that never ends a line is not an event stream
+
     def feed(self, received: bytes) -> list[str]:
         lines = (self._tail + received).split(b"\n")
         self._tail = lines.pop()
+        if len(self._tail) > self.MAX_LINE_BYTES:
+            raise ValueError("An event stream line is too long.")
         events = []
         for raw in lines:
             line = raw.rstrip(b"\r").decode("utf-8")

@@ -264,3 +264,7 @@ def test_server_sent_events_are_decoded_across_arbitrary_read_boundaries():
     unterminated = SSEDecoder()
     assert unterminated.feed("data: café".encode()[:-1]) == []  # a character cut in two waits for its end
     assert unterminated.feed("data: café".encode()[-1:]) == [] and unterminated.close() == ["café"]
+    endless = SSEDecoder()
+    with pytest.raises(ValueError):
+        for _ in range(20):
+            endless.feed(b"x" * 100_000)
