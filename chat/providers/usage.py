@@ -41,12 +41,11 @@ def _provider_call(
     )
 
 
-def provider_call_record(**fields):
-    """Store one ProviderCall with its cost from the price table; the error text must already be secret-free.
-
-    Fields: workspace, usage, purpose, status, latency_ms, error.
-    """
-    call = _provider_call(**fields)
+def provider_call_record(*, workspace=None, usage: Usage, purpose: str, status: str, latency_ms: int, error: str = ""):
+    """Store one ProviderCall with its cost from the price table; the error text must already be secret-free."""
+    call = _provider_call(
+        workspace=workspace, usage=usage, purpose=purpose, status=status, latency_ms=latency_ms, error=error
+    )
     call.save()
     return call
 
