@@ -91,7 +91,10 @@ _clients_per_call: contextvars.ContextVar[bool] = contextvars.ContextVar("client
 
 
 def _session_new() -> aiohttp.ClientSession:
-    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=_tls_context(), limit=MAX_CONNECTIONS))
+    # trust_env: HTTPS_PROXY / NO_PROXY are honoured, as the SDK's httpx client did.
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(ssl=_tls_context(), limit=MAX_CONNECTIONS), trust_env=True
+    )
 
 
 def _request_timeout() -> aiohttp.ClientTimeout:
