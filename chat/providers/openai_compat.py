@@ -12,6 +12,8 @@ import contextvars
 import functools
 import json
 import ssl
+import urllib.parse
+import urllib.request
 import weakref
 from collections.abc import AsyncIterator
 
@@ -91,10 +93,21 @@ _clients_per_call: contextvars.ContextVar[bool] = contextvars.ContextVar("client
 
 
 def _session_new() -> aiohttp.ClientSession:
-    # trust_env: HTTPS_PROXY / NO_PROXY are honoured, as the SDK's httpx client did.
-    return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(ssl=_tls_context(), limit=MAX_CONNECTIONS), trust_env=True
-    )
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=_tls_context(), limit=MAX_CONNECTIONS))
+
+
+@functools.lru_cache(maxsize=64)
+def _proxy_for(url: str) -> str | None:
+    """The proxy for a provider URL from HTTP(S)_PROXY and NO_PROXY, which the SDK's httpx client honoured.
+
+    Read once per URL: aiohttp's `trust_env` reads them again on every request (0.33 -> 0.69 ms of CPU
+    per call against bench/chat.py's fake model).
+    """
+    parts = urllib.parse.urlsplit(url)
+    proxies = urllib.request.getproxies()
+    if parts.scheme not in proxies or urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    return proxies[parts.scheme]
 
 
 def _request_timeout() -> aiohttp.ClientTimeout:
@@ -245,7 +258,9 @@ class OpenAICompatibleProvider(Provider):
         url = self.base_url.rstrip("/") + "/chat/completions"
         async with http_session() as session:
             try:
-                response = await session.post(url, json=body, headers=headers, timeout=_request_timeout())
+                response = await session.post(
+                    url, json=body, headers=headers, timeout=_request_timeout(), proxy=_proxy_for(url)
+                )
             except TimeoutError:
                 raise ProviderError(TIMEOUT_MESSAGE, retryable=True, status="timeout") from None
             except (aiohttp.ClientError, OSError):  # refused, DNS, TLS

@@ -268,3 +268,21 @@ def test_server_sent_events_are_decoded_across_arbitrary_read_boundaries():
     with pytest.raises(ValueError):
         for _ in range(20):
             endless.feed(b"x" * 100_000)
+
+
+def test_the_provider_proxy_comes_from_the_environment_like_the_sdk_s(monkeypatch):
+    from chat.providers.openai_compat import _proxy_for
+
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    _proxy_for.cache_clear()
+    assert _proxy_for("https://api.openai.com/v1/chat/completions") is None
+    monkeypatch.setenv("HTTPS_PROXY", "http://egress.example:3128")
+    monkeypatch.setenv("NO_PROXY", "llm.internal.example")
+    _proxy_for.cache_clear()
+    try:
+        assert _proxy_for("https://api.openai.com/v1/chat/completions") == "http://egress.example:3128"
+        assert _proxy_for("https://llm.internal.example/v1/chat/completions") is None
+        assert _proxy_for("http://127.0.0.1:9/v1/chat/completions") is None  # no HTTP proxy set
+    finally:
+        _proxy_for.cache_clear()
