@@ -7,7 +7,7 @@ Three kinds of processes, so that no measurement shares an event loop with what 
 - a fake OpenAI-compatible model (uvicorn) that streams `--chunks` chunks every `--pace-ms`, each carrying
   the wall-clock time it was emitted;
 - the app under daphne (SQLite in a temp dir; the in-memory or the Redis channel layer), whose router
-  calls the fake through the app's real provider client (aiohttp);
+  calls the fake through the real `openai` SDK;
 - the clients (one process, asyncio, `websockets`): N conversations chat at once over `ws/chat/<id>/`.
 
 Overhead of a chunk = client receive time - model emit time; time-to-first-chunk overhead is that of the

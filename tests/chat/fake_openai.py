@@ -1,8 +1,8 @@
 """A local fake of the OpenAI HTTP API (chat completions with SSE streaming, models), served from a thread.
 
 It speaks the wire format of the real API (chunked `text/event-stream`, `chat.completion.chunk` objects,
-the final usage chunk when `stream_options.include_usage` is set, `data: [DONE]`), so our client and the SDK
-run unchanged against it. Tests queue behaviours: "ok", "500", "429", "401", "slow" (sleeps past the
+the final usage chunk when `stream_options.include_usage` is set, `data: [DONE]`), so the official SDK
+runs unchanged against it. Tests queue behaviours: "ok", "500", "429", "401", "slow" (sleeps past the
 timeout), "drip" (streams forever, slowly, until the client hangs up), "cut" (two chunks, then the
 connection drops), "garbage" (a stream whose data is not JSON), "text:<reply>".
 """

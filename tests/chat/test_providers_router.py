@@ -1,4 +1,4 @@
-"""The router and the openai provider against a local fake OpenAI-compatible server (the real HTTP client runs)."""
+"""The router and the openai provider against a local fake OpenAI-compatible server (the real SDK runs)."""
 
 import asyncio
 from decimal import Decimal
@@ -115,8 +115,10 @@ def test_an_unreachable_endpoint_is_retried_then_falls_back(fake, settings, work
     events = collect(request=ask(), workspace=workspace)
 
     assert events[-1]["provider"] == "local" and text_of(events)
-    errors = list(ProviderCall.objects.filter(provider="openai").values_list("error", flat=True))
-    assert errors == ["The provider could not be reached."] * 2
+    # Retried once (a connection failure is retryable), then the next provider. The SDK's aiohttp transport
+    # reports a refused connection as a connect timeout, so the status is not pinned here.
+    statuses = list(ProviderCall.objects.filter(provider="openai").values_list("status", flat=True))
+    assert len(statuses) == 2 and "ok" not in statuses
 
 
 def test_a_connection_dropped_mid_answer_says_so_and_keeps_the_text(fake, workspace):
@@ -268,21 +270,3 @@ def test_server_sent_events_are_decoded_across_arbitrary_read_boundaries():
     with pytest.raises(ValueError):
         for _ in range(20):
             endless.feed(b"x" * 100_000)
-
-
-def test_the_provider_proxy_comes_from_the_environment_like_the_sdk_s(monkeypatch):
-    from chat.providers.openai_compat import _proxy_for
-
-    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    _proxy_for.cache_clear()
-    assert _proxy_for("https://api.openai.com/v1/chat/completions") is None
-    monkeypatch.setenv("HTTPS_PROXY", "http://egress.example:3128")
-    monkeypatch.setenv("NO_PROXY", "llm.internal.example")
-    _proxy_for.cache_clear()
-    try:
-        assert _proxy_for("https://api.openai.com/v1/chat/completions") == "http://egress.example:3128"
-        assert _proxy_for("https://llm.internal.example/v1/chat/completions") is None
-        assert _proxy_for("http://127.0.0.1:9/v1/chat/completions") is None  # no HTTP proxy set
-    finally:
-        _proxy_for.cache_clear()
