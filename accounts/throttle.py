@@ -19,7 +19,7 @@ from typing import TypeVar
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, get_hasher, identify_hasher, make_password
 
-from marketing_ai.caching import shared_cache
+from marketing_ai.caching import counter_incremented, shared_cache
 from marketing_ai.errors import RateLimited
 
 LOCKED_MESSAGE = "Too many failed sign-in attempts. Try again later."
@@ -58,12 +58,7 @@ def login_throttle_fail(*, email: str, ip: str | None) -> list[str]:
     locked = []
     for scope, value, limit in _scopes(email=email, ip=ip):
         key = _key("fail", scope, value)
-        shared_cache().add(key, 0, timeout=window)
-        try:
-            count = shared_cache().incr(key)
-        except ValueError:  # expired between add and incr
-            shared_cache().set(key, 1, timeout=window)
-            count = 1
+        count = counter_incremented(key, timeout=window)
         if count >= limit:
             shared_cache().set(_key("lock", scope, value), time.time() + window, timeout=window)
             shared_cache().delete(key)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from chat.models import ProviderCall
-from marketing_ai.caching import shared_cache
+from marketing_ai.caching import counter_incremented
 from marketing_ai.errors import RateLimited
 
 from .models import UsageDailySummary
@@ -27,12 +27,7 @@ def rate_limit_check(*, workspace: Workspace | None, provider: str, limit: int |
     now = time.time()
     window = int(now // WINDOW_SECONDS)
     key = f"campaigns-rate:{provider}:{workspace.pk if workspace else 'none'}:{window}"
-    shared_cache().add(key, 0, timeout=WINDOW_SECONDS * 2)
-    try:
-        count = shared_cache().incr(key)
-    except ValueError:  # expired between add and incr
-        shared_cache().set(key, 1, timeout=WINDOW_SECONDS * 2)
-        count = 1
+    count = counter_incremented(key, timeout=WINDOW_SECONDS * 2)
     if count > limit:
         raise RateLimited(
             f"Too many {provider} requests for this workspace; please wait a moment.",

@@ -19,7 +19,7 @@ from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from marketing_ai.caching import shared_cache
+from marketing_ai.caching import counter_incremented
 from marketing_ai.errors import ApplicationError, error_body, error_json_response
 
 from .adapters import gtm, meta_pixel
@@ -69,12 +69,7 @@ def _rate_limited(write_key: str) -> int:
     window = settings.COLLECT_RATE_LIMIT_WINDOW_SECONDS
     bucket = int(time.time() // window)
     key = f"collect-rate:{write_key}:{bucket}"
-    shared_cache().add(key, 0, timeout=window + 1)
-    try:
-        count = shared_cache().incr(key)
-    except ValueError:
-        shared_cache().set(key, 1, timeout=window + 1)
-        count = 1
+    count = counter_incremented(key, timeout=window + 1)
     if count > settings.COLLECT_RATE_LIMIT_REQUESTS:
         return max(1, int((bucket + 1) * window - time.time()) + 1)
     return 0

@@ -18,6 +18,20 @@ def shared_cache() -> BaseCache:
     return caches.create_connection(DEFAULT_CACHE_ALIAS)
 
 
+def counter_incremented(key: str, *, timeout: int) -> int:
+    """Add one to a counter that expires `timeout` seconds after it was created; the new count.
+
+    The fixed-window counters of the rate limits and lockouts: shared by every process through the cache.
+    """
+    cache = shared_cache()
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # the key expired between add and incr
+        cache.set(key, 1, timeout=timeout)
+        return 1
+
+
 def _forget_on_cache_settings(*, setting: str, **kwargs) -> None:
     if setting == "CACHES":
         shared_cache.cache_clear()

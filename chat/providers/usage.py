@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from marketing_ai.caching import shared_cache
+from marketing_ai.caching import counter_incremented
 from marketing_ai.db import db_sync_to_async
 from marketing_ai.errors import RateLimited
 
@@ -78,12 +78,7 @@ def ai_rate_limit_check(*, workspace=None, client_key: str = "") -> int:
     now = time.time()
     window = int(now // WINDOW_SECONDS)
     key = _rate_key(owner, window)
-    shared_cache().add(key, 0, timeout=WINDOW_SECONDS * 2)
-    try:
-        count = shared_cache().incr(key)
-    except ValueError:  # the key expired between add and incr
-        shared_cache().set(key, 1, timeout=WINDOW_SECONDS * 2)
-        count = 1
+    count = counter_incremented(key, timeout=WINDOW_SECONDS * 2)
     if count > limit:
         retry_after = int((window + 1) * WINDOW_SECONDS - now) + 1
         raise RateLimited("Too many AI requests for this workspace; please wait a moment.", retry_after=retry_after)
