@@ -200,7 +200,8 @@ class ReplyRun:
             logger.exception("An answer could not start")
             await self._deliver({"type": "error", "message": "The answer could not be started. Please try again."})
         finally:
-            self.queue.put_nowait(None)
+            if self.sink is None:
+                self.queue.put_nowait(None)  # the end, for `events()`
 
     async def _deliver(self, event: dict) -> None:
         if self.sink is None:
