@@ -6,16 +6,23 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test worker beat lint format check browser migrate demo bench clean
+.PHONY: setup lock run test worker beat lint format check browser migrate demo bench clean
 
-# Install the pinned requirements only when requirements.txt changed (or the venv is new).
-$(STAMP): requirements.txt
+# Install exactly what requirements.lock names (every transitive package, hash-checked), only when the lock
+# changed or the venv is new. requirements.txt lists the direct dependencies; `make lock` compiles it into the lock.
+$(STAMP): requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet pip==26.3
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# Regenerate requirements.lock after editing requirements.txt (uv, pinned in requirements.txt, keeps every other
+# pin as it was); commit both files. `make lock LOCK_ARGS=--upgrade` moves every transitive pin to its newest release.
+lock: setup
+	$(BIN)/uv pip compile requirements.txt --quiet --generate-hashes --universal --python-version 3.11 \
+		--custom-compile-command "make lock" $(LOCK_ARGS) -o requirements.lock
 
 migrate: setup
 	$(BIN)/python manage.py migrate --noinput
