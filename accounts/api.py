@@ -1,7 +1,7 @@
 """Auth, session and profile API (DESIGN §4). Thin: parse, call one service or selector, shape the answer."""
 
 from django.contrib.auth import logout, update_session_auth_hash
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -12,10 +12,17 @@ from marketing_ai.pagination import PageNumberPagination
 
 from .browser import browser_login_session, client_ip, client_user_agent
 from .models import LoginSession
-from .selectors import login_session_get_for_user, login_session_list_for_user
+from .notifications import notification_mark_read
+from .selectors import (
+    login_session_get_for_user,
+    login_session_list_for_user,
+    notification_get_for_user,
+    notification_list_for_user,
+)
 from .serializers import (
     AuthOutput,
     LoginSessionOutput,
+    NotificationOutput,
     RefreshOutput,
     StrictCharField,
     StrictEmailField,
@@ -231,3 +238,46 @@ class PasswordChangeApi(APIView):
         if not isinstance(request.auth, LoginSession):
             update_session_auth_hash(request._request, request.user)  # keep this browser signed in
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class NotificationListApi(APIView):
+    @extend_schema(
+        operation_id="notifications_list",
+        tags=["notifications"],
+        parameters=[OpenApiParameter("unread", bool, description="Only unread notifications.")],
+        responses={200: NotificationOutput(many=True), **_errors(401)},
+    )
+    def get(self, request: Request) -> Response:
+        unread_only = request.query_params.get("unread", "").lower() in ("1", "true", "yes")
+        rows = notification_list_for_user(user=request.user, unread_only=unread_only)
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(rows, request, view=self)
+        return paginator.get_paginated_response(NotificationOutput(page, many=True).data)
+
+
+class NotificationReadApi(APIView):
+    @extend_schema(
+        operation_id="notifications_read",
+        tags=["notifications"],
+        request=None,
+        responses={200: NotificationOutput, **_errors(401, 404)},
+    )
+    def post(self, request: Request, notification_id: int) -> Response:
+        notification = notification_get_for_user(user=request.user, notification_id=notification_id)
+        notification_mark_read(user=request.user, notification_id=notification.id)
+        notification.refresh_from_db(fields=["read_at"])
+        return Response(NotificationOutput(notification).data)
+
+
+class NotificationReadAllApi(APIView):
+    @extend_schema(
+        operation_id="notifications_read_all",
+        tags=["notifications"],
+        request=None,
+        responses={
+            200: inline_serializer("NotificationsMarked", {"marked": serializers.IntegerField()}),
+            **_errors(401),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        return Response({"marked": notification_mark_read(user=request.user)})

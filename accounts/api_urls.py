@@ -14,4 +14,7 @@ urlpatterns = [
     path("auth/sessions/<str:session_id>", api.LoginSessionRevokeApi.as_view(), name="session-revoke"),
     path("user/profile", api.ProfileApi.as_view(), name="profile"),
     path("user/password", api.PasswordChangeApi.as_view(), name="password-change"),
+    path("notifications", api.NotificationListApi.as_view(), name="notification-list"),
+    path("notifications/read", api.NotificationReadAllApi.as_view(), name="notification-read-all"),
+    path("notifications/<int:notification_id>/read", api.NotificationReadApi.as_view(), name="notification-read"),
 ]

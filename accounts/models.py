@@ -215,3 +215,36 @@ class ProviderKey(TimeStampedModel):
     @property
     def masked(self) -> str:
         return f"****{self.last_four}" if self.last_four else "****"
+
+
+class Notification(models.Model):
+    """An in-app notice for one user (also e-mailed after commit): approvals, AI key checks, alerts.
+
+    `subject` names what it is about ("campaign:42", "alert:7") so the owner of that object can find or
+    remove its notices without this app knowing the other apps' models.
+    """
+
+    class Level(models.TextChoices):
+        INFO = "info", "Info"
+        WARNING = "warning", "Warning"
+        CRITICAL = "critical", "Critical"
+
+    workspace = models.ForeignKey(
+        "accounts.Workspace", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=32)
+    level = models.CharField(max_length=16, choices=Level.choices, default=Level.INFO)
+    message = models.CharField(max_length=500)
+    url = models.CharField(max_length=300, blank=True)
+    subject = models.CharField(max_length=64, blank=True, db_index=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"], name="accounts_notif_user_idx")]
+
+    def __str__(self) -> str:
+        return self.message

@@ -4,12 +4,12 @@ import uuid
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from marketing_ai.errors import NotFound
 
-from .models import LoginSession, Membership, User, Workspace
+from .models import LoginSession, Membership, Notification, User, Workspace
 
 
 def membership_current_for_user(*, user: User) -> Membership | None:
@@ -81,6 +81,29 @@ def login_session_is_live(*, session_id: str) -> bool:
     except ValueError:
         return False
     return LoginSession.objects.filter(id=session_id, revoked_at__isnull=True, expires_at__gt=timezone.now()).exists()
+
+
+def notification_list_for_user(*, user: User, unread_only: bool = False) -> QuerySet[Notification]:
+    """The user's notifications in their current workspace plus those tied to none (staff alerts), newest first."""
+    membership = membership_current_for_user(user=user)
+    scope = Q(workspace__isnull=True)
+    if membership is not None:
+        scope |= Q(workspace_id=membership.workspace_id)
+    rows = Notification.objects.filter(scope, user=user)
+    return rows.filter(read_at=None) if unread_only else rows
+
+
+def notification_get_for_user(*, user: User, notification_id: int) -> Notification:
+    """One of the user's own notifications (in any of their workspaces); anyone else's is NotFound."""
+    found = Notification.objects.filter(user=user, id=notification_id).first()
+    if found is None:
+        raise NotFound("Notification not found.")
+    return found
+
+
+def notification_unread_count_for_user(*, user: User) -> int:
+    """How many unread notifications `notification_list_for_user` would show."""
+    return notification_list_for_user(user=user, unread_only=True).count()
 
 
 # (key, label, "app_label.Model") counted per workspace on the dashboard; models that do not exist yet are skipped.

@@ -69,3 +69,18 @@ class LoginSessionOutput(serializers.Serializer):
 
     def get_current(self, session) -> bool:
         return str(session.id) == self.context.get("current_session_id")
+
+
+class NotificationOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    level = serializers.ChoiceField(choices=["info", "warning", "critical"])
+    message = serializers.CharField()
+    url = serializers.CharField(help_text="Where the notice points in the app (may be empty).")
+    subject = serializers.CharField(help_text='What it is about, e.g. "campaign:42" (may be empty).')
+    read = serializers.SerializerMethodField()
+    readAt = serializers.DateTimeField(source="read_at", allow_null=True)
+    createdAt = serializers.DateTimeField(source="created_at")
+
+    def get_read(self, notification) -> bool:
+        return notification.read_at is not None

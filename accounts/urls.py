@@ -17,4 +17,7 @@ urlpatterns = [
     path("account/sessions/<str:session_id>/revoke/", views.session_revoke, name="session-revoke"),
     path("workspace/switch/", views.workspace_switch_view, name="workspace-switch"),
     path("workspace/members/", views.members, name="members"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("notifications/read/", views.notifications_read, name="notifications-read"),
+    path("notifications/<int:notification_id>/open/", views.notification_open, name="notification-open"),
 ]

@@ -19,12 +19,15 @@ from marketing_ai.errors import ApplicationError, Conflict, NotFound, RateLimite
 from .browser import browser_login, browser_login_session, browser_logout, client_ip, client_user_agent
 from .forms import LoginForm, MemberAddForm, PasswordChangeForm, ProfileForm, SignupForm, form_add_service_errors
 from .models import LoginSession
+from .notifications import notification_mark_read
 from .selectors import (
     dashboard_counts_for_workspace,
     login_session_get_for_user,
     login_session_list_for_user,
     membership_current_for_user,
     membership_list_for_workspace,
+    notification_get_for_user,
+    notification_list_for_user,
 )
 from .services import (
     login_session_revoke,
@@ -39,6 +42,7 @@ from .services import (
 
 LANDING_CHAT_TEMPLATE = "chat/_landing_chat.html"
 SESSIONS_PER_PAGE = 25
+NOTIFICATIONS_PER_PAGE = 25
 
 
 def _url_or_none(name: str) -> str | None:
@@ -321,3 +325,35 @@ def members(request: HttpRequest) -> HttpResponse:
     if request.htmx and request.method == "POST" and status == 200:
         trigger_client_event(response, "toast", {"message": toast, "level": "success"})
     return response
+
+
+@login_required
+def notifications(request: HttpRequest) -> HttpResponse:
+    rows = notification_list_for_user(user=request.user)
+    page = Paginator(rows, NOTIFICATIONS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {"page": page, "unread_count": rows.filter(read_at=None).count()}
+    return render(request, "accounts/notifications.html", context)
+
+
+@login_required
+@require_POST
+def notifications_read(request: HttpRequest) -> HttpResponse:
+    marked = notification_mark_read(user=request.user)
+    if marked:
+        messages.success(request, f"Marked {marked} notification{'s' if marked != 1 else ''} as read.")
+    return redirect("accounts:notifications")
+
+
+@login_required
+@require_POST
+def notification_open(request: HttpRequest, notification_id: int) -> HttpResponse:
+    """Mark one notification read and go where it points (the list when it points nowhere safe)."""
+    try:
+        notification = notification_get_for_user(user=request.user, notification_id=notification_id)
+    except NotFound:
+        return render(request, "404.html", status=404)
+    notification_mark_read(user=request.user, notification_id=notification.id)
+    target = notification.url
+    if not (target and url_has_allowed_host_and_scheme(target, {request.get_host()})):
+        target = reverse("accounts:notifications")
+    return redirect(target)

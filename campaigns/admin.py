@@ -12,7 +12,6 @@ from .models import (
     ComplianceCheck,
     ContentJob,
     ContentVariant,
-    Notification,
     PerformanceMetric,
     UsageDailySummary,
 )
@@ -97,13 +96,6 @@ class ActivityLogAdmin(admin.ModelAdmin):
     list_display = ["created_at", "workspace", "campaign", "verb", "message"]
     list_filter = ["verb"]
     raw_id_fields = ["workspace", "campaign", "actor"]
-
-
-@admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "user", "kind", "message", "read_at", "emailed_at"]
-    list_filter = ["kind"]
-    raw_id_fields = ["workspace", "user", "campaign"]
 
 
 @admin.register(PerformanceMetric)

@@ -5,7 +5,7 @@ from datetime import date
 from django.db.models import Count, Prefetch, QuerySet
 
 from accounts.models import User, Workspace
-from accounts.selectors import membership_current_for_user, workspace_current_for_user
+from accounts.selectors import workspace_current_for_user
 from marketing_ai.errors import NotFound
 
 from .models import (
@@ -18,7 +18,6 @@ from .models import (
     CampaignRecommendation,
     ContentJob,
     ContentVariant,
-    Notification,
     PerformanceMetric,
     UsageDailySummary,
 )
@@ -115,12 +114,6 @@ def brand_profile_get_for_workspace(*, workspace: Workspace) -> BrandProfile:
 
 def brand_asset_list_for_workspace(*, workspace: Workspace) -> QuerySet[BrandAsset]:
     return BrandAsset.objects.filter(workspace=workspace)
-
-
-def notification_list_for_user(*, user: User, unread_only: bool = False) -> QuerySet[Notification]:
-    membership = membership_current_for_user(user=user)
-    rows = Notification.objects.filter(user=user, workspace_id=membership.workspace_id if membership else None)
-    return rows.filter(read_at=None) if unread_only else rows
 
 
 def metric_list_for_campaign(*, campaign: Campaign) -> QuerySet[PerformanceMetric]:

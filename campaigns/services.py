@@ -7,9 +7,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Membership, User, Workspace
+from accounts.notifications import notification_delete_for_subject
 from marketing_ai.errors import Conflict, PermissionDenied
 
-from .activity import activity_record
+from .activity import activity_record, campaign_subject
 from .models import ApprovalStep, ApprovalWorkflow, Campaign, CampaignRecommendation
 from .models.campaign import Platform
 
@@ -203,4 +204,5 @@ def campaign_delete(*, campaign: Campaign, user: User) -> None:
     ensure_editor(user=user, workspace=campaign.workspace)
     if campaign.status not in (Status.DRAFT, Status.REJECTED, Status.COMPLETED):
         raise Conflict(f"A campaign that is {campaign.get_status_display().lower()} cannot be deleted.")
+    notification_delete_for_subject(subject=campaign_subject(campaign))
     campaign.delete()

@@ -11,7 +11,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Membership, User
-from accounts.selectors import membership_current_for_user, workspace_current_for_user
+from accounts.selectors import membership_current_for_user, notification_list_for_user, workspace_current_for_user
 from marketing_ai.errors import ApplicationError, NotFound
 
 from . import selectors
@@ -61,7 +61,7 @@ def campaign_list(request):
         }
         for s in BOARD_COLUMNS
     ]
-    notifications = selectors.notification_list_for_user(user=request.user, unread_only=True)[:5]
+    notifications = notification_list_for_user(user=request.user, unread_only=True)[:5]
     return render(
         request,
         "campaigns/board.html",
@@ -325,18 +325,3 @@ def campaign_metrics_import(request, campaign_id: int):
         )
 
     return _after_action(request, campaign_id, action, "Performance data imported.")
-
-
-@login_required
-def notification_list(request):
-    rows = Paginator(selectors.notification_list_for_user(user=request.user), 25).get_page(request.GET.get("page"))
-    return render(request, "campaigns/notifications.html", {"page": rows})
-
-
-@login_required
-@require_POST
-def notification_read(request):
-    from .activity import notification_mark_read
-
-    notification_mark_read(user=request.user)
-    return redirect("campaigns:notifications")

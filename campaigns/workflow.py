@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import Membership, User
 from marketing_ai.errors import Conflict, PermissionDenied
 
-from .activity import ROLE_RANK, activity_record, members_with_role_at_least, notification_send
+from .activity import ROLE_RANK, activity_record, campaign_notify, members_with_role_at_least
 from .models import ApprovalDecision, ApprovalStep, ApprovalWorkflow, Campaign, ContentVariant
 from .models.workflow import ApproverRole
 from .services import campaign_transition, ensure_editor
@@ -122,7 +122,7 @@ def _advance(*, workflow: ApprovalWorkflow, campaign: Campaign) -> None:
             workflow.status, workflow.finished_at = ApprovalWorkflow.Status.APPROVED, now
             workflow.save(update_fields=["status", "finished_at", "updated_at"])
             campaign_transition(campaign=campaign, to_status=Campaign.Status.APPROVED, actor=None, check_role=False)
-            notification_send(
+            campaign_notify(
                 users=[campaign.created_by, workflow.submitted_by],
                 campaign=campaign,
                 kind="approved",
@@ -132,7 +132,7 @@ def _advance(*, workflow: ApprovalWorkflow, campaign: Campaign) -> None:
         step.status, step.activated_at = ApprovalStep.Status.PENDING, now
         step.save(update_fields=["status", "activated_at", "updated_at"])
         if not _auto_approvable(step=step, campaign=campaign):
-            notification_send(
+            campaign_notify(
                 users=_step_approvers(step),
                 campaign=campaign,
                 kind="approval_requested",
@@ -223,14 +223,14 @@ def approval_decide(
         workspace=campaign.workspace, campaign=campaign, actor=user, verb=verb, message=message, step=step.pk
     )
     if decision == Decision.DELEGATE:
-        notification_send(
+        campaign_notify(
             users=[delegate_to],
             campaign=campaign,
             kind="approval_requested",
             message=f"{user.full_name} asked you to decide “{step.name}” for “{campaign.name}”.",
         )
     elif decision == Decision.REJECT:
-        notification_send(
+        campaign_notify(
             users=[campaign.created_by, workflow.submitted_by],
             campaign=campaign,
             kind="rejected",
@@ -280,7 +280,7 @@ def _escalate(*, step_id: int, now: datetime) -> None:
         f"any {step.escalate_to_role}.",
         step=step.pk,
     )
-    notification_send(
+    campaign_notify(
         users=_step_approvers(step),
         campaign=campaign,
         kind="escalated",

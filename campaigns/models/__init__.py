@@ -3,7 +3,7 @@
 from .analytics import PerformanceMetric, UsageDailySummary
 from .campaign import BrandAsset, BrandProfile, Campaign, ComplianceCheck, ContentJob, ContentVariant
 from .recommendation import CampaignRecommendation
-from .workflow import ActivityLog, ApprovalDecision, ApprovalStep, ApprovalWorkflow, Notification
+from .workflow import ActivityLog, ApprovalDecision, ApprovalStep, ApprovalWorkflow
 
 __all__ = [
     "ActivityLog",
@@ -17,7 +17,6 @@ __all__ = [
     "ComplianceCheck",
     "ContentJob",
     "ContentVariant",
-    "Notification",
     "PerformanceMetric",
     "UsageDailySummary",
 ]

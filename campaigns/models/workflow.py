@@ -160,26 +160,3 @@ class ActivityLog(models.Model):
 
     def __str__(self) -> str:
         return self.message
-
-
-class Notification(models.Model):
-    """An in-app notice for one user (also e-mailed after commit)."""
-
-    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="campaign_notifications")
-    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="campaign_notifications")
-    campaign = models.ForeignKey(
-        "campaigns.Campaign", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
-    )
-    kind = models.CharField(max_length=32)
-    message = models.CharField(max_length=500)
-    url = models.CharField(max_length=300, blank=True)
-    read_at = models.DateTimeField(null=True, blank=True)
-    emailed_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["user", "read_at"], name="campaigns_notif_user_idx")]
-
-    def __str__(self) -> str:
-        return self.message

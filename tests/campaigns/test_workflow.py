@@ -5,6 +5,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from accounts.models import Notification
+from accounts.notifications import notification_create
 from campaigns.models import (
     ActivityLog,
     ApprovalDecision,
@@ -12,12 +14,12 @@ from campaigns.models import (
     ApprovalWorkflow,
     BrandProfile,
     Campaign,
-    Notification,
 )
+from campaigns.services import campaign_delete
 from campaigns.workflow import approval_decide, approval_escalate_overdue, campaign_submit
 from marketing_ai.errors import Conflict, PermissionDenied
 
-from .factories import scored_variant
+from .factories import CampaignFactory, scored_variant
 
 pytestmark = pytest.mark.django_db
 
@@ -85,6 +87,22 @@ def test_a_three_step_workflow_with_a_delegation_ends_rejected_by_the_last_step(
     assert Notification.objects.filter(user=editor, kind="rejected").exists()
     assert [m.to for m in mailoutbox] == [["editor@acme.test"]]
     assert "rejected" in mailoutbox[0].subject
+
+
+def test_deleting_a_rejected_campaign_removes_its_notifications(ready_campaign, editor, approver, user):
+    workflow = campaign_submit(
+        campaign=ready_campaign, user=editor, steps=[{"name": "Check", "approver_role": "approver"}]
+    )
+    approval_decide(step=step(workflow, 1), user=approver, decision="reject", comment="No")
+    other = CampaignFactory(workspace=ready_campaign.workspace, created_by=editor)
+    notification_create(
+        users=[editor], workspace=other.workspace, kind="x", message="kept", subject=f"campaign:{other.pk}"
+    )
+    assert Notification.objects.filter(subject=f"campaign:{ready_campaign.pk}").exists()
+
+    campaign_delete(campaign=Campaign.objects.get(pk=ready_campaign.pk), user=editor)
+
+    assert list(Notification.objects.values_list("message", flat=True)) == ["kept"]
 
 
 def test_the_last_approval_marks_the_campaign_approved(ready_campaign, editor, approver, admin_member, user):
