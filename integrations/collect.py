@@ -22,7 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from marketing_ai.caching import counter_incremented
 from marketing_ai.errors import ApplicationError, error_body, error_json_response
 
-from .adapters import gtm, meta_pixel
+from .adapters import gtm, meta_pixel, segment
 from .models import DataSource
 from .pipeline.runner import batch_ingest
 from .pipeline.schema import Rejection
@@ -30,7 +30,11 @@ from .selectors import data_source_by_write_key
 from .services import shopify_webhook_receive
 
 logger = logging.getLogger(__name__)
-ADAPTERS = {DataSource.SourceType.GTM: gtm, DataSource.SourceType.FACEBOOK_PIXEL: meta_pixel}
+ADAPTERS = {
+    DataSource.SourceType.GTM: gtm,
+    DataSource.SourceType.FACEBOOK_PIXEL: meta_pixel,
+    DataSource.SourceType.SEGMENT: segment.BATCH,
+}
 _SOURCE_CACHE: dict[str, tuple[float, DataSource | None]] = {}
 _in_flight = 0
 

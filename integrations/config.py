@@ -18,6 +18,7 @@ ALLOWED_KEYS = {
     DataSource.SourceType.FACEBOOK_PIXEL: {"pixelId", "accessToken"},
     DataSource.SourceType.SHOPIFY: {"shopDomain", "accessToken", "apiVersion", "webhookSecret", "readAllOrders"},
     DataSource.SourceType.CSV: set(),
+    DataSource.SourceType.SEGMENT: set(),  # the write key is all a Segment-compatible library needs
 }
 
 

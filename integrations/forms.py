@@ -10,6 +10,7 @@ TYPE_FIELDS = {
     "facebook_pixel": ["pixelId", "accessToken"],
     "shopify": ["shopDomain", "accessToken", "apiVersion", "webhookSecret"],
     "csv": [],
+    "segment": [],
 }
 
 

@@ -14,6 +14,7 @@ class DataSource(TimeStampedModel):
     class SourceType(models.TextChoices):
         GTM = "gtm", "Google Tag Manager"
         FACEBOOK_PIXEL = "facebook_pixel", "Meta Pixel"
+        SEGMENT = "segment", "Segment / RudderStack"
         SHOPIFY = "shopify", "Shopify"
         CSV = "csv", "CSV upload"
 
@@ -21,6 +22,9 @@ class DataSource(TimeStampedModel):
         ACTIVE = "active", "Active"
         PAUSED = "paused", "Paused"
         ERROR = "error", "Error"
+
+    # Sources that receive events with their write key (collect, the Segment API, the Conversions API).
+    PUSH_TYPES = (SourceType.GTM, SourceType.FACEBOOK_PIXEL, SourceType.SEGMENT)
 
     workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="data_sources")
     source_type = models.CharField(max_length=32, choices=SourceType.choices)

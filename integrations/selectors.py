@@ -28,12 +28,9 @@ def data_source_get_for_user(*, user: User, source_id: int) -> DataSource:
 
 
 def data_source_by_write_key(*, write_key: str) -> DataSource | None:
-    """The push source (gtm / facebook_pixel) that owns this write key, or None."""
+    """The push source (gtm / facebook_pixel / segment) that owns this write key, or None."""
     return (
-        DataSource.objects.filter(
-            write_key=write_key,
-            source_type__in=(DataSource.SourceType.GTM, DataSource.SourceType.FACEBOOK_PIXEL),
-        )
+        DataSource.objects.filter(write_key=write_key, source_type__in=DataSource.PUSH_TYPES)
         .only("id", "workspace_id", "source_type", "status", "config")
         .first()
     )

@@ -6,7 +6,7 @@ from rest_framework import serializers
 from .config import secrets_masked
 from .models import Customer, DataSource, Event, SyncJob
 
-PUSH_TYPES = (DataSource.SourceType.GTM, DataSource.SourceType.FACEBOOK_PIXEL)
+PUSH_TYPES = DataSource.PUSH_TYPES
 
 
 class DataSourceOutput(serializers.ModelSerializer):

@@ -1,11 +1,14 @@
-"""Meta Pixel / Conversions API bodies posted to the collect endpoint (DESIGN §5). Identifiers stay hashed."""
+"""Meta Pixel / Conversions API bodies, posted to the collect endpoint or to the Graph-shaped
+`POST /{version}/{pixelId}/events` (DESIGN §5). Identifiers stay hashed."""
 
+import json
 from collections.abc import Iterator
 from datetime import datetime
 
 import httpx
 from django.conf import settings
 
+from integrations.models import DataSource
 from integrations.pipeline.schema import (
     EventRecord,
     Rejection,
@@ -56,6 +59,22 @@ def _hashed(value: str) -> str:
     return value.lower() if is_sha256(value) else email_hash(value)
 
 
+def _items(contents) -> list[dict]:
+    """`contents: [{id, quantity, item_price}]` -> items keyed like every other source's (GA4 names)."""
+    if contents in (None, ""):
+        return []
+    if not isinstance(contents, list) or not all(isinstance(entry, dict) for entry in contents):
+        raise Rejection("contents must be a list of objects.")
+    items = []
+    for entry in contents[:200]:
+        item = {"item_id": entry["id"]} if entry.get("id") not in (None, "") else {}
+        for key, name in (("quantity", "quantity"), ("item_price", "price"), ("title", "item_name")):
+            if entry.get(key) not in (None, "") and not isinstance(entry[key], dict | list):
+                item[name] = entry[key]
+        items.append(item)
+    return items
+
+
 def _build(
     *, name, event_id, occurred_at: datetime, user_data: dict, custom: dict, url, extra: dict
 ) -> list[EventRecord]:
@@ -72,6 +91,9 @@ def _build(
     for key in ("content_ids", "content_type", "content_name", "order_id", "num_items", "search_string"):
         if custom.get(key) not in (None, ""):
             properties[key] = custom[key]
+    items = _items(custom.get("contents"))
+    if items:
+        properties["items"] = items
     if url:
         properties["page_url"] = clip(url, 2000)
     properties.update({key: value for key, value in extra.items() if value not in (None, "")})
@@ -137,6 +159,63 @@ def map_item(item, *, received_at: datetime) -> list[EventRecord]:
     if "eventName" in item or "pixelId" in item:
         return _map_pixel(item, received_at)
     raise Rejection("not a Conversions API event (event_name is missing).")
+
+
+NOT_A_CAPI_BODY = "the body needs a `data` array of events."
+BAD_EVENT_JSON = "this entry of `data` is not valid JSON."
+
+
+class ConversionsApiCall:
+    """The intake adapter of one Graph-shaped `POST /{version}/{pixelId}/events` call.
+
+    The source must be a Meta Pixel source with this pixel id. `data` entries may be objects or JSON strings (the
+    official SDK sends a JSON array of JSON strings). With a `test_event_code` the events are checked and counted
+    but not stored, as Meta keeps test events out of reporting. It remembers what the call carried, for the
+    answer and the relay to Meta.
+    """
+
+    def __init__(self, *, pixel_id: str):
+        self.pixel_id = pixel_id
+        self.source: DataSource | None = None
+        self.events: list = []
+        self.test_event_code = ""
+
+    def source_error(self, source: DataSource) -> str | None:
+        if source.source_type != DataSource.SourceType.FACEBOOK_PIXEL:
+            return "This access token does not belong to a Meta Pixel source."
+        if str(source.config.get("pixelId") or "") != self.pixel_id:
+            return f"Pixel {self.pixel_id} is not the pixel of this access token's source."
+        self.source = source
+        return None
+
+    def iter_items(self, payload) -> Iterator:
+        data = payload.get("data") if isinstance(payload, dict) else None
+        if isinstance(data, str):
+            try:
+                data = json.loads(data)
+            except (ValueError, RecursionError):
+                data = None
+        if not isinstance(data, list):
+            yield NOT_A_CAPI_BODY
+            return
+        code = payload.get("test_event_code")
+        self.test_event_code = str(code).strip()[:100] if isinstance(code, str | int) else ""
+        for entry in data:
+            if isinstance(entry, str):
+                try:
+                    entry = json.loads(entry)
+                except (ValueError, RecursionError):
+                    entry = BAD_EVENT_JSON
+            self.events.append(entry)
+            yield entry
+
+    def map_item(self, item, *, received_at: datetime) -> list[EventRecord]:
+        if item is NOT_A_CAPI_BODY or item is BAD_EVENT_JSON:
+            raise Rejection(item)
+        if not isinstance(item, dict) or "event_name" not in item:
+            raise Rejection("each event needs an event_name.")
+        records = _map_capi(item)
+        return [] if self.test_event_code else records
 
 
 def meta_pixel_check(*, pixel_id: str, access_token: str) -> dict:
