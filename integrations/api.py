@@ -8,7 +8,9 @@ from rest_framework.views import APIView
 from accounts.selectors import workspace_current_for_user
 from marketing_ai.pagination import PageNumberPagination
 
+from .audiences_out import audience_push_get_for_user, audience_push_list_for_user, audience_push_start
 from .csv_preview import csv_preview
+from .models import AudiencePush
 from .selectors import (
     customer_get_for_user,
     customer_list_for_user,
@@ -18,7 +20,7 @@ from .selectors import (
     event_list_for_user,
     job_get_for_user,
 )
-from .serializers import CustomerOutput, DataSourceOutput, EventOutput, JobOutput
+from .serializers import AudiencePushOutput, CustomerOutput, DataSourceOutput, EventOutput, JobOutput
 from .services import (
     csv_import_start,
     csv_upload_store,
@@ -184,3 +186,54 @@ class CustomerDetailApi(APIView):
         body = CustomerOutput(customer).data
         body["recentEvents"] = EventOutput(customer_recent_events(customer=customer), many=True).data
         return Response(body)
+
+
+class AudiencePushListCreateApi(APIView):
+    """Push a segment to a Meta Custom Audience (a job), and list the workspace's pushes."""
+
+    class Input(serializers.Serializer):
+        segment = serializers.CharField(max_length=64)
+        audienceId = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+        mode = serializers.ChoiceField(choices=AudiencePush.Mode.values, default=AudiencePush.Mode.ADD)
+        dateFrom = serializers.DateField(required=False, allow_null=True, source="date_from")
+        dateTo = serializers.DateField(required=False, allow_null=True, source="date_to")
+        sourceId = serializers.IntegerField(required=False, allow_null=True, min_value=1, source="source")
+
+    @extend_schema(
+        parameters=[OpenApiParameter("segment", str), OpenApiParameter("page", int)],
+        responses=AudiencePushOutput(many=True),
+        tags=["audiences"],
+    )
+    def get(self, request) -> Response:
+        pushes = audience_push_list_for_user(user=request.user, segment=request.query_params.get("segment"))
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(pushes, request, view=self)
+        return paginator.get_paginated_response(AudiencePushOutput(page, many=True).data)
+
+    @extend_schema(
+        request=Input,
+        responses={202: AudiencePushOutput},
+        tags=["audiences"],
+        description="Uploads the segment's customers (e-mail, first and last name, SHA-256 hashed after Meta's "
+        "normalization) in batches of 10,000 in one session; `replace` swaps the audience's users. Without "
+        "`audienceId` a new audience is created in the ad account saved on the workspace's Meta source.",
+    )
+    def post(self, request) -> Response:
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        push = audience_push_start(
+            user=request.user,
+            segment=values["segment"],
+            filters={"from": values.get("date_from"), "to": values.get("date_to"), "source": values.get("source")},
+            platform_audience_id=values["audienceId"],
+            mode=values["mode"],
+        )
+        push.refresh_from_db()
+        return Response(AudiencePushOutput(push).data, status=status.HTTP_202_ACCEPTED)
+
+
+class AudiencePushDetailApi(APIView):
+    @extend_schema(responses=AudiencePushOutput, tags=["audiences"])
+    def get(self, request, push_id: int) -> Response:
+        return Response(AudiencePushOutput(audience_push_get_for_user(user=request.user, push_id=push_id)).data)

@@ -14,6 +14,8 @@ urlpatterns = [
     path("events", api.EventListApi.as_view(), name="event-list"),
     path("customers", api.CustomerListApi.as_view(), name="customer-list"),
     path("customers/<int:customer_id>", api.CustomerDetailApi.as_view(), name="customer-detail"),
+    path("audience-pushes", api.AudiencePushListCreateApi.as_view(), name="audience-push-list"),
+    path("audience-pushes/<int:push_id>", api.AudiencePushDetailApi.as_view(), name="audience-push-detail"),
     path("collect/<str:write_key>", collect.collect, name="collect"),
     path("webhooks/shopify/<int:source_id>", collect.shopify_webhook, name="shopify-webhook"),
 ]

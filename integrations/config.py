@@ -10,12 +10,13 @@ GTM_CONTAINER = re.compile(r"^GTM-[A-Z0-9]{4,10}$")
 GA4_MEASUREMENT = re.compile(r"^G-[A-Z0-9]{4,12}$")
 PIXEL_ID = re.compile(r"^\d{15,16}$")
 SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
+GRAPH_ID = re.compile(r"^\d{5,20}$")
 API_VERSION = re.compile(r"^\d{4}-(01|04|07|10)$|^unstable$")
 
 SECRET_KEYS = {"accessToken", "webhookSecret"}
 ALLOWED_KEYS = {
     DataSource.SourceType.GTM: {"containerId", "measurementId"},
-    DataSource.SourceType.FACEBOOK_PIXEL: {"pixelId", "accessToken"},
+    DataSource.SourceType.FACEBOOK_PIXEL: {"pixelId", "accessToken", "adAccountId", "pageId", "instagramAccountId"},
     DataSource.SourceType.SHOPIFY: {"shopDomain", "accessToken", "apiVersion", "webhookSecret", "readAllOrders"},
     DataSource.SourceType.CSV: set(),
     DataSource.SourceType.SEGMENT: set(),  # the write key is all a Segment-compatible library needs
@@ -64,6 +65,20 @@ def config_clean(*, source_type: str, config, partial_of: DataSource | None = No
             if len(token) < 20:
                 errors["config.accessToken"] = ["This does not look like a Meta access token."]
             cleaned["accessToken"] = token
+        # What the same Meta token may also do: push audiences (ad account), publish (Page, Instagram account).
+        account = _text(config, "adAccountId").removeprefix("act_")
+        if account and not GRAPH_ID.match(account):
+            errors["config.adAccountId"] = ["An ad account id is a number, like act_1234567890."]
+        for key, label in (("pageId", "A Facebook Page id"), ("instagramAccountId", "An Instagram account id")):
+            value = _text(config, key)
+            if value and not GRAPH_ID.match(value):
+                errors[f"config.{key}"] = [f"{label} is a number of 5 to 20 digits."]
+            if value:
+                cleaned[key] = value
+        if account:
+            cleaned["adAccountId"] = account
+        if (account or cleaned.get("pageId") or cleaned.get("instagramAccountId")) and not token:
+            errors["config.accessToken"] = ["Audiences and publishing need the Meta access token."]
     elif source_type == DataSource.SourceType.SHOPIFY:
         shop = _text(config, "shopDomain").lower().removeprefix("https://").rstrip("/")
         if not SHOP_DOMAIN.match(shop):

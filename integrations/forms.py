@@ -7,7 +7,7 @@ from .models import DataSource, Event
 
 TYPE_FIELDS = {
     "gtm": ["containerId", "measurementId"],
-    "facebook_pixel": ["pixelId", "accessToken"],
+    "facebook_pixel": ["pixelId", "accessToken", "adAccountId", "pageId", "instagramAccountId"],
     "shopify": ["shopDomain", "accessToken", "apiVersion", "webhookSecret"],
     "csv": [],
     "segment": [],
@@ -20,6 +20,13 @@ class SourceCreateForm(forms.Form):
     containerId = forms.CharField(label="Container id", required=False, help_text="Like GTM-ABC1234")
     measurementId = forms.CharField(label="GA4 measurement id (optional)", required=False, help_text="Like G-XXXXXXX")
     pixelId = forms.CharField(label="Pixel id", required=False, help_text="15 or 16 digits")
+    adAccountId = forms.CharField(
+        label="Ad account id (optional)", required=False, help_text="act_… — to push audiences to Meta"
+    )
+    pageId = forms.CharField(label="Facebook Page id (optional)", required=False, help_text="To publish posts")
+    instagramAccountId = forms.CharField(
+        label="Instagram business account id (optional)", required=False, help_text="To publish to Instagram"
+    )
     shopDomain = forms.CharField(label="Shop domain", required=False, help_text="your-store.myshopify.com")
     accessToken = forms.CharField(label="Access token", required=False, widget=forms.PasswordInput(render_value=True))
     apiVersion = forms.CharField(label="API version (optional)", required=False, help_text="Like 2025-10")

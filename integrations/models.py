@@ -190,3 +190,51 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} {self.delivery_key}"
+
+
+class AudiencePush(TimeStampedModel):
+    """One upload of a segment's customers to an ad platform's audience (Meta Custom Audiences), run as a job."""
+
+    class Mode(models.TextChoices):
+        ADD = "add", "Add to the audience"
+        REPLACE = "replace", "Replace the audience"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="audience_pushes")
+    connection = models.ForeignKey(
+        "integrations.DataSource",
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="audience_pushes",
+        help_text="The Meta Pixel source whose access token uploads.",
+    )
+    segment = models.CharField(max_length=64)
+    filters = models.JSONField(default=dict, blank=True, help_text="from, to, source of the segment's range.")
+    mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.ADD)
+    platform_audience_id = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0, help_text="Customers with an e-mail to upload.")
+    skipped = models.PositiveIntegerField(default=0, help_text="Segment members without an e-mail.")
+    sent = models.PositiveIntegerField(default=0)
+    received = models.PositiveIntegerField(default=0, help_text="num_received as Meta reported it.")
+    invalid = models.PositiveIntegerField(default=0, help_text="num_invalid_entries as Meta reported it.")
+    batches = models.PositiveIntegerField(default=0)
+    session_id = models.BigIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="audience_pushes"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["workspace", "segment"], name="integ_audience_push_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.segment} -> {self.platform_audience_id or 'new audience'} ({self.status})"

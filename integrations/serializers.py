@@ -4,7 +4,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from .config import secrets_masked
-from .models import Customer, DataSource, Event, SyncJob
+from .models import AudiencePush, Customer, DataSource, Event, SyncJob
 
 PUSH_TYPES = DataSource.PUSH_TYPES
 
@@ -142,4 +142,34 @@ class CustomerOutput(serializers.ModelSerializer):
             "eventCount",
             "purchaseCount",
             "totalValue",
+        ]
+
+
+class AudiencePushOutput(serializers.ModelSerializer):
+    platformAudienceId = serializers.CharField(source="platform_audience_id")
+    sessionId = serializers.IntegerField(source="session_id", allow_null=True)
+    createdAt = serializers.DateTimeField(source="created_at")
+    startedAt = serializers.DateTimeField(source="started_at")
+    finishedAt = serializers.DateTimeField(source="finished_at")
+
+    class Meta:
+        model = AudiencePush
+        fields = [
+            "id",
+            "segment",
+            "filters",
+            "mode",
+            "platformAudienceId",
+            "status",
+            "total",
+            "skipped",
+            "sent",
+            "received",
+            "invalid",
+            "batches",
+            "sessionId",
+            "error",
+            "createdAt",
+            "startedAt",
+            "finishedAt",
         ]

@@ -9,7 +9,7 @@ from marketing_ai.errors import ProviderUnavailable
 
 from .adapters import shopify
 from .jobs import job_run
-from .models import DataSource, SyncJob
+from .models import AudiencePush, DataSource, SyncJob
 from .pipeline.runner import batch_ingest
 from .services import ACTIVE_JOB_STATUSES, sync_job_start
 
@@ -64,3 +64,13 @@ def sources_sync_due_task() -> int:
         sync_job_start(source=source)
         started += 1
     return started
+
+
+@shared_task(acks_late=True)
+def audience_push_task(push_id: int) -> None:
+    """Upload one queued audience push; a push already finished is left alone."""
+    from .audiences_out import audience_push_run
+
+    push = AudiencePush.objects.filter(id=push_id).select_related("connection", "workspace").first()
+    if push is not None and push.status in (AudiencePush.Status.QUEUED, AudiencePush.Status.RUNNING):
+        audience_push_run(push=push)

@@ -245,6 +245,10 @@ SHOPIFY_API_URL = env.str("SHOPIFY_API_URL", default="https://{shop}/admin/api/{
 SHOPIFY_API_VERSION = env.str("SHOPIFY_API_VERSION", default="2025-10")
 META_GRAPH_URL = env.str("META_GRAPH_URL", default="https://graph.facebook.com/{version}")
 META_GRAPH_VERSION = env.str("META_GRAPH_VERSION", default="v21.0")
+META_TIMEOUT_SECONDS = env.float("META_TIMEOUT_SECONDS", default=20.0)
+META_MAX_ATTEMPTS = env.int("META_MAX_ATTEMPTS", default=4)  # Graph calls retried on 429, 5xx and transient codes
+META_BACKOFF_SECONDS = env.float("META_BACKOFF_SECONDS", default=1.0)
+META_AUDIENCE_BATCH_SIZE = env.int("META_AUDIENCE_BATCH_SIZE", default=10_000)  # Meta's maximum rows per request
 IMAGE_API_URL = env.str("IMAGE_API_URL", default="https://api.freepik.com/v1")
 IMAGE_API_KEY = env.str("IMAGE_API_KEY", default="")
 PLATFORM_INSIGHTS_URL = env.str("PLATFORM_INSIGHTS_URL", default="https://graph.facebook.com/{version}")

@@ -14,6 +14,8 @@ from accounts.selectors import workspace_current_for_user
 from marketing_ai.pagination import PageNumberPagination
 
 from .audiences import (
+    CONTACT_COLUMNS,
+    segment_contact_lines,
     segment_csv_lines,
     segment_customer_list,
     segment_members_describe,
@@ -120,6 +122,15 @@ class SegmentCustomerListApi(APIView):
         return paginator.get_paginated_response(SegmentMemberOutput(members, many=True).data)
 
 
+EXPORT_TOOL = OpenApiParameter(
+    "tool",
+    OpenApiTypes.STR,
+    enum=["csv", *CONTACT_COLUMNS],
+    description="`csv` (default): every member with the evidence; `klaviyo` / `mailchimp`: a contact import file "
+    "in the columns that tool recognises (members with a known e-mail address only).",
+)
+
+
 class SegmentExportApi(APIView):
     """CSV of the whole segment (`export`) or the Meta custom-audience file of hashed e-mails (`meta-audience`)."""
 
@@ -127,7 +138,7 @@ class SegmentExportApi(APIView):
 
     @extend_schema(
         operation_id="analytics_segment_export",
-        parameters=[SEGMENT_NAME, *RANGE_PARAMETERS],
+        parameters=[SEGMENT_NAME, *RANGE_PARAMETERS, EXPORT_TOOL],
         responses={(200, "text/csv"): OpenApiTypes.STR, **ERRORS},
         tags=["analytics"],
     )
@@ -135,9 +146,15 @@ class SegmentExportApi(APIView):
         workspace = workspace_current_for_user(user=request.user)
         segment_rule_get(name=name)
         rows = segment_customer_list(workspace=workspace, name=name, **analysis_filters(request))
+        tool = request.query_params.get("tool", "csv")  # not `format`: DRF reads that one as a renderer choice
+        if tool not in ("csv", *CONTACT_COLUMNS):
+            raise serializers.ValidationError({"tool": [f"Use one of csv, {', '.join(CONTACT_COLUMNS)}."]})
         if self.kind == "meta":
             lines = segment_meta_audience_lines(workspace=workspace, rows=rows)
             filename = f"{name}-meta-audience.csv"
+        elif tool in CONTACT_COLUMNS:
+            lines = segment_contact_lines(workspace=workspace, name=name, rows=rows, tool=tool)
+            filename = f"{name}-{tool}.csv"
         else:
             lines = segment_csv_lines(workspace=workspace, name=name, rows=rows)
             filename = f"{name}.csv"

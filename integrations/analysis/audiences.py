@@ -191,6 +191,44 @@ def _csv_safe(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+# Column headers the e-mail tools recognise on import without manual mapping.
+CONTACT_COLUMNS = {
+    "klaviyo": ["Email", "First Name", "Last Name", "Segment", "Orders", "Total Spent", "Last Seen"],
+    "mailchimp": ["Email Address", "First Name", "Last Name", "Tags"],
+}
+
+
+def segment_contact_lines(*, workspace, name: str, rows: QuerySet, tool: str) -> Iterator[str]:
+    """A contact import file for Klaviyo or Mailchimp: customers with a known e-mail address, one per address.
+
+    Klaviyo keeps the extra columns as profile properties; Mailchimp applies `Tags` (the segment) on import.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CONTACT_COLUMNS[tool])
+    seen: set[str] = set()
+    for batch in _batched(rows):
+        by_key = {row["customer_key"]: row for row in batch}
+        profiles = Customer.objects.filter(workspace=workspace, customer_key__in=list(by_key)).exclude(email="")
+        for profile in profiles.order_by("customer_key"):
+            email = email_normalize(profile.email)
+            if email in seen or "@" not in email:
+                continue
+            seen.add(email)
+            row = by_key[profile.customer_key]
+            names = [_csv_safe(email), _csv_safe(profile.first_name), _csv_safe(profile.last_name)]
+            if tool == "klaviyo":
+                spent = money(row["purchase_value"])
+                writer.writerow([*names, name, row["purchases"], spent, row["last_seen_at"].date().isoformat()])
+            else:
+                writer.writerow([*names, name])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate(0)
+    if buffer.getvalue():
+        yield buffer.getvalue()
+
+
 def email_normalize(email: str) -> str:
     """Meta custom audiences: trim leading/trailing whitespace and lower-case before hashing."""
     return email.strip().lower()

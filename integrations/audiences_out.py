@@ -1,0 +1,208 @@
+"""Audiences out: push a segment's customers to a Meta Custom Audience, as a job with counts and a clear error.
+
+The Meta connection is the workspace's Meta Pixel source holding an access token (and, to create audiences,
+an ad account id). Rows are e-mail, first and last name, each SHA-256 of Meta's normalized value; customers
+known only by a hashed e-mail go as that hash; customers without either are counted as skipped.
+"""
+
+import logging
+import secrets
+from collections.abc import Iterator
+from datetime import date
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.models import Membership, User, Workspace
+from accounts.selectors import workspace_current_for_user
+from marketing_ai.errors import ApplicationError, NotFound, PermissionDenied
+
+from .adapters.meta_audiences import custom_audience_create, custom_audience_upload
+from .adapters.meta_graph import graph_api, meta_hash
+from .analysis.audiences import EXPORT_BATCH, segment_customer_list, segment_rule_get
+from .models import AudiencePush, Customer, DataSource
+
+logger = logging.getLogger(__name__)
+EDITOR_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN, Membership.Role.EDITOR)
+
+
+def meta_connection_for_workspace(*, workspace: Workspace) -> DataSource | None:
+    """The newest active Meta Pixel source of the workspace that holds a Meta access token."""
+    sources = DataSource.objects.filter(
+        workspace=workspace, source_type=DataSource.SourceType.FACEBOOK_PIXEL, is_dummy=False
+    ).exclude(status=DataSource.Status.PAUSED)
+    return next((source for source in sources.order_by("-created_at") if source.secrets.get("accessToken")), None)
+
+
+def audience_push_list_for_user(*, user: User, segment: str | None = None) -> QuerySet[AudiencePush]:
+    pushes = AudiencePush.objects.filter(workspace=workspace_current_for_user(user=user))
+    return pushes.filter(segment=segment) if segment else pushes
+
+
+def audience_push_get_for_user(*, user: User, push_id: int) -> AudiencePush:
+    push = audience_push_list_for_user(user=user).filter(id=push_id).first()
+    if push is None:
+        raise NotFound("Audience push not found.")
+    return push
+
+
+def _ensure_editor(*, user: User, workspace: Workspace) -> None:
+    if not Membership.objects.filter(user=user, workspace=workspace, role__in=EDITOR_ROLES).exists():
+        raise PermissionDenied("Your role cannot push audiences.")
+
+
+def _filters_json(filters: dict) -> dict:
+    return {key: value.isoformat() if isinstance(value, date) else value for key, value in filters.items() if value}
+
+
+@transaction.atomic
+def audience_push_start(
+    *, user: User, segment: str, filters: dict, platform_audience_id: str = "", mode: str = AudiencePush.Mode.ADD
+) -> AudiencePush:
+    """Queue a push of the segment (editors and up) to an existing audience, or to a new one in the ad account."""
+    workspace = workspace_current_for_user(user=user)
+    _ensure_editor(user=user, workspace=workspace)
+    segment_rule_get(name=segment)
+    connection = meta_connection_for_workspace(workspace=workspace)
+    if connection is None:
+        raise ApplicationError("Connect Meta first: add a Meta Pixel source with an access token.")
+    audience_id = (platform_audience_id or "").strip()
+    if audience_id and not audience_id.isdigit():
+        raise ApplicationError("Some fields are invalid.", errors={"audienceId": ["A Meta audience id is a number."]})
+    if not audience_id and not connection.config.get("adAccountId"):
+        raise ApplicationError(
+            "Some fields are invalid.",
+            errors={"audienceId": ["Give an audience id, or save the ad account id on the Meta source."]},
+        )
+    if mode not in AudiencePush.Mode.values:
+        raise ApplicationError("Some fields are invalid.", errors={"mode": ["Use add or replace."]})
+    push = AudiencePush(
+        workspace=workspace,
+        connection=connection,
+        segment=segment,
+        filters=_filters_json(filters),
+        mode=mode,
+        platform_audience_id=audience_id,
+        created_by=user,
+    )
+    push.full_clean()
+    push.save()
+    from .tasks import audience_push_task
+
+    transaction.on_commit(lambda: audience_push_task.delay(push.id))
+    return push
+
+
+def audience_rows(*, workspace: Workspace, segment: str, filters: dict) -> Iterator[tuple[list[list[str]], int]]:
+    """The segment's customers as hashed rows in export batches, with the count of members left out per batch."""
+    rows = segment_customer_list(workspace=workspace, name=segment, **_filter_arguments(filters))
+    keys: list[str] = []
+    for row in rows.values_list("customer_key", flat=True).iterator(chunk_size=EXPORT_BATCH):
+        keys.append(row)
+        if len(keys) == EXPORT_BATCH:
+            yield _hashed_profiles(workspace, keys)
+            keys = []
+    if keys:
+        yield _hashed_profiles(workspace, keys)
+
+
+def _hashed_profiles(workspace: Workspace, keys: list[str]) -> tuple[list[list[str]], int]:
+    profiles = Customer.objects.filter(workspace=workspace, customer_key__in=keys).values_list(
+        "email", "email_sha256", "first_name", "last_name"
+    )
+    hashed = []
+    for email, email_sha256, first_name, last_name in profiles:
+        email_hashed = meta_hash("EMAIL", email) if email.strip() else email_sha256.strip().lower()
+        if len(email_hashed) == 64:
+            hashed.append([email_hashed, meta_hash("FN", first_name), meta_hash("LN", last_name)])
+    return hashed, len(keys) - len(hashed)
+
+
+def _upload_batches(workspace: Workspace, push: AudiencePush) -> Iterator[list[list[str]]]:
+    """Rows in Meta's batches of `META_AUDIENCE_BATCH_SIZE`, de-duplicated; counts skipped members on the push."""
+    size, pending, seen = settings.META_AUDIENCE_BATCH_SIZE, [], set()
+    for hashed, skipped in audience_rows(workspace=workspace, segment=push.segment, filters=push.filters):
+        push.skipped += skipped
+        for row in hashed:
+            if row[0] not in seen:
+                seen.add(row[0])
+                pending.append(row)
+        while len(pending) >= size:
+            yield pending[:size]
+            pending = pending[size:]
+    if pending:
+        yield pending
+
+
+def audience_push_run(*, push: AudiencePush) -> AudiencePush:
+    """Upload every batch in one session (replace: one `usersreplace` session); records counts or the error."""
+    push.status, push.started_at, push.error = AudiencePush.Status.RUNNING, timezone.now(), ""
+    push.sent = push.received = push.invalid = push.batches = push.skipped = 0
+    push.save(update_fields=["status", "started_at", "error", "sent", "received", "invalid", "batches", "skipped"])
+    try:
+        _push_upload(push)
+    except ApplicationError as error:
+        push.status, push.error = AudiencePush.Status.FAILED, error.message[:500]
+    else:
+        push.status = AudiencePush.Status.SUCCEEDED
+    push.finished_at = timezone.now()
+    push.save()
+    return push
+
+
+def _push_upload(push: AudiencePush) -> None:
+    connection = push.connection
+    if connection is None or not connection.secrets.get("accessToken"):
+        raise ApplicationError("The Meta source of this push is gone or has no access token.")
+    api = graph_api(access_token=connection.secrets["accessToken"])
+    if not push.platform_audience_id:
+        label = push.segment.replace("_", " ").capitalize()
+        push.platform_audience_id = custom_audience_create(
+            api=api,
+            ad_account_id=connection.config["adAccountId"],
+            name=f"{label} ({push.workspace.name})",
+            description=f"Marketing AI segment {push.segment}, pushed {timezone.now():%Y-%m-%d}.",
+        )
+        push.save(update_fields=["platform_audience_id", "updated_at"])
+    estimated = segment_customer_list(
+        workspace=push.workspace, name=push.segment, **_filter_arguments(push.filters)
+    ).count()
+    push.session_id = secrets.randbelow(2**62) + 1
+    batches = _upload_batches(push.workspace, push)
+    batch = next(batches, None)
+    sequence = 0
+    while batch is not None:
+        following = next(batches, None)  # one batch ahead: Meta wants the last one flagged
+        sequence += 1
+        session = {
+            "session_id": push.session_id,
+            "batch_seq": sequence,
+            "last_batch_flag": following is None,
+            "estimated_num_total": max(estimated, push.sent + len(batch)),
+        }
+        counts = custom_audience_upload(
+            api=api,
+            audience_id=push.platform_audience_id,
+            rows=batch,
+            session=session,
+            replace=push.mode == AudiencePush.Mode.REPLACE,
+        )
+        push.sent += len(batch)
+        push.received += counts["received"]
+        push.invalid += counts["invalid"]
+        push.batches = sequence
+        push.total = push.sent
+        push.save(update_fields=["session_id", "sent", "received", "invalid", "batches", "total", "updated_at"])
+        batch = following
+    if sequence == 0:
+        raise ApplicationError("Nobody in this segment has an e-mail address Meta could match.")
+
+
+def _filter_arguments(filters: dict) -> dict:
+    return {
+        "date_from": date.fromisoformat(filters["from"]) if filters.get("from") else None,
+        "date_to": date.fromisoformat(filters["to"]) if filters.get("to") else None,
+        "source_id": filters.get("source"),
+    }
