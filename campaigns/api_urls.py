@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api
+from . import api, api_publishing
 
 app_name = "campaigns-api"
 
@@ -16,6 +16,31 @@ urlpatterns = [
     path("campaigns/<int:campaign_id>/variants", api.CampaignVariantListApi.as_view(), name="campaign-variants"),
     path("campaigns/<int:campaign_id>/submit", api.CampaignSubmitApi.as_view(), name="campaign-submit"),
     path("campaigns/<int:campaign_id>/metrics", api.CampaignMetricsApi.as_view(), name="campaign-metrics"),
+    path(
+        "campaigns/<int:campaign_id>/variants/<int:variant_id>/publish",
+        api_publishing.VariantPublishApi.as_view(),
+        name="variant-publish",
+    ),
+    path(
+        "campaigns/<int:campaign_id>/publications",
+        api_publishing.CampaignPublicationListApi.as_view(),
+        name="campaign-publications",
+    ),
+    path(
+        "publications/<int:publication_id>/cancel",
+        api_publishing.PublicationCancelApi.as_view(),
+        name="publication-cancel",
+    ),
+    path(
+        "publications/<int:publication_id>/retry",
+        api_publishing.PublicationRetryApi.as_view(),
+        name="publication-retry",
+    ),
+    path(
+        "publications/<int:publication_id>/metrics",
+        api_publishing.PublicationMetricsSyncApi.as_view(),
+        name="publication-metrics",
+    ),
     path("content-jobs/<int:job_id>", api.ContentJobDetailApi.as_view(), name="content-job-detail"),
     path("approvals/<int:step_id>/decision", api.ApprovalDecisionApi.as_view(), name="approval-decision"),
     path("brand-profile", api.BrandProfileApi.as_view(), name="brand-profile"),

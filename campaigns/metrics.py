@@ -95,7 +95,14 @@ def _clean_row(raw: dict, *, campaign: Campaign, index: int) -> dict:
         errors["spend"] = "Use an amount ≥ 0."
     variant_id = raw.get("variant_id") or raw.get("variantId") or None
     variant = None
-    if variant_id not in (None, ""):
+    post_id = str(raw.get("post_id") or raw.get("postId") or "").strip()
+    if post_id and variant_id in (None, ""):  # a published post's results belong to the variant it published
+        published = campaign.publications.filter(platform_post_id=post_id).select_related("variant").first()
+        if published is None:
+            errors["postId"] = "No post of this campaign has this id."
+        else:
+            variant = published.variant
+    elif variant_id not in (None, ""):
         variant = campaign.variants.filter(pk=str(variant_id).strip()).first() if str(variant_id).isdigit() else None
         if variant is None:
             errors["variantId"] = "Not a variant of this campaign."
@@ -134,6 +141,23 @@ def csv_rows(*, text: str) -> list[dict]:
     if not reader.fieldnames or "date" not in [f.strip().lower() for f in reader.fieldnames]:
         raise ValidationError({"file": "The CSV needs a header row with at least date and platform columns."})
     return [{(k or "").strip().lower(): v for k, v in row.items()} for row in reader]
+
+
+def publication_metrics_sync(*, publication, user: User | None, since: date, until: date) -> dict:
+    """Pull daily insights of one published post and store them as the results of its variant."""
+    from .adapters.insights import insights_fetch
+
+    if not publication.platform_post_id:
+        raise ValidationError({"postId": "This post has not been published yet."})
+    if until < since:
+        raise ValidationError({"until": "The end date must not be before the start date."})
+    rows = insights_fetch(
+        workspace=publication.workspace, object_id=publication.platform_post_id, since=since, until=until
+    )
+    for row in rows:
+        row.update(post_id=publication.platform_post_id, platform=publication.platform)
+    campaign = publication.campaign
+    return metrics_import(campaign=campaign, user=user, rows=rows, source=PerformanceMetric.Source.PLATFORM)
 
 
 def metrics_sync_from_platform(*, campaign: Campaign, user: User | None, since: date, until: date) -> dict:

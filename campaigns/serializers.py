@@ -319,6 +319,9 @@ class MetricRowInput(serializers.Serializer):
     date = serializers.DateField()
     platform = serializers.ChoiceField(choices=Platform.choices)
     variantId = serializers.IntegerField(required=False, allow_null=True)
+    postId = serializers.CharField(
+        required=False, allow_blank=True, max_length=64, help_text="A published post's id: counts for its variant."
+    )
     impressions = serializers.IntegerField(min_value=0, required=False, default=0)
     likes = serializers.IntegerField(min_value=0, required=False, default=0)
     shares = serializers.IntegerField(min_value=0, required=False, default=0)

@@ -25,3 +25,19 @@ def usage_aggregate_task(days: int = 2) -> int:
     from .usage import usage_aggregate_recent
 
     return usage_aggregate_recent(days=days)
+
+
+@shared_task
+def publications_due_task() -> int:
+    """Queue the posts whose scheduled time has come (Celery beat, every minute)."""
+    from .publishing import publications_due
+
+    return publications_due()
+
+
+@shared_task(acks_late=True)
+def publication_publish_task(publication_id: int) -> None:
+    """Publish one due post; a post already claimed by another worker is left alone."""
+    from .publishing import publication_publish
+
+    publication_publish(publication_id=publication_id)

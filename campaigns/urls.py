@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_settings
+from . import views, views_publishing, views_settings
 
 app_name = "campaigns"
 
@@ -17,6 +17,18 @@ urlpatterns = [
     path("<int:campaign_id>/submit/", views.campaign_submit_page, name="campaign-submit"),
     path("<int:campaign_id>/status/", views.campaign_status, name="campaign-status"),
     path("<int:campaign_id>/metrics/", views.campaign_metrics_import, name="campaign-metrics"),
+    path("<int:campaign_id>/publish/", views_publishing.campaign_publish, name="campaign-publish"),
+    path(
+        "<int:campaign_id>/posts/<int:publication_id>/cancel/",
+        views_publishing.publication_cancel_page,
+        name="publication-cancel",
+    ),
+    path(
+        "<int:campaign_id>/posts/<int:publication_id>/retry/",
+        views_publishing.publication_retry_page,
+        name="publication-retry",
+    ),
+    path("media/<str:token>/", views_publishing.variant_image_public, name="variant-image-public"),
     path("approvals/<int:step_id>/decision/", views.approval_decision, name="approval-decision"),
     path("brand/", views_settings.brand_profile, name="brand-profile"),
     path("brand/assets/", views_settings.brand_asset_new, name="brand-asset-new"),

@@ -21,6 +21,7 @@ from .forms import CampaignForm, DecisionForm, GenerateForm, MetricsCsvForm, Tra
 from .metrics import csv_rows, metrics_import, performance_summary
 from .models import ApprovalStep, Campaign, PerformanceMetric
 from .models.campaign import Platform
+from .publishing import PUBLISHABLE, PUBLISHABLE_CAMPAIGN_STATUSES
 from .services import EDITOR_ROLES, TRANSITIONS, WORKFLOW_STATUSES, campaign_create, campaign_transition
 from .services import campaign_create_from_recommendation as create_from_recommendation
 from .workflow import DECIDING_ROLES, approval_decide, campaign_submit, can_decide, four_eyes_conflict
@@ -188,6 +189,10 @@ def _detail_context(request, campaign: Campaign, **extra) -> dict:
         "latest_job": latest_job,
         "job_running": bool(latest_job and latest_job.status in ("queued", "running")),
         "role": role,
+        "publications": list(campaign.publications.select_related("variant")),
+        "publishable": [v for v in variants if v.platform in PUBLISHABLE and v.is_current]
+        if can_edit and campaign.status in PUBLISHABLE_CAMPAIGN_STATUSES
+        else [],
     }
     context.update(extra)
     return context

@@ -22,18 +22,11 @@ from marketing_ai.errors import ApplicationError, NotFound, PermissionDenied
 from .adapters.meta_audiences import custom_audience_create, custom_audience_upload
 from .adapters.meta_graph import graph_api, meta_hash
 from .analysis.audiences import EXPORT_BATCH, segment_customer_list, segment_rule_get
-from .models import AudiencePush, Customer, DataSource
+from .models import AudiencePush, Customer
+from .selectors import meta_connection_for_workspace
 
 logger = logging.getLogger(__name__)
 EDITOR_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN, Membership.Role.EDITOR)
-
-
-def meta_connection_for_workspace(*, workspace: Workspace) -> DataSource | None:
-    """The newest active Meta Pixel source of the workspace that holds a Meta access token."""
-    sources = DataSource.objects.filter(
-        workspace=workspace, source_type=DataSource.SourceType.FACEBOOK_PIXEL, is_dummy=False
-    ).exclude(status=DataSource.Status.PAUSED)
-    return next((source for source in sources.order_by("-created_at") if source.secrets.get("accessToken")), None)
 
 
 def audience_push_list_for_user(*, user: User, segment: str | None = None) -> QuerySet[AudiencePush]:

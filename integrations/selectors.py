@@ -36,6 +36,14 @@ def data_source_by_write_key(*, write_key: str) -> DataSource | None:
     )
 
 
+def meta_connection_for_workspace(*, workspace) -> DataSource | None:
+    """The newest active Meta Pixel source of the workspace holding a Meta access token (audiences, publishing)."""
+    sources = DataSource.objects.filter(
+        workspace=workspace, source_type=DataSource.SourceType.FACEBOOK_PIXEL, is_dummy=False
+    ).exclude(status=DataSource.Status.PAUSED)
+    return next((source for source in sources.order_by("-created_at") if source.secrets.get("accessToken")), None)
+
+
 def job_get_for_user(*, user: User, job_id: int) -> SyncJob:
     workspace = workspace_current_for_user(user=user)
     job = SyncJob.objects.filter(workspace=workspace, id=job_id).select_related("source").first()

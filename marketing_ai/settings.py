@@ -174,6 +174,10 @@ CELERY_BEAT_SCHEDULE["campaigns-escalate-approvals"] = {
     "task": "campaigns.tasks.approval_escalate_task",
     "schedule": timedelta(minutes=15),
 }
+CELERY_BEAT_SCHEDULE["campaigns-publications-due"] = {
+    "task": "campaigns.tasks.publications_due_task",
+    "schedule": timedelta(minutes=1),
+}
 CELERY_BEAT_SCHEDULE["campaigns-usage-aggregate"] = {
     "task": "campaigns.tasks.usage_aggregate_task",
     "schedule": crontab(hour=0, minute=30),
@@ -249,6 +253,8 @@ META_TIMEOUT_SECONDS = env.float("META_TIMEOUT_SECONDS", default=20.0)
 META_MAX_ATTEMPTS = env.int("META_MAX_ATTEMPTS", default=4)  # Graph calls retried on 429, 5xx and transient codes
 META_BACKOFF_SECONDS = env.float("META_BACKOFF_SECONDS", default=1.0)
 META_AUDIENCE_BATCH_SIZE = env.int("META_AUDIENCE_BATCH_SIZE", default=10_000)  # Meta's maximum rows per request
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")  # where Instagram can fetch a post's image from
+PUBLISH_MAX_AHEAD = timedelta(days=75)
 IMAGE_API_URL = env.str("IMAGE_API_URL", default="https://api.freepik.com/v1")
 IMAGE_API_KEY = env.str("IMAGE_API_KEY", default="")
 PLATFORM_INSIGHTS_URL = env.str("PLATFORM_INSIGHTS_URL", default="https://graph.facebook.com/{version}")

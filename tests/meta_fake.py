@@ -44,6 +44,9 @@ class FakeGraph:
         if parts[-1] == "events":
             data = params["data"] if isinstance(params["data"], list) else json.loads(params["data"])
             return 200, {"events_received": len(data), "messages": [], "fbtrace_id": "FAKE"}
+        if parts[-1] == "insights":
+            day = {"date_start": "2026-11-01", "impressions": "1000", "clicks": "40", "spend": "0"}
+            return 200, {"data": [{**day, "actions": [{"action_type": "post_reaction", "value": "25"}]}]}
         if method == "GET" and len(parts) == 1:
             return 200, {"id": parts[0], "access_token": f"page-token-{parts[0]}"}
         with self.lock:

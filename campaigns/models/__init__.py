@@ -2,6 +2,7 @@
 
 from .analytics import PerformanceMetric, UsageDailySummary
 from .campaign import BrandAsset, BrandProfile, Campaign, ComplianceCheck, ContentJob, ContentVariant
+from .publishing import Publication
 from .recommendation import CampaignRecommendation
 from .workflow import ActivityLog, ApprovalDecision, ApprovalStep, ApprovalWorkflow
 
@@ -18,5 +19,6 @@ __all__ = [
     "ContentJob",
     "ContentVariant",
     "PerformanceMetric",
+    "Publication",
     "UsageDailySummary",
 ]
