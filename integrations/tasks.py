@@ -1,17 +1,20 @@
 """Celery entry points: thin wrappers over `jobs` and `services` (late acks, idempotent work)."""
 
 import json
+import logging
 
 from celery import shared_task
 from django.utils import timezone
 
-from marketing_ai.errors import ProviderUnavailable
+from marketing_ai.errors import ApplicationError, ProviderUnavailable
 
 from .adapters import shopify
 from .jobs import job_run
 from .models import AudiencePush, DataSource, SyncJob
 from .pipeline.runner import batch_ingest
 from .services import ACTIVE_JOB_STATUSES, sync_job_start
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -74,3 +77,24 @@ def audience_push_task(push_id: int) -> None:
     push = AudiencePush.objects.filter(id=push_id).select_related("connection", "workspace").first()
     if push is not None and push.status in (AudiencePush.Status.QUEUED, AudiencePush.Status.RUNNING):
         audience_push_run(push=push)
+
+
+@shared_task(acks_late=True, autoretry_for=(ProviderUnavailable,), retry_backoff=5, max_retries=5)
+def capi_relay_task(source_id: int, events: list, test_event_code: str = "") -> None:
+    """Send Conversions-API events we accepted on to Meta with the source's own Meta token."""
+    from .adapters.meta_pixel import conversions_relay
+
+    source = DataSource.objects.filter(id=source_id).first()
+    if source is None or not source.secrets.get("accessToken"):
+        return
+    try:
+        conversions_relay(
+            pixel_id=source.config["pixelId"],
+            access_token=source.secrets["accessToken"],
+            events=events,
+            test_event_code=test_event_code,
+        )
+    except ProviderUnavailable:
+        raise
+    except ApplicationError as error:  # Meta refused them: retrying sends the same refusal again
+        logger.warning("capi relay for source %s refused: %s", source_id, error.message)

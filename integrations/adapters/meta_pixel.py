@@ -9,6 +9,7 @@ import httpx
 from django.conf import settings
 
 from integrations.models import DataSource
+from integrations.pipeline.runner import record_validate
 from integrations.pipeline.schema import (
     EventRecord,
     Rejection,
@@ -178,6 +179,7 @@ class ConversionsApiCall:
         self.pixel_id = pixel_id
         self.source: DataSource | None = None
         self.events: list = []
+        self.accepted: list[dict] = []  # what is relayed to Meta when the source holds a Meta token
         self.test_event_code = ""
 
     def source_error(self, source: DataSource) -> str | None:
@@ -215,7 +217,19 @@ class ConversionsApiCall:
         if not isinstance(item, dict) or "event_name" not in item:
             raise Rejection("each event needs an event_name.")
         records = _map_capi(item)
+        for record in records:
+            record_validate(record)
+        self.accepted.append(item)
         return [] if self.test_event_code else records
+
+
+def conversions_relay(*, pixel_id: str, access_token: str, events: list[dict], test_event_code: str = "") -> dict:
+    """Send the same events on to Meta's Conversions API (like Meta's own CAPI Gateway); Meta's answer."""
+    from .meta_graph import graph_api, graph_call
+
+    api = graph_api(access_token=access_token)
+    params = {"data": events, **({"test_event_code": test_event_code} if test_event_code else {})}
+    return graph_call(lambda: api.call("POST", (pixel_id, "events"), params=params).json(), what="receive the events")
 
 
 def meta_pixel_check(*, pixel_id: str, access_token: str) -> dict:
