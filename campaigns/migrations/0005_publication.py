@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0001_initial'),
-        ('campaigns', '0003_providercall_day_statistics'),
+        ('campaigns', '0004_notification_moved_to_accounts'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
