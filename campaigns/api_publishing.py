@@ -74,17 +74,17 @@ class CampaignPublicationListApi(APIView):
 
 
 class PublicationCancelApi(APIView):
-    action = staticmethod(publication_cancel)
+    service = staticmethod(publication_cancel)
 
     @extend_schema(request=None, responses=PublicationOutput, tags=["publishing"])
     def post(self, request, publication_id: int) -> Response:
-        publication = self.action(user=request.user, publication=_publication_for_user(request, publication_id))
+        publication = self.service(user=request.user, publication=_publication_for_user(request, publication_id))
         publication.refresh_from_db()
         return Response(PublicationOutput(publication).data)
 
 
 class PublicationRetryApi(PublicationCancelApi):
-    action = staticmethod(publication_retry)
+    service = staticmethod(publication_retry)
 
 
 class PublicationMetricsSyncApi(APIView):
