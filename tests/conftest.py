@@ -114,3 +114,16 @@ def other_jwt_api_client(other_workspace_user) -> APIClient:
 @pytest.fixture
 def anonymous_api_client() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture
+def graph(settings):
+    """A local fake of Meta's Graph API (tests/meta_fake.py); every Meta base URL setting points at it."""
+    from tests.meta_fake import serve_fake_graph
+
+    fake, base, stop = serve_fake_graph()
+    settings.META_GRAPH_URL = base
+    settings.PLATFORM_INSIGHTS_URL = base
+    settings.META_BACKOFF_SECONDS = 0
+    yield fake
+    stop()

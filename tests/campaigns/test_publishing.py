@@ -11,22 +11,11 @@ from campaigns.models import Campaign, PerformanceMetric, Publication
 from campaigns.tasks import publications_due_task
 from integrations.models import DataSource
 from tests.conftest import api_client_for
-from tests.meta_fake import serve_fake_graph
 
 from .factories import CampaignFactory, scored_variant
 
 pytestmark = pytest.mark.django_db
 TOKEN = "EAAB-meta-system-user-token-1234"
-
-
-@pytest.fixture
-def graph(settings):
-    fake, base, stop = serve_fake_graph()
-    settings.META_GRAPH_URL = base
-    settings.PLATFORM_INSIGHTS_URL = base
-    settings.META_BACKOFF_SECONDS = 0
-    yield fake
-    stop()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from accounts.models import Membership
 from integrations.models import AudiencePush, DataSource
 from tests.conftest import api_client_for
 from tests.integrations.analysis_data import FROM, TO, Events, customer_create, source_create
-from tests.meta_fake import serve_fake_graph
 
 pytestmark = pytest.mark.django_db
 RANGE = {"dateFrom": FROM.isoformat(), "dateTo": TO.isoformat()}
@@ -19,15 +18,6 @@ TOKEN = "EAAB-meta-system-user-token-1234"
 
 def sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-@pytest.fixture
-def graph(settings):
-    fake, base, stop = serve_fake_graph()
-    settings.META_GRAPH_URL = base
-    settings.META_BACKOFF_SECONDS = 0
-    yield fake
-    stop()
 
 
 @pytest.fixture
