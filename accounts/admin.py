@@ -7,7 +7,7 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from .models import AuditEvent, LoginSession, Membership, ProviderKey, User, Workspace
+from .models import AuditEvent, LoginSession, Membership, User, Workspace
 from .services import login_session_revoke
 
 _admin_site_login = admin.site.login
@@ -173,22 +173,3 @@ class AuditEventAdmin(admin.ModelAdmin):
     @admin.display(description="User agent")
     def short_user_agent(self, event):
         return event.user_agent[:60]
-
-
-@admin.register(ProviderKey)
-class ProviderKeyAdmin(admin.ModelAdmin):
-    """The secret is never displayed: only its last four characters."""
-
-    list_display = ["workspace", "provider", "masked", "model", "is_active", "validated_at", "updated_at"]
-    list_filter = ["provider", "is_active"]
-    search_fields = ["workspace__name", "provider"]
-    list_select_related = ["workspace"]
-    fields = ["workspace", "provider", "masked", "base_url", "model", "is_active", "validated_at", "created_by"]
-    readonly_fields = ["workspace", "provider", "masked", "validated_at", "created_by"]
-
-    def has_add_permission(self, request):
-        return False  # keys are added (and validated) from the AI settings page
-
-    @admin.display(description="Key")
-    def masked(self, key):
-        return key.masked

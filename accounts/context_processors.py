@@ -12,7 +12,7 @@ NAVIGATION = [
     ("Analytics", "analytics:overview", "chart"),
     ("Campaigns", "campaigns:campaign-list", "megaphone"),
     ("Brand", "campaigns:brand-profile", "palette"),
-    ("Usage & cost", "campaigns:usage", "coins"),
+    ("Usage & cost", "ai:usage", "coins"),
     ("AI providers", "ai:settings", "cpu"),
 ]
 

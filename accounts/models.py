@@ -7,7 +7,6 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from marketing_ai.fields import EncryptedTextField
 from marketing_ai.models import TimeStampedModel
 
 
@@ -189,32 +188,6 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.email}"
-
-
-class ProviderKey(TimeStampedModel):
-    """A workspace's own key for an AI or external provider, encrypted at rest, never returned."""
-
-    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="provider_keys")
-    provider = models.CharField(max_length=32)
-    secret = EncryptedTextField()
-    last_four = models.CharField(max_length=4, blank=True)
-    base_url = models.URLField(blank=True)
-    model = models.CharField(max_length=100, blank=True)
-    is_active = models.BooleanField(default=True)
-    validated_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(
-        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="provider_keys_created"
-    )
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["workspace", "provider"], name="accounts_providerkey_unique")]
-
-    def __str__(self) -> str:
-        return f"{self.provider} key ****{self.last_four}"
-
-    @property
-    def masked(self) -> str:
-        return f"****{self.last_four}" if self.last_four else "****"
 
 
 class Notification(models.Model):

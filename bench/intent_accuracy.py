@@ -21,7 +21,7 @@ django.setup()
 
 import hashlib  # noqa: E402
 
-from chat.intent import CONCEPTS, INTENTS, NaiveBayes, examples_load, normalize, split_examples  # noqa: E402
+from ai.intent.classifier import CONCEPTS, INTENTS, NaiveBayes, examples_load, normalize, split_examples  # noqa: E402
 
 FOLDS = 5
 
@@ -62,7 +62,7 @@ def evaluate(predict, examples: list[dict]) -> dict:
 
 
 def fold_of(text: str) -> int:
-    # Fold 0 is exactly the held-out split of chat.intent.is_held_out.
+    # Fold 0 is exactly the held-out split of ai.intent.classifier.is_held_out.
     return int(hashlib.sha256(text.encode()).hexdigest(), 16) % FOLDS
 
 

@@ -82,7 +82,7 @@ def load(rows: int, seed: int = 7) -> tuple[list[int], float]:
 
     started = time.perf_counter()
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE campaigns_usagedailysummary, chat_providercall")
+        cursor.execute("TRUNCATE ai_usagedailysummary, ai_providercall")
     Workspace.objects.filter(name__startswith="Bench usage ").delete()
     workspaces = Workspace.objects.bulk_create([Workspace(name=f"Bench usage {i}") for i in range(WORKSPACES)])
     ids = [w.pk for w in workspaces]
@@ -91,7 +91,7 @@ def load(rows: int, seed: int = 7) -> tuple[list[int], float]:
     span = DAYS * 86400
     raw = connection.connection  # the psycopg connection under Django's
     copy_sql = (
-        "COPY chat_providercall (workspace_id, provider, model, purpose, status, tokens_in, tokens_out, cost, "
+        "COPY ai_providercall (workspace_id, provider, model, purpose, status, tokens_in, tokens_out, cost, "
         "latency_ms, error, created_at) FROM STDIN"
     )
     with raw.cursor() as cursor, cursor.copy(copy_sql) as copy:
@@ -113,12 +113,12 @@ def load(rows: int, seed: int = 7) -> tuple[list[int], float]:
         copy.write(buffer.getvalue())
     raw.commit() if not raw.autocommit else None
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE chat_providercall")
+        cursor.execute("ANALYZE ai_providercall")
     return ids, time.perf_counter() - started
 
 
 def sql_aggregate() -> tuple[float, int]:
-    from campaigns.usage import usage_aggregate
+    from ai.usage import usage_aggregate
 
     started = time.perf_counter()
     written = usage_aggregate(start=DAY_FROM, end=DAY_FROM + timedelta(days=DAYS - 1))
@@ -130,7 +130,7 @@ def python_aggregate() -> tuple[float, int]:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from campaigns.models import UsageDailySummary
+    from ai.models import UsageDailySummary
 
     started = time.perf_counter()
     low = datetime.combine(DAY_FROM, datetime.min.time(), tzinfo=UTC)
@@ -139,7 +139,7 @@ def python_aggregate() -> tuple[float, int]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT workspace_id, provider, created_at, status, tokens_in, tokens_out, cost, latency_ms "
-            "FROM chat_providercall WHERE workspace_id IS NOT NULL AND created_at >= %s AND created_at < %s",
+            "FROM ai_providercall WHERE workspace_id IS NOT NULL AND created_at >= %s AND created_at < %s",
             [low, high],
         )
         while batch := cursor.fetchmany(50_000):
@@ -182,7 +182,7 @@ def python_aggregate() -> tuple[float, int]:
 
 
 def snapshot() -> dict:
-    from campaigns.models import UsageDailySummary
+    from ai.models import UsageDailySummary
 
     return {
         (row.workspace_id, row.provider, row.day): (
@@ -223,7 +223,7 @@ def main() -> None:
         writes.append(written)
     sql_snapshot = snapshot()
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE campaigns_usagedailysummary")
+        cursor.execute("TRUNCATE ai_usagedailysummary")
     python_times = []
     for _ in range(args.python_runs):
         seconds, _ = python_aggregate()

@@ -13,7 +13,6 @@ from .models import (
     ContentJob,
     ContentVariant,
     PerformanceMetric,
-    UsageDailySummary,
 )
 
 
@@ -103,10 +102,3 @@ class PerformanceMetricAdmin(admin.ModelAdmin):
     list_display = ["campaign", "variant", "date", "platform", "impressions", "clicks", "conversions", "spend"]
     list_filter = ["platform", "source"]
     raw_id_fields = ["workspace", "campaign", "variant"]
-
-
-@admin.register(UsageDailySummary)
-class UsageDailySummaryAdmin(admin.ModelAdmin):
-    list_display = ["day", "workspace", "provider", "requests", "successes", "cost", "avg_latency_ms"]
-    list_filter = ["provider"]
-    raw_id_fields = ["workspace"]

@@ -1,15 +1,13 @@
 """DRF endpoints of DESIGN §4 for campaigns: thin, each calls one selector or service."""
 
-from datetime import timedelta
-
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import workspace_current_for_user
+from ai.ratelimit import ai_rate_limit_check
 from marketing_ai.pagination import PageNumberPagination
 
 from . import selectors
@@ -17,6 +15,7 @@ from .brand import brand_asset_upload, brand_profile_update
 from .content import content_job_start
 from .metrics import csv_rows, metrics_import, metrics_sync_from_platform, performance_summary
 from .models import Campaign, PerformanceMetric
+from .recommendations import recommendation_list_for_user, recommendation_payload, recommendations_generate
 from .serializers import (
     BrandAssetInput,
     BrandAssetOutput,
@@ -31,13 +30,10 @@ from .serializers import (
     MetricsInput,
     StepOutput,
     SubmitInput,
-    UsageDayOutput,
-    UsageQuery,
     VariantOutput,
     WorkflowOutput,
 )
 from .services import campaign_create, campaign_create_from_recommendation, campaign_delete, campaign_update
-from .usage import usage_totals
 from .workflow import approval_decide, campaign_submit
 
 MAX_CSV_BYTES = 2 * 1024 * 1024
@@ -266,28 +262,69 @@ class CampaignMetricsApi(APIView):
         return Response(counts, status=status.HTTP_201_CREATED)
 
 
-class UsageDailyApi(APIView):
-    @extend_schema(
-        parameters=[OpenApiParameter("from", str, description="YYYY-MM-DD"), OpenApiParameter("to", str)],
-        responses=inline_serializer(
-            "UsageDaily",
-            {
-                "from": serializers.DateField(),
-                "to": serializers.DateField(),
-                "totals": serializers.DictField(),
-                "results": UsageDayOutput(many=True),
-            },
-        ),
-    )
+class RecommendationOutput(serializers.Serializer):
+    """Documents `recommendation_payload` (campaigns.recommendations) for the schema."""
+
+    id = serializers.IntegerField()
+    segment = serializers.CharField()
+    name = serializers.CharField()
+    objective = serializers.CharField()
+    channels = serializers.ListField(child=serializers.CharField())
+    audienceSize = serializers.IntegerField()
+    keyMessage = serializers.CharField()
+    offer = serializers.CharField()
+    timing = serializers.CharField()
+    kpiTargets = serializers.DictField()
+    rationale = serializers.CharField()
+    evidence = serializers.ListField(child=serializers.DictField())
+    provider = serializers.CharField()
+    conversationId = serializers.IntegerField(allow_null=True)
+    createdAt = serializers.DateTimeField()
+
+
+class RecommendationListApi(APIView):
+    @extend_schema(responses=RecommendationOutput(many=True))
     def get(self, request):
-        query = UsageQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        end = query.validated_data.get("to") or timezone.now().date()
-        start = query.validated_data.get("from_") or end - timedelta(days=29)
-        if (end - start).days > 366:
-            raise ValidationError({"from": "Ask for at most 366 days at a time."})
+        recommendations = recommendation_list_for_user(user=request.user)
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(recommendations, request, view=self)
+        return paginator.get_paginated_response([recommendation_payload(r) for r in page])
+
+
+class RecommendationGenerateApi(APIView):
+    class Input(serializers.Serializer):
+        dateFrom = serializers.DateField(required=False, source="date_from")
+        dateTo = serializers.DateField(required=False, source="date_to")
+        source = serializers.IntegerField(required=False, source="source_id", min_value=1)
+
+        def validate(self, attrs):
+            start, end = attrs.get("date_from"), attrs.get("date_to")
+            if start and end and end < start:
+                raise serializers.ValidationError({"dateTo": "dateTo must not be before dateFrom."})
+            return attrs
+
+    @extend_schema(
+        request=Input,
+        responses={
+            201: inline_serializer(
+                "RecommendationsGenerated",
+                {
+                    "type": serializers.CharField(),
+                    "recommendations": RecommendationOutput(many=True),
+                    "range": serializers.DictField(),
+                    "provider": serializers.CharField(),
+                },
+            ),
+            200: inline_serializer(
+                "RecommendationsNoData", {"type": serializers.CharField(), "message": serializers.CharField()}
+            ),
+        },
+    )
+    def post(self, request):
+        data = self.Input(data=request.data or {})
+        data.is_valid(raise_exception=True)
         workspace = workspace_current_for_user(user=request.user)
-        rows = list(selectors.usage_daily_for_workspace(workspace=workspace, start=start, end=end))
-        totals = usage_totals(rows)
-        totals["cost"] = str(totals["cost"])
-        return Response({"from": start, "to": end, "totals": totals, "results": UsageDayOutput(rows, many=True).data})
+        ai_rate_limit_check(workspace=workspace)
+        result = recommendations_generate(workspace=workspace, user=request.user, **data.validated_data)
+        code = status.HTTP_201_CREATED if result.get("recommendations") else status.HTTP_200_OK
+        return Response(result, status=code)

@@ -45,5 +45,6 @@ urlpatterns = [
     path("approvals/<int:step_id>/decision", api.ApprovalDecisionApi.as_view(), name="approval-decision"),
     path("brand-profile", api.BrandProfileApi.as_view(), name="brand-profile"),
     path("brand-assets", api.BrandAssetCreateApi.as_view(), name="brand-assets"),
-    path("usage/daily", api.UsageDailyApi.as_view(), name="usage-daily"),
+    path("recommendations", api.RecommendationListApi.as_view(), name="recommendation-list"),
+    path("recommendations/generate", api.RecommendationGenerateApi.as_view(), name="recommendation-generate"),
 ]

@@ -4,7 +4,6 @@ offline default written here from the campaign and brand), an image from the ima
 import io
 import json
 import re
-import time
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -13,10 +12,10 @@ from django.utils import timezone
 from PIL import Image
 
 from accounts.models import User, Workspace
-from chat.models import ProviderCall
-from chat.providers import router
-from chat.providers.base import ChatRequest
-from marketing_ai.errors import Conflict, ProviderUnavailable, RateLimited
+from ai import router
+from ai.providers.base import ChatRequest
+from ai.ratelimit import ai_rate_limit_check
+from marketing_ai.errors import Conflict, RateLimited
 
 from .activity import activity_record
 from .adapters.images import campaign_image
@@ -24,7 +23,6 @@ from .compliance import blocking_failures, route, score_content
 from .models import BrandAsset, BrandProfile, Campaign, ComplianceCheck, ContentJob, ContentVariant
 from .platforms import PLATFORMS, PlatformSpec
 from .services import EDITABLE_STATUSES, ensure_editor
-from .usage import provider_call_log, rate_limit_check
 
 COPY_SCHEMA = {
     "type": "object",
@@ -178,36 +176,12 @@ def copy_generate(*, campaign: Campaign, brand: BrandProfile | None, spec: Platf
         purpose="content",
         json_schema=COPY_SCHEMA,
     )
-    started_at, started = timezone.now(), time.monotonic()
     try:
-        rate_limit_check(workspace=workspace, provider="ai-content")
+        ai_rate_limit_check(workspace=workspace)
     except RateLimited:
-        provider_call_log(
-            workspace=workspace,
-            provider="router",
-            purpose="content",
-            status="rate_limited",
-            started=started,
-            error="local rate limit",
-        )
         return offline_copy(campaign=campaign, brand=brand, spec=spec), {"copySource": "offline", "reason": "rate"}
-    try:
-        text, usage = router.complete_sync(request=request, workspace=workspace)
-    except (RateLimited, ProviderUnavailable) as exc:  # the router's own limits: the offline copy still ships
-        reason = "rate" if isinstance(exc, RateLimited) else "unavailable"
-        return offline_copy(campaign=campaign, brand=brand, spec=spec), {"copySource": "offline", "reason": reason}
-    logged = ProviderCall.objects.filter(workspace=workspace, purpose="content", created_at__gte=started_at).exists()
-    if not logged:  # the router logs its own calls when it can; otherwise record this one here
-        provider_call_log(
-            workspace=workspace,
-            provider=usage.get("provider") or "router",
-            model=usage.get("model") or "",
-            purpose="content",
-            status="ok",
-            started=started,
-            tokens_in=int(usage.get("tokensIn") or 0),
-            tokens_out=int(usage.get("tokensOut") or 0),
-        )
+    # The router never raises for a provider failure: it falls back, and logs each call itself.
+    text, usage = router.complete_sync(request=request, workspace=workspace)
     parsed = _parse_copy(text)
     meta = {"provider": usage.get("provider", ""), "model": usage.get("model", "")}
     if parsed is None:

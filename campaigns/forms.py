@@ -115,15 +115,4 @@ class MetricsCsvForm(forms.Form):
     )
 
 
-class UsageRangeForm(forms.Form):
-    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="From")
-    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="To")
-
-    def clean(self):
-        data = super().clean()
-        if data.get("start") and data.get("end") and data["end"] < data["start"]:
-            self.add_error("end", "The end must not be before the start.")
-        return data
-
-
 VALIDATION_LABELS = dict(ContentVariant.ValidationStatus.choices)

@@ -15,8 +15,8 @@ from django.db.models import QuerySet
 
 from accounts.models import User, Workspace
 from accounts.selectors import workspace_current_for_user
-from chat.providers.base import ChatRequest
-from chat.providers.router import complete_sync, llm_configured
+from ai.providers.base import ChatRequest
+from ai.router import complete_sync, llm_configured
 from integrations.models import DataSource
 
 from .models import CampaignRecommendation

@@ -1,7 +1,5 @@
 """Campaign reads, always scoped to the user's current workspace (another workspace's object is NotFound)."""
 
-from datetime import date
-
 from django.db.models import Count, Prefetch, QuerySet
 
 from accounts.models import User, Workspace
@@ -19,7 +17,6 @@ from .models import (
     ContentJob,
     ContentVariant,
     PerformanceMetric,
-    UsageDailySummary,
 )
 
 
@@ -118,10 +115,3 @@ def brand_asset_list_for_workspace(*, workspace: Workspace) -> QuerySet[BrandAss
 
 def metric_list_for_campaign(*, campaign: Campaign) -> QuerySet[PerformanceMetric]:
     return campaign.metrics.select_related("variant").order_by("date", "platform")
-
-
-def usage_daily_for_workspace(*, workspace: Workspace, start: date, end: date) -> QuerySet[UsageDailySummary]:
-    """Daily summaries between two days inclusive."""
-    return UsageDailySummary.objects.filter(workspace=workspace, day__gte=start, day__lte=end).order_by(
-        "day", "provider"
-    )

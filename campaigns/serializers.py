@@ -14,7 +14,6 @@ from .models import (
     Campaign,
     ContentJob,
     ContentVariant,
-    UsageDailySummary,
 )
 from .models.campaign import Platform
 from .models.workflow import ApproverRole
@@ -348,38 +347,3 @@ class MetricsInput(serializers.Serializer):
         if attrs.get("source") == "platform" and not (attrs.get("since") and attrs.get("until")):
             raise serializers.ValidationError("Importing from the platform needs since and until.")
         return attrs
-
-
-class UsageQuery(serializers.Serializer):
-    from_ = serializers.DateField(required=False)
-    to = serializers.DateField(required=False)
-
-    def to_internal_value(self, data):
-        data = {"from_": data.get("from"), "to": data.get("to")}
-        return super().to_internal_value({k: v for k, v in data.items() if v not in (None, "")})
-
-    def validate(self, attrs):
-        if attrs.get("from_") and attrs.get("to") and attrs["to"] < attrs["from_"]:
-            raise serializers.ValidationError({"to": "The end date must not be before the start date."})
-        return attrs
-
-
-class UsageDayOutput(serializers.ModelSerializer):
-    tokensIn = serializers.IntegerField(source="tokens_in")
-    tokensOut = serializers.IntegerField(source="tokens_out")
-    avgLatencyMs = serializers.FloatField(source="avg_latency_ms")
-    successRate = serializers.FloatField(source="success_rate")
-
-    class Meta:
-        model = UsageDailySummary
-        fields = [
-            "day",
-            "provider",
-            "requests",
-            "successes",
-            "successRate",
-            "tokensIn",
-            "tokensOut",
-            "cost",
-            "avgLatencyMs",
-        ]

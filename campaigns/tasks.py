@@ -20,14 +20,6 @@ def approval_escalate_task() -> int:
 
 
 @shared_task
-def usage_aggregate_task(days: int = 2) -> int:
-    """Nightly: upsert the daily usage summaries of the last `days` days (idempotent)."""
-    from .usage import usage_aggregate_recent
-
-    return usage_aggregate_recent(days=days)
-
-
-@shared_task
 def publications_due_task() -> int:
     """Queue the posts whose scheduled time has come (Celery beat, every minute)."""
     from .publishing import publications_due

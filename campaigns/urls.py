@@ -1,4 +1,5 @@
 from django.urls import path
+from django.views.generic import RedirectView
 
 from . import views, views_publishing, views_settings
 
@@ -32,5 +33,5 @@ urlpatterns = [
     path("approvals/<int:step_id>/decision/", views.approval_decision, name="approval-decision"),
     path("brand/", views_settings.brand_profile, name="brand-profile"),
     path("brand/assets/", views_settings.brand_asset_new, name="brand-asset-new"),
-    path("usage/", views_settings.usage, name="usage"),
+    path("usage/", RedirectView.as_view(pattern_name="ai:usage", permanent=True, query_string=True)),
 ]

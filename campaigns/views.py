@@ -12,10 +12,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Membership, User
 from accounts.selectors import membership_current_for_user, notification_list_for_user, workspace_current_for_user
+from marketing_ai.charts import line_chart
 from marketing_ai.errors import ApplicationError, NotFound
 
 from . import selectors
-from .charts import line_chart
 from .content import content_job_start
 from .forms import CampaignForm, DecisionForm, GenerateForm, MetricsCsvForm, TransitionForm
 from .metrics import csv_rows, metrics_import, performance_summary

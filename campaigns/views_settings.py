@@ -1,12 +1,9 @@
-"""HTML pages for the workspace's brand profile and its API usage and cost."""
-
-from datetime import timedelta
+"""HTML pages for the workspace's brand profile and its assets."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.selectors import workspace_current_for_user
@@ -14,9 +11,7 @@ from marketing_ai.errors import ApplicationError
 
 from . import selectors
 from .brand import brand_asset_upload, brand_profile_update
-from .charts import bar_chart
-from .forms import BrandAssetForm, BrandProfileForm, UsageRangeForm
-from .usage import usage_aggregate, usage_totals
+from .forms import BrandAssetForm, BrandProfileForm
 
 
 def _brand_context(workspace, form, asset_form, **extra) -> dict:
@@ -81,46 +76,3 @@ def brand_asset_new(request):
             return redirect("campaigns:brand-profile")
     form = BrandProfileForm(initial=BrandProfileForm.initial_from(profile))
     return render(request, "campaigns/brand_profile.html", _brand_context(workspace, form, asset_form), status=422)
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def usage(request):
-    """Daily API usage and cost per provider for a date range, with a cost chart."""
-    workspace = workspace_current_for_user(user=request.user)
-    today = timezone.now().date()
-    start, end = today - timedelta(days=29), today
-    form = UsageRangeForm(request.GET or None, initial={"start": start, "end": end})
-    status = 200
-    if form.is_bound:
-        if form.is_valid():
-            end = form.cleaned_data["end"] or end
-            start = form.cleaned_data["start"] or end - timedelta(days=29)
-        else:
-            status = 422
-    if request.method == "POST":
-        usage_aggregate(start=start, end=end, workspace=workspace)
-        messages.success(request, "Usage refreshed from the call log.")
-        return redirect(f"{request.path}?start={start}&end={end}")
-    rows = list(selectors.usage_daily_for_workspace(workspace=workspace, start=start, end=end))
-    per_day: dict = {}
-    for row in rows:
-        per_day[row.day] = per_day.get(row.day, 0) + float(row.cost)
-    providers: dict = {}
-    for row in rows:
-        providers.setdefault(row.provider, []).append(row)
-    chart = bar_chart(labels=[d.isoformat() for d in per_day], values=list(per_day.values())) if per_day else None
-    return render(
-        request,
-        "campaigns/usage.html",
-        {
-            "form": form,
-            "start": start,
-            "end": end,
-            "rows": rows,
-            "totals": usage_totals(rows),
-            "providers": [{"provider": name, **usage_totals(group)} for name, group in sorted(providers.items())],
-            "chart": chart,
-        },
-        status=status,
-    )

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Conversation, Message, ProviderCall
+from .models import Conversation, Message
 
 
 class MessageInline(admin.TabularInline):
@@ -27,26 +27,3 @@ class MessageAdmin(admin.ModelAdmin):
     list_filter = ("role", "status")
     search_fields = ("content",)
     raw_id_fields = ("conversation",)
-
-
-@admin.register(ProviderCall)
-class ProviderCallAdmin(admin.ModelAdmin):
-    list_display = (
-        "created_at",
-        "workspace",
-        "provider",
-        "model",
-        "purpose",
-        "status",
-        "tokens_in",
-        "tokens_out",
-        "cost",
-    )
-    list_filter = ("provider", "status", "purpose")
-    raw_id_fields = ("workspace",)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False

@@ -47,34 +47,3 @@ class Message(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.role}: {self.content[:40]}"
-
-
-class ProviderCall(models.Model):
-    """One call to an AI or external API: the usage log behind cost tracking (DESIGN §7)."""
-
-    class Status(models.TextChoices):
-        OK = "ok", "OK"
-        ERROR = "error", "Error"
-        TIMEOUT = "timeout", "Timeout"
-        RATE_LIMITED = "rate_limited", "Rate limited"
-        CANCELLED = "cancelled", "Cancelled"
-
-    workspace = models.ForeignKey(
-        "accounts.Workspace", null=True, blank=True, on_delete=models.CASCADE, related_name="provider_calls"
-    )
-    provider = models.CharField(max_length=32)
-    model = models.CharField(max_length=100, blank=True)
-    purpose = models.CharField(max_length=32, blank=True, help_text="chat, intent, recommendation, content, image, ...")
-    status = models.CharField(max_length=16, choices=Status.choices)
-    tokens_in = models.PositiveIntegerField(default=0)
-    tokens_out = models.PositiveIntegerField(default=0)
-    cost = models.DecimalField(max_digits=12, decimal_places=6, default=0)
-    latency_ms = models.PositiveIntegerField(default=0)
-    error = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["workspace", "created_at"], name="chat_providercall_ws_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.provider}/{self.model} {self.status}"

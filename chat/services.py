@@ -171,8 +171,9 @@ def reply_prepare(*, conversation: Conversation, content: str | None = None) -> 
     With `content`, the question is stored first (the websocket's `message`). A failure once the assistant
     row exists is returned rather than raised, so that the caller closes the row.
     """
+    from ai.router import providers_for
+
     from .context import context_build
-    from .providers.router import providers_for
 
     question, reply, history = reply_message_open(conversation=conversation, content=content)
     try:
@@ -208,7 +209,7 @@ def reply_message_save(
 
     True when the row remains.
     """
-    from .providers.usage import provider_calls_store
+    from ai.calls import provider_calls_store
 
     provider_calls_store(list(provider_calls))
     if not content and not (metadata or {}).get("recommendations"):
@@ -292,7 +293,7 @@ def _recommendations_text(payload: dict) -> str:
 
 
 def _estimated_usage(*, usage: dict, question: str, text: str) -> dict:
-    from .providers.local import estimate_tokens
+    from ai.providers.local import estimate_tokens
 
     if usage:
         return usage
@@ -311,9 +312,9 @@ async def reply_stream(
     Conflict (before any event) when nothing waits for an answer. The ProviderCalls of the answer are
     written with its final save: until then it makes no database trip of its own.
     """
-    from .intent import aintent_analyze
-    from .providers.base import ChatRequest
-    from .providers.router import stream_reply
+    from ai.intent.analysis import aintent_analyze
+    from ai.providers.base import ChatRequest
+    from ai.router import stream_reply
 
     if prepared is None:
         prepared = await db_sync_to_async(reply_prepare)(conversation=conversation)
@@ -347,7 +348,9 @@ async def reply_stream(
             parts.append(_recommendations_text(payload))
             yield await _emit(publisher, {"type": "campaign_recommendation", "messageId": reply.id, "data": payload})
         else:
-            request = ChatRequest(messages=history, system=SYSTEM_PROMPT, context=context, purpose="chat")
+            request = ChatRequest(
+                messages=history, system=SYSTEM_PROMPT, context=context, intent=intent, purpose="chat"
+            )
             events = stream_reply(request=request, workspace=conversation.workspace, providers=providers, ledger=ledger)
             # Closed at once when the answer ends early (stop): the provider's call is logged in the ledger
             # before the final save below, not whenever the generator would be collected.

@@ -16,11 +16,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from channels.layers import get_channel_layer
 
+from ai.ratelimit import ai_rate_limit_check
 from marketing_ai.db import db_sync_to_async
 from marketing_ai.errors import ApplicationError
 
 from .models import Conversation, Message
-from .providers.usage import ai_rate_limit_check
 from .services import (
     PreparedReply,
     message_pending_for_reply,

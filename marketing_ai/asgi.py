@@ -21,8 +21,8 @@ application = ProtocolTypeRouter(
     }
 )
 
-import chat.intent  # noqa: E402, F401 (what the first answer would import: below, it is frozen too)
-import chat.providers.router  # noqa: E402, F401
+import ai.intent.analysis  # noqa: E402, F401 (what the first answer would import: below, it is frozen too)
+import ai.router  # noqa: E402, F401
 
 # Everything loaded so far (Django, the apps, the libraries) lives as long as the process: out of the
 # garbage collector's sight, a full collection scans only what the requests and answers allocate. Before,

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "accounts",
     "integrations",
+    "ai",
     "chat",
     "campaigns",
 ]
@@ -169,7 +170,7 @@ CELERY_BEAT_SCHEDULE["integrations-sync-active-sources"] = {
     "task": "integrations.tasks.sources_sync_due_task",
     "schedule": timedelta(minutes=env.int("SOURCE_SYNC_INTERVAL_MINUTES", default=30)),
 }
-# Campaigns: overdue approval steps escalate; usage summaries are rebuilt nightly (idempotent upsert).
+# Campaigns: overdue approval steps escalate.
 CELERY_BEAT_SCHEDULE["campaigns-escalate-approvals"] = {
     "task": "campaigns.tasks.approval_escalate_task",
     "schedule": timedelta(minutes=15),
@@ -178,8 +179,10 @@ CELERY_BEAT_SCHEDULE["campaigns-publications-due"] = {
     "task": "campaigns.tasks.publications_due_task",
     "schedule": timedelta(minutes=1),
 }
+# AI usage summaries are rebuilt nightly (idempotent upsert). The entry keeps its first name: the database
+# scheduler updates a stored entry of that name, where a new name would leave the old one calling nothing.
 CELERY_BEAT_SCHEDULE["campaigns-usage-aggregate"] = {
-    "task": "campaigns.tasks.usage_aggregate_task",
+    "task": "ai.tasks.usage_aggregate_task",
     "schedule": crontab(hour=0, minute=30),
 }
 

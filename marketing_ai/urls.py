@@ -6,7 +6,7 @@ api_patterns = [
     path("", include("accounts.api_urls")),
     path("", include("integrations.api_urls")),
     path("", include("integrations.analysis.api_urls")),
-    path("", include("chat.ai_api_urls")),
+    path("", include("ai.api_urls")),
     path("", include("chat.api_urls")),
     path("", include("campaigns.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -20,7 +20,7 @@ urlpatterns = [
     path("sources/", include("integrations.urls")),
     path("analytics/", include("integrations.analysis.urls")),
     path("chat/", include("chat.urls")),
-    path("settings/ai/", include("chat.ai_urls")),
+    path("", include("ai.urls")),
     path("campaigns/", include("campaigns.urls")),
 ]
 

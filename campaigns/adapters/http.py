@@ -5,9 +5,9 @@ import time
 import httpx
 
 from accounts.models import Workspace
+from ai.calls import elapsed_ms, provider_call_record
+from ai.ratelimit import ai_rate_limit_check
 from marketing_ai.errors import ProviderUnavailable, RateLimited
-
-from ..usage import provider_call_log, rate_limit_check
 
 
 def provider_get(
@@ -24,12 +24,17 @@ def provider_get(
     started = time.monotonic()
 
     def log(status: str, error: str = "") -> None:
-        provider_call_log(
-            workspace=workspace, provider=provider, purpose=purpose, status=status, started=started, error=error
+        provider_call_record(
+            workspace=workspace,
+            provider=provider,
+            purpose=purpose,
+            status=status,
+            latency_ms=elapsed_ms(started),
+            error=error,
         )
 
     try:
-        rate_limit_check(workspace=workspace, provider=provider)
+        ai_rate_limit_check(workspace=workspace, scope=provider)
     except RateLimited:
         log("rate_limited", "local rate limit")
         raise

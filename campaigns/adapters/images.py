@@ -14,10 +14,10 @@ from django.conf import settings
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from accounts.models import Workspace
+from ai.calls import elapsed_ms, provider_call_record
 from marketing_ai.errors import ProviderUnavailable, RateLimited
 
 from ..platforms import PlatformSpec
-from ..usage import provider_call_log
 from .http import provider_get
 
 PROVIDER = "freepik"
@@ -167,8 +167,13 @@ def campaign_image(
     canvas, metadata = render_offline(
         spec=spec, title=title, palette=palette, logo=logo, logo_requirements=logo_requirements
     )
-    provider_call_log(
-        workspace=workspace, provider=OFFLINE_PROVIDER, purpose="image", status="ok", started=started, model="pillow"
+    provider_call_record(
+        workspace=workspace,
+        provider=OFFLINE_PROVIDER,
+        purpose="image",
+        status="ok",
+        latency_ms=elapsed_ms(started),
+        model="pillow",
     )
     if fallback:
         metadata["fallbackReason"] = fallback

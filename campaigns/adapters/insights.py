@@ -10,7 +10,8 @@ from datetime import date
 import httpx
 from django.conf import settings
 
-from accounts.models import ProviderKey, Workspace
+from accounts.models import Workspace
+from ai.keys import provider_key_active_for
 from marketing_ai.errors import ApplicationError
 
 from .http import provider_get
@@ -30,7 +31,7 @@ ACTION_MAP = {
 
 
 def _access_token(workspace: Workspace) -> str:
-    key = ProviderKey.objects.filter(workspace=workspace, provider="meta", is_active=True).first()
+    key = provider_key_active_for(workspace=workspace, provider="meta")
     if key is None:
         raise ApplicationError("Add a Meta access token (provider “meta”) to import insights.")
     return key.secret

@@ -1,6 +1,6 @@
 """Campaign models, split by sub-domain; import them from `campaigns.models`."""
 
-from .analytics import PerformanceMetric, UsageDailySummary
+from .analytics import PerformanceMetric
 from .campaign import BrandAsset, BrandProfile, Campaign, ComplianceCheck, ContentJob, ContentVariant
 from .publishing import Publication
 from .recommendation import CampaignRecommendation
@@ -20,5 +20,4 @@ __all__ = [
     "ContentVariant",
     "PerformanceMetric",
     "Publication",
-    "UsageDailySummary",
 ]

@@ -50,31 +50,3 @@ class PerformanceMetric(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.campaign_id} {self.platform} {self.date}"
-
-
-class UsageDailySummary(models.Model):
-    """ProviderCall rows aggregated per workspace, provider and UTC day (rebuilt idempotently each night)."""
-
-    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="usage_summaries")
-    provider = models.CharField(max_length=32)
-    day = models.DateField()
-    requests = models.PositiveIntegerField(default=0)
-    successes = models.PositiveIntegerField(default=0)
-    tokens_in = models.PositiveBigIntegerField(default=0)
-    tokens_out = models.PositiveBigIntegerField(default=0)
-    cost = models.DecimalField(max_digits=14, decimal_places=6, default=Decimal("0"))
-    avg_latency_ms = models.FloatField(default=0)
-    updated_at = models.DateTimeField()
-
-    class Meta:
-        ordering = ["day", "provider"]
-        constraints = [
-            models.UniqueConstraint(fields=["workspace", "provider", "day"], name="campaigns_usage_day_unique")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.provider} {self.day}"
-
-    @property
-    def success_rate(self) -> float:
-        return self.successes / self.requests if self.requests else 0.0

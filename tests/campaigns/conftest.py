@@ -1,7 +1,7 @@
 import pytest
 
 from accounts.models import Membership
-from tests.chat.ai_helpers import fake  # noqa: F401 (pytest fixture: a fake OpenAI-compatible server)
+from tests.ai.ai_helpers import fake  # noqa: F401 (pytest fixture: a fake OpenAI-compatible server)
 
 from .factories import CampaignFactory, member
 

@@ -3,13 +3,12 @@ from datetime import date
 
 import pytest
 
-from accounts.models import ProviderKey
+from ai.models import ProviderCall, ProviderKey
 from campaigns.adapters.images import campaign_image
 from campaigns.adapters.insights import insights_fetch
 from campaigns.metrics import metrics_sync_from_platform
 from campaigns.models import PerformanceMetric
 from campaigns.platforms import PLATFORMS
-from chat.models import ProviderCall
 
 from .factories import CampaignFactory
 from .fakes import FreepikHandler, InsightsHandler, serve

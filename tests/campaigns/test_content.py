@@ -4,11 +4,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, ImageDraw
 
+from ai.models import ProviderCall
 from campaigns.brand import brand_asset_upload
 from campaigns.content import fit_to_platform, offline_copy, variant_generate
 from campaigns.models import BrandProfile, ComplianceCheck
 from campaigns.platforms import PLATFORMS
-from chat.models import ProviderCall
 
 from .factories import CampaignFactory
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from ai.models import ProviderCall
 from campaigns.models import CampaignRecommendation
 from campaigns.recommendations import recommendations_generate
-from chat.models import ProviderCall
 from tests.integrations.analysis_data import Events, source_create
 
 pytestmark = pytest.mark.django_db

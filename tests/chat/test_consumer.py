@@ -6,7 +6,8 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.test import Client
 
-from chat.models import Conversation, Message, ProviderCall
+from ai.models import ProviderCall
+from chat.models import Conversation, Message
 from chat.services import conversation_create
 
 from .conftest import ws_communicator

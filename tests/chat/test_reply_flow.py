@@ -7,7 +7,8 @@ from asgiref.sync import sync_to_async
 from django.test import AsyncClient
 from django.utils import timezone
 
-from chat.models import Message, ProviderCall
+from ai.models import ProviderCall
+from chat.models import Message
 from chat.services import conversation_create, message_create, reply_progress_save
 
 from .conftest import ws_communicator

@@ -7,7 +7,8 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.test import AsyncClient
 
-from chat.models import Message, ProviderCall
+from ai.models import ProviderCall
+from chat.models import Message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -151,4 +151,3 @@ def test_admin_lists_conversations_with_their_messages(client, conversation):
     assert client.get("/admin/chat/conversation/").status_code == 200
     page = client.get(f"/admin/chat/conversation/{conversation.id}/change/")
     assert page.status_code == 200 and "How do I win back cart abandoners?" in page.text
-    assert client.get("/admin/chat/providercall/").status_code == 200

@@ -40,7 +40,7 @@ class _ServerThread(threading.Thread):
         asyncio.run(self._serve())
 
     async def _serve(self):
-        from chat.providers.openai_compat import kept_clients_close
+        from ai.providers.openai_compat import kept_clients_close
 
         try:
             await self.server.serve()

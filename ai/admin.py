@@ -1,0 +1,52 @@
+from django.contrib import admin
+
+from .models import ProviderCall, ProviderKey, UsageDailySummary
+
+
+@admin.register(ProviderKey)
+class ProviderKeyAdmin(admin.ModelAdmin):
+    """The secret is never displayed: only its last four characters."""
+
+    list_display = ["workspace", "provider", "masked", "model", "is_active", "validated_at", "updated_at"]
+    list_filter = ["provider", "is_active"]
+    search_fields = ["workspace__name", "provider"]
+    list_select_related = ["workspace"]
+    fields = ["workspace", "provider", "masked", "base_url", "model", "is_active", "validated_at", "created_by"]
+    readonly_fields = ["workspace", "provider", "masked", "validated_at", "created_by"]
+
+    def has_add_permission(self, request):
+        return False  # keys are added (and validated) from the AI settings page
+
+    @admin.display(description="Key")
+    def masked(self, key):
+        return key.masked
+
+
+@admin.register(ProviderCall)
+class ProviderCallAdmin(admin.ModelAdmin):
+    list_display = (
+        "created_at",
+        "workspace",
+        "provider",
+        "model",
+        "purpose",
+        "status",
+        "tokens_in",
+        "tokens_out",
+        "cost",
+    )
+    list_filter = ("provider", "status", "purpose")
+    raw_id_fields = ("workspace",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(UsageDailySummary)
+class UsageDailySummaryAdmin(admin.ModelAdmin):
+    list_display = ["day", "workspace", "provider", "requests", "successes", "cost", "avg_latency_ms"]
+    list_filter = ["provider"]
+    raw_id_fields = ["workspace"]

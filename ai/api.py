@@ -1,0 +1,243 @@
+"""DRF endpoints of the AI platform: provider order, provider keys, usage and cost, intent (DESIGN §4)."""
+
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.selectors import workspace_current_for_user
+from marketing_ai.errors import ApplicationError
+
+from .catalog import KEYED_PROVIDERS, KNOWN_PROVIDERS
+from .intent.analysis import intent_analyze
+from .keys import (
+    provider_key_delete,
+    provider_key_list_for_user,
+    provider_key_save,
+    provider_key_test,
+    provider_order_set,
+    provider_settings_for_user,
+)
+from .models import UsageDailySummary
+from .ratelimit import ai_rate_limit_check
+from .usage import usage_daily_for_workspace, usage_summary_for_workspace, usage_totals
+
+
+class ProviderKeyOutput(serializers.Serializer):
+    """A stored key as the API shows it: masked, never the secret."""
+
+    provider = serializers.CharField()
+    masked = serializers.CharField()
+    lastFour = serializers.CharField(source="last_four")
+    baseUrl = serializers.CharField(source="base_url")
+    model = serializers.CharField()
+    isActive = serializers.BooleanField(source="is_active")
+    validatedAt = serializers.DateTimeField(source="validated_at", allow_null=True)
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+
+
+ProviderSettingsOutput = inline_serializer(
+    "AiProviderSettings",
+    {
+        "providers": serializers.ListField(child=serializers.CharField()),
+        "isWorkspaceOverride": serializers.BooleanField(),
+        "default": serializers.ListField(child=serializers.CharField()),
+        "available": serializers.ListField(child=serializers.CharField()),
+    },
+)
+KeyTestOutput = inline_serializer(
+    "AiProviderKeyTest",
+    {"ok": serializers.BooleanField(), "provider": serializers.CharField(), "message": serializers.CharField()},
+)
+
+
+class ProviderOrderApi(APIView):
+    class Input(serializers.Serializer):
+        providers = serializers.ListField(
+            child=serializers.ChoiceField(choices=KNOWN_PROVIDERS), allow_empty=True, max_length=len(KNOWN_PROVIDERS)
+        )
+
+    @extend_schema(responses=ProviderSettingsOutput)
+    def get(self, request):
+        return Response(provider_settings_for_user(user=request.user))
+
+    @extend_schema(request=Input, responses=ProviderSettingsOutput)
+    def put(self, request):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        provider_order_set(user=request.user, providers=data.validated_data["providers"])
+        return Response(provider_settings_for_user(user=request.user))
+
+
+class ProviderKeyListApi(APIView):
+    class Input(serializers.Serializer):
+        provider = serializers.ChoiceField(choices=KEYED_PROVIDERS)
+        secret = serializers.CharField(max_length=500, trim_whitespace=True)
+        baseUrl = serializers.URLField(required=False, allow_blank=True, default="", max_length=200)
+        model = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
+
+    @extend_schema(responses=ProviderKeyOutput(many=True))
+    def get(self, request):
+        return Response(ProviderKeyOutput(provider_key_list_for_user(user=request.user), many=True).data)
+
+    @extend_schema(request=Input, responses={201: ProviderKeyOutput})
+    def post(self, request):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        key = provider_key_save(
+            user=request.user,
+            provider=values["provider"],
+            secret=values["secret"],
+            base_url=values["baseUrl"],
+            model=values["model"],
+        )
+        return Response(ProviderKeyOutput(key).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="ai_provider_keys_destroy_by_query",
+        parameters=[OpenApiParameter("provider", str, required=True)],
+        responses={204: None},
+    )
+    def delete(self, request):
+        provider = request.query_params.get("provider") or (request.data or {}).get("provider")
+        if not provider:
+            raise ApplicationError(
+                "Say which provider's key to delete.", errors={"provider": ["This field is required."]}
+            )
+        provider_key_delete(user=request.user, provider=str(provider))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ProviderKeyDetailApi(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request, provider: str):
+        provider_key_delete(user=request.user, provider=provider)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ProviderKeyTestApi(APIView):
+    @extend_schema(request=None, responses=KeyTestOutput)
+    def post(self, request, provider: str):
+        return Response(provider_key_test(user=request.user, provider=provider))
+
+
+class AiUsageApi(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("days", int, description="Window in days (1-365, default 30).")],
+        responses=inline_serializer(
+            "AiUsageRow",
+            {
+                "provider": serializers.CharField(),
+                "calls": serializers.IntegerField(),
+                "tokensIn": serializers.IntegerField(),
+                "tokensOut": serializers.IntegerField(),
+                "cost": serializers.CharField(),
+                "avgLatencyMs": serializers.IntegerField(),
+                "errors": serializers.IntegerField(),
+            },
+            many=True,
+        ),
+    )
+    def get(self, request):
+        try:
+            days = int(request.query_params.get("days", 30))
+        except ValueError:
+            days = 0
+        if not 1 <= days <= 365:
+            raise ApplicationError("days must be a whole number from 1 to 365.", errors={"days": ["Out of range."]})
+        workspace = workspace_current_for_user(user=request.user)
+        return Response(usage_summary_for_workspace(workspace=workspace, days=days))
+
+
+class IntentApi(APIView):
+    class Input(serializers.Serializer):
+        text = serializers.CharField(max_length=4000, trim_whitespace=True)
+
+    @extend_schema(
+        request=Input,
+        responses=inline_serializer(
+            "IntentResult",
+            {
+                "intent": serializers.CharField(),
+                "confidence": serializers.FloatField(),
+                "requiresAuth": serializers.BooleanField(),
+                "module": serializers.CharField(),
+                "action": serializers.CharField(),
+                "entities": serializers.DictField(),
+            },
+        ),
+    )
+    def post(self, request):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        workspace = workspace_current_for_user(user=request.user)
+        ai_rate_limit_check(workspace=workspace)
+        return Response(intent_analyze(text=data.validated_data["text"], workspace=workspace))
+
+
+class UsageQuery(serializers.Serializer):
+    from_ = serializers.DateField(required=False)
+    to = serializers.DateField(required=False)
+
+    def to_internal_value(self, data):
+        data = {"from_": data.get("from"), "to": data.get("to")}
+        return super().to_internal_value({k: v for k, v in data.items() if v not in (None, "")})
+
+    def validate(self, attrs):
+        if attrs.get("from_") and attrs.get("to") and attrs["to"] < attrs["from_"]:
+            raise serializers.ValidationError({"to": "The end date must not be before the start date."})
+        return attrs
+
+
+class UsageDayOutput(serializers.ModelSerializer):
+    tokensIn = serializers.IntegerField(source="tokens_in")
+    tokensOut = serializers.IntegerField(source="tokens_out")
+    avgLatencyMs = serializers.FloatField(source="avg_latency_ms")
+    successRate = serializers.FloatField(source="success_rate")
+
+    class Meta:
+        model = UsageDailySummary
+        fields = [
+            "day",
+            "provider",
+            "requests",
+            "successes",
+            "successRate",
+            "tokensIn",
+            "tokensOut",
+            "cost",
+            "avgLatencyMs",
+        ]
+
+
+class UsageDailyApi(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("from", str, description="YYYY-MM-DD"), OpenApiParameter("to", str)],
+        responses=inline_serializer(
+            "UsageDaily",
+            {
+                "from": serializers.DateField(),
+                "to": serializers.DateField(),
+                "totals": serializers.DictField(),
+                "results": UsageDayOutput(many=True),
+            },
+        ),
+    )
+    def get(self, request):
+        query = UsageQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        end = query.validated_data.get("to") or timezone.now().date()
+        start = query.validated_data.get("from_") or end - timedelta(days=29)
+        if (end - start).days > 366:
+            raise ValidationError({"from": "Ask for at most 366 days at a time."})
+        workspace = workspace_current_for_user(user=request.user)
+        rows = list(usage_daily_for_workspace(workspace=workspace, start=start, end=end))
+        totals = usage_totals(rows)
+        totals["cost"] = str(totals["cost"])
+        return Response({"from": start, "to": end, "totals": totals, "results": UsageDayOutput(rows, many=True).data})

@@ -1,0 +1,82 @@
+"""The call log: one ProviderCall row per call to a model or another external API, with its cost (DESIGN §7).
+
+This is the only module that writes ProviderCall. The router logs every model attempt here (itself, once);
+adapters of other external APIs (images, ad-platform insights) log their calls through `provider_call_record`.
+"""
+
+import time
+
+from marketing_ai.db import db_sync_to_async
+
+from .models import ProviderCall
+from .providers.pricing import cost_for
+
+ERROR_MAX_LENGTH = 500
+
+
+def elapsed_ms(started: float) -> int:
+    """Milliseconds since `started` (a time.monotonic() reading): a call's latency."""
+    return max(0, int((time.monotonic() - started) * 1000))
+
+
+def _provider_call(
+    *,
+    workspace=None,
+    provider: str,
+    purpose: str,
+    status: str,
+    latency_ms: int,
+    model: str = "",
+    tokens_in: int = 0,
+    tokens_out: int = 0,
+    error: str = "",
+) -> ProviderCall:
+    return ProviderCall(
+        workspace=workspace,
+        provider=(provider or "")[:32],
+        model=(model or "")[:100],
+        purpose=(purpose or "")[:32],
+        status=status,
+        tokens_in=max(0, int(tokens_in)),
+        tokens_out=max(0, int(tokens_out)),
+        cost=cost_for(model=model or "", tokens_in=tokens_in, tokens_out=tokens_out),
+        latency_ms=max(0, int(latency_ms)),
+        error=(error or "")[:ERROR_MAX_LENGTH],
+    )
+
+
+def provider_call_record(
+    *,
+    workspace=None,
+    provider: str,
+    purpose: str,
+    status: str,
+    latency_ms: int,
+    model: str = "",
+    tokens_in: int = 0,
+    tokens_out: int = 0,
+    error: str = "",
+) -> ProviderCall:
+    """Store one ProviderCall with its cost from the price table; the error text must already be secret-free."""
+    call = _provider_call(
+        workspace=workspace,
+        provider=provider,
+        purpose=purpose,
+        status=status,
+        latency_ms=latency_ms,
+        model=model,
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
+        error=error,
+    )
+    call.save()
+    return call
+
+
+aprovider_call_record = db_sync_to_async(provider_call_record)
+
+
+def provider_calls_store(ledger: list[dict]) -> None:
+    """Store the ProviderCalls a caller collected (the router's `ledger`) in one INSERT."""
+    if ledger:
+        ProviderCall.objects.bulk_create([_provider_call(**fields) for fields in ledger])

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+app_name = "ai"
+
+urlpatterns = [
+    path("settings/ai/", views.ai_settings, name="settings"),
+    path("settings/ai/order", views.ai_provider_order, name="provider-order"),
+    path("settings/ai/keys", views.ai_provider_key_save, name="provider-key-save"),
+    path("settings/ai/keys/<str:provider>/delete", views.ai_provider_key_delete, name="provider-key-delete"),
+    path("settings/ai/keys/<str:provider>/test", views.ai_provider_key_test, name="provider-key-test"),
+    path("usage/", views.usage, name="usage"),
+]

@@ -1,0 +1,14 @@
+"""ProviderCall now lives in the ai app (ai 0001 renamed its table and kept every row): state only here."""
+
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("chat", "0001_initial"),
+        ("ai", "0001_initial"),
+    ]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(state_operations=[migrations.DeleteModel(name="ProviderCall")]),
+    ]
