@@ -1,4 +1,4 @@
-"""Intent classifier accuracy on the held-out split of chat/intent_data/examples.jsonl; prints JSON.
+"""Intent classifier accuracy on the held-out split of ai/intent/examples.jsonl; prints JSON.
 
 Beside the classifier, the same run measures two baselines on the same held-out examples: the majority
 class, and a keyword rule set (the lexicon concepts alone, first match wins).
