@@ -19,7 +19,7 @@ def elapsed_ms(started: float) -> int:
     return max(0, int((time.monotonic() - started) * 1000))
 
 
-def _provider_call(
+def provider_call_build(
     *,
     workspace=None,
     provider: str,
@@ -31,6 +31,7 @@ def _provider_call(
     tokens_out: int = 0,
     error: str = "",
 ) -> ProviderCall:
+    """An unsaved ProviderCall, its cost from the price table; the error text must already be secret-free."""
     return ProviderCall(
         workspace=workspace,
         provider=(provider or "")[:32],
@@ -45,30 +46,9 @@ def _provider_call(
     )
 
 
-def provider_call_record(
-    *,
-    workspace=None,
-    provider: str,
-    purpose: str,
-    status: str,
-    latency_ms: int,
-    model: str = "",
-    tokens_in: int = 0,
-    tokens_out: int = 0,
-    error: str = "",
-) -> ProviderCall:
-    """Store one ProviderCall with its cost from the price table; the error text must already be secret-free."""
-    call = _provider_call(
-        workspace=workspace,
-        provider=provider,
-        purpose=purpose,
-        status=status,
-        latency_ms=latency_ms,
-        model=model,
-        tokens_in=tokens_in,
-        tokens_out=tokens_out,
-        error=error,
-    )
+def provider_call_record(**fields) -> ProviderCall:
+    """Store one ProviderCall (the fields of `provider_call_build`)."""
+    call = provider_call_build(**fields)
     call.save()
     return call
 
@@ -79,4 +59,4 @@ aprovider_call_record = db_sync_to_async(provider_call_record)
 def provider_calls_store(ledger: list[dict]) -> None:
     """Store the ProviderCalls a caller collected (the router's `ledger`) in one INSERT."""
     if ledger:
-        ProviderCall.objects.bulk_create([_provider_call(**fields) for fields in ledger])
+        ProviderCall.objects.bulk_create([provider_call_build(**fields) for fields in ledger])

@@ -30,7 +30,11 @@ class ProviderKeyForm(forms.Form):
         label="API key", max_length=500, widget=forms.PasswordInput(attrs={"autocomplete": "off"}, render_value=False)
     )
     base_url = forms.URLField(
-        label="Base URL", required=False, max_length=200, help_text="Optional: any OpenAI-compatible endpoint."
+        label="Base URL",
+        required=False,
+        max_length=200,
+        assume_scheme="https",
+        help_text="Optional: any OpenAI-compatible endpoint.",
     )
     model = forms.CharField(required=False, max_length=100, help_text="Optional: defaults to the server's model.")
 

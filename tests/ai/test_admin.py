@@ -2,19 +2,11 @@
 
 import pytest
 
-from accounts.models import User
 from ai.calls import provider_call_record
 from ai.models import ProviderKey
 from ai.usage import usage_aggregate_recent
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(client, db):
-    admin = User.objects.create_superuser(email="ops@marketing-ai.test", password="Ops-Password-11")
-    client.force_login(admin)
-    return client
 
 
 @pytest.mark.parametrize("model", ["providerkey", "providercall", "usagedailysummary"])
