@@ -11,9 +11,9 @@ from ai.models import ProviderCall, ProviderKey, UsageDailySummary
 
 # The last migration of each app before the AI models moved into the ai app.
 BEFORE_THE_MOVE = [
-    ("accounts", "0001_initial"),
+    ("accounts", "0003_notification_general"),
     ("chat", "0001_initial"),
-    ("campaigns", "0003_providercall_day_statistics"),
+    ("campaigns", "0004_notification_moved_to_accounts"),
 ]
 SECRET = "sk-live-the-old-key-9876"
 
