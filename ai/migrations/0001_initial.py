@@ -2,7 +2,7 @@
 (UsageDailySummary), keeping every row: the tables are renamed, never copied, so encrypted provider keys stay
 byte-for-byte what they were (and readable with the same FIELD_ENCRYPTION_KEYS).
 
-The old apps drop the models from their state only (accounts 0004, chat 0002, campaigns 0005). Content types
+The old apps drop the models from their state only (accounts 0004, chat 0002, campaigns 0006). Content types
 follow the models, so admin permissions and log entries keep pointing at them.
 """
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.models import ProviderKey
+from ai.models import ProviderKey
 from campaigns.models import Campaign, PerformanceMetric, Publication
 from campaigns.tasks import publications_due_task
 from integrations.models import DataSource

@@ -5,7 +5,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("campaigns", "0004_notification_moved_to_accounts"),
+        ("campaigns", "0005_publication"),
         ("ai", "0001_initial"),
     ]
 
