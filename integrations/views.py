@@ -13,9 +13,9 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 from accounts.selectors import workspace_current_for_user
 from marketing_ai.errors import ApplicationError, NotFound
 
-from .collect import ADAPTERS
 from .csv_preview import csv_preview
 from .forms import CsvImportForm, CsvUploadForm, EventFilterForm, SourceCreateForm
+from .intake import ADAPTERS
 from .selectors import (
     customer_get_for_user,
     customer_list_for_user,

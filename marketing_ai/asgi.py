@@ -12,11 +12,10 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from accounts.websocket_auth import BrowserOriginValidator, JWTOrSessionAuthMiddlewareStack  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
-from integrations.collect import CollectFastPath  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": CollectFastPath(django_asgi_app),
+        "http": django_asgi_app,
         "websocket": BrowserOriginValidator(JWTOrSessionAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -4,52 +4,18 @@ Playwright drives the system Chromium (never a downloaded browser). Without Chro
 unless REQUIRE_BROWSER=1 (CI), where a missing browser is a failure.
 """
 
-import asyncio
 import os
 import shutil
-import socket
-import threading
-import time
 
 import pytest
+
+from tests.servers import AsgiServerThread, free_port
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--no-first-run"]
 
 
 def _chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class _ServerThread(threading.Thread):
-    def __init__(self, port: int):
-        super().__init__(daemon=True)
-        import uvicorn
-
-        from marketing_ai.asgi import application
-
-        config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-        self.server = uvicorn.Server(config)
-
-    def run(self):
-        asyncio.run(self._serve())
-
-    async def _serve(self):
-        from ai.providers.openai_compat import kept_clients_close
-
-        try:
-            await self.server.serve()
-        finally:
-            await kept_clients_close()  # the server's loop ends: its provider connections too
-
-    def stop(self):
-        self.server.should_exit = True
-        self.join(timeout=10)
 
 
 @pytest.fixture(autouse=True)
@@ -63,14 +29,10 @@ def _sync_orm_beside_playwrights_loop(monkeypatch):
 def live_asgi_server(transactional_db, settings):
     """Base URL of the app served over real sockets, sharing the test database."""
     settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
-    port = _free_port()
-    thread = _ServerThread(port)
+    port = free_port()
+    thread = AsgiServerThread(port)
     thread.start()
-    deadline = time.monotonic() + 15
-    while not thread.server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("The ASGI test server did not start.")
-        time.sleep(0.05)
+    thread.wait_started()
     yield f"http://127.0.0.1:{port}"
     thread.stop()
 

@@ -4,10 +4,11 @@ import json
 
 import pytest
 
+from integrations.intake import intake_admitted, intake_process
 from integrations.models import Customer, Event
+from integrations.pipeline.schema import EventRecord
 
-# The view stores from a worker thread with its own connection, so the data must be committed.
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 def post(client, source_or_key, body, **headers):
@@ -158,3 +159,64 @@ def test_absurdly_nested_json_is_400_not_a_crash(client, gtm_source):
     assert response.status_code == 400
     assert response.json()["statusCode"] == 400
     assert not Event.objects.filter(source=gtm_source).exists()
+
+
+def test_a_declared_body_over_the_limit_is_413_before_anything_is_read(client, gtm_source, settings):
+    settings.COLLECT_MAX_BODY_BYTES = 1000
+    response = post(client, gtm_source, mp_body(40))
+    assert response.status_code == 413 and "1000 bytes" in response.json()["message"]
+    assert not Event.objects.exists()
+
+
+def test_a_paused_source_is_403_and_stores_nothing(client, gtm_source):
+    gtm_source.status = "paused"
+    gtm_source.save(update_fields=["status"])
+    response = post(client, gtm_source, mp_body(1))
+    assert response.status_code == 403 and response.json()["statusCode"] == 403
+    assert not Event.objects.exists()
+
+
+def test_a_process_at_capacity_answers_429_with_retry_after_and_cors(client, gtm_source, settings):
+    settings.COLLECT_MAX_IN_FLIGHT = 0
+    response = post(client, gtm_source, mp_body(2), HTTP_ORIGIN="https://shop.example.com")
+    assert response.status_code == 429 and response["Retry-After"] == "1"
+    assert response.json()["statusCode"] == 429
+    assert response["Access-Control-Allow-Origin"] == "https://shop.example.com"
+    assert not Event.objects.exists()
+
+
+def test_batches_beyond_the_in_flight_cap_are_refused_until_one_finishes(settings):
+    settings.COLLECT_MAX_IN_FLIGHT = 2
+    with intake_admitted() as first, intake_admitted() as second, intake_admitted() as third:
+        assert (first, second, third) == (True, True, False)
+    with intake_admitted() as again:
+        assert again
+
+
+class Uppercase:
+    """Another wire format: a list of {"n": name, "id": id} mapped to custom events."""
+
+    @staticmethod
+    def iter_items(payload):
+        return payload
+
+    @staticmethod
+    def map_item(item, *, received_at):
+        return [
+            EventRecord(
+                external_id=item["id"],
+                event_type="custom",
+                occurred_at=received_at,
+                properties={"name": item["n"].upper()},
+            )
+        ]
+
+
+def test_another_endpoint_reuses_the_intake_with_its_own_adapter_and_limits(gtm_source, settings):
+    body = json.dumps([{"n": "wave", "id": "w1"}, {"n": "nod"}]).encode()
+    answer = intake_process(write_key=gtm_source.write_key, body=body, adapter=Uppercase)
+    assert (answer.status, answer.accepted) == (202, 1) and answer.rejected[0]["index"] == 1
+    assert Event.objects.get(source=gtm_source).properties["name"] == "WAVE"
+
+    settings.COLLECT_MAX_EVENTS = 1
+    assert intake_process(write_key=gtm_source.write_key, body=body, adapter=Uppercase).status == 413

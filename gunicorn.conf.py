@@ -1,0 +1,26 @@
+"""gunicorn's settings for the production recipe (README "Production"): the pages and the REST API.
+
+`gunicorn marketing_ai.wsgi:application` reads this file from the working directory. Websockets and event
+streams are not served here: the proxy routes them to the ASGI server.
+"""
+
+import os
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+# Sync workers: a request holds its process for its whole life, and requests spend most of it on the CPU
+# (Python), so two processes per core keep the cores busy across database waits. WEB_CONCURRENCY overrides.
+workers = int(os.environ.get("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1)))
+worker_class = "sync"
+# Slow clients are the proxy's business (nginx/Caddy buffer requests and answers), so a short timeout only
+# catches a stuck worker; keep-alive from the proxy saves a TCP handshake per request.
+timeout = 30
+keepalive = 5
+# Load the app once in the master, so workers fork with Django, the apps and the URL resolver already built.
+preload_app = True
+# A worker is replaced after this many requests (with jitter, not all at once): bounds any slow leak.
+max_requests = 20_000
+max_requests_jitter = 2_000
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

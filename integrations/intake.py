@@ -1,0 +1,230 @@
+"""Event intake: the one path from a posted body to stored events, for every push endpoint (DESIGN §4, §5).
+
+`POST /api/collect/{writeKey}` is a thin view over `intake_response`; any other push endpoint (another wire
+format, another way to present the write key) calls the same function with its own `adapter` and, if its
+callers expect another answer, its own `shape`. The limits, the overload answers (429 + Retry-After for a
+key over its rate or a process at capacity, 503 + Retry-After when storage fails) and the in-flight count
+live here, once.
+
+An adapter is any object with `iter_items(payload) -> Iterable` (the events a body carries) and
+`map_item(item, *, received_at) -> list[EventRecord]` (raising `Rejection` for a bad event), like the
+modules in `integrations/adapters/`.
+"""
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from marketing_ai.caching import counter_incremented
+from marketing_ai.errors import error_body
+
+from .adapters import gtm, meta_pixel, segment
+from .models import DataSource
+from .pipeline.runner import batch_ingest
+from .pipeline.schema import EventRecord, Rejection
+from .selectors import data_source_by_write_key
+
+logger = logging.getLogger(__name__)
+
+AT_CAPACITY = "The collector is at capacity; retry shortly."
+SOURCE_CACHE_SECONDS = 10
+
+
+class IntakeAdapter(Protocol):
+    def iter_items(self, payload) -> Iterable: ...
+
+    def map_item(self, item, *, received_at: datetime) -> list[EventRecord]: ...
+
+
+ADAPTERS: dict[str, IntakeAdapter] = {
+    DataSource.SourceType.GTM: gtm,
+    DataSource.SourceType.FACEBOOK_PIXEL: meta_pixel,
+    DataSource.SourceType.SEGMENT: segment.BATCH,
+}
+
+
+@dataclass(frozen=True)
+class IntakeAnswer:
+    """What an intake request gets: the status, the JSON body and any extra headers (Retry-After)."""
+
+    status: int
+    body: dict
+    headers: dict[str, str] = field(default_factory=dict)
+    accepted: int = 0
+    rejected: list[dict] = field(default_factory=list)
+
+
+def _error(status: int, message: str, **headers: str) -> IntakeAnswer:
+    return IntakeAnswer(status, error_body(status, message), headers)
+
+
+# The source behind a write key, cached per process: looked up on every batch, changed almost never.
+_sources: dict[str, tuple[float, DataSource | None]] = {}
+
+
+def _source_for_key(write_key: str) -> DataSource | None:
+    now = time.monotonic()
+    hit = _sources.get(write_key)
+    if hit and hit[0] > now:
+        return hit[1]
+    source = data_source_by_write_key(write_key=write_key)
+    if len(_sources) > 10_000:
+        _sources.clear()
+    _sources[write_key] = (now + SOURCE_CACHE_SECONDS, source)
+    return source
+
+
+def _rate_wait(write_key: str) -> int:
+    """Fixed-window counter per write key in the shared cache; seconds to wait, 0 when allowed."""
+    window = settings.COLLECT_RATE_LIMIT_WINDOW_SECONDS
+    bucket = int(time.time() // window)
+    count = counter_incremented(f"collect-rate:{write_key}:{bucket}", timeout=window + 1)
+    if count > settings.COLLECT_RATE_LIMIT_REQUESTS:
+        return max(1, int((bucket + 1) * window - time.time()) + 1)
+    return 0
+
+
+_in_flight = 0
+_in_flight_lock = threading.Lock()
+
+
+@contextmanager
+def intake_admitted() -> Iterator[bool]:
+    """Whether this process may take one more batch now (at most `COLLECT_MAX_IN_FLIGHT` at once).
+
+    A threaded server (gunicorn's gthread workers, the ASGI server's thread pool) could otherwise queue
+    batches until they time out; refused ones are answered 429 at once.
+    """
+    global _in_flight
+    with _in_flight_lock:
+        admitted = _in_flight < settings.COLLECT_MAX_IN_FLIGHT
+        if admitted:
+            _in_flight += 1
+    try:
+        yield admitted
+    finally:
+        if admitted:
+            with _in_flight_lock:
+                _in_flight -= 1
+
+
+class _Oversized:
+    """Stands in for an event over the per-event size limit so it is rejected with its index."""
+
+
+def _items_sized(items: list) -> list:
+    limit = settings.COLLECT_MAX_EVENT_BYTES
+    return [
+        _Oversized() if len(json.dumps(item, separators=(",", ":"), default=str)) > limit else item for item in items
+    ]
+
+
+def intake_process(*, write_key: str, body: bytes, adapter: IntakeAdapter | None = None) -> IntakeAnswer:
+    """Authenticate the key, apply the limits, map and store one batch; never raises for bad input.
+
+    The source must be a push source (`DataSource.PUSH_TYPES`); `adapter` defaults to the one of its type.
+    Rejected events are listed with their index and reason while the rest are stored (idempotently).
+    """
+    try:
+        source = _source_for_key(write_key)
+        if source is None:
+            return _error(401, "Unknown write key.")
+        if source.status == DataSource.Status.PAUSED:
+            return _error(403, "This data source is paused.")
+        wait = _rate_wait(write_key)
+        if wait:
+            return _error(429, "Too many requests for this write key.", **{"Retry-After": str(wait)})
+        if len(body) > settings.COLLECT_MAX_BODY_BYTES:
+            return _error(413, f"Request body is too large (limit {settings.COLLECT_MAX_BODY_BYTES} bytes).")
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
+            return _error(400, "The body is not valid JSON.")
+        adapter = adapter or ADAPTERS[source.source_type]
+        items = list(adapter.iter_items(payload))
+        if len(items) > settings.COLLECT_MAX_EVENTS:
+            return _error(413, f"Too many events in one request: {len(items)} (limit {settings.COLLECT_MAX_EVENTS}).")
+        result, _inserted = batch_ingest(source=source, items=_items_sized(items), mapper=_mapper(adapter))
+    except DatabaseError:
+        logger.exception("intake: database error")
+        connection.close()  # the next request reconnects
+        return _error(503, "Storage is unavailable; retry later.", **{"Retry-After": "5"})
+    body = {"accepted": result.accepted, "rejected": result.rejected}
+    return IntakeAnswer(202, body, accepted=result.accepted, rejected=result.rejected)
+
+
+def _mapper(adapter: IntakeAdapter) -> Callable[..., list[EventRecord]]:
+    too_big = f"event is larger than {settings.COLLECT_MAX_EVENT_BYTES // 1024} KB."
+
+    def mapper(item, *, received_at):
+        if isinstance(item, _Oversized):
+            raise Rejection(too_big)
+        return adapter.map_item(item, received_at=received_at)
+
+    return mapper
+
+
+def cors_headers(origin: str | None) -> dict[str, str]:
+    """Any site may post events with its write key (no cookies are read, so no credentials are allowed)."""
+    return {
+        "Access-Control-Allow-Origin": origin or "*",
+        "Access-Control-Allow-Methods": "POST, OPTIONS",
+        "Access-Control-Allow-Headers": "Content-Type, Authorization",
+        "Access-Control-Max-Age": "86400",
+        "Vary": "Origin",
+    }
+
+
+def intake_response(
+    request: HttpRequest,
+    *,
+    write_key: str,
+    adapter: IntakeAdapter | None = None,
+    shape: Callable[[IntakeAnswer], IntakeAnswer] | None = None,
+) -> HttpResponse:
+    """The whole HTTP answer of a push endpoint: CORS preflight, method, capacity, limits, storing.
+
+    `shape` may rewrite a 202 answer for endpoints whose callers expect another body or status.
+    """
+    if request.method == "OPTIONS":
+        response = HttpResponse(status=204)
+    elif request.method != "POST":
+        response = _json(_error(405, "Method not allowed."))
+    else:
+        with intake_admitted() as admitted:
+            answer = _answer(request, write_key=write_key, adapter=adapter) if admitted else None
+        if answer is None:
+            answer = _error(429, AT_CAPACITY, **{"Retry-After": "1"})
+        elif shape is not None and answer.status == 202:
+            answer = shape(answer)
+        response = _json(answer)
+    for key, value in cors_headers(request.headers.get("Origin")).items():
+        response[key] = value
+    return response
+
+
+def _answer(request: HttpRequest, *, write_key: str, adapter: IntakeAdapter | None) -> IntakeAnswer:
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return _error(400, "Invalid Content-Length header.")
+    if declared > settings.COLLECT_MAX_BODY_BYTES:  # refused before the body is read
+        return _error(413, f"Request body is too large (limit {settings.COLLECT_MAX_BODY_BYTES} bytes).")
+    return intake_process(write_key=write_key, body=request.body, adapter=adapter)
+
+
+def _json(answer: IntakeAnswer) -> JsonResponse:
+    response = JsonResponse(answer.body, status=answer.status)
+    for key, value in answer.headers.items():
+        response[key] = value
+    return response
