@@ -8,11 +8,13 @@ Usage: .venv/bin/python bench/ingest.py [--events 1000000] [--sample 200000] [--
    RSS (sampled during the run, to show memory stays flat). Beside it, in the same run and database, the
    same kind of rows stored by (a) per-row ORM `save()`, (b) `bulk_create`, (c) plain `psql \\copy` from a
    prepared file (the near-physical limit), and the ratios.
-2. Collect: uvicorn serving the real ASGI app (pinned to CPU 0 when `taskset` exists), a load generator in
+2. Collect: the production recipe's gunicorn serving the WSGI app (`--server uvicorn` for the ASGI app; pinned
+   to CPU 0 when `taskset` exists), a load generator in
    another process (pinned to CPU 1; plain asyncio streams with keep-alive, one connection per client, so its
    own CPU does not inflate the latencies): batches of 100 GA4 events at concurrency 16 -> committed events/s
    and latency percentiles; then an overload phase (concurrency 96) that must answer 429 + Retry-After, never
-   time out or drop a connection.
+   time out or drop a connection. The generator stamps `X-Request-Start` as the proxy in front would.
+   `--collect-only` skips part 1.
 Prints one JSON document. Uses its own database (created and migrated; default `mai_bench_ingest`).
 """
 
@@ -43,6 +45,12 @@ def parse_args():
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--skip-collect", action="store_true")
+    parser.add_argument("--collect-only", action="store_true", help="skip the pipeline and its baselines")
+    parser.add_argument(
+        "--server", default="gunicorn", choices=("gunicorn", "uvicorn"), help="WSGI (production recipe) or ASGI"
+    )
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn processes on the server's core")
+    parser.add_argument("--threads", type=int, default=0, help="gunicorn threads per process (gthread workers)")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--loadgen", help=argparse.SUPPRESS)  # internal: run as the load generator
     return parser.parse_args()
@@ -229,6 +237,36 @@ def pinned(cpu: int, command: list[str]) -> list[str]:
     return command
 
 
+def collect_server_command(args, port: int) -> list[str]:
+    if args.server == "gunicorn":  # the production recipe's settings (gunicorn.conf.py), on one core
+        return [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "marketing_ai.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+            *(["--worker-class", "gthread", "--threads", str(args.threads)] if args.threads else []),
+            "--log-level",
+            "warning",
+        ]
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "marketing_ai.asgi:application",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "--lifespan",
+        "off",
+    ]
+
+
 def bench_collect(workspace, args) -> dict:
     from integrations.models import DataSource, Event
 
@@ -244,26 +282,7 @@ def bench_collect(workspace, args) -> dict:
         "LOG_LEVEL": "WARNING",
         "DEBUG": "0",
     }
-    server = subprocess.Popen(
-        pinned(
-            0,
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "marketing_ai.asgi:application",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-                "--lifespan",
-                "off",
-            ],
-        ),
-        cwd=ROOT,
-        env=env,
-    )
+    server = subprocess.Popen(pinned(0, collect_server_command(args, port)), cwd=ROOT, env=env)
     try:
         url = f"http://127.0.0.1:{port}/api/collect/{source.write_key}"
         for _ in range(100):
@@ -323,7 +342,8 @@ class HttpConnection:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         head = (
             f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
-            f"Origin: https://shop.test\r\nContent-Length: {len(body)}\r\n\r\n"
+            f"Origin: https://shop.test\r\nContent-Length: {len(body)}\r\n"
+            f"X-Request-Start: t={time.time():.3f}\r\n\r\n"  # as the proxy in front would stamp it
         )
         try:
             self.writer.write(head.encode() + body)
@@ -447,6 +467,11 @@ def main():
     database_reset(args.database_url)
     django_setup(args.database_url)
     workspace = workspace_make()
+    if args.collect_only:
+        collect = bench_collect(workspace, args)
+        server = {"server": args.server, "workers": args.workers, "threads": args.threads}
+        print(json.dumps({**server, "collect": collect}, indent=2))
+        return
     sample = min(args.sample, args.events)
     pipeline = bench_pipeline(workspace, args.events)
     print(json.dumps({"pipeline": pipeline}), file=sys.stderr)

@@ -3,8 +3,8 @@
 `POST /api/collect/{writeKey}` is a thin view over `intake_response`; any other push endpoint (another wire
 format, another way to present the write key) calls the same function with its own `adapter` and, if its
 callers expect another answer, its own `shape`. The limits, the overload answers (429 + Retry-After for a
-key over its rate or a process at capacity, 503 + Retry-After when storage fails) and the in-flight count
-live here, once.
+key over its rate, a process at capacity or a request that waited too long in the queue; 503 + Retry-After
+when storage fails) and the in-flight count live here, once.
 
 An adapter is any object with `iter_items(payload) -> Iterable` (the events a body carries) and
 `map_item(item, *, received_at) -> list[EventRecord]` (raising `Rejection` for a bad event), like the
@@ -185,6 +185,19 @@ def cors_headers(origin: str | None) -> dict[str, str]:
     }
 
 
+def _queued_ms(request: HttpRequest) -> float:
+    """How long the request waited between the proxy and this process: nginx and Caddy stamp `X-Request-Start`
+    (`t=<seconds.millis>` or `t=<millis>`) when the README's snippets are used; 0 without the header."""
+    stamp = request.headers.get("X-Request-Start", "").removeprefix("t=")
+    try:
+        started = float(stamp)
+    except ValueError:
+        return 0.0
+    if started > 1e11:  # milliseconds
+        started /= 1000
+    return max(0.0, (time.time() - started) * 1000)
+
+
 def intake_response(
     request: HttpRequest,
     *,
@@ -200,6 +213,10 @@ def intake_response(
         response = HttpResponse(status=204)
     elif request.method != "POST":
         response = _json(_error(405, "Method not allowed."))
+    elif _queued_ms(request) > settings.COLLECT_MAX_QUEUE_MS:
+        # A sync worker only sees a request once an earlier one is done: a long wait in the queue means the
+        # collector is behind, and answering at once (without reading the body) drains the queue fastest.
+        response = _json(_error(429, AT_CAPACITY, **{"Retry-After": "1"}))
     else:
         with intake_admitted() as admitted:
             answer = _answer(request, write_key=write_key, adapter=adapter) if admitted else None

@@ -274,6 +274,8 @@ COLLECT_MAX_BODY_BYTES = env.int("COLLECT_MAX_BODY_BYTES", default=1024 * 1024)
 COLLECT_RATE_LIMIT_REQUESTS = env.int("COLLECT_RATE_LIMIT_REQUESTS", default=600)
 COLLECT_RATE_LIMIT_WINDOW_SECONDS = env.int("COLLECT_RATE_LIMIT_WINDOW_SECONDS", default=10)
 COLLECT_MAX_IN_FLIGHT = env.int("COLLECT_MAX_IN_FLIGHT", default=16)
+# A batch that waited longer than this behind the proxy (its X-Request-Start stamp) is answered 429 at once.
+COLLECT_MAX_QUEUE_MS = env.int("COLLECT_MAX_QUEUE_MS", default=1000)
 INGEST_BATCH_SIZE = env.int("INGEST_BATCH_SIZE", default=5000)
 SOURCE_SYNC_INTERVAL_MINUTES = env.int("SOURCE_SYNC_INTERVAL_MINUTES", default=30)
 

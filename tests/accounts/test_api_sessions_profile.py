@@ -1,5 +1,6 @@
 """Sessions, profile, password change and the JWT checks behind every authenticated API call."""
 
+import time
 from datetime import timedelta
 
 import jwt
@@ -225,6 +226,18 @@ def test_an_expired_token_is_401(user):
     expired = jwt.encode(claims, settings.JWT_SIGNING_KEY, algorithm="HS256")
 
     assert bearer(expired).get(PROFILE).status_code == 401
+
+
+def test_a_token_accepted_before_is_401_once_it_expires(user, settings):
+    session = LoginSession.objects.create(user=user, expires_at=timezone.now() + timedelta(days=1))
+    claims = jwt.decode(access_token_issue(user=user, session=session), options={"verify_signature": False})
+    claims["exp"] = int(time.time()) + 1
+    short_lived = bearer(jwt.encode(claims, settings.JWT_SIGNING_KEY, algorithm="HS256"))
+    assert short_lived.get(PROFILE).status_code == 200
+
+    time.sleep(max(0.0, claims["exp"] - time.time()) + 0.05)
+
+    assert short_lived.get(PROFILE).status_code == 401
 
 
 def test_a_token_of_a_deleted_user_is_401(jwt_api_client, user):

@@ -1,6 +1,7 @@
 """POST /api/collect/{writeKey}: limits, per-event results, CORS, rate limit, idempotent re-delivery."""
 
 import json
+import time
 
 import pytest
 
@@ -220,3 +221,16 @@ def test_another_endpoint_reuses_the_intake_with_its_own_adapter_and_limits(gtm_
 
     settings.COLLECT_MAX_EVENTS = 1
     assert intake_process(write_key=gtm_source.write_key, body=body, adapter=Uppercase).status == 413
+
+
+def test_a_batch_that_waited_too_long_behind_the_proxy_is_429_without_being_stored(client, gtm_source, settings):
+    settings.COLLECT_MAX_QUEUE_MS = 500
+    waited = f"t={time.time() - 2:.3f}"  # nginx's ${msec}
+    fresh = f"t={int(time.time() * 1000)}"  # Caddy's {time.now.unix_ms}
+
+    late = post(client, gtm_source, mp_body(1), HTTP_X_REQUEST_START=waited)
+    on_time = post(client, gtm_source, mp_body(1), HTTP_X_REQUEST_START=fresh)
+
+    assert late.status_code == 429 and late["Retry-After"] == "1" and late.json()["statusCode"] == 429
+    assert on_time.status_code == 202
+    assert Event.objects.count() == 1
