@@ -15,6 +15,7 @@ import json
 import logging
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -129,23 +130,42 @@ def _items_sized(items: list) -> list:
     ]
 
 
-def intake_process(*, write_key: str, body: bytes, adapter: IntakeAdapter | None = None) -> IntakeAnswer:
-    """Authenticate the key, apply the limits, map and store one batch; never raises for bad input.
+@dataclass(frozen=True)
+class IntakeLimits:
+    """What one endpoint accepts: the source types its write keys may belong to and its largest (decoded) body."""
 
-    The source must be a push source (`DataSource.PUSH_TYPES`); `adapter` defaults to the one of its type.
-    Rejected events are listed with their index and reason while the rest are stored (idempotently).
+    source_types: tuple[str, ...] = DataSource.PUSH_TYPES
+    max_body_bytes: int | None = None  # None: COLLECT_MAX_BODY_BYTES
+
+    @property
+    def body_bytes(self) -> int:
+        return self.max_body_bytes or settings.COLLECT_MAX_BODY_BYTES
+
+
+def _too_large(limits: IntakeLimits) -> IntakeAnswer:
+    return _error(413, f"Request body is too large (limit {limits.body_bytes} bytes).")
+
+
+def intake_process(
+    *, write_key: str, body: bytes, adapter: IntakeAdapter | None = None, limits: IntakeLimits = IntakeLimits()
+) -> IntakeAnswer:
+    """Authenticate the key, apply the limits, map and store one batch (a decoded body); never raises for bad input.
+
+    The source must be of one of `limits.source_types` (another key is as unknown as a wrong one); `adapter`
+    defaults to the one of its type. Rejected events are listed with their index and reason while the rest
+    are stored (idempotently).
     """
     try:
         source = _source_for_key(write_key)
-        if source is None:
+        if source is None or source.source_type not in limits.source_types:
             return _error(401, "Unknown write key.")
         if source.status == DataSource.Status.PAUSED:
             return _error(403, "This data source is paused.")
         wait = _rate_wait(write_key)
         if wait:
             return _error(429, "Too many requests for this write key.", **{"Retry-After": str(wait)})
-        if len(body) > settings.COLLECT_MAX_BODY_BYTES:
-            return _error(413, f"Request body is too large (limit {settings.COLLECT_MAX_BODY_BYTES} bytes).")
+        if len(body) > limits.body_bytes:
+            return _too_large(limits)
         try:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
@@ -203,44 +223,67 @@ def intake_response(
     *,
     write_key: str,
     adapter: IntakeAdapter | None = None,
+    limits: IntakeLimits = IntakeLimits(),
     shape: Callable[[IntakeAnswer], IntakeAnswer] | None = None,
 ) -> HttpResponse:
-    """The whole HTTP answer of a push endpoint: CORS preflight, method, capacity, limits, storing.
+    """The whole HTTP answer of a push endpoint: CORS preflight, method, capacity, body decoding, limits, storing.
 
-    `shape` may rewrite a 202 answer for endpoints whose callers expect another body or status.
+    `shape` rewrites every POST answer (stored or refused) for endpoints whose callers expect another body or
+    status; CORS headers are added after it.
     """
     if request.method == "OPTIONS":
         response = HttpResponse(status=204)
-    elif request.method != "POST":
-        response = _json(_error(405, "Method not allowed."))
-    elif _queued_ms(request) > settings.COLLECT_MAX_QUEUE_MS:
-        # A sync worker only sees a request once an earlier one is done: a long wait in the queue means the
-        # collector is behind, and answering at once (without reading the body) drains the queue fastest.
-        response = _json(_error(429, AT_CAPACITY, **{"Retry-After": "1"}))
     else:
-        with intake_admitted() as admitted:
-            answer = _answer(request, write_key=write_key, adapter=adapter) if admitted else None
-        if answer is None:
-            answer = _error(429, AT_CAPACITY, **{"Retry-After": "1"})
-        elif shape is not None and answer.status == 202:
-            answer = shape(answer)
-        response = _json(answer)
+        response = _json(_answer(request, write_key=write_key, adapter=adapter, limits=limits), shape)
     for key, value in cors_headers(request.headers.get("Origin")).items():
         response[key] = value
     return response
 
 
-def _answer(request: HttpRequest, *, write_key: str, adapter: IntakeAdapter | None) -> IntakeAnswer:
+def _answer(request: HttpRequest, *, write_key: str, adapter: IntakeAdapter | None, limits: IntakeLimits):
+    if request.method != "POST":
+        return _error(405, "Method not allowed.")
+    if _queued_ms(request) > settings.COLLECT_MAX_QUEUE_MS:
+        # A sync worker only sees a request once an earlier one is done: a long wait in the queue means the
+        # collector is behind, and answering at once (without reading the body) drains the queue fastest.
+        return _error(429, AT_CAPACITY, **{"Retry-After": "1"})
+    with intake_admitted() as admitted:
+        if not admitted:
+            return _error(429, AT_CAPACITY, **{"Retry-After": "1"})
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return _error(400, "Invalid Content-Length header.")
+        if declared > limits.body_bytes:  # refused before the body is read
+            return _too_large(limits)
+        body = _decoded(request.body, request.headers.get("Content-Encoding", ""), limit=limits.body_bytes)
+        if isinstance(body, IntakeAnswer):
+            return body
+        return intake_process(write_key=write_key, body=body, adapter=adapter, limits=limits)
+
+
+def _decoded(body: bytes, encoding: str, *, limit: int) -> bytes | IntakeAnswer:
+    """The body as sent, or inflated from gzip/deflate without ever holding more than `limit` + 1 bytes of it."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "deflate"):
+        return _error(415, f"Unsupported Content-Encoding {encoding!r} (gzip or deflate).")
+    inflater = zlib.decompressobj(wbits=47)  # 32 + 15: a gzip or zlib header, detected
     try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return _error(400, "Invalid Content-Length header.")
-    if declared > settings.COLLECT_MAX_BODY_BYTES:  # refused before the body is read
-        return _error(413, f"Request body is too large (limit {settings.COLLECT_MAX_BODY_BYTES} bytes).")
-    return intake_process(write_key=write_key, body=request.body, adapter=adapter)
+        decoded = inflater.decompress(body, limit + 1)
+    except zlib.error:
+        return _error(400, f"The body is not valid {encoding} data.")
+    if len(decoded) > limit:
+        return _error(413, f"Request body is too large once decompressed (limit {limit} bytes).")
+    if not inflater.eof:
+        return _error(400, f"The {encoding} body is truncated.")
+    return decoded
 
 
-def _json(answer: IntakeAnswer) -> JsonResponse:
+def _json(answer: IntakeAnswer, shape: Callable[[IntakeAnswer], IntakeAnswer] | None = None) -> JsonResponse:
+    if shape is not None:
+        answer = shape(answer)
     response = JsonResponse(answer.body, status=answer.status)
     for key, value in answer.headers.items():
         response[key] = value

@@ -88,6 +88,8 @@ if DATABASE_IS_POSTGRES:
     # A psycopg pool keeps connections warm for ASGI requests (which cannot reuse CONN_MAX_AGE).
     if env.bool("DATABASE_POOL", default=False):
         DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 2, "max_size": 20}
+    else:
+        DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 else:
     # WAL + IMMEDIATE transactions: concurrent writers wait instead of failing with "database is locked".
     DATABASES["default"]["OPTIONS"] = {

@@ -1,11 +1,12 @@
 """POST /api/collect/{writeKey}: limits, per-event results, CORS, rate limit, idempotent re-delivery."""
 
+import gzip
 import json
 import time
 
 import pytest
 
-from integrations.intake import intake_admitted, intake_process
+from integrations.intake import IntakeAnswer, IntakeLimits, intake_admitted, intake_process, intake_response
 from integrations.models import Customer, Event
 from integrations.pipeline.schema import EventRecord
 
@@ -234,3 +235,59 @@ def test_a_batch_that_waited_too_long_behind_the_proxy_is_429_without_being_stor
     assert late.status_code == 429 and late["Retry-After"] == "1" and late.json()["statusCode"] == 429
     assert on_time.status_code == 202
     assert Event.objects.count() == 1
+
+
+def test_a_gzip_body_is_inflated_and_stored(client, gtm_source):
+    response = client.post(
+        f"/api/collect/{gtm_source.write_key}",
+        gzip.compress(json.dumps(mp_body(3)).encode()),
+        content_type="application/json",
+        HTTP_CONTENT_ENCODING="gzip",
+    )
+    assert response.status_code == 202 and response.json()["accepted"] == 3
+    assert Event.objects.filter(source=gtm_source).count() == 3
+
+
+def test_a_gzip_bomb_is_413_without_inflating_it_whole_and_bad_encodings_are_refused(client, gtm_source, settings):
+    settings.COLLECT_MAX_BODY_BYTES = 10_000
+    bomb = gzip.compress(b"[" + b" " * 5_000_000 + b"]")  # ~5 KB on the wire, 5 MB inflated
+    url = f"/api/collect/{gtm_source.write_key}"
+
+    inflated = client.post(url, bomb, content_type="application/json", HTTP_CONTENT_ENCODING="gzip")
+    garbage = client.post(url, b"not gzip", content_type="application/json", HTTP_CONTENT_ENCODING="gzip")
+    cut = gzip.compress(json.dumps(mp_body(2)).encode())[:-12]
+    truncated = client.post(url, cut, content_type="application/json", HTTP_CONTENT_ENCODING="gzip")
+    brotli = client.post(url, b"{}", content_type="application/json", HTTP_CONTENT_ENCODING="br")
+
+    assert len(bomb) < 10_000 and inflated.status_code == 413 and "decompressed" in inflated.json()["message"]
+    assert [garbage.status_code, truncated.status_code, brotli.status_code] == [400, 400, 415]
+    assert not Event.objects.exists()
+
+
+def test_an_endpoint_takes_only_its_own_source_types_and_its_own_body_limit(gtm_source, pixel_source):
+    limits = IntakeLimits(source_types=("facebook_pixel",), max_body_bytes=50)
+    small = json.dumps({"data": []}).encode()
+
+    other_type = intake_process(write_key=gtm_source.write_key, body=small, limits=limits)
+    own_type = intake_process(write_key=pixel_source.write_key, body=small, limits=limits)
+    too_big = intake_process(write_key=pixel_source.write_key, body=b" " * 51, limits=limits)
+
+    assert (other_type.status, own_type.status, too_big.status) == (401, 202, 413)
+
+
+def test_shape_rewrites_stored_and_refused_answers_alike(rf, gtm_source):
+    def segment_style(answer):
+        ok = answer.status == 202
+        body = {"success": True} if ok else {"code": answer.status, "message": answer.body["message"]}
+        return IntakeAnswer(200 if ok else answer.status, body, answer.headers)
+
+    def post_raw(key, body):
+        request = rf.post(f"/x/{key}", body, content_type="application/json", HTTP_ORIGIN="https://a.test")
+        return intake_response(request, write_key=key, shape=segment_style)
+
+    stored = post_raw(gtm_source.write_key, json.dumps(mp_body(1)))
+    refused = post_raw("wk_unknown", json.dumps(mp_body(1)))
+
+    assert (stored.status_code, json.loads(stored.content)) == (200, {"success": True})
+    assert (refused.status_code, json.loads(refused.content)) == (401, {"code": 401, "message": "Unknown write key."})
+    assert refused["Access-Control-Allow-Origin"] == "https://a.test"
