@@ -22,6 +22,8 @@ SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-local-only")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 PORT = env.int("PORT", default=8000)
+# Proxies whose X-Forwarded-For is believed (the WSGI entry point; uvicorn and gunicorn read the same variable).
+FORWARDED_ALLOW_IPS = env.list("FORWARDED_ALLOW_IPS", default=["127.0.0.1"])
 
 INSTALLED_APPS = [
     "daphne",

@@ -9,4 +9,19 @@ import os
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketing_ai.settings")
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+from django.conf import settings  # noqa: E402 (configured by the line above)
+
+
+def application(environ, start_response):
+    """The Django app, with the client's address as the trusted proxy in front saw it.
+
+    gunicorn leaves REMOTE_ADDR at the proxy's address (its `forwarded_allow_ips` only covers the scheme), while
+    the session list, the audit log and the per-IP lockout need the client's: the last X-Forwarded-For entry,
+    appended by a proxy listed in FORWARDED_ALLOW_IPS (uvicorn and daphne's --proxy-headers do the same).
+    """
+    forwarded = environ.get("HTTP_X_FORWARDED_FOR")
+    if forwarded and environ.get("REMOTE_ADDR") in settings.FORWARDED_ALLOW_IPS:
+        environ["REMOTE_ADDR"] = forwarded.rsplit(",", 1)[-1].strip()
+    return django_application(environ, start_response)

@@ -108,6 +108,28 @@ def test_collect_stores_a_batch_under_wsgi_and_refuses_bad_ones_alike(servers, w
     assert Event.objects.filter(source=source).count() == 1  # the second delivery added nothing
 
 
+def test_the_client_address_behind_a_trusted_proxy_is_the_forwarded_one_under_both(servers, user, password):
+    seen = {}
+    for kind, base in servers.items():
+        with httpx.Client(base_url=base, headers={"X-Forwarded-For": "10.0.0.1, 203.0.113.9"}) as client:
+            login = client.post("/api/auth/login", json={"email": user.email, "password": password})
+            bearer = {"Authorization": f"Bearer {login.json()['tokens']['accessToken']}"}
+            sessions = client.get("/api/auth/sessions", headers=bearer).json()["results"]
+            seen[kind] = next(row["ipAddress"] for row in sessions if row["current"])
+
+    assert seen == {"wsgi": "203.0.113.9", "asgi": "203.0.113.9"}
+
+
+def test_an_untrusted_peer_cannot_choose_its_address_under_wsgi(servers, user, password, settings):
+    settings.FORWARDED_ALLOW_IPS = ["10.9.9.9"]
+    with httpx.Client(base_url=servers["wsgi"], headers={"X-Forwarded-For": "203.0.113.9"}) as client:
+        login = client.post("/api/auth/login", json={"email": user.email, "password": password})
+        bearer = {"Authorization": f"Bearer {login.json()['tokens']['accessToken']}"}
+        sessions = client.get("/api/auth/sessions", headers=bearer).json()["results"]
+
+    assert [row["ipAddress"] for row in sessions if row["current"]] == ["127.0.0.1"]
+
+
 @pytest.mark.services
 @pytest.mark.skipif(not django_settings.DATABASE_IS_POSTGRES, reason="gunicorn's processes need a shared database")
 def test_gunicorn_serves_the_api_with_the_recipes_config(user, settings):
