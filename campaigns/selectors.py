@@ -4,6 +4,7 @@ from django.db.models import Count, Prefetch, QuerySet
 
 from accounts.models import User, Workspace
 from accounts.selectors import workspace_current_for_user
+from marketing_ai.db import rows_fetched
 from marketing_ai.errors import NotFound
 
 from .models import (
@@ -18,6 +19,20 @@ from .models import (
     ContentVariant,
     PerformanceMetric,
 )
+
+_RECENT_SUMMARIES_SQL = (
+    f"SELECT id, name, status, segment FROM {Campaign._meta.db_table} WHERE workspace_id = %s "
+    "ORDER BY created_at DESC, id DESC LIMIT %s"
+)
+
+
+def campaign_summaries_recent(*, workspace_id: int, limit: int = 10) -> list[dict]:
+    """The workspace's newest campaigns as `{id, name, status, segment}` (the chat's context of every answer).
+
+    Plain SQL on this app's own table: see `rows_fetched` for why the answer's hot reads skip the ORM.
+    """
+    rows = rows_fetched(_RECENT_SUMMARIES_SQL, [workspace_id, limit])
+    return [{"id": id_, "name": name, "status": status, "segment": segment} for id_, name, status, segment in rows]
 
 
 def campaign_list_for_user(*, user: User, status: str | None = None) -> QuerySet[Campaign]:

@@ -5,11 +5,12 @@ An anonymous conversation gets no workspace data at all.
 
 import logging
 
-from django.apps import apps
 from django.utils import timezone
 
+from campaigns.selectors import campaign_summaries_recent
+from integrations.analysis.selectors import analysis_overview
+from integrations.selectors import data_source_summaries_for_workspace
 from marketing_ai.caching import shared_cache
-from marketing_ai.db import rows_fetched
 
 from .models import Conversation
 
@@ -20,15 +21,6 @@ ANALYSIS_KEYS_LEFT_OUT = ("timeSeries",)
 # The analysis summary is shared by every answer in a workspace for this long: it scans all the events of
 # the last 30 days, so computing it per message would make each answer (and a burst of them) wait on it.
 ANALYSIS_CACHE_SECONDS = 60
-
-
-def _sources(workspace) -> list[dict]:
-    # Read for every answer: plain SQL (see `rows_fetched`).
-    table = apps.get_model("integrations", "DataSource")._meta.db_table
-    rows = rows_fetched(
-        f"SELECT id, name, source_type, status FROM {table} WHERE workspace_id = %s ORDER BY id", [workspace.id]
-    )
-    return [{"id": id_, "name": name, "type": kind, "status": status} for id_, name, kind, status in rows]
 
 
 def _analysis(workspace) -> dict:
@@ -43,28 +35,11 @@ def _analysis(workspace) -> dict:
 
 def _analysis_computed(workspace) -> dict | None:
     try:
-        from integrations.analysis.selectors import analysis_overview
-    except ImportError:
-        return {}
-    try:
         overview = analysis_overview(workspace=workspace)
     except Exception:  # the answer goes on without the summary rather than failing
         logger.exception("Analysis summary unavailable for workspace %s", workspace.id)
         return None
     return {key: value for key, value in overview.items() if key not in ANALYSIS_KEYS_LEFT_OUT}
-
-
-def _campaigns(workspace) -> list[dict]:
-    try:
-        campaign_model = apps.get_model("campaigns", "Campaign")
-    except LookupError:
-        return []
-    rows = rows_fetched(
-        f"SELECT id, name, status, segment FROM {campaign_model._meta.db_table} WHERE workspace_id = %s "
-        "ORDER BY created_at DESC, id DESC LIMIT %s",
-        [workspace.id, CAMPAIGNS_IN_CONTEXT],
-    )
-    return [{"id": id_, "name": name, "status": status, "segment": segment} for id_, name, status, segment in rows]
 
 
 def context_build(*, conversation: Conversation) -> dict:
@@ -75,7 +50,7 @@ def context_build(*, conversation: Conversation) -> dict:
     return {
         "user": {"firstName": user.first_name, "lastName": user.last_name},
         "workspace": {"id": workspace.id, "name": workspace.name},
-        "sources": _sources(workspace),
+        "sources": data_source_summaries_for_workspace(workspace_id=workspace.id),
         "analysis": _analysis(workspace),
-        "campaigns": _campaigns(workspace),
+        "campaigns": campaign_summaries_recent(workspace_id=workspace.id, limit=CAMPAIGNS_IN_CONTEXT),
     }

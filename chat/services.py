@@ -11,9 +11,16 @@ from collections.abc import AsyncIterator
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.selectors import membership_current_for_user
+from ai.calls import provider_calls_store
+from ai.intent.analysis import aintent_analyze
+from ai.providers.base import ChatRequest
+from ai.providers.local import estimate_tokens
+from ai.router import providers_for, stream_reply
 from marketing_ai.db import db_sync_to_async
 from marketing_ai.errors import ApplicationError, Conflict
 
+from .context import context_build
 from .models import Conversation, Message
 from .selectors import (
     anonymous_token_hash,
@@ -51,8 +58,6 @@ def conversation_create(*, user=None, title: str = "") -> tuple[Conversation, st
 
     Returns the conversation and, for an anonymous one, the access token to hand out once (only its hash is kept).
     """
-    from accounts.selectors import membership_current_for_user
-
     conversation = Conversation(title=_clean_title(title))
     token = ""
     if user is not None and user.is_authenticated:
@@ -171,10 +176,6 @@ def reply_prepare(*, conversation: Conversation, content: str | None = None) -> 
     With `content`, the question is stored first (the websocket's `message`). A failure once the assistant
     row exists is returned rather than raised, so that the caller closes the row.
     """
-    from ai.router import providers_for
-
-    from .context import context_build
-
     question, reply, history = reply_message_open(conversation=conversation, content=content)
     try:
         inputs = (context_build(conversation=conversation), providers_for(workspace=conversation.workspace))
@@ -209,8 +210,6 @@ def reply_message_save(
 
     True when the row remains.
     """
-    from ai.calls import provider_calls_store
-
     provider_calls_store(list(provider_calls))
     if not content and not (metadata or {}).get("recommendations"):
         Message.objects.filter(id=message.id).delete()
@@ -293,8 +292,6 @@ def _recommendations_text(payload: dict) -> str:
 
 
 def _estimated_usage(*, usage: dict, question: str, text: str) -> dict:
-    from ai.providers.local import estimate_tokens
-
     if usage:
         return usage
     # Cancelled before the router's usage event: count what was sent and produced so far.
@@ -312,10 +309,6 @@ async def reply_stream(
     Conflict (before any event) when nothing waits for an answer. The ProviderCalls of the answer are
     written with its final save: until then it makes no database trip of its own.
     """
-    from ai.intent.analysis import aintent_analyze
-    from ai.providers.base import ChatRequest
-    from ai.router import stream_reply
-
     if prepared is None:
         prepared = await db_sync_to_async(reply_prepare)(conversation=conversation)
     question, reply, history, inputs = prepared

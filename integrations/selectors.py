@@ -6,6 +6,7 @@ from django.db.models import Count, QuerySet
 
 from accounts.models import User
 from accounts.selectors import workspace_current_for_user
+from marketing_ai.db import rows_fetched
 from marketing_ai.errors import ApplicationError, NotFound
 
 from .models import Customer, DataSource, Event, SyncJob
@@ -25,6 +26,20 @@ def data_source_get_for_user(*, user: User, source_id: int) -> DataSource:
     if source is None:
         raise NotFound("Data source not found.")
     return source
+
+
+_SOURCE_SUMMARIES_SQL = (
+    f"SELECT id, name, source_type, status FROM {DataSource._meta.db_table} WHERE workspace_id = %s ORDER BY id"
+)
+
+
+def data_source_summaries_for_workspace(*, workspace_id: int) -> list[dict]:
+    """The workspace's sources as `{id, name, type, status}`, oldest first (the chat's context of every answer).
+
+    Plain SQL on this app's own table: see `rows_fetched` for why the answer's hot reads skip the ORM.
+    """
+    rows = rows_fetched(_SOURCE_SUMMARIES_SQL, [workspace_id])
+    return [{"id": id_, "name": name, "type": kind, "status": status} for id_, name, kind, status in rows]
 
 
 def data_source_by_write_key(*, write_key: str) -> DataSource | None:
