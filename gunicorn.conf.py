@@ -7,12 +7,15 @@ streams are not served here: the proxy routes them to the ASGI server.
 import os
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-# Sync workers: a request holds its process for its whole life, and requests spend most of it on the CPU
-# (Python), so two processes per core keep the cores busy across database waits. WEB_CONCURRENCY overrides.
+# Threaded workers: a process runs Python on one core at a time, and its other threads wait on the database
+# (a collect batch's COPY and commit), on a password hash or on the network meanwhile instead of holding the
+# process; they also keep the proxy's connections alive (a sync worker closes each one). Two processes per
+# core keep the cores busy. WEB_CONCURRENCY and GUNICORN_THREADS override.
 workers = int(os.environ.get("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1)))
-worker_class = "sync"
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", 4))
 # Slow clients are the proxy's business (nginx/Caddy buffer requests and answers), so a short timeout only
-# catches a stuck worker; keep-alive from the proxy saves a TCP handshake per request.
+# catches a stuck worker.
 timeout = 30
 keepalive = 5
 # Load the app once in the master, so workers fork with Django, the apps and the URL resolver already built.

@@ -1,7 +1,10 @@
 """Benchmark: the overhead the chat adds between a model's chunk and the browser's websocket frame.
 
 Usage: .venv/bin/python bench/chat.py [--concurrency 1,200] [--layers memory,redis] [--chunks 20] [--pace-ms 20]
-       [--redis-url redis://127.0.0.1:6379/5]
+       [--redis-url redis://127.0.0.1:6379/5] [--processes 1] [--database-url postgres://...]
+
+The production recipe: `--processes 2 --layers redis --database-url postgres://...` (two ASGI processes sharing
+PostgreSQL and the Redis layer, the clients spread over both as the proxy would).
 
 Three kinds of processes, so that no measurement shares an event loop with what it measures:
 - a fake OpenAI-compatible model (uvicorn) that streams `--chunks` chunks every `--pace-ms`, each carrying
@@ -170,8 +173,14 @@ async def run_clients(args) -> dict:
             results = await asyncio.gather(*tasks)
     else:
         ids = [int(i) for i in args.ids.split(",")]
+        urls = args.url.split(",")  # one per server process: chats spread over them, as behind the proxy
         ramp = asyncio.Semaphore(10)
-        tasks = [asyncio.create_task(one_chat(args.url, args.origin, cid, args.token, start, ramp)) for cid in ids]
+        tasks = [
+            asyncio.create_task(
+                one_chat(url := urls[n % len(urls)], url.replace("ws://", "http://"), cid, args.token, start, ramp)
+            )
+            for n, cid in enumerate(ids)
+        ]
         await asyncio.sleep(0.5)
         async with ramp:  # wait for the connects queued before us
             pass
@@ -234,63 +243,70 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def database_recreated(url: str) -> None:
+    import psycopg
+
+    base, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
 def this_script(*extra: str, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(
         [PYTHON, __file__, *extra], env=env, cwd=ROOT, check=True, capture_output=True, text=True, timeout=900
     )
 
 
-def scenario(*, env: dict, model_pid: int, concurrency: int, chunks: int) -> dict:
-    """Serve the app with daphne, warm it up, then run `concurrency` chats at once from a client process."""
-    app_port = free_port()
+def scenario(*, env: dict, model_pid: int, concurrency: int, chunks: int, processes: int = 1) -> dict:
+    """Serve the app with `processes` daphnes, warm them up, then run `concurrency` chats at once from a client
+    process (the chats spread over the processes)."""
+    ports = [free_port() for _ in range(processes)]
     server_log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed in the finally below)
-    daphne = subprocess.Popen(
-        [PYTHON, "-m", "marketing_ai.serve", "-b", "127.0.0.1", "-p", str(app_port), "marketing_ai.asgi:application"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=server_log,  # a file: an undrained pipe would stall the server once its buffer filled
-    )
+    servers = [
+        subprocess.Popen(
+            [PYTHON, "-m", "marketing_ai.serve", "-b", "127.0.0.1", "-p", str(port), "marketing_ai.asgi:application"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=server_log,  # a file: an undrained pipe would stall the server once its buffer filled
+        )
+        for port in ports
+    ]
     try:
-        wait_for_port(app_port)
-        url, origin = f"ws://127.0.0.1:{app_port}", f"http://127.0.0.1:{app_port}"
-        for count, label in ((1, "warmup"), (concurrency, "run")):
+        for port in ports:
+            wait_for_port(port)
+        urls = ",".join(f"ws://127.0.0.1:{port}" for port in ports)
+        for count, label in ((processes, "warmup"), (concurrency, "run")):
             setup = json.loads(this_script("--setup", str(count), env=env).stdout)
             ids = ",".join(str(i) for i in setup["ids"])
-            cpu_before, model_cpu_before = cpu_seconds(daphne.pid), cpu_seconds(model_pid)
+            cpu_before = sum(cpu_seconds(server.pid) for server in servers)
+            model_cpu_before = cpu_seconds(model_pid)
             out = this_script(
-                "--clients",
-                "--url",
-                url,
-                "--origin",
-                origin,
-                "--token",
-                setup["token"],
-                "--ids",
-                ids,
-                "--chunks",
-                str(chunks),
-                env=env,
+                "--clients", "--url", urls, "--token", setup["token"], "--ids", ids, "--chunks", str(chunks), env=env
             )
             if label == "run":
                 # Where the time goes: the app's CPU per chat (setup, provider calls, rows) and per chunk.
-                server_cpu = cpu_seconds(daphne.pid) - cpu_before
+                server_cpu = sum(cpu_seconds(server.pid) for server in servers) - cpu_before
                 model_cpu = cpu_seconds(model_pid) - model_cpu_before
                 server_log.seek(0)
                 tracebacks = server_log.read().count("Traceback (most recent call last)")
                 return {
                     **json.loads(out.stdout),
+                    "serverProcesses": processes,
                     "serverCpuSeconds": round(server_cpu, 2),
                     # The two cores are shared with the model and the clients: their CPU time, for context.
                     "modelCpuSeconds": round(model_cpu, 2),
                     "serverTracebacks": tracebacks,
                 }
     finally:
-        daphne.terminate()
-        try:
-            daphne.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            daphne.kill()
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
         server_log.close()
     raise AssertionError("unreachable")
 
@@ -302,13 +318,14 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=20)
     parser.add_argument("--pace-ms", type=float, default=20.0)
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5"))
+    parser.add_argument("--processes", type=int, default=1, help="ASGI server processes (the recipe: 2)")
+    parser.add_argument("--database-url", default="", help="PostgreSQL (recreated); default SQLite in a temp dir")
     # internal modes (child processes)
     parser.add_argument("--fake-model", type=int)
     parser.add_argument("--setup", type=int)
     parser.add_argument("--clients", action="store_true")
     parser.add_argument("--direct", action="store_true")
     parser.add_argument("--url")
-    parser.add_argument("--origin")
     parser.add_argument("--token")
     parser.add_argument("--ids")
     parser.add_argument("--n", type=int, default=1)
@@ -333,7 +350,8 @@ def main() -> None:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "marketing_ai.settings",
         "PYTHONPATH": str(ROOT),
-        "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
+        "DATABASE_URL": args.database_url or f"sqlite:///{workdir / 'db.sqlite3'}",
+        "DATABASE_POOL": "1" if args.database_url else "0",
         "AI_PROVIDERS": "openai",
         "OPENAI_API_KEY": "sk-bench",
         "OPENAI_BASE_URL": f"http://127.0.0.1:{model_port}/v1",
@@ -367,6 +385,8 @@ def main() -> None:
     }
     try:
         wait_for_port(model_port)
+        if args.database_url:
+            database_recreated(args.database_url)
         subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], env=base_env, cwd=ROOT, check=True)
         levels = [int(c) for c in args.concurrency.split(",")]
         for level in levels:
@@ -389,7 +409,9 @@ def main() -> None:
             if layer == "redis":
                 env["REDIS_URL"] = args.redis_url
             for level in levels:
-                result = scenario(env=env, model_pid=model.pid, concurrency=level, chunks=args.chunks)
+                result = scenario(
+                    env=env, model_pid=model.pid, concurrency=level, chunks=args.chunks, processes=args.processes
+                )
                 report["results"].append({"layer": layer, "concurrency": level, **result})
         at_max = [r for r in report["results"] if r["concurrency"] == max(levels) and not r["layer"].startswith("none")]
         report["targetsMet"] = {
