@@ -8,7 +8,8 @@ when storage fails) and the in-flight count live here, once.
 
 An adapter is any object with `iter_items(payload) -> Iterable` (the events a body carries) and
 `map_item(item, *, received_at) -> list[EventRecord]` (raising `Rejection` for a bad event), like the
-modules in `integrations/adapters/`.
+modules in `integrations/adapters/`. It may also have `write_key_in(payload) -> str` (the key, for calls that
+carry it in the body) and `source_error(source) -> str | None` (why this source cannot take the call: 403).
 """
 
 import json
@@ -156,19 +157,29 @@ def intake_process(
     are stored (idempotently).
     """
     try:
-        source = _source_for_key(write_key)
+        payload = _NOT_READ
+        if not write_key and hasattr(adapter, "write_key_in"):  # a protocol that carries the key in the body
+            if len(body) > limits.body_bytes:
+                return _too_large(limits)
+            payload = _parsed(body)
+            if payload is _NOT_JSON:
+                return _error(400, "The body is not valid JSON.")
+            write_key = adapter.write_key_in(payload)
+        source = _source_for_key(write_key) if write_key else None
         if source is None or source.source_type not in limits.source_types:
-            return _error(401, "Unknown write key.")
+            return _error(401, "Unknown write key." if write_key else "The write key is missing.")
         if source.status == DataSource.Status.PAUSED:
             return _error(403, "This data source is paused.")
+        refusal = adapter.source_error(source) if hasattr(adapter, "source_error") else None
+        if refusal:
+            return _error(403, refusal)
         wait = _rate_wait(write_key)
         if wait:
             return _error(429, "Too many requests for this write key.", **{"Retry-After": str(wait)})
         if len(body) > limits.body_bytes:
             return _too_large(limits)
-        try:
-            payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
+        payload = _parsed(body) if payload is _NOT_READ else payload
+        if payload is _NOT_JSON:
             return _error(400, "The body is not valid JSON.")
         adapter = adapter or ADAPTERS[source.source_type]
         items = list(adapter.iter_items(payload))
@@ -181,6 +192,16 @@ def intake_process(
         return _error(503, "Storage is unavailable; retry later.", **{"Retry-After": "5"})
     body = {"accepted": result.accepted, "rejected": result.rejected}
     return IntakeAnswer(202, body, accepted=result.accepted, rejected=result.rejected)
+
+
+_NOT_READ, _NOT_JSON = object(), object()
+
+
+def _parsed(body: bytes):
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
+        return _NOT_JSON
 
 
 def _mapper(adapter: IntakeAdapter) -> Callable[..., list[EventRecord]]:
@@ -225,22 +246,27 @@ def intake_response(
     adapter: IntakeAdapter | None = None,
     limits: IntakeLimits = IntakeLimits(),
     shape: Callable[[IntakeAnswer], IntakeAnswer] | None = None,
+    body: bytes | None = None,
 ) -> HttpResponse:
     """The whole HTTP answer of a push endpoint: CORS preflight, method, capacity, body decoding, limits, storing.
 
     `shape` rewrites every POST answer (stored or refused) for endpoints whose callers expect another body or
-    status; CORS headers are added after it.
+    status; CORS headers are added after it. `body` stands in for the request's own (a form post the endpoint
+    turned into JSON).
     """
     if request.method == "OPTIONS":
         response = HttpResponse(status=204)
     else:
-        response = _json(_answer(request, write_key=write_key, adapter=adapter, limits=limits), shape)
+        answer = _answer(request, write_key=write_key, adapter=adapter, limits=limits, body=body)
+        response = _json(answer, shape)
     for key, value in cors_headers(request.headers.get("Origin")).items():
         response[key] = value
     return response
 
 
-def _answer(request: HttpRequest, *, write_key: str, adapter: IntakeAdapter | None, limits: IntakeLimits):
+def _answer(
+    request: HttpRequest, *, write_key: str, adapter: IntakeAdapter | None, limits: IntakeLimits, body: bytes | None
+):
     if request.method != "POST":
         return _error(405, "Method not allowed.")
     if _queued_ms(request) > settings.COLLECT_MAX_QUEUE_MS:
@@ -256,7 +282,8 @@ def _answer(request: HttpRequest, *, write_key: str, adapter: IntakeAdapter | No
             return _error(400, "Invalid Content-Length header.")
         if declared > limits.body_bytes:  # refused before the body is read
             return _too_large(limits)
-        body = _decoded(request.body, request.headers.get("Content-Encoding", ""), limit=limits.body_bytes)
+        if body is None:
+            body = _decoded(request.body, request.headers.get("Content-Encoding", ""), limit=limits.body_bytes)
         if isinstance(body, IntakeAnswer):
             return body
         return intake_process(write_key=write_key, body=body, adapter=adapter, limits=limits)

@@ -7,6 +7,7 @@ app_name = "integrations"
 urlpatterns = [
     path("", views.source_list, name="source-list"),
     path("new/", views.source_create, name="source-create"),
+    path("send-data/", views.send_data, name="send-data"),
     path("dummy/<str:source_type>/", views.dummy_data_generate, name="dummy-data"),
     path("jobs/<int:job_id>/", views.job_detail, name="job-detail"),
     path("customers/", views.customer_list, name="customer-list"),

@@ -2,6 +2,7 @@
 
 import functools
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required as django_login_required
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -16,6 +17,7 @@ from marketing_ai.errors import ApplicationError, NotFound
 from .csv_preview import csv_preview
 from .forms import CsvImportForm, CsvUploadForm, EventFilterForm, SourceCreateForm
 from .intake import ADAPTERS
+from .models import DataSource
 from .selectors import (
     customer_get_for_user,
     customer_list_for_user,
@@ -227,3 +229,26 @@ def customer_detail(request, customer_id: int):
     customer = customer_get_for_user(user=request.user, customer_id=customer_id)
     events = customer_recent_events(customer=customer, limit=50)
     return render(request, "integrations/customer_detail.html", {"customer": customer, "events": events})
+
+
+@login_required
+def send_data(request):
+    """Copy-paste snippets for the GA4 tag, a Segment library and a Conversions API call, with the workspace's keys."""
+    sources = data_source_list_for_user(user=request.user).filter(source_type__in=DataSource.PUSH_TYPES)
+    by_type = {
+        source_type: [s for s in sources if s.source_type == source_type] for source_type in DataSource.PUSH_TYPES
+    }
+    base = request.build_absolute_uri("/").rstrip("/")
+    context = {
+        "base": base,
+        "gtm_sources": by_type[DataSource.SourceType.GTM],
+        "segment_sources": by_type[DataSource.SourceType.SEGMENT],
+        "pixel_sources": by_type[DataSource.SourceType.FACEBOOK_PIXEL],
+        "graph_version": settings.META_GRAPH_VERSION,
+        "limits": {
+            "collect_kb": settings.COLLECT_MAX_BODY_BYTES // 1024,
+            "segment_batch_kb": settings.SEGMENT_MAX_BATCH_BYTES // 1024,
+            "segment_call_kb": settings.SEGMENT_MAX_CALL_BYTES // 1024,
+        },
+    }
+    return render(request, "integrations/send_data.html", context)

@@ -1,6 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from integrations import tracking_api
 
 api_patterns = [
     path("", include("accounts.api_urls")),
@@ -15,6 +17,9 @@ api_patterns = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Standard intake protocols at the paths their clients use (integrations/tracking_api.py).
+    re_path(r"^v1/(?P<call>identify|track|page|screen|group|alias|batch|[itpsgab])$", tracking_api.segment_call),
+    re_path(r"^(?P<version>v\d{1,3}\.\d{1,2})/(?P<pixel_id>\d{5,20})/events$", tracking_api.conversions_api_events),
     path("api/", include(api_patterns)),
     path("", include("accounts.urls")),
     path("sources/", include("integrations.urls")),

@@ -183,12 +183,14 @@ class ConversionsApiCall:
         self.test_event_code = ""
 
     def source_error(self, source: DataSource) -> str | None:
-        if source.source_type != DataSource.SourceType.FACEBOOK_PIXEL:
-            return "This access token does not belong to a Meta Pixel source."
         if str(source.config.get("pixelId") or "") != self.pixel_id:
             return f"Pixel {self.pixel_id} is not the pixel of this access token's source."
         self.source = source
         return None
+
+    def write_key_in(self, payload) -> str:
+        token = payload.get("access_token") if isinstance(payload, dict) else None
+        return token if isinstance(token, str) else ""
 
     def iter_items(self, payload) -> Iterator:
         data = payload.get("data") if isinstance(payload, dict) else None

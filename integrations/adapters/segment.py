@@ -79,6 +79,11 @@ class SegmentCalls:
     def map_item(self, item, *, received_at: datetime) -> list[EventRecord]:
         return map_message(item, received_at=received_at)
 
+    def write_key_in(self, payload) -> str:
+        """analytics.js sends the key in the body (`writeKey`) rather than as HTTP Basic user."""
+        key = payload.get("writeKey") if isinstance(payload, dict) else None
+        return key if isinstance(key, str) else ""
+
 
 BATCH = SegmentCalls()
 SINGLE = {call: SegmentCalls(call) for call in CALLS}
