@@ -15,6 +15,9 @@ Usage: .venv/bin/python bench/ingest.py [--events 1000000] [--sample 200000] [--
    and latency percentiles; then an overload phase (concurrency 96) that must answer 429 + Retry-After, never
    time out or drop a connection. The generator stamps `X-Request-Start` as the proxy in front would.
    `--collect-only` skips part 1.
+3. The standard protocols on the same server, same batch size and concurrency, right after collect: Segment
+   `POST /v1/batch` (write key as HTTP Basic user) and Conversions API `POST /{version}/{pixelId}/events`
+   (`access_token` in the query), with their ratio to collect (`--protocols`, figures in bench/README.md).
 Prints one JSON document. Uses its own database (created and migrated; default `mai_bench_ingest`).
 """
 
@@ -51,7 +54,11 @@ def parse_args():
     )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn processes on the server's core")
     parser.add_argument("--threads", type=int, default=0, help="gunicorn threads per process (gthread workers)")
+    parser.add_argument("--protocols", default="segment,capi", help="standard protocols measured beside collect")
+    parser.add_argument("--protocol", default="collect", help=argparse.SUPPRESS)  # internal: the loadgen's body
+    parser.add_argument("--auth", default="", help=argparse.SUPPRESS)  # internal: the loadgen's Authorization
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    parser.add_argument("--write-key", help=argparse.SUPPRESS)  # internal: which source the loadgen feeds
     parser.add_argument("--loadgen", help=argparse.SUPPRESS)  # internal: run as the load generator
     return parser.parse_args()
 
@@ -293,12 +300,12 @@ def bench_collect(workspace, args) -> dict:
                 time.sleep(0.1)
         loadgen = [sys.executable, __file__, "--loadgen", url, "--batch", str(args.batch)]
 
-        def run_load(concurrency: int, seconds: float, tag: str) -> dict:
+        def run_load(concurrency: int, seconds: float, tag: str, command: list[str] | None = None) -> dict:
             output = subprocess.run(
                 pinned(
                     1,
                     [
-                        *loadgen,
+                        *(command or loadgen),
                         "--concurrency",
                         str(concurrency),
                         "--collect-seconds",
@@ -321,11 +328,47 @@ def bench_collect(workspace, args) -> dict:
         committed = Event.objects.filter(source=source).count() - before
         steady["committed_events"] = committed
         steady["committed_events_per_s"] = round(committed / steady["seconds"])
+        protocols = {}
+        for protocol in [name for name in args.protocols.split(",") if name]:
+            command = protocol_loadgen(workspace, protocol, port=port, batch=args.batch)
+            run_load(4, 2, f"warmup-{protocol}", command)
+            protocol_source = DataSource.objects.get(write_key=command[command.index("--write-key") + 1])
+            before = Event.objects.filter(source=protocol_source).count()
+            figures = run_load(args.concurrency, args.collect_seconds, protocol, command)
+            committed = Event.objects.filter(source=protocol_source).count() - before
+            figures["committed_events"] = committed
+            figures["committed_events_per_s"] = round(committed / figures["seconds"])
+            figures["vs_collect"] = {
+                "events_per_s": round(figures["committed_events_per_s"] / max(1, steady["committed_events_per_s"]), 3),
+                "p99": round((figures["p99_ms"] or 0) / max(0.1, steady["p99_ms"] or 0.1), 3),
+            }
+            protocols[protocol] = figures
         overload = run_load(args.concurrency * 6, max(5.0, args.collect_seconds / 2), "overload")
-        return {"steady": steady, "overload": overload}
+        return {"steady": steady, "protocols": protocols, "overload": overload}
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def protocol_loadgen(workspace, protocol: str, *, port: int, batch: int) -> list[str]:
+    """The load generator's command line for a standard protocol, with a fresh source of the right type."""
+    import base64
+
+    from integrations.models import DataSource
+
+    if protocol == "segment":
+        source = DataSource.objects.create(workspace=workspace, source_type="segment", name="bench segment")
+        url = f"http://127.0.0.1:{port}/v1/batch"
+        auth = "Basic " + base64.b64encode(f"{source.write_key}:".encode()).decode()
+    elif protocol == "capi":
+        source = DataSource.objects.create(
+            workspace=workspace, source_type="facebook_pixel", name="bench capi", config={"pixelId": "123456789012345"}
+        )
+        url, auth = f"http://127.0.0.1:{port}/v21.0/123456789012345/events?access_token={source.write_key}", ""
+    else:
+        sys.exit(f"unknown protocol {protocol!r}")
+    command = [sys.executable, __file__, "--loadgen", url, "--batch", str(batch), "--protocol", protocol]
+    return [*command, "--auth", auth, "--write-key", source.write_key]
 
 
 class HttpConnection:
@@ -333,8 +376,9 @@ class HttpConnection:
     request/response handling and pool cost the generator more CPU than the server spends answering a 429,
     so under overload it measured its own queueing (p99 of seconds with every answer an immediate 429)."""
 
-    def __init__(self, host: str, port: int):
+    def __init__(self, host: str, port: int, auth: str = ""):
         self.host, self.port = host, port
+        self.auth = f"Authorization: {auth}\r\n" if auth else ""
         self.reader = self.writer = None
 
     async def post(self, path: str, body: bytes) -> tuple[int, dict[str, str]]:
@@ -342,7 +386,7 @@ class HttpConnection:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         head = (
             f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
-            f"Origin: https://shop.test\r\nContent-Length: {len(body)}\r\n"
+            f"Origin: https://shop.test\r\n{self.auth}Content-Length: {len(body)}\r\n"
             f"X-Request-Start: t={time.time():.3f}\r\n\r\n"  # as the proxy in front would stamp it
         )
         try:
@@ -395,10 +439,54 @@ def collect_body(*, tag: str, worker: int, counter: int, batch: int) -> bytes:
     return json.dumps(body).encode()
 
 
-async def loadgen_main(url: str, concurrency: int, seconds: float, batch: int, tag: str) -> dict:
+def segment_body(*, tag: str, worker: int, counter: int, batch: int) -> bytes:
+    """A Segment `/v1/batch` body of `batch` track calls, as the official libraries send them."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+    messages = [
+        {
+            "type": "track",
+            "event": "Product Viewed" if i % 5 else "Product Added",
+            "userId": f"cust_{counter % 5000:06d}",
+            "anonymousId": f"{worker}.{counter}",
+            "messageId": f"{tag}-{worker}-{counter}-{i}",
+            "timestamp": now,
+            "properties": {"product_id": f"SKU-{i % 40}", "price": 12.5, "quantity": 1, "currency": "EUR"},
+            "context": {"library": {"name": "analytics-python", "version": "2.4.0"}},
+        }
+        for i in range(batch)
+    ]
+    return json.dumps({"batch": messages, "sentAt": now}).encode()
+
+
+def capi_body(*, tag: str, worker: int, counter: int, batch: int) -> bytes:
+    """A Conversions API body of `batch` events with hashed user data, as a server integration sends it."""
+    external = f"{counter % 5000:064x}"
+    data = [
+        {
+            "event_name": "ViewContent" if i % 5 else "AddToCart",
+            "event_time": int(time.time()),
+            "event_id": f"{tag}-{worker}-{counter}-{i}",
+            "action_source": "website",
+            "event_source_url": "https://shop.test/products/mug",
+            "user_data": {"external_id": [external], "fbp": f"fb.1.{worker}.{counter}"},
+            "custom_data": {"value": 12.5, "currency": "EUR", "content_ids": [f"SKU-{i % 40}"]},
+        }
+        for i in range(batch)
+    ]
+    return json.dumps({"data": data}).encode()
+
+
+BODIES = {"collect": collect_body, "segment": segment_body, "capi": capi_body}
+
+
+async def loadgen_main(
+    url: str, concurrency: int, seconds: float, batch: int, tag: str, protocol: str = "collect", auth: str = ""
+) -> dict:
     from urllib.parse import urlsplit
 
     target = urlsplit(url)
+    path = target.path + (f"?{target.query}" if target.query else "")
+    make_body = BODIES[protocol]
     latencies: list[float] = []
     statuses: dict[str, int] = {}
     retry_after_ok = True
@@ -409,13 +497,13 @@ async def loadgen_main(url: str, concurrency: int, seconds: float, batch: int, t
 
     async def worker(number: int):
         nonlocal counter, timeouts, retry_after_ok
-        connection = HttpConnection(target.hostname, target.port)
+        connection = HttpConnection(target.hostname, target.port, auth)
         while time.perf_counter() < deadline:
             counter += 1
-            body = collect_body(tag=tag, worker=number, counter=counter, batch=batch)
+            body = make_body(tag=tag, worker=number, counter=counter, batch=batch)
             started = time.perf_counter()
             try:
-                status, headers = await asyncio.wait_for(connection.post(target.path, body), timeout=10.0)
+                status, headers = await asyncio.wait_for(connection.post(path, body), timeout=10.0)
             except TimeoutError:
                 timeouts += 1
                 continue
@@ -447,7 +535,7 @@ async def loadgen_main(url: str, concurrency: int, seconds: float, batch: int, t
         "timeouts": timeouts,
         "connection_errors": errors,
         "retry_after_on_every_429": retry_after_ok,
-        "accepted_events_per_s": round(statuses.get("202", 0) * batch / elapsed),
+        "accepted_events_per_s": round((statuses.get("202", 0) + statuses.get("200", 0)) * batch / elapsed),
         "p50_ms": pct(0.50),
         "p99_ms": pct(0.99),
         "max_ms": round(latencies[-1] * 1000, 1) if latencies else None,
@@ -458,7 +546,15 @@ def main():
     args = parse_args()
     if args.loadgen:
         result = asyncio.run(
-            loadgen_main(args.loadgen, args.concurrency, args.collect_seconds, args.batch, args.database_url)
+            loadgen_main(
+                args.loadgen,
+                args.concurrency,
+                args.collect_seconds,
+                args.batch,
+                args.database_url,
+                args.protocol,
+                args.auth,
+            )
         )
         print(json.dumps(result))
         return
