@@ -110,7 +110,7 @@ class BrandAssetForm(forms.Form):
 
 class MetricsCsvForm(forms.Form):
     file = forms.FileField(
-        help_text="Columns: date, platform, variant_id, impressions, likes, shares, comments, "
+        help_text="Columns: date, platform, variant_id or post_id, impressions, likes, shares, comments, "
         "clicks, conversions, spend"
     )
 

@@ -246,7 +246,7 @@ def send_data(request):
         "pixel_sources": by_type[DataSource.SourceType.FACEBOOK_PIXEL],
         "graph_version": settings.META_GRAPH_VERSION,
         "limits": {
-            "collect_kb": settings.COLLECT_MAX_BODY_BYTES // 1024,
+            "collect_mb": settings.COLLECT_MAX_BODY_BYTES / (1024 * 1024),
             "segment_batch_kb": settings.SEGMENT_MAX_BATCH_BYTES // 1024,
             "segment_call_kb": settings.SEGMENT_MAX_CALL_BYTES // 1024,
         },

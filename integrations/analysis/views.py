@@ -2,16 +2,21 @@
 
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_POST
 
-from accounts.selectors import workspace_current_for_user
-from integrations.models import Event
-from marketing_ai.errors import NotFound
+from accounts.models import Membership
+from accounts.selectors import membership_current_for_user, workspace_current_for_user
+from integrations.audiences_out import audience_push_list_for_user, audience_push_start
+from integrations.models import AudiencePush, Event
+from integrations.selectors import meta_connection_for_workspace
+from marketing_ai.errors import ApplicationError, NotFound
 
 from .audiences import segment_customer_list, segment_members_describe, segment_rule_get
 from .charts import funnel_chart, series_chart
@@ -95,5 +100,47 @@ def segment_customers(request, name: str):
         "members": members,
         "filter_query": params.urlencode(),
         "query": urlencode({key: value for key, value in api_params.items() if value}),
+        "pushes": audience_push_list_for_user(user=request.user, segment=name)[:5],
+        "can_push": _can_push(request.user),
+        "meta_connected": meta_connection_for_workspace(workspace=workspace) is not None,
+        "push_modes": AudiencePush.Mode.choices,
     }
     return render(request, "analytics/segment_customers.html", context)
+
+
+def _can_push(user) -> bool:
+    membership = membership_current_for_user(user=user)
+    return bool(membership) and membership.role in (
+        Membership.Role.OWNER,
+        Membership.Role.ADMIN,
+        Membership.Role.EDITOR,
+    )
+
+
+@login_required
+@require_POST
+def segment_push(request, name: str):
+    """Queue a push of the segment to Meta; back to the segment page with the outcome."""
+    workspace = workspace_current_for_user(user=request.user)
+    form = AnalysisFilterForm(request.GET or None, workspace=workspace)
+    filters = form.filters() if form.is_bound and form.is_valid() else {}
+    try:
+        push = audience_push_start(
+            user=request.user,
+            segment=name,
+            filters={
+                "from": filters.get("date_from"),
+                "to": filters.get("date_to"),
+                "source": filters.get("source_id"),
+            },
+            platform_audience_id=request.POST.get("audience_id", ""),
+            mode=request.POST.get("mode", AudiencePush.Mode.ADD),
+        )
+    except NotFound as error:
+        raise Http404(error.message) from error
+    except ApplicationError as error:
+        detail = " ".join(message for messages_ in (error.errors or {}).values() for message in messages_)
+        messages.error(request, f"{error.message} {detail}".strip())
+    else:
+        messages.success(request, f"Pushing to Meta: {push.get_status_display().lower()}.")
+    return redirect(f"{reverse('analytics:segment-customers', args=[name])}?{request.GET.urlencode()}")

@@ -183,3 +183,29 @@ def test_an_unknown_export_tool_is_a_400(jwt_api_client, abandoners):
     response = jwt_api_client.get("/api/analytics/segments/cart_abandoners/customers/export?tool=hubspot")
     assert response.status_code == 400
     assert "tool" in response.json()["errors"]
+
+
+def test_the_segment_page_pushes_for_editors_and_shows_the_result(
+    logged_in_client, graph, meta_source, abandoners, django_capture_on_commit_callbacks
+):
+    page = f"/analytics/segments/cart_abandoners/?date_from={FROM}&date_to={TO}"
+    assert "Push segment" in logged_in_client.get(page).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = logged_in_client.post(
+            f"/analytics/segments/cart_abandoners/push/?date_from={FROM}&date_to={TO}",
+            {"audience_id": "555", "mode": "add"},
+        )
+
+    assert response.status_code == 302
+    shown = logged_in_client.get(response["Location"]).content.decode()
+    assert "Succeeded" in shown and "4 in 1 batch" in shown
+
+
+def test_a_viewer_sees_no_push_form_and_cannot_push(logged_in_client, user, workspace, meta_source, abandoners):
+    Membership.objects.filter(user=user, workspace=workspace).update(role=Membership.Role.VIEWER)
+
+    assert "Push segment" not in logged_in_client.get("/analytics/segments/cart_abandoners/").content.decode()
+    response = logged_in_client.post("/analytics/segments/cart_abandoners/push/", {"audience_id": "555"}, follow=True)
+    assert "Your role cannot push audiences." in response.content.decode()
+    assert not AudiencePush.objects.exists()
