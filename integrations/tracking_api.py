@@ -12,6 +12,7 @@
 import base64
 import binascii
 import json
+import logging
 import secrets
 
 from django.conf import settings
@@ -24,8 +25,17 @@ from .intake import IntakeAnswer, IntakeLimits, intake_response
 from .models import DataSource
 from .tasks import capi_relay_task
 
+logger = logging.getLogger(__name__)
 SEGMENT_SHORT_PATHS = {"i": "identify", "t": "track", "p": "page", "s": "screen", "g": "group", "a": "alias"}
-SEGMENT_CODES = {400: "invalid_request", 401: "invalid_write_key", 403: "forbidden", 413: "payload_too_large"}
+SEGMENT_CODES = {
+    400: "invalid_request",
+    401: "invalid_write_key",
+    403: "forbidden",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_encoding",
+    429: "rate_limited",
+}
 
 
 def _basic_user(request: HttpRequest) -> str:
@@ -44,7 +54,7 @@ def _segment_shape(answer: IntakeAnswer) -> IntakeAnswer:
         return IntakeAnswer(200, body, answer.headers, answer.accepted, answer.rejected)
     # Segment answers 400 for oversized payloads; the libraries read `code` and `message`.
     status = 400 if answer.status == 413 else answer.status
-    code = SEGMENT_CODES.get(answer.status, "rate_limited" if answer.status == 429 else "server_error")
+    code = SEGMENT_CODES.get(answer.status, "server_error")
     body = {**answer.body, "statusCode": status, "success": False, "code": code}
     return IntakeAnswer(status, body, answer.headers)
 
@@ -111,5 +121,8 @@ def conversions_api_events(request: HttpRequest, version: str, pixel_id: str) ->
         body=body,
     )
     if response.status_code == 200 and call.accepted and call.source and call.source.secrets.get("accessToken"):
-        capi_relay_task.delay(call.source.id, call.accepted, call.test_event_code)
+        try:
+            capi_relay_task.delay(call.source.id, call.accepted, call.test_event_code)
+        except Exception:  # the events are stored; a relay that cannot even be queued must not fail the call
+            logger.exception("capi relay for source %s could not be queued", call.source.id)
     return response

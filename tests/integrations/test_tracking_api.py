@@ -222,3 +222,29 @@ def test_capi_events_are_relayed_to_meta_when_the_source_holds_a_meta_token(clie
     assert relayed["params"]["access_token"] == "EAAB-real-meta-token-123456"
     assert json.loads(relayed["params"]["data"]) == [PURCHASE]  # only what we accepted
     assert relayed["params"]["test_event_code"] == "T9"
+
+
+def test_capi_stores_the_events_even_when_the_relay_to_meta_fails(client, pixel, settings, graph):
+    graph.script = ["500"] * 20
+    settings.META_MAX_ATTEMPTS = 2
+    pixel.secrets = {"accessToken": "EAAB-real-meta-token-123456"}
+    pixel.save()
+
+    response = capi(client, {"data": [PURCHASE]}, token=pixel.write_key)
+
+    assert response.status_code == 200
+    assert response.json()["events_received"] == 1
+    assert Event.objects.filter(source=pixel).count() == 1
+
+
+def test_an_unsupported_encoding_and_a_get_are_refused_in_each_protocols_shape(client, segment_source, pixel):
+    encoded = client.post(
+        "/v1/batch",
+        b"{}",
+        content_type="application/json",
+        HTTP_CONTENT_ENCODING="br",
+        HTTP_AUTHORIZATION=basic(segment_source.write_key),
+    )
+    assert (encoded.status_code, encoded.json()["code"]) == (415, "unsupported_encoding")
+    got = client.get(f"/v21.0/{PIXEL}/events?access_token={pixel.write_key}")
+    assert got.status_code == 405 and "error" in got.json()
