@@ -7,6 +7,7 @@ canonical types of DESIGN §5; any other event is kept as `custom` with its name
 what identity stitching joins on.
 """
 
+import functools
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -97,13 +98,25 @@ def occurred_at_corrected(message: dict, *, received_at: datetime) -> datetime:
     stamp = message.get("originalTimestamp") or message.get("timestamp")
     if not stamp:
         return received_at
-    moment = parse_time(stamp)
+    moment = _moment(stamp)
     if message.get("sentAt"):
-        return received_at - (parse_time(message["sentAt"]) - moment)
+        return received_at - (_moment(message["sentAt"]) - moment)
     return moment
 
 
+def _moment(value) -> datetime:
+    """parse_time, remembered for strings: a batch's messages share its `sentAt` (and often their timestamps)."""
+    return _moment_of_text(value) if value.__class__ is str else parse_time(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _moment_of_text(value: str) -> datetime:
+    return parse_time(value)
+
+
 def _text(value) -> str:
+    if value.__class__ is str:  # the common case first: this runs ~20 times per message
+        return value.strip()
     if value is None or isinstance(value, dict | list | bool):
         return ""
     return str(value).strip()
@@ -113,9 +126,8 @@ def _context(message: dict) -> dict:
     return message["context"] if isinstance(message.get("context"), dict) else {}
 
 
-def _traits(message: dict) -> dict:
+def _traits(message: dict, context: dict) -> dict:
     """identify's `traits`, over `context.traits` (where RudderStack and track calls carry them)."""
-    context = _context(message)
     traits = dict(context.get("traits")) if isinstance(context.get("traits"), dict) else {}
     if isinstance(message.get("traits"), dict):
         traits.update(message["traits"])
@@ -175,16 +187,21 @@ def _name_and_type(message: dict, call: str) -> tuple[str, str]:
         name = _text(message.get("event"))
         if not name:
             raise Rejection("a track call needs an `event` name.")
-        normalized = " ".join(name.replace("_", " ").lower().split())
-        return name, ECOMMERCE_TYPES.get(normalized, "custom")
+        return name, _canonical_type(name)
     if call in ("page", "screen"):
         return call, "page_view"
     return call, "custom"
 
 
-def _properties(message: dict, call: str, event_type: str) -> dict:
-    raw = message.get("properties") if isinstance(message.get("properties"), dict) else {}
-    context = _context(message)
+@functools.lru_cache(maxsize=1024)
+def _canonical_type(name: str) -> str:
+    return ECOMMERCE_TYPES.get(" ".join(name.replace("_", " ").lower().split()), "custom")
+
+
+TRACK_KEYS = frozenset({"order_id", "checkout_id", "cart_id", "query", "coupon", "shipping", "tax", "discount"})
+
+
+def _properties(message: dict, call: str, event_type: str, raw: dict, context: dict) -> dict:
     page = context.get("page") if isinstance(context.get("page"), dict) else {}
     properties: dict = {}
     if call in ("page", "screen"):
@@ -200,8 +217,8 @@ def _properties(message: dict, call: str, event_type: str) -> dict:
         items = _items(raw)
         if items:
             properties["items"] = items
-        for key in ("order_id", "checkout_id", "cart_id", "query", "coupon", "shipping", "tax", "discount"):
-            if _text(raw.get(key)):
+        for key in TRACK_KEYS.intersection(raw):
+            if _text(raw[key]):
                 properties[key] = raw[key]
         if event_type == "custom":
             properties["properties"] = _scalars(raw)
@@ -239,12 +256,16 @@ def map_message(message, *, received_at: datetime) -> list[EventRecord]:
         raise Rejection("a message needs a userId or an anonymousId.")
     name, event_type = _name_and_type(message, call)
     occurred_at = occurred_at_corrected(message, received_at=received_at)
-    properties = _properties(message, call, event_type)
-    traits = _traits(message)
+    raw = message.get("properties")
+    raw = raw if raw.__class__ is dict else {}
+    context = _context(message)
+    properties = _properties(message, call, event_type, raw, context)
+    traits = _traits(message, context)
     email = _text(traits.get("email"))
     if email and "@" not in email:
         email = ""  # not an address: never becomes a key
-    raw = message.get("properties") if call == "track" and isinstance(message.get("properties"), dict) else {}
+    if call != "track":
+        raw = {}
     value, currency = _value(raw, event_type), parse_currency(raw.get("currency"))
     customer_key = customer_key_for(user_id=user_id or None, email=email)
     order_id = _text(properties.get("order_id"))
@@ -262,7 +283,7 @@ def map_message(message, *, received_at: datetime) -> list[EventRecord]:
             occurred_at=occurred_at,
             customer_key=customer_key,
             anonymous_id=clip(anonymous_id),
-            session_id=clip(_text(_context(message).get("sessionId"))),
+            session_id=clip(_text(context.get("sessionId"))),
             value=value,
             currency=currency,
             properties=properties,

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -105,8 +106,11 @@ def email_hash(email: str) -> str:
     return hashlib.sha256(normalized.encode()).hexdigest() if normalized else ""
 
 
+_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+
+
 def is_sha256(value: str) -> bool:
-    return len(value) == 64 and all(ch in "0123456789abcdef" for ch in value.lower())
+    return len(value) == 64 and _SHA256_HEX.fullmatch(value) is not None
 
 
 def customer_key_for(*, user_id=None, email: str = "", email_sha256: str = "") -> str:
