@@ -60,6 +60,9 @@ def _hashed(value: str) -> str:
     return value.lower() if is_sha256(value) else email_hash(value)
 
 
+CUSTOM_KEYS = frozenset({"content_ids", "content_type", "content_name", "order_id", "num_items", "search_string"})
+
+
 def _items(contents) -> list[dict]:
     """`contents: [{id, quantity, item_price}]` -> items keyed like every other source's (GA4 names)."""
     if contents in (None, ""):
@@ -88,16 +91,15 @@ def _build(
     em = _hashed(_first(user_data.get("em")))
     external = _hashed(_first(user_data.get("external_id")))
     customer_key = customer_key_for(user_id=external or None, email_sha256=em)
-    properties = {}
-    for key in ("content_ids", "content_type", "content_name", "order_id", "num_items", "search_string"):
-        if custom.get(key) not in (None, ""):
-            properties[key] = custom[key]
+    properties = {key: custom[key] for key in CUSTOM_KEYS.intersection(custom) if custom[key] not in (None, "")}
     items = _items(custom.get("contents"))
     if items:
         properties["items"] = items
     if url:
         properties["page_url"] = clip(url, 2000)
-    properties.update({key: value for key, value in extra.items() if value not in (None, "")})
+    for key, value in extra.items():
+        if value not in (None, ""):
+            properties[key] = value
     if event_id in (None, ""):
         event_id = content_hash(name, customer_key, occurred_at.isoformat(), properties)
     return [
