@@ -99,7 +99,9 @@ def _graph_shape(call: ConversionsApiCall, trace: str):
 def _capi_body(request: HttpRequest) -> tuple[str, bytes | None]:
     """The access token and, for form posts, the equivalent JSON body (JSON bodies go to the intake as sent)."""
     token = request.GET.get("access_token", "")
-    if request.content_type == "application/x-www-form-urlencoded":
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    too_big = not declared.isdigit() or int(declared) > settings.COLLECT_MAX_BODY_BYTES
+    if request.content_type == "application/x-www-form-urlencoded" and not too_big:  # the intake refuses too_big
         form = request.POST
         token = token or form.get("access_token", "")
         body = {key: form.get(key) for key in ("data", "test_event_code") if form.get(key) is not None}

@@ -248,3 +248,14 @@ def test_an_unsupported_encoding_and_a_get_are_refused_in_each_protocols_shape(c
     assert (encoded.status_code, encoded.json()["code"]) == (415, "unsupported_encoding")
     got = client.get(f"/v21.0/{PIXEL}/events?access_token={pixel.write_key}")
     assert got.status_code == 405 and "error" in got.json()
+
+
+def test_an_oversized_capi_form_is_refused_in_graphs_shape_before_it_is_parsed(client, pixel, settings):
+    settings.COLLECT_MAX_BODY_BYTES = 10_000
+    fields = urlencode({"access_token": pixel.write_key, "data": json.dumps([PURCHASE] * 100)})
+
+    response = client.post(f"/v26.0/{PIXEL}/events", fields, content_type="application/x-www-form-urlencoded")
+
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == 100
+    assert not Event.objects.exists()
