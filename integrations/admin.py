@@ -1,8 +1,12 @@
+import zoneinfo
+
+from django import forms
 from django.contrib import admin, messages
 
 from marketing_ai.errors import ApplicationError
 
-from .models import Customer, DataSource, Event, SyncJob, WebhookDelivery
+from .models import AnalysisSettings, Customer, DataSource, Event, SyncJob, WebhookDelivery
+from .rollups import analysis_time_zone_set
 from .services import job_retry
 
 
@@ -71,3 +75,23 @@ class SyncJobAdmin(admin.ModelAdmin):
 class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_display = ["source", "topic", "delivery_key", "received_at"]
     list_filter = ["topic"]
+
+
+class AnalysisSettingsForm(forms.ModelForm):
+    time_zone = forms.ChoiceField(choices=[(zone, zone) for zone in sorted(zoneinfo.available_timezones())])
+
+    class Meta:
+        model = AnalysisSettings
+        fields = ["workspace", "time_zone"]
+
+
+@admin.register(AnalysisSettings)
+class AnalysisSettingsAdmin(admin.ModelAdmin):
+    """A workspace's analysis time zone; saving rebuilds its rollups in the new zone."""
+
+    form = AnalysisSettingsForm
+    list_display = ["workspace", "time_zone", "updated_at"]
+    raw_id_fields = ["workspace"]
+
+    def save_model(self, request, obj, form, change):
+        analysis_time_zone_set(workspace_id=obj.workspace_id, time_zone=obj.time_zone)

@@ -133,6 +133,123 @@ class Customer(models.Model):
         return self.email or self.customer_key
 
 
+class AnalysisSettings(models.Model):
+    """A workspace's analysis settings: the time zone of its analysis days, which its rollups are bucketed in.
+
+    A workspace without a row reports in UTC. Change the zone only through `analysis_time_zone_set`, which
+    rebuilds the rollups in the same transaction.
+    """
+
+    workspace = models.OneToOneField(
+        "accounts.Workspace", on_delete=models.CASCADE, primary_key=True, related_name="analysis_settings"
+    )
+    time_zone = models.CharField(max_length=64, default="UTC", help_text="IANA name, e.g. Asia/Kolkata.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id}: {self.time_zone}"
+
+
+class EventRollup(models.Model):
+    """Events of one workspace, source, analysis day, event type and currency: the overview's totals.
+
+    Maintained by the pipeline in the transaction that stores the events (integrations/pipeline/rollups.py);
+    `day` is the day in the workspace's analysis time zone (`AnalysisSettings`). Money is in cents: sums stay
+    exact on every backend. Distinct customers of a (source, day, type) are the `CustomerDayRollup` rows of that
+    source and day with the type's bit, counted exactly (`customers_per_day`), not a counter here.
+    """
+
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="event_rollups", db_index=False
+    )
+    source = models.ForeignKey(
+        "integrations.DataSource", on_delete=models.CASCADE, related_name="event_rollups", db_index=False
+    )
+    day = models.DateField()
+    event_type = models.CharField(max_length=32)
+    currency = models.CharField(max_length=3, blank=True)
+    events = models.BigIntegerField(default=0)
+    value_cents = models.BigIntegerField(default=0)
+    identified_events = models.BigIntegerField(default=0, help_text="Events with a customer key.")
+    identified_value_cents = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "day", "source", "event_type", "currency"], name="integ_event_rollup_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.event_type}: {self.events}"
+
+
+class CustomerDayRollup(models.Model):
+    """One identified customer's events of one analysis day and source: segments, funnel customers, audiences.
+
+    `type_mask` has one bit per event type (`integrations.analysis.queries.TYPE_BITS`); the counts and times
+    are those the segment rules and their evidence read. Maintained like `EventRollup`.
+    """
+
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="customer_day_rollups", db_index=False
+    )
+    customer = models.ForeignKey(
+        "integrations.Customer", on_delete=models.CASCADE, related_name="day_rollups", db_index=False
+    )
+    day = models.DateField()
+    source = models.ForeignKey(
+        "integrations.DataSource", on_delete=models.CASCADE, related_name="customer_day_rollups", db_index=False
+    )
+    events = models.IntegerField(default=0)
+    type_mask = models.IntegerField(default=0)
+    purchases = models.IntegerField(default=0)
+    purchase_cents = models.BigIntegerField(default=0)
+    page_views = models.IntegerField(default=0)
+    add_to_cart = models.IntegerField(default=0)
+    begin_checkout = models.IntegerField(default=0)
+    cart_cents = models.BigIntegerField(default=0)
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+    last_add_to_cart_at = models.DateTimeField(null=True, blank=True)
+    last_purchase_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "customer", "day", "source"], name="integ_customer_day_rollup_key"
+            )
+        ]
+        indexes = [models.Index(fields=["workspace", "day"], name="integ_customer_day_ws_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.day}: {self.events}"
+
+
+class PurchaseRollup(models.Model):
+    """Purchases per workspace, source, analysis day and value: the high-value count of estimated segments."""
+
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="purchase_rollups", db_index=False
+    )
+    source = models.ForeignKey(
+        "integrations.DataSource", on_delete=models.CASCADE, related_name="purchase_rollups", db_index=False
+    )
+    day = models.DateField()
+    value_cents = models.BigIntegerField()
+    purchases = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "day", "source", "value_cents"], name="integ_purchase_rollup_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.value_cents}: {self.purchases}"
+
+
 class SyncJob(TimeStampedModel):
     """A unit of ingestion work (sync, dummy data, CSV import, webhook) with progress and counts."""
 

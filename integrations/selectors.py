@@ -2,22 +2,30 @@
 
 from datetime import datetime
 
-from django.db.models import Count, QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from accounts.models import User
 from accounts.selectors import workspace_current_for_user
 from marketing_ai.db import rows_fetched
 from marketing_ai.errors import ApplicationError, NotFound
 
-from .models import Customer, DataSource, Event, SyncJob
+from .models import Customer, DataSource, Event, EventRollup, SyncJob
 from .pipeline.schema import Rejection, parse_time
 
 
 def data_source_list_for_user(*, user: User, with_counts: bool = False) -> QuerySet[DataSource]:
     workspace = workspace_current_for_user(user=user)
     sources = DataSource.objects.filter(workspace=workspace).order_by("-created_at", "-id")
-    if with_counts:
-        sources = sources.annotate(events_total=Count("events"))
+    if with_counts:  # from the day totals: counting a large source's events would scan them all
+        totals = (
+            EventRollup.objects.filter(workspace=workspace, source=OuterRef("pk"))
+            .order_by()
+            .values("source")
+            .annotate(total=Sum("events"))
+            .values("total")
+        )
+        sources = sources.annotate(events_total=Coalesce(Subquery(totals), 0))
     return sources
 
 

@@ -5,14 +5,15 @@ import hashlib
 import io
 from collections.abc import Iterable, Iterator
 from datetime import date
+from decimal import Decimal
 
 from django.db.models import F, QuerySet
 
 from integrations.models import Customer
 from marketing_ai.errors import NotFound
 
-from .queries import SEGMENTS, customer_detail_aggregates, events_in_period, period_build
-from .selectors import money, source_for_analysis
+from .queries import SEGMENTS, customer_days_in, customer_details
+from .selectors import analysis_period, money, source_for_analysis
 
 EXPORT_BATCH = 2000
 
@@ -49,31 +50,29 @@ def segment_customer_list(
     date_to: date | None = None,
     source_id: int | None = None,
 ) -> QuerySet:
-    """Per-customer aggregate rows (dicts) of the customers the segment's rule selects, computed in SQL.
+    """Per-customer aggregate rows (dicts) of the customers the segment's rule selects, from the rollups.
 
     Ordered by purchase value for the buyer segments and by recency for the others; lazy, so callers paginate.
+    Money fields are in cents (`purchase_cents`, `cart_cents`).
     """
     rule = segment_rule_get(name=name)
-    period = period_build(date_from=date_from, date_to=date_to)
+    period = analysis_period(workspace=workspace, date_from=date_from, date_to=date_to)
     source_for_analysis(workspace=workspace, source_id=source_id)
-    rows = customer_detail_aggregates(events_in_period(workspace=workspace, period=period, source_id=source_id))
+    rows = customer_details(customer_days_in(workspace=workspace, period=period, source_id=source_id))
     rows = rows.filter(rule.condition(threshold=workspace.high_value_threshold))
     if name in ("high_value_customers", "repeat_customers"):
-        return rows.order_by(F("purchase_value").desc(), "customer_key")
+        return rows.order_by(F("purchase_cents").desc(), "customer_key")
     return rows.order_by(F("last_seen_at").desc(), "customer_key")
 
 
 def segment_members_describe(*, workspace, name: str, rows: Iterable[dict]) -> list[dict]:
     """Attach each row's customer profile (one query per call) and the evidence that puts it in the segment."""
     rows = list(rows)
-    profiles = {
-        customer.customer_key: customer
-        for customer in Customer.objects.filter(workspace=workspace, customer_key__in=[r["customer_key"] for r in rows])
-    }
+    profiles = Customer.objects.filter(workspace=workspace).in_bulk([row["customer_id"] for row in rows])
     threshold = workspace.high_value_threshold
     members = []
     for row in rows:
-        profile = profiles.get(row["customer_key"])
+        profile = profiles.get(row["customer_id"])
         why = segment_evidence(name=name, row=row, threshold=threshold)
         members.append(
             {
@@ -92,6 +91,10 @@ def segment_members_describe(*, workspace, name: str, rows: Iterable[dict]) -> l
     return members
 
 
+def cents_money(cents) -> str:
+    return money(Decimal(cents or 0) / 100)
+
+
 def segment_evidence(*, name: str, row: dict, threshold) -> dict:
     """The aggregates the segment's rule read for this customer (camelCase, JSON-ready)."""
     if name in ("cart_abandoners", "potential_customers"):
@@ -99,13 +102,13 @@ def segment_evidence(*, name: str, row: dict, threshold) -> dict:
             "addToCart": row["add_to_cart"],
             "beginCheckout": row["begin_checkout"],
             "purchases": row["purchases"],
-            "cartValue": money(row["cart_value"]),
+            "cartValue": cents_money(row["cart_cents"]),
             "lastAddToCartAt": row["last_add_to_cart_at"],
         }
     if name == "high_value_customers":
         return {
             "purchases": row["purchases"],
-            "purchaseValue": money(row["purchase_value"]),
+            "purchaseValue": cents_money(row["purchase_cents"]),
             "threshold": money(threshold),
         }
     if name == "new_visitors":
@@ -114,7 +117,7 @@ def segment_evidence(*, name: str, row: dict, threshold) -> dict:
         return {"distinctEventTypes": row["event_types"], "events": row["events"]}
     return {
         "purchases": row["purchases"],
-        "purchaseValue": money(row["purchase_value"]),
+        "purchaseValue": cents_money(row["purchase_cents"]),
         "lastPurchaseAt": row["last_purchase_at"],
     }
 
@@ -177,7 +180,7 @@ def segment_csv_lines(*, workspace, name: str, rows: QuerySet) -> Iterator[str]:
                     row["add_to_cart"],
                     row["begin_checkout"],
                     row["purchases"],
-                    money(row["purchase_value"]),
+                    cents_money(row["purchase_cents"]),
                     row["first_seen_at"].isoformat(),
                     row["last_seen_at"].isoformat(),
                     member["reason"],
@@ -246,10 +249,8 @@ def segment_meta_audience_lines(*, workspace, rows: QuerySet) -> Iterator[str]:
     yield "email\n"
     seen: set[str] = set()
     for batch in _batched(rows):
-        keys = [row["customer_key"] for row in batch]
-        profiles = Customer.objects.filter(workspace=workspace, customer_key__in=keys).values_list(
-            "email", "email_sha256"
-        )
+        ids = [row["customer_id"] for row in batch]
+        profiles = Customer.objects.filter(workspace=workspace, id__in=ids).values_list("email", "email_sha256")
         lines = []
         for email, hashed in profiles:
             digest = email_sha256(email) if email.strip() else hashed.strip().lower()

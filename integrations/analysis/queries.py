@@ -1,9 +1,9 @@
-"""Query building blocks for the analysis: the scoped event queryset, per-customer aggregates, segment rules.
+"""Query building blocks for the analysis: the rollups of a period, per-customer aggregates, segment rules.
 
-Everything here returns lazy querysets or `Q` objects; the database does the counting. The per-customer
-queryset groups events by `customer_key` with conditional aggregation (`COUNT(*) FILTER (WHERE ...)` on
-PostgreSQL, `COUNT(CASE WHEN ...)` on SQLite), and callers aggregate it again, which Django compiles into
-`SELECT ... FROM (SELECT ... GROUP BY customer_key) subquery`.
+Everything here returns lazy querysets or `Q` objects over the rollups (integrations/rollups.py), never over raw
+events; the database does the counting. The per-customer queryset groups a period's `CustomerDayRollup` rows by
+customer, and callers aggregate it again, which Django compiles into
+`SELECT ... FROM (SELECT ... GROUP BY customer_id) subquery`.
 """
 
 import operator
@@ -12,32 +12,18 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import reduce
 
-from django.db.models import (
-    Aggregate,
-    Count,
-    DecimalField,
-    F,
-    Func,
-    IntegerField,
-    Max,
-    Min,
-    Q,
-    QuerySet,
-    Sum,
-    Value,
-)
-from django.db.models.functions import Coalesce, Least, Round, TruncDate
+from django.db.models import Aggregate, F, Func, IntegerField, Max, Min, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from integrations.models import Event
+from integrations.models import CustomerDayRollup, Event, EventRollup, PurchaseRollup
+from integrations.rollups import TYPE_BITS
 
 PAGE_VIEW = Event.EventType.PAGE_VIEW
 VIEW_ITEM = Event.EventType.VIEW_ITEM
 ADD_TO_CART = Event.EventType.ADD_TO_CART
 BEGIN_CHECKOUT = Event.EventType.BEGIN_CHECKOUT
 PURCHASE = Event.EventType.PURCHASE
-
-ZERO_MONEY = Value(Decimal("0.00"), output_field=DecimalField(max_digits=16, decimal_places=2))
 
 # Funnel steps: (key, label, event types that reach the step).
 FUNNEL_STEPS = [
@@ -89,114 +75,42 @@ def period_build(*, date_from: date | None = None, date_to: date | None = None) 
     return Period(date_from, date_to)
 
 
-def events_in_period(*, workspace, period: Period, source_id: int | None = None) -> QuerySet[Event]:
-    """The workspace's events that occurred within the period (optionally from one source)."""
-    events = Event.objects.filter(workspace=workspace, occurred_at__gte=period.start, occurred_at__lt=period.end)
-    if source_id is not None:
-        events = events.filter(source_id=source_id)
-    return events.order_by()
+def event_rollups_in(*, workspace, period: Period, source_id: int | None = None) -> QuerySet[EventRollup]:
+    """The workspace's day totals (`EventRollup` rows) of the period's days, optionally of one source."""
+    rows = EventRollup.objects.filter(workspace=workspace, day__gte=period.date_from, day__lte=period.date_to)
+    return rows.filter(source_id=source_id) if source_id is not None else rows
 
 
-def events_in_days(*, workspace, period: Period, source_id: int | None = None) -> QuerySet[Event]:
-    """`events_in_period` filtered on the event's local day (`day` annotation) instead of its time: the same
-    events, but on PostgreSQL with a UTC time zone the filter and a grouping on `day` use the day index."""
-    events = (
-        Event.objects.filter(workspace=workspace)
-        .annotate(day=TruncDate("occurred_at"))
-        .filter(day__gte=period.date_from, day__lte=period.date_to)
+def customer_days_in(*, workspace, period: Period, source_id: int | None = None) -> QuerySet[CustomerDayRollup]:
+    """The workspace's per-customer day rows (`CustomerDayRollup`) of the period's days, optionally of one source."""
+    rows = CustomerDayRollup.objects.filter(workspace=workspace, day__gte=period.date_from, day__lte=period.date_to)
+    return (rows.filter(source_id=source_id) if source_id is not None else rows).order_by()
+
+
+def purchases_above(*, workspace, period: Period, source_id: int | None, threshold: Decimal) -> int:
+    """Purchases of the period whose value is above the threshold (`PurchaseRollup`)."""
+    rows = PurchaseRollup.objects.filter(
+        workspace=workspace, day__gte=period.date_from, day__lte=period.date_to, value_cents__gt=cents(threshold)
     )
     if source_id is not None:
-        events = events.filter(source_id=source_id)
-    return events.order_by()
+        rows = rows.filter(source_id=source_id)
+    return rows.aggregate(n=Coalesce(Sum("purchases"), 0))["n"]
 
 
-def _value_of(*types: str) -> Coalesce:
-    """Sum of the events' values, rounded to cents: SQLite adds decimals as binary floats (83.76 + 9.04 + 7.20
-    is 100.00000000000001 there), and the high-value rule compares this sum with the threshold."""
-    condition = Q(event_type__in=types) if len(types) > 1 else Q(event_type=types[0])
-    return Coalesce(Round(Sum("value", filter=condition), 2), ZERO_MONEY)
-
-
-# Per-customer count column of each canonical event type; the funnel and segment rules read these names.
-TYPE_COUNT_FIELDS = {
-    PAGE_VIEW: "page_views",
-    VIEW_ITEM: "view_items",
-    ADD_TO_CART: "add_to_cart",
-    BEGIN_CHECKOUT: "begin_checkout",
-    PURCHASE: "purchases",
-}
-FUNNEL_TYPES = (PAGE_VIEW, VIEW_ITEM, ADD_TO_CART, BEGIN_CHECKOUT, PURCHASE)
-
-
-def _count_field(event_type: str) -> str:
-    return TYPE_COUNT_FIELDS.get(event_type, f"n_{event_type}")
-
-
-def customer_aggregates(events: QuerySet[Event], *, funnel_only: bool = False) -> QuerySet:
-    """One row per identified customer (non-empty `customer_key`) with the counts the segment rules read.
-
-    Kept lean on purpose, since it runs over every event of the period: COUNT(*) per canonical type and a
-    single numeric SUM (purchase value). Distinct event types are the number of non-zero per-type counts
-    (`LEAST(n, 1)` summed per group): equal to COUNT(DISTINCT event_type) for the canonical types, without
-    sorting every event by customer and type, so PostgreSQL keeps one parallel hash aggregate. The funnel's
-    events and values per step come from the grouped totals query instead (see selectors._totals).
-    """
-    types = FUNNEL_TYPES if funnel_only else Event.EventType.values
-    counts = {_count_field(t): Count("id", filter=Q(event_type=t)) for t in types}
-    rows = (
-        events.exclude(customer_key="")
-        .values("customer_key")
-        .annotate(events=Count("*"), **counts)
-        .annotate(views=F("page_views") + F("view_items"))
-    )
-    if not funnel_only:
-        flags = [Least(F(name), Value(1)) for name in counts]
-        rows = rows.annotate(purchase_value=_value_of(PURCHASE), event_types=reduce(operator.add, flags))
-    return rows.order_by()
-
-
-# One bit per canonical event type: a customer's type mask is the OR of its events' bits, so which types it has
-# (and how many distinct ones) come from a single aggregate instead of one filtered COUNT per type.
-TYPE_BITS = {event_type: 1 << position for position, event_type in enumerate(Event.EventType.values)}
-assert all(event_type.replace("_", "").isalpha() for event_type in TYPE_BITS)  # inlined in TypeBit's SQL
+def cents(amount: Decimal) -> int:
+    """A money amount (two decimals) in cents, the unit the rollups count money in."""
+    return int(Decimal(amount) * 100)
 
 
 def _bits(*types: str) -> int:
     return reduce(operator.or_, (TYPE_BITS[t] for t in types))
 
 
-class TypeBit(Func):
-    """The event's type bit (0 for a type outside the canonical list), as one small SQL CASE.
-
-    A single expression node rather than Case/When objects: the per-customer query repeats the mask in a
-    dozen derived fields, and Django copies and rewrites every node of each repetition when it builds the
-    query (tens of milliseconds for Case trees). The type names are the model's own constants."""
-
-    template = (
-        "CASE %(expressions)s "
-        + " ".join(f"WHEN '{event_type}' THEN {bit}" for event_type, bit in TYPE_BITS.items())
-        + " ELSE 0 END"
-    )
-    output_field = IntegerField()
-
-    def __init__(self):
-        super().__init__(F("event_type"))
-
-
-class TypeMask(Aggregate):
-    """Bitwise OR of the rows' type bits: BIT_OR on PostgreSQL; SUM(DISTINCT bit) on SQLite, which has no BIT_OR
-    (the same number, since every type has its own power of two)."""
+class MaskOr(Aggregate):
+    """Bitwise OR of the rows' type masks (BIT_OR; on SQLite the function registered in integrations/apps.py)."""
 
     function = "BIT_OR"
     output_field = IntegerField()
-
-    def __init__(self, **extra):
-        super().__init__(TypeBit(), **extra)
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        summed = self.copy()
-        summed.distinct = True
-        return summed.as_sql(compiler, connection, function="SUM", **extra_context)
 
 
 class BitCount(Func):
@@ -212,30 +126,21 @@ class BitCount(Func):
         return compiler.compile(reduce(operator.add, bits))
 
 
-def customer_flags(events: QuerySet[Event], *, current_from) -> QuerySet:
-    """One row per identified customer over two adjacent periods (events at or after `current_from` are the
-    current period, earlier ones the previous period), with the fields the segment rules and the funnel read.
+def customer_flags(rows: QuerySet[CustomerDayRollup], *, current_from: date) -> QuerySet:
+    """One row per identified customer over two adjacent periods (days from `current_from` on are the current
+    period, earlier ones the previous period), with the fields the segment rules and the funnel read.
 
-    Built for speed over every event of both periods: per event row only a type-mask OR per period, a
-    purchase count and a purchase value sum; the per-type presence fields are bits of the mask (`add_to_cart`
-    is non-zero when the customer added to cart, not a count). Filtering on `customer_key > ''` (the same rows
-    as `<> ''`) lets PostgreSQL read the covering (workspace, customer_key, event_type) index in customer order
-    and group without hashing or touching the table. Customers with only previous-period events have
-    `events = 0` and a zero current mask.
+    Per customer: the events, type mask, purchase count and value of the current period and the type mask of the
+    previous one; the per-type presence fields are bits of the mask (`add_to_cart` is non-zero when the customer
+    added to cart, not a count). Customers with only previous-period days have `events = 0` and a zero mask.
     """
-    current, previous = Q(occurred_at__gte=current_from), Q(occurred_at__lt=current_from)
-    bought = Q(event_type=PURCHASE) & current
-    rows = (
-        events.filter(customer_key__gt="")
-        .values("customer_key")
-        .annotate(
-            # COUNT(occurred_at), a NOT NULL column of the index: COUNT(id) would need the table.
-            events=Count("occurred_at", filter=current),
-            mask=Coalesce(TypeMask(filter=current), 0),
-            previous_mask=Coalesce(TypeMask(filter=previous), 0),
-            purchases=Count("occurred_at", filter=bought),
-            purchase_value=Coalesce(Round(Sum("value", filter=bought), 2), ZERO_MONEY),
-        )
+    current, previous = Q(day__gte=current_from), Q(day__lt=current_from)
+    rows = rows.values("customer_id").annotate(
+        events=Coalesce(Sum("events", filter=current), 0),
+        mask=Coalesce(MaskOr("type_mask", filter=current), 0),
+        previous_mask=Coalesce(MaskOr("type_mask", filter=previous), 0),
+        purchases=Coalesce(Sum("purchases", filter=current), 0),
+        purchase_cents=Coalesce(Sum("purchase_cents", filter=current), 0),
     )
     mask, previous_mask = F("mask"), F("previous_mask")
     return rows.annotate(
@@ -251,14 +156,27 @@ def customer_flags(events: QuerySet[Event], *, current_from) -> QuerySet:
     ).order_by()
 
 
-def customer_detail_aggregates(events: QuerySet[Event]) -> QuerySet:
-    """`customer_aggregates` plus the cart value and timestamps shown as evidence in segment audiences."""
-    return customer_aggregates(events).annotate(
-        cart_value=_value_of(ADD_TO_CART),
-        first_seen_at=Min("occurred_at"),
-        last_seen_at=Max("occurred_at"),
-        last_add_to_cart_at=Max("occurred_at", filter=Q(event_type=ADD_TO_CART)),
-        last_purchase_at=Max("occurred_at", filter=Q(event_type=PURCHASE)),
+def customer_details(rows: QuerySet[CustomerDayRollup]) -> QuerySet:
+    """One row per identified customer of the rows' days with the counts, values (cents) and times that segment
+    audiences show as evidence; the same field names as `customer_flags`, with counts instead of bits."""
+    return (
+        rows.values("customer_id", customer_key=F("customer__customer_key"))
+        .annotate(
+            events=Sum("events"),
+            mask=MaskOr("type_mask"),
+            page_views=Sum("page_views"),
+            add_to_cart=Sum("add_to_cart"),
+            begin_checkout=Sum("begin_checkout"),
+            purchases=Sum("purchases"),
+            purchase_cents=Sum("purchase_cents"),
+            cart_cents=Sum("cart_cents"),
+            first_seen_at=Min("first_at"),
+            last_seen_at=Max("last_at"),
+            last_add_to_cart_at=Max("last_add_to_cart_at"),
+            last_purchase_at=Max("last_purchase_at"),
+        )
+        .annotate(event_types=BitCount(F("mask")))
+        .order_by()
     )
 
 
@@ -269,11 +187,11 @@ class SegmentRule:
     rule: str
 
     def condition(self, *, threshold: Decimal) -> Q:
-        """The rule as a filter over `customer_aggregates` rows (compiled into HAVING / an outer FILTER)."""
+        """The rule as a filter over `customer_flags` / `customer_details` rows (HAVING or an outer FILTER)."""
         return {
             "cart_abandoners": Q(add_to_cart__gt=0, purchases=0),
             "potential_customers": Q(add_to_cart__gt=0, purchases=0) | Q(begin_checkout__gt=0, purchases=0),
-            "high_value_customers": Q(purchase_value__gt=threshold),
+            "high_value_customers": Q(purchase_cents__gt=cents(threshold)),
             "new_visitors": Q(event_types=1, page_views__gt=0),
             "engaged_users": Q(event_types__gte=3),
             "repeat_customers": Q(purchases__gt=1),

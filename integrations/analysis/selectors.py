@@ -1,14 +1,14 @@
-"""Read side of the analysis (issue 4 part 1): overview, segments, engagement and funnel, computed in SQL.
+"""Read side of the analysis: overview, segments, engagement and funnel, from the rollups (never raw events).
 
-`analysis_overview` runs a fixed number of queries whatever the number of events: one query over both periods
-grouped by (day, type, source, currency, identified) for totals, sources, the daily series and the funnel's
-events/values; one per-customer aggregate over both periods (segments, engagement, and funnel customers of this
-and the previous period); the sources' names; plus the source filter's lookup and a few transaction-local
-settings on PostgreSQL. Python only folds the few hundred grouped rows, never event rows.
+`analysis_overview` runs a fixed number of small queries whatever the number of events: the period's and the
+previous period's day totals (`EventRollup`, at most days x types x sources x currencies rows), one aggregate of
+their per-customer day rows (`CustomerDayRollup`: segments, engagement and funnel customers of both periods),
+the sources' names, the workspace's analysis time zone, and, only for estimated segments, the high-value
+purchases (`PurchaseRollup`). Python only folds the few hundred day-total rows.
 """
 
 from collections import Counter
-from concurrent import futures
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from integrations.models import DataSource
+from integrations.rollups import analysis_time_zone
 from marketing_ai.errors import NotFound
 
 from .queries import (
@@ -29,14 +30,13 @@ from .queries import (
     PAGE_VIEW,
     PURCHASE,
     SEGMENTS,
-    ZERO_MONEY,
     Period,
+    customer_days_in,
     customer_flags,
-    events_in_days,
-    events_in_period,
+    event_rollups_in,
     period_build,
+    purchases_above,
 )
-from .side_by_side import in_snapshot, snapshot_share
 
 CENT = Decimal("0.01")
 
@@ -74,94 +74,81 @@ def source_for_analysis(*, workspace, source_id: int | None) -> DataSource | Non
     return source
 
 
+def analysis_period(*, workspace, date_from: date | None = None, date_to: date | None = None) -> Period:
+    """The analysis period of the workspace: its days (and "today") are in the workspace's analysis time zone."""
+    with timezone.override(analysis_time_zone(workspace_id=workspace.id)):
+        return period_build(date_from=date_from, date_to=date_to)
+
+
 def analysis_overview(
     *, workspace, date_from: date | None = None, date_to: date | None = None, source_id: int | None = None
 ) -> dict:
     """The whole analysis of the workspace's events in the period as a JSON-ready camelCase dict (read-only).
 
-    Raises ValueError when `date_to` is before `date_from` and NotFound for a source of another workspace.
+    Days are those of the workspace's analysis time zone (`range.timeZone`). Raises ValueError when `date_to`
+    is before `date_from` and NotFound for a source of another workspace.
     """
-    period = period_build(date_from=date_from, date_to=date_to)
+    zone = analysis_time_zone(workspace_id=workspace.id)
+    with timezone.override(zone):
+        period = period_build(date_from=date_from, date_to=date_to)
     source = source_for_analysis(workspace=workspace, source_id=source_id)
-    with analytic_queries() as side:
-        return _overview(workspace=workspace, period=period, source=source, source_id=source_id, side=side)
-
-
-# The time zone whose days the day index (migration 0005) is built on.
-DAY_INDEX_TIME_ZONE = "UTC"
+    summary = {"workspace": workspace, "period": period, "source_id": source_id}
+    threshold = workspace.high_value_threshold
+    with analytic_queries():
+        totals = _totals(**summary)
+        per_customer, previous_customers = _customer_summary(**summary, threshold=threshold)
+        high_value_purchases = (
+            purchases_above(workspace=workspace, period=period, source_id=source_id, threshold=threshold)
+            if per_customer["customers"] <= 1
+            else None
+        )
+    return overview_build(
+        period=period,
+        zone=zone,
+        source=source,
+        threshold=threshold,
+        totals=totals,
+        per_customer=per_customer,
+        previous_customers=previous_customers,
+        high_value_purchases=lambda: high_value_purchases,
+    )
 
 
 @contextmanager
 def analytic_queries():
-    """On PostgreSQL, run the aggregates in one transaction with room to aggregate and without JIT; yields a
-    snapshot id for a side connection, or None.
+    """On PostgreSQL, run the aggregates in one transaction (one snapshot) with room to aggregate and without JIT.
 
-    The default work_mem (4 MB) makes hash aggregates spill to disk, and JIT compilation costs ~0.3 s per query
-    here while saving nothing on these plans. Outside any caller's transaction, the transaction shares its
-    snapshot so that the totals can run beside the per-customer query (side_by_side.py); inside one (tests,
-    ATOMIC_REQUESTS) the queries run one after the other. See bench/analysis.py --explain.
+    The default work_mem (4 MB) makes the per-customer hash aggregate spill to disk at a few hundred thousand
+    customer days, and JIT compilation costs ~0.3 s per query here while saving nothing on these plans.
     """
     if connection.vendor != "postgresql":
-        yield None
+        yield
         return
-    shareable = not connection.in_atomic_block
     with transaction.atomic(), connection.cursor() as cursor:
-        snapshot = snapshot_share(cursor) if shareable else None
-        cursor.execute(
-            # set_config(name, value, true) is SET LOCAL: it ends with the transaction.
-            "SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true), "
-            "set_config('enable_hashagg', 'off', true)"
-        )
-        if snapshot:
-            # Side by side, the two queries already keep two cores busy; parallel workers on top only add
-            # coordination (bench/analysis.py on 2 cores: ~15% slower at 1M events, ~4% at 5M).
-            cursor.execute("SELECT set_config('max_parallel_workers_per_gather', '0', true)")
-        yield snapshot
+        # set_config(name, value, true) is SET LOCAL: it ends with the transaction.
+        cursor.execute("SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true)")
+        yield
 
 
-def _sorted_totals() -> bool:
-    """Whether the totals can group in day-index order: the index is on UTC days (migration 0005)."""
-    return timezone.get_current_timezone_name() == DAY_INDEX_TIME_ZONE
-
-
-def _totals_settings(cursor) -> None:
-    """Hash aggregation stays off (see below) only when the day index serves the current time zone; otherwise
-    the totals hash their rows rather than sort every event."""
-    if connection.vendor == "postgresql":
-        cursor.execute("SELECT set_config('enable_hashagg', %s, true)", ["off" if _sorted_totals() else "on"])
-
-
-def _overview(*, workspace, period: Period, source: DataSource | None, source_id: int | None, side: str | None) -> dict:
-    """The two big queries read covering indexes in the order they group by (customers; day, type, source,
-    currency), ~1.5-2.5x cheaper than hashing every event, but the planner's estimates prefer hashing; so
-    `analytic_queries` switches hash aggregation off, and the totals switch it back on when the day index does
-    not apply (a time zone other than UTC)."""
-    threshold = workspace.high_value_threshold
-    previous_period = period.previous()
-    summary = {"workspace": workspace, "period": period, "source_id": source_id, "threshold": threshold}
-    if side:
-        # The totals (the shorter work) go to the side connection, whose setup then costs no time.
-        side_totals = in_snapshot(side, _side_settings, _totals, **summary)
-        try:
-            per_customer, previous_customers = _customer_summary(**summary)
-        except BaseException:
-            futures.wait([side_totals])  # the side transaction ends before the one whose snapshot it uses
-            raise
-        totals = side_totals.result()
-    else:
-        per_customer, previous_customers = _customer_summary(**summary)
-        if not _sorted_totals():
-            with connection.cursor() as cursor:
-                _totals_settings(cursor)
-        totals = _totals(**summary)
-
+def overview_build(
+    *,
+    period: Period,
+    zone: str,
+    source: DataSource | None,
+    threshold: Decimal,
+    totals: dict,
+    per_customer: dict,
+    previous_customers: dict,
+    high_value_purchases: Callable[[], int],
+) -> dict:
+    """The overview dict from the period's totals (`_totals`) and customer summaries (`_customer_summary`)."""
     estimated = per_customer["customers"] <= 1
-    segments = _segments(per_customer, totals, estimated=estimated)
+    segments = _segments(per_customer, totals, high_value_purchases, estimated=estimated)
     funnel = _funnel(per_customer, totals["steps"])
     previous = _funnel(previous_customers, totals["previous_steps"])
     revenue, orders = totals["revenue"], totals["orders"]
     return {
-        "range": period.as_dict(),
+        "range": {**period.as_dict(), "timeZone": zone},
         "filters": {"source": {"id": source.id, "name": source.name} if source else None},
         "rowCounts": {"events": totals["events"], "customers": per_customer["customers"]},
         "eventsByType": totals["by_type"],
@@ -178,75 +165,59 @@ def _overview(*, workspace, period: Period, source: DataSource | None, source_id
         "engagement": _engagement(per_customer, segments),
         "funnel": {
             **funnel,
-            "previousPeriod": {"range": previous_period.as_dict(), **previous},
+            "previousPeriod": {"range": period.previous().as_dict(), **previous},
             "change": _funnel_change(funnel, previous),
         },
     }
 
 
-def _side_settings(cursor) -> None:
-    """The side transaction's settings: those of `analytic_queries` and `_totals_settings`, in one statement."""
-    cursor.execute(
-        "SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true), "
-        "set_config('enable_hashagg', %s, true), set_config('max_parallel_workers_per_gather', '0', true)",
-        ["off" if _sorted_totals() else "on"],
-    )
-
-
-def _totals(*, workspace, period: Period, source_id: int | None, threshold: Decimal) -> dict:
-    """Everything that does not need per-customer grouping, from ONE query over both periods grouped by
-    (day, type, source, currency): totals, sources, the daily series, and the funnel's events and value per step
-    in this and the previous period; the identified customers' share of those steps is the totals minus the
-    anonymous events' (`_anonymous_steps`).
-
-    The result has at most days x types x sources x currencies rows (hundreds for a month), whatever the number
-    of events; folding those rows happens here. Filtering on the local day (the same events as the period's
-    time bounds) and ordering like the day index lets PostgreSQL read that index in order and group without
-    hashing or touching the table (migration 0005).
-    """
+def _totals(*, workspace, period: Period, source_id: int | None) -> dict:
+    """Everything that does not need per-customer grouping, from the day totals of both periods (`EventRollup`):
+    totals, sources, the daily series, and the identified customers' events and value per funnel step in this
+    and the previous period. At most days x types x sources x currencies rows, whatever the number of events."""
     both = Period(period.previous().date_from, period.date_to)
-    rows = (
-        events_in_days(workspace=workspace, period=both, source_id=source_id)
-        .values("day", "event_type", "source_id", "currency")
-        .annotate(
-            n=Count("*"),
-            total=Coalesce(Sum("value"), ZERO_MONEY),
-            above=Count("occurred_at", filter=Q(value__gt=threshold)),
-        )
-        .order_by("day", "event_type", "source_id", "currency")
+    rows = event_rollups_in(workspace=workspace, period=both, source_id=source_id).values_list(
+        "day",
+        "event_type",
+        "source_id",
+        "currency",
+        "events",
+        "value_cents",
+        "identified_events",
+        "identified_value_cents",
     )
-    anonymous = _anonymous_steps(workspace=workspace, period=period, source_id=source_id)
+    return totals_fold(rows, period=period)
+
+
+def totals_fold(rows, *, period: Period) -> dict:
+    """Fold (day, type, source, currency, events, value cents, identified events, identified value cents) rows
+    of this and the previous period into the overview's totals."""
     by_type: Counter = Counter()
     by_source: dict[int, int] = {}
     currencies: Counter = Counter()
     by_day: dict[date, list] = {}
     steps: dict[str, list] = {}
     previous_steps: dict[str, list] = {}
-    revenue, orders, high_value_purchases = Decimal(0), 0, 0
-    for row in rows:
-        day = row["day"] if isinstance(row["day"], date) else date.fromisoformat(str(row["day"]))
+    revenue, orders = Decimal(0), 0
+    for day, event_type, source_id, currency, n, value_cents, identified_n, identified_cents in rows:
         current = day >= period.date_from
-        step = (steps if current else previous_steps).setdefault(row["event_type"], [0, Decimal(0)])
-        step[0] += row["n"]
-        step[1] += row["total"]
+        step = (steps if current else previous_steps).setdefault(event_type, [0, Decimal(0)])
+        step[0] += identified_n
+        step[1] += Decimal(identified_cents) / 100
         if not current:
             continue
-        by_type[row["event_type"]] += row["n"]
-        by_source[row["source_id"]] = by_source.get(row["source_id"], 0) + row["n"]
+        value = Decimal(value_cents) / 100
+        by_type[event_type] += n
+        by_source[source_id] = by_source.get(source_id, 0) + n
         point = by_day.setdefault(day, [0, 0, Decimal(0)])
-        point[0] += row["n"]
-        if row["event_type"] == PURCHASE:
-            revenue += row["total"]
-            orders += row["n"]
-            high_value_purchases += row["above"]
-            point[1] += row["n"]
-            point[2] += row["total"]
-            if row["currency"]:
-                currencies[row["currency"]] += row["n"]
-    for (event_type, current), (n, total) in anonymous.items():
-        step = (steps if current else previous_steps).setdefault(event_type, [0, Decimal(0)])  # totals include them
-        step[0] -= n
-        step[1] -= total
+        point[0] += n
+        if event_type == PURCHASE:
+            revenue += value
+            orders += n
+            point[1] += n
+            point[2] += value
+            if currency:
+                currencies[currency] += n
     currency = currencies.most_common(1)[0][0] if currencies else getattr(settings, "DEFAULT_CURRENCY", "USD")
     return {
         "events": sum(by_type.values()),
@@ -254,37 +225,11 @@ def _totals(*, workspace, period: Period, source_id: int | None, threshold: Deci
         "by_source": _sources_named(by_source),
         "revenue": revenue,
         "orders": orders,
-        "high_value_purchases": high_value_purchases,
         "currency": currency,
         "series": _time_series(by_day, period),
         "steps": steps,
         "previous_steps": previous_steps,
     }
-
-
-def _anonymous_steps(*, workspace, period: Period, source_id: int | None) -> dict[tuple[str, bool], tuple]:
-    """Events and value of anonymous events (no customer key) per (type, in this period?) over both periods.
-
-    Reads the `customer_key = ''` range of the covering customer index (a small share of the events)."""
-    both = Period(period.previous().date_from, period.date_to)
-    current = Q(occurred_at__gte=period.start)
-    rows = (
-        events_in_period(workspace=workspace, period=both, source_id=source_id)
-        .filter(customer_key="")
-        .values("event_type")
-        .annotate(
-            n=Count("occurred_at", filter=current),
-            total=Coalesce(Sum("value", filter=current), ZERO_MONEY),
-            previous_n=Count("occurred_at", filter=~current),
-            previous_total=Coalesce(Sum("value", filter=~current), ZERO_MONEY),
-        )
-        .order_by("event_type")
-    )
-    steps = {}
-    for row in rows:
-        steps[(row["event_type"], True)] = (row["n"], row["total"])
-        steps[(row["event_type"], False)] = (row["previous_n"], row["previous_total"])
-    return steps
 
 
 def _sources_named(counts: dict[int, int]) -> list[dict]:
@@ -311,20 +256,25 @@ def _customer_summary(*, workspace, period: Period, source_id: int | None, thres
     from ONE query: the per-customer rows of both periods (`customer_flags`) aggregated once more."""
     both = Period(period.previous().date_from, period.date_to)
     rows = customer_flags(
-        events_in_period(workspace=workspace, period=both, source_id=source_id), current_from=period.start
+        customer_days_in(workspace=workspace, period=both, source_id=source_id), current_from=period.date_from
     )
+    return customer_summary_aggregate(rows, threshold=threshold)
+
+
+def customer_summary_aggregate(rows, *, threshold: Decimal) -> tuple[dict, dict]:
+    """The summaries of this and the previous period from per-customer rows shaped like `customer_flags`."""
     active = Q(events__gt=0)  # customers with events in the current period
     aggregates = {
-        "customers": Count("customer_key", filter=active),
+        "customers": Count("events", filter=active),
         "identified_events": Coalesce(Sum("events"), 0),
         "avg_types": Avg("event_types", filter=active),
     }
     for key, _label, _types in FUNNEL_STEPS:
         field = STEP_FIELDS[key]
-        aggregates[f"step_{key}"] = Count("customer_key", filter=Q(**{f"{field}__gt": 0}))
-        aggregates[f"previous_step_{key}"] = Count("customer_key", filter=Q(**{f"previous_{field}__gt": 0}))
+        aggregates[f"step_{key}"] = Count("events", filter=Q(**{f"{field}__gt": 0}))
+        aggregates[f"previous_step_{key}"] = Count("events", filter=Q(**{f"previous_{field}__gt": 0}))
     for name, rule in SEGMENTS.items():
-        aggregates[f"segment_{name}"] = Count("customer_key", filter=active & rule.condition(threshold=threshold))
+        aggregates[f"segment_{name}"] = Count("events", filter=active & rule.condition(threshold=threshold))
     summary = rows.aggregate(**aggregates)
     previous = {f"step_{key}": summary.pop(f"previous_step_{key}") for key, _label, _types in FUNNEL_STEPS}
     return summary, previous
@@ -339,14 +289,14 @@ STEP_FIELDS = {
 }
 
 
-def _segments(summary: dict, totals: dict, *, estimated: bool) -> dict:
+def _segments(summary: dict, totals: dict, high_value_purchases: Callable[[], int], *, estimated: bool) -> dict:
     if estimated:
         by_type = totals["by_type"]
         cart, checkout, purchases = (by_type.get(t, 0) for t in (ADD_TO_CART, BEGIN_CHECKOUT, PURCHASE))
         counts = {
             "cart_abandoners": max(cart - purchases, 0),
             "potential_customers": max(cart - purchases, 0),
-            "high_value_customers": totals["high_value_purchases"],
+            "high_value_customers": high_value_purchases(),
             "new_visitors": by_type.get(PAGE_VIEW, 0),
             "engaged_users": min(cart, max(checkout, purchases)),
             "repeat_customers": summary["segment_repeat_customers"],

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import Membership
 from accounts.selectors import membership_current_for_user, workspace_current_for_user
 from integrations.audiences_out import audience_push_list_for_user, audience_push_start
-from integrations.models import AudiencePush, Event
+from integrations.models import AudiencePush, EventRollup
 from integrations.selectors import meta_connection_for_workspace
 from marketing_ai.errors import ApplicationError, NotFound
 
@@ -45,7 +45,7 @@ def _query(overview: dict) -> str:
 def overview(request):
     workspace = workspace_current_for_user(user=request.user)
     form = AnalysisFilterForm(request.GET or None, workspace=workspace)
-    context = {"form": form, "has_events": Event.objects.filter(workspace=workspace).exists()}
+    context = {"form": form, "has_events": EventRollup.objects.filter(workspace=workspace).exists()}
     status = 200
     if form.is_bound and not form.is_valid():
         status = 422

@@ -1,9 +1,10 @@
-"""Bulk, idempotent store of mapped events and the set-based Customer upsert.
+"""Bulk, idempotent store of mapped events, the set-based Customer upsert and the rollups (integrations/rollups.py).
 
 PostgreSQL: psycopg 3 `COPY` into a temporary staging table, then one statement inserts the new events
-(`ON CONFLICT (source_id, external_id) DO NOTHING`) and upserts the customers from the rows actually
-inserted, so a re-delivered batch changes nothing. Other databases: batched `bulk_create(ignore_conflicts)`
-after reading which ids already exist (the caller's transaction holds SQLite's write lock).
+(`ON CONFLICT (source_id, external_id) DO NOTHING`), upserts the customers and adds to the rollups from the rows
+actually inserted, so a re-delivered batch changes nothing. Other databases: batched `bulk_create(ignore_conflicts)`
+after reading which ids already exist (the caller's transaction holds SQLite's write lock), then the same
+customer and rollup changes computed in Python.
 """
 
 import json
@@ -14,7 +15,16 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from integrations.models import Customer, DataSource, Event
+from integrations.models import (
+    AnalysisSettings,
+    Customer,
+    CustomerDayRollup,
+    DataSource,
+    Event,
+    EventRollup,
+    PurchaseRollup,
+)
+from integrations.rollups import TYPE_BIT_SQL, rollup_lock_sql, rollups_add
 
 from .schema import EventRecord
 
@@ -36,15 +46,21 @@ COPY_NULL = "\\N"
 _properties_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": None})
 
-PG_INSERT = """
-WITH ins AS (
-    INSERT INTO integrations_event (workspace_id, source_id, external_id, event_type, raw_name, customer_key,
+_COUNT = "count(*) FILTER (WHERE event_type = '{}')"
+_CENTS = "coalesce(sum(cents) FILTER (WHERE event_type = '{}'), 0)"
+_LATEST = "max(occurred_at) FILTER (WHERE event_type = '{}')"
+
+# The events and their customers: `ins` (the rows actually inserted) and `up` (their customers' ids).
+PG_EVENTS_AND_CUSTOMERS = f"""
+ins AS (
+    INSERT INTO {Event._meta.db_table} (workspace_id, source_id, external_id, event_type, raw_name, customer_key,
         anonymous_id, session_id, occurred_at, received_at, value, currency, properties)
     SELECT %(workspace)s, %(source)s, external_id, event_type, raw_name, customer_key, anonymous_id, session_id,
         occurred_at, %(received)s, value, currency, properties::jsonb
     FROM integ_stage
+    ORDER BY external_id
     ON CONFLICT (source_id, external_id) DO NOTHING
-    RETURNING customer_key, event_type, occurred_at, value
+    RETURNING customer_key, event_type, occurred_at, value, currency
 ), agg AS (
     SELECT customer_key, min(occurred_at) AS first_seen, max(occurred_at) AS last_seen, count(*) AS n,
         count(*) FILTER (WHERE event_type = 'purchase') AS purchases,
@@ -56,8 +72,8 @@ WITH ins AS (
     WHERE customer_key <> '' AND (email <> '' OR email_sha256 <> '' OR first_name <> '' OR last_name <> '')
     ORDER BY customer_key, (email <> '') DESC, occurred_at DESC
 ), up AS (
-    INSERT INTO integrations_customer AS c (workspace_id, customer_key, email, email_sha256, first_name, last_name,
-        first_seen_at, last_seen_at, event_count, purchase_count, total_value, created_at, updated_at)
+    INSERT INTO {Customer._meta.db_table} AS c (workspace_id, customer_key, email, email_sha256, first_name,
+        last_name, first_seen_at, last_seen_at, event_count, purchase_count, total_value, created_at, updated_at)
     SELECT %(workspace)s, agg.customer_key, coalesce(ident.email, ''), coalesce(ident.email_sha256, ''),
         coalesce(ident.first_name, ''), coalesce(ident.last_name, ''), agg.first_seen, agg.last_seen, agg.n,
         agg.purchases, agg.total, %(received)s, %(received)s
@@ -74,9 +90,71 @@ WITH ins AS (
         purchase_count = c.purchase_count + EXCLUDED.purchase_count,
         total_value = c.total_value + EXCLUDED.total_value,
         updated_at = EXCLUDED.updated_at
+    RETURNING c.id, c.customer_key
+)"""
+# The rollups of the inserted rows (integrations/rollups.py), in the workspace's analysis time zone.
+PG_ROLLUPS = f"""
+ev AS (
+    SELECT customer_key, event_type, occurred_at, currency, (value * 100)::bigint AS cents,
+        (occurred_at AT TIME ZONE coalesce(
+            (SELECT time_zone FROM {AnalysisSettings._meta.db_table} WHERE workspace_id = %(workspace)s), 'UTC'
+        ))::date AS day,
+        {TYPE_BIT_SQL} AS bit
+    FROM ins
+), event_rollups AS (
+    INSERT INTO {EventRollup._meta.db_table} AS r (workspace_id, source_id, day, event_type, currency, events,
+        value_cents, identified_events, identified_value_cents)
+    SELECT %(workspace)s, %(source)s, day, event_type, currency, count(*), coalesce(sum(cents), 0),
+        count(*) FILTER (WHERE customer_key <> ''), coalesce(sum(cents) FILTER (WHERE customer_key <> ''), 0)
+    FROM ev GROUP BY day, event_type, currency
+    ORDER BY day, event_type, currency
+    ON CONFLICT (workspace_id, day, source_id, event_type, currency) DO UPDATE SET
+        events = r.events + EXCLUDED.events,
+        value_cents = r.value_cents + EXCLUDED.value_cents,
+        identified_events = r.identified_events + EXCLUDED.identified_events,
+        identified_value_cents = r.identified_value_cents + EXCLUDED.identified_value_cents
     RETURNING 1
-)
-SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM up)
+), customer_days AS (
+    INSERT INTO {CustomerDayRollup._meta.db_table} AS r (workspace_id, customer_id, day, source_id, events,
+        type_mask, purchases, purchase_cents, page_views, add_to_cart, begin_checkout, cart_cents, first_at,
+        last_at, last_add_to_cart_at, last_purchase_at)
+    SELECT %(workspace)s, up.id, day, %(source)s, count(*), bit_or(bit), {_COUNT.format("purchase")},
+        {_CENTS.format("purchase")}, {_COUNT.format("page_view")}, {_COUNT.format("add_to_cart")},
+        {_COUNT.format("begin_checkout")}, {_CENTS.format("add_to_cart")}, min(occurred_at), max(occurred_at),
+        {_LATEST.format("add_to_cart")}, {_LATEST.format("purchase")}
+    FROM ev JOIN up USING (customer_key)
+    GROUP BY up.id, day
+    ORDER BY up.id, day
+    ON CONFLICT (workspace_id, customer_id, day, source_id) DO UPDATE SET
+        events = r.events + EXCLUDED.events,
+        type_mask = r.type_mask | EXCLUDED.type_mask,
+        purchases = r.purchases + EXCLUDED.purchases,
+        purchase_cents = r.purchase_cents + EXCLUDED.purchase_cents,
+        page_views = r.page_views + EXCLUDED.page_views,
+        add_to_cart = r.add_to_cart + EXCLUDED.add_to_cart,
+        begin_checkout = r.begin_checkout + EXCLUDED.begin_checkout,
+        cart_cents = r.cart_cents + EXCLUDED.cart_cents,
+        first_at = LEAST(r.first_at, EXCLUDED.first_at),
+        last_at = GREATEST(r.last_at, EXCLUDED.last_at),
+        last_add_to_cart_at = GREATEST(r.last_add_to_cart_at, EXCLUDED.last_add_to_cart_at),
+        last_purchase_at = GREATEST(r.last_purchase_at, EXCLUDED.last_purchase_at)
+    RETURNING 1
+), purchases AS (
+    INSERT INTO {PurchaseRollup._meta.db_table} AS r (workspace_id, source_id, day, value_cents, purchases)
+    SELECT %(workspace)s, %(source)s, day, cents, count(*)
+    FROM ev WHERE event_type = 'purchase' AND cents IS NOT NULL
+    GROUP BY day, cents
+    ORDER BY day, cents
+    ON CONFLICT (workspace_id, day, source_id, value_cents) DO UPDATE SET purchases = r.purchases + EXCLUDED.purchases
+    RETURNING 1
+)"""
+# The CTEs run in the order the final SELECT reads them (events, customers, then each rollup), each in key order,
+# so two concurrent stores of overlapping batches (a re-delivery while the first delivery is being stored) wait
+# for each other's rows in the same order instead of deadlocking.
+PG_INSERT = f"""
+WITH {PG_EVENTS_AND_CUSTOMERS}, {PG_ROLLUPS}
+SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM up), (SELECT count(*) FROM event_rollups),
+    (SELECT count(*) FROM customer_days), (SELECT count(*) FROM purchases)
 """
 
 
@@ -150,11 +228,11 @@ def events_store(
 def _store_postgres(*, source: DataSource, records: list[EventRecord], received_at: datetime, staged) -> int:
     text = stage_text(records) if staged is None else staged
     with connection.cursor() as cursor:
-        cursor.execute(STAGE_PREPARE)
+        cursor.execute(f"{STAGE_PREPARE}; {rollup_lock_sql(source.workspace_id)}")
         with cursor.cursor.copy(f"COPY integ_stage ({COPY_COLUMNS}) FROM STDIN") as copy:  # the psycopg 3 cursor
             copy.write(text)
         cursor.execute(PG_INSERT, {"workspace": source.workspace_id, "source": source.id, "received": received_at})
-        inserted, _ = cursor.fetchone()
+        inserted = cursor.fetchone()[0]
     return int(inserted)
 
 
@@ -199,13 +277,17 @@ def _store_orm(*, source: DataSource, records: list[EventRecord], received_at: d
         batch_size=500,
         ignore_conflicts=True,
     )
-    _customers_upsert_orm(
+    customer_ids = _customers_upsert_orm(
         workspace_id=source.workspace_id, new_records=new_records, all_records=records, now=received_at
     )
+    rollups_add(source=source, records=new_records, customer_ids=customer_ids)
     return len(new_records)
 
 
-def _customers_upsert_orm(*, workspace_id: int, new_records: list[EventRecord], all_records: list, now) -> None:
+def _customers_upsert_orm(
+    *, workspace_id: int, new_records: list[EventRecord], all_records: list, now
+) -> dict[str, int]:
+    """Upsert the customers of the new records; returns their ids by customer key."""
     totals: dict[str, dict] = defaultdict(
         lambda: {"first": None, "last": None, "n": 0, "purchases": 0, "total": Decimal("0")}
     )
@@ -220,7 +302,7 @@ def _customers_upsert_orm(*, workspace_id: int, new_records: list[EventRecord], 
             agg["purchases"] += 1
             agg["total"] += r.value or 0
     if not totals:
-        return
+        return {}
     identity: dict[str, EventRecord] = {}
     for r in sorted(all_records, key=lambda rec: (bool(rec.email), rec.occurred_at)):
         if r.customer_key in totals and (r.email or r.email_sha256 or r.first_name or r.last_name):
@@ -274,3 +356,4 @@ def _customers_upsert_orm(*, workspace_id: int, new_records: list[EventRecord], 
         ],
         batch_size=500,
     )
+    return {customer.customer_key: customer.id for customer in [*to_create, *to_update]}

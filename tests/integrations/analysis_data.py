@@ -1,10 +1,12 @@
-"""Builders for analysis tests: Event and Customer rows created directly with bulk_create (no pipeline)."""
+"""Builders for analysis tests: Event rows created directly with bulk_create (no pipeline), then the workspace's
+customers and rollups rebuilt from them by the service the pipeline's repairs use (`rollups_recompute`)."""
 
 import itertools
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from integrations.models import Customer, DataSource, Event
+from integrations.rollups import rollups_recompute
 
 FROM = date(2026, 3, 1)
 TO = date(2026, 3, 30)
@@ -45,16 +47,23 @@ class Events:
         return self
 
     def save(self) -> list[Event]:
-        return Event.objects.bulk_create(self.rows)
+        events = Event.objects.bulk_create(self.rows)
+        rollups_recompute(workspace_id=self.workspace.id)
+        return events
 
 
 def customer_create(workspace, key: str, email: str = "", email_sha256: str = "", **fields) -> Customer:
-    return Customer.objects.create(
+    """The customer's profile with these identity fields (the one `Events.save` made for its events, if any)."""
+    customer, _ = Customer.objects.update_or_create(
         workspace=workspace,
         customer_key=key,
-        email=email,
-        email_sha256=email_sha256,
-        first_seen_at=IN_RANGE,
-        last_seen_at=IN_RANGE,
-        **fields,
+        defaults={"email": email, "email_sha256": email_sha256, **fields},
+        create_defaults={
+            "email": email,
+            "email_sha256": email_sha256,
+            "first_seen_at": IN_RANGE,
+            "last_seen_at": IN_RANGE,
+            **fields,
+        },
     )
+    return customer

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from integrations.analysis.selectors import ENGAGEMENT_FORMULA, analysis_overview
+from integrations.rollups import analysis_time_zone_set
 from marketing_ai.errors import NotFound
 from tests.integrations.analysis_data import FROM, TO, Events, at, source_create
 
@@ -163,7 +164,7 @@ def test_the_range_includes_the_whole_last_day_and_nothing_outside(workspace, so
 
     result = overview(workspace)
 
-    assert result["range"] == {"from": "2026-03-01", "to": "2026-03-30", "days": 30}
+    assert result["range"] == {"from": "2026-03-01", "to": "2026-03-30", "days": 30, "timeZone": "UTC"}
     assert result["rowCounts"] == {"events": 2, "customers": 2}
 
 
@@ -312,17 +313,15 @@ def test_every_event_type_counts_as_a_distinct_type(workspace, source):
     assert result["segments"]["engaged_users"]["count"] == 1
 
 
-def test_days_and_the_range_follow_the_current_time_zone(workspace, source):
-    from django.utils import timezone
-
+def test_days_and_the_range_follow_the_workspaces_analysis_time_zone(workspace, source):
     late_evening = datetime(2026, 3, 1, 3, 0, tzinfo=UTC)  # Feb 28, 22:00 in New York
     events = Events(workspace, source)
     events.add("a", "purchase", "10", when=late_evening).add("b", "purchase", "20", when=at(FROM, hour=15))
     events.save()
 
-    with timezone.override("America/New_York"):
-        local = overview(workspace)
     utc = overview(workspace)
+    analysis_time_zone_set(workspace_id=workspace.id, time_zone="America/New_York")
+    local = overview(workspace)
 
     assert (local["orders"], local["revenue"], local["timeSeries"][0]["revenue"]) == (1, "20.00", "20.00")
     assert (utc["orders"], utc["revenue"], utc["timeSeries"][0]["revenue"]) == (2, "30.00", "30.00")
