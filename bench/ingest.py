@@ -7,7 +7,8 @@ Usage: .venv/bin/python bench/ingest.py [--events 1000000] [--sample 200000] [--
    table -> INSERT ... ON CONFLICT DO NOTHING -> set-based customer upsert -> checkpoint), events/s and peak
    RSS (sampled during the run, to show memory stays flat). Beside it, in the same run and database, the
    same kind of rows stored by (a) per-row ORM `save()`, (b) `bulk_create`, (c) plain `psql \\copy` from a
-   prepared file (the near-physical limit), and the ratios.
+   prepared file (the near-physical limit), and the ratios. Then the cost of the rollups kept on ingest: the
+   same job with and without the store statement's rollup part, interleaved (`--rollup-events`, `--rollup-rounds`).
 2. Collect: the production recipe's gunicorn serving the WSGI app (`--server uvicorn` for the ASGI app; pinned
    to CPU 0 when `taskset` exists), a load generator in
    another process (pinned to CPU 1; plain asyncio streams with keep-alive, one connection per client, so its
@@ -27,6 +28,7 @@ import json
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -57,6 +59,10 @@ def parse_args():
     parser.add_argument("--protocols", default="segment,capi", help="standard protocols measured beside collect")
     parser.add_argument("--protocol", default="collect", help=argparse.SUPPRESS)  # internal: the loadgen's body
     parser.add_argument("--auth", default="", help=argparse.SUPPRESS)  # internal: the loadgen's Authorization
+    parser.add_argument(
+        "--rollup-events", type=int, default=300_000, help="events per run of the with/without-rollups comparison"
+    )
+    parser.add_argument("--rollup-rounds", type=int, default=2, help="rounds of (without, with) runs, interleaved")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--write-key", help=argparse.SUPPRESS)  # internal: which source the loadgen feeds
     parser.add_argument("--loadgen", help=argparse.SUPPRESS)  # internal: run as the load generator
@@ -135,6 +141,38 @@ def bench_pipeline(workspace, events: int) -> dict:
         "rss_mb_before": round(rss_before, 1),
         "rss_mb_peak_first_10pct": round(max(tenth), 1),
         "rss_mb_peak": round(max(mb for _, mb in sampler.samples), 1),
+    }
+
+
+def bench_rollup_cost(events: int, rounds: int) -> dict:
+    """The pipeline with its rollup maintenance against the same pipeline storing events and customers only.
+
+    Each run is a dummy-data job of `events` GTM events into a fresh workspace; the runs alternate (without,
+    with, without, with, ...) so that the growing table and the machine's drift weigh on both alike. "Without"
+    runs the store statement minus its rollup part (`PG_EVENTS_AND_CUSTOMERS` alone).
+    """
+    from accounts.models import Workspace
+    from integrations.pipeline import store
+
+    with_rollups = store.PG_INSERT
+    without = f"WITH {store.PG_EVENTS_AND_CUSTOMERS} SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM up)"
+    runs: dict[str, list[float]] = {"without": [], "with": []}
+    try:
+        for round_number in range(rounds):
+            for name, statement in (("without", without), ("with", with_rollups)):
+                store.PG_INSERT = statement
+                workspace = Workspace.objects.create(name=f"Bench rollups {name} {round_number}")
+                runs[name].append(bench_pipeline(workspace, events)["events_per_s"])
+    finally:
+        store.PG_INSERT = with_rollups
+    median_with, median_without = statistics.median(runs["with"]), statistics.median(runs["without"])
+    return {
+        "events_per_run": events,
+        "events_per_s_without_rollups": runs["without"],
+        "events_per_s_with_rollups": runs["with"],
+        "with_over_without": round(median_with / median_without, 3),
+        "aim_with_over_without_at_least": 0.85,
+        "load_average": [round(x, 1) for x in os.getloadavg()],
     }
 
 
@@ -582,6 +620,8 @@ def main():
     sample = min(args.sample, args.events)
     pipeline = bench_pipeline(workspace, args.events)
     print(json.dumps({"pipeline": pipeline}), file=sys.stderr)
+    rollup_cost = bench_rollup_cost(args.rollup_events, args.rollup_rounds) if args.rollup_rounds else None
+    print(json.dumps({"rollup_cost": rollup_cost}), file=sys.stderr)
     orm = bench_orm(workspace, min(args.orm_sample, args.events))
     bulk = bench_bulk_create(workspace, sample)
     copy = bench_psql_copy(workspace, sample, args.database_url)
@@ -591,6 +631,7 @@ def main():
         "orm_per_row": orm,
         "bulk_create": bulk,
         "psql_copy": copy,
+        "rollup_cost": rollup_cost,
         "ratios": {
             "pipeline_vs_orm_per_row": round(rate / orm["events_per_s"], 1),
             "pipeline_vs_bulk_create": round(rate / bulk["events_per_s"], 2),
