@@ -142,6 +142,11 @@ def customer_flags(rows: QuerySet[CustomerDayRollup], *, current_from: date) -> 
         purchases=Coalesce(Sum("purchases", filter=current), 0),
         purchase_cents=Coalesce(Sum("purchase_cents", filter=current), 0),
     )
+    return mask_fields(rows)
+
+
+def mask_fields(rows: QuerySet) -> QuerySet:
+    """Per-customer rows with `mask` and `previous_mask` plus the fields the segment rules and funnel read."""
     mask, previous_mask = F("mask"), F("previous_mask")
     return rows.annotate(
         event_types=BitCount(mask),

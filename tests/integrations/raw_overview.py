@@ -13,14 +13,9 @@ from django.db.models.functions import Coalesce, Round, TruncDate
 from django.utils import timezone
 
 from integrations.analysis.queries import (
-    ADD_TO_CART,
-    BEGIN_CHECKOUT,
-    PAGE_VIEW,
     PURCHASE,
-    VIEW_ITEM,
-    BitCount,
     Period,
-    _bits,
+    mask_fields,
     period_build,
 )
 from integrations.analysis.selectors import (
@@ -31,7 +26,7 @@ from integrations.analysis.selectors import (
     totals_fold,
 )
 from integrations.models import Event
-from integrations.rollups import TYPE_BIT_SQL, TYPE_BITS, analysis_time_zone
+from integrations.rollups import TYPE_BIT_SQL, analysis_time_zone
 
 
 class TypeBit(Func):
@@ -97,18 +92,7 @@ def _customer_flags(events: QuerySet[Event], *, current_from) -> QuerySet:
             purchase_cents=_cents(filter=bought),
         )
     )
-    mask, previous_mask = F("mask"), F("previous_mask")
-    return rows.annotate(
-        event_types=BitCount(mask),
-        page_views=mask.bitand(TYPE_BITS[PAGE_VIEW]),
-        views=mask.bitand(_bits(PAGE_VIEW, VIEW_ITEM)),
-        add_to_cart=mask.bitand(TYPE_BITS[ADD_TO_CART]),
-        begin_checkout=mask.bitand(TYPE_BITS[BEGIN_CHECKOUT]),
-        previous_views=previous_mask.bitand(_bits(PAGE_VIEW, VIEW_ITEM)),
-        previous_add_to_cart=previous_mask.bitand(TYPE_BITS[ADD_TO_CART]),
-        previous_begin_checkout=previous_mask.bitand(TYPE_BITS[BEGIN_CHECKOUT]),
-        previous_purchases=previous_mask.bitand(TYPE_BITS[PURCHASE]),
-    ).order_by()
+    return mask_fields(rows)
 
 
 def _high_value_purchases(*, workspace, period: Period, source_id: int | None, threshold: Decimal) -> int:
