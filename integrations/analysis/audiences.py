@@ -221,7 +221,7 @@ def segment_contact_lines(*, workspace, name: str, rows: QuerySet, tool: str) ->
             row = by_key[profile.customer_key]
             names = [_csv_safe(email), _csv_safe(profile.first_name), _csv_safe(profile.last_name)]
             if tool == "klaviyo":
-                spent = money(row["purchase_value"])
+                spent = cents_money(row["purchase_cents"])
                 writer.writerow([*names, name, row["purchases"], spent, row["last_seen_at"].date().isoformat()])
             else:
                 writer.writerow([*names, name])

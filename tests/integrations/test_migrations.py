@@ -10,7 +10,7 @@ from tests.integrations.test_rollups import rollup_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-BEFORE_ROLLUPS = [("integrations", "0005_event_day_index")]
+BEFORE_ROLLUPS = [("integrations", "0007_audience_push")]
 
 
 def migrate(targets):

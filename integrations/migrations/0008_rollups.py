@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0001_initial'),
-        ('integrations', '0005_event_day_index'),
+        ('integrations', '0007_audience_push'),
     ]
 
     operations = [
