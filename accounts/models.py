@@ -87,6 +87,12 @@ class Workspace(TimeStampedModel):
     ai_providers = models.CharField(
         max_length=200, blank=True, help_text="Comma-separated provider order; empty uses the AI_PROVIDERS setting."
     )
+    currency = models.CharField(
+        max_length=3, default="USD", help_text="ISO 4217 code money is shown in (the data's own currency wins)."
+    )
+    locale = models.CharField(
+        max_length=16, default="en_US", help_text="How numbers, money and dates read, e.g. en_US, en_GB, de_DE, fr_FR."
+    )
     members = models.ManyToManyField("accounts.User", through="accounts.Membership", related_name="workspaces")
 
     def __str__(self) -> str:

@@ -248,6 +248,8 @@ def variant_store(
     brand = BrandProfile.objects.filter(workspace=campaign.workspace).first()
     score, breakdown = score_content(platform=platform, image=image, metadata=metadata, brand=brand, **copy)
     status = route(score, campaign.workspace.compliance_threshold, blocking=blocking_failures(breakdown))
+    if brand is None:  # nothing to score against: a person reviews it, nothing is auto-approved on an empty rule set
+        status = ContentVariant.ValidationStatus.MANUAL_REVIEW
     variant = ContentVariant(
         workspace=campaign.workspace,
         campaign=campaign,

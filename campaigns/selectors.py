@@ -130,3 +130,8 @@ def brand_asset_list_for_workspace(*, workspace: Workspace) -> QuerySet[BrandAss
 
 def metric_list_for_campaign(*, campaign: Campaign) -> QuerySet[PerformanceMetric]:
     return campaign.metrics.select_related("variant").order_by("date", "platform")
+
+
+def brand_profile_exists(*, workspace) -> bool:
+    """Whether the workspace has brand rules that content can be scored against."""
+    return BrandProfile.objects.filter(workspace=workspace).exists()

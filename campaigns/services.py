@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.display import label
 from accounts.models import Membership, User, Workspace
 from accounts.notifications import notification_delete_for_subject
 from marketing_ai.errors import Conflict, PermissionDenied
@@ -191,7 +192,8 @@ def campaign_transition(
         campaign=campaign,
         actor=actor,
         verb="status",
-        message=f"{who} moved the campaign from {previous} to {to_status}.{(' ' + note) if note else ''}"[:1000],
+        message=f"{who} moved the campaign from {label(previous).lower()} to {label(to_status).lower()}."
+        f"{(' ' + note) if note else ''}"[:1000],
         previous=previous,
         status=to_status,
     )

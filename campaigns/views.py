@@ -128,12 +128,17 @@ def _timeline(campaign: Campaign, user: User, role: str | None) -> list[dict]:
     for workflow in selectors.workflow_list_for_campaign(campaign=campaign):
         steps = []
         for step in workflow.steps.all():
-            actionable = (
-                step.status == ApprovalStep.Status.PENDING
-                and can_decide(step=step, user=user, role=role)
-                and not four_eyes_conflict(step=step, user=user)
+            pending = step.status == ApprovalStep.Status.PENDING
+            approver = pending and can_decide(step=step, user=user, role=role)
+            blocked = approver and four_eyes_conflict(step=step, user=user)
+            steps.append(
+                {
+                    "step": step,
+                    "actionable": approver and not blocked,
+                    "four_eyes": blocked,
+                    "decisions": list(step.decisions.all()),
+                }
             )
-            steps.append({"step": step, "actionable": actionable, "decisions": list(step.decisions.all())})
         workflows.append({"workflow": workflow, "steps": steps})
     return workflows
 
@@ -193,6 +198,7 @@ def _detail_context(request, campaign: Campaign, **extra) -> dict:
         "publishable": [v for v in variants if v.platform in PUBLISHABLE and v.is_current]
         if can_edit and campaign.status in PUBLISHABLE_CAMPAIGN_STATUSES
         else [],
+        "brand_scored": selectors.brand_profile_exists(workspace=campaign.workspace),
     }
     context.update(extra)
     return context

@@ -103,6 +103,26 @@ def _step_approvers(step: ApprovalStep) -> list[User]:
     return members_with_role_at_least(workspace=step.workflow.workspace, role=step.approver_role)
 
 
+def _approval_request_notify(*, step: ApprovalStep, campaign: Campaign) -> None:
+    """Ask the step's approvers; under the four-eyes rule the authors are told that someone else must decide."""
+    approvers = _step_approvers(step)
+    deciding = [user for user in approvers if not four_eyes_conflict(step=step, user=user)]
+    campaign_notify(
+        users=deciding,
+        campaign=campaign,
+        kind="approval_requested",
+        message=f"“{campaign.name}” waits for your approval ({step.name}).",
+    )
+    if len(deciding) < len(approvers) and not deciding:
+        campaign_notify(
+            users=[user for user in approvers if user not in deciding],
+            campaign=campaign,
+            kind="approval_requested",
+            message=f"“{campaign.name}” needs another approver ({step.name}): under the four-eyes rule nobody "
+            "approves their own campaign. Invite a colleague as approver.",
+        )
+
+
 def _auto_approvable(*, step: ApprovalStep, campaign: Campaign) -> bool:
     if step.auto_approve_min_score is None:
         return False
@@ -132,12 +152,7 @@ def _advance(*, workflow: ApprovalWorkflow, campaign: Campaign) -> None:
         step.status, step.activated_at = ApprovalStep.Status.PENDING, now
         step.save(update_fields=["status", "activated_at", "updated_at"])
         if not _auto_approvable(step=step, campaign=campaign):
-            campaign_notify(
-                users=_step_approvers(step),
-                campaign=campaign,
-                kind="approval_requested",
-                message=f"“{campaign.name}” waits for your approval ({step.name}).",
-            )
+            _approval_request_notify(step=step, campaign=campaign)
             return
         ApprovalDecision.objects.create(step=step, decision=Decision.APPROVE, automatic=True, comment="")
         step.status, step.decided_at = ApprovalStep.Status.APPROVED, now

@@ -182,11 +182,16 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
+    from django.shortcuts import render
     from django.views.defaults import server_error
 
     if is_api_request(request):
         return error_json_response(500)
-    return server_error(request, template_name="500.html")
+    try:  # inside the app frame (navigation included) when the frame itself can still be drawn
+        return render(request, "500.html", status=500)
+    except Exception:
+        logger.exception("The 500 page could not be drawn in the app frame")
+        return server_error(request, template_name="500_plain.html")
 
 
 def handler400(request, exception=None):

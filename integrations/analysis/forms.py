@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from django import forms
+from django.utils import timezone
 
 from integrations.models import DataSource
 
@@ -21,9 +22,11 @@ class AnalysisFilterForm(forms.Form):
     def clean(self):
         data = super().clean()
         date_from, date_to = data.get("date_from"), data.get("date_to")
-        if date_from and date_to:
+        if date_from and date_from > timezone.localdate():
+            self.add_error("date_from", "The start date is in the future: pick today or an earlier day.")
+        elif date_from and date_to:
             if date_to < date_from:
-                self.add_error("date_to", "The end date must not be before the start date.")
+                self.add_error("date_to", "The end date is before the start date: swap them or pick a later end.")
             elif date_to - date_from >= timedelta(days=MAX_RANGE_DAYS):
                 self.add_error("date_from", f"The range may span at most {MAX_RANGE_DAYS} days.")
         return data

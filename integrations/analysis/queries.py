@@ -67,8 +67,11 @@ DEFAULT_DAYS = 30
 
 
 def period_build(*, date_from: date | None = None, date_to: date | None = None) -> Period:
-    """The analysis period: defaults to the last 30 days ending today; `date_to` before `date_from` is an error."""
-    date_to = date_to or (date_from + timedelta(days=DEFAULT_DAYS - 1) if date_from else timezone.localdate())
+    """The analysis period: defaults to the last 30 days ending today; a start alone runs 30 days but not past
+    today; `date_to` before `date_from` is an error."""
+    today = timezone.localdate()
+    if date_to is None:
+        date_to = max(date_from, min(date_from + timedelta(days=DEFAULT_DAYS - 1), today)) if date_from else today
     date_from = date_from or date_to - timedelta(days=DEFAULT_DAYS - 1)
     if date_to < date_from:
         raise ValueError("`to` must not be before `from`.")

@@ -11,6 +11,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
+from accounts.display import label
 from accounts.models import Membership
 from accounts.selectors import membership_current_for_user, workspace_current_for_user
 from integrations.audiences_out import audience_push_list_for_user, audience_push_start
@@ -55,10 +56,7 @@ def overview(request):
         context.update(
             overview=data,
             query=query,
-            segments=[
-                {"name": name, **segment, "title": name.replace("_", " ").capitalize()}
-                for name, segment in data["segments"].items()
-            ],
+            segments=[{"name": name, **segment, "title": label(name)} for name, segment in data["segments"].items()],
             funnel_svg=funnel_chart(data["funnel"]),
             funnel_rows=[
                 {**step, "change": change}
@@ -95,7 +93,7 @@ def segment_customers(request, name: str):
         "form": form,
         "rule": rule,
         "name": name,
-        "title": name.replace("_", " ").capitalize(),
+        "title": label(name),
         "page": page,
         "members": members,
         "filter_query": params.urlencode(),

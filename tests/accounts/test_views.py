@@ -317,3 +317,24 @@ def test_sessions_page_paginates_long_lists(logged_in_client, user):
 
     assert first.count('<tr id="session-') == 25 and "Page 1 of 2" in first
     assert second.count('<tr id="session-') == 2
+
+
+def test_a_missing_page_is_answered_inside_the_app_frame_with_the_navigation(logged_in_client):
+    response = logged_in_client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "We could not find that page" in html
+    assert 'class="sidebar"' in html and "Data sources" in html and "Go to the dashboard" in html
+
+
+def test_the_500_page_is_drawn_inside_the_app_frame(rf, user):
+    from marketing_ai.errors import handler500
+
+    request = rf.get("/dashboard/")
+    request.user = user
+    response = handler500(request)
+
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in response.content.decode()
+    assert 'class="sidebar"' in response.content.decode()

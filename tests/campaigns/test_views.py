@@ -186,6 +186,7 @@ def test_pages_need_a_login(client):
 
 
 def test_the_content_section_is_served_alone_to_htmx_polling(logged_in_client, workspace, user):
+    BrandProfile.objects.create(workspace=workspace, palette=["#5B4BFF"])
     campaign = CampaignFactory(workspace=workspace, created_by=user)
     scored_variant(campaign=campaign, user=user)
 
@@ -197,3 +198,25 @@ def test_the_content_section_is_served_alone_to_htmx_polling(logged_in_client, w
     assert html.lstrip().startswith('<section class="card section" id="content"')
     assert "Compliance breakdown" in html and "<html" not in html
     assert "HX-Request" in response["Vary"]
+
+
+def test_a_variant_reads_not_scored_until_a_brand_profile_exists(logged_in_client, workspace, user):
+    campaign = CampaignFactory(workspace=workspace, created_by=user)
+    scored_variant(campaign=campaign, user=user)
+
+    html = logged_in_client.get(reverse("campaigns:campaign-detail", args=[campaign.pk])).content.decode()
+
+    assert "Not scored" in html and "Set up your brand" in html
+    assert "Compliance breakdown" not in html
+
+
+def test_the_author_of_a_submitted_campaign_is_told_about_the_four_eyes_rule(logged_in_client, workspace, user):
+    BrandProfile.objects.create(workspace=workspace, palette=["#5B4BFF"])
+    campaign = CampaignFactory(workspace=workspace, created_by=user)
+    scored_variant(campaign=campaign, user=user)
+    campaign_submit(campaign=campaign, user=user)
+
+    html = logged_in_client.get(reverse("campaigns:campaign-detail", args=[campaign.pk])).content.decode()
+
+    assert "Four-eyes rule" in html and "invite a colleague" in html
+    assert 'value="approve"' not in html

@@ -44,6 +44,13 @@ def test_conversation_page_shows_the_history_with_markdown_rendered_and_sanitize
     assert f'data-conversation-id="{conversation.id}"' in response.text
 
 
+def test_opening_a_saved_conversation_shows_its_history_in_the_thread_not_as_toasts(logged_in_client, conversation):
+    html = logged_in_client.get(reverse("chat:conversation", args=[conversation.id])).text
+
+    toasts = html.split('id="toasts"', 1)[1].split("</div>", 1)[0]
+    assert "cart abandoners" not in toasts and 'class="toast ' not in toasts
+
+
 def test_someone_elses_conversation_page_is_404(client, conversation, other_workspace_user):
     client.force_login(other_workspace_user)
     assert client.get(reverse("chat:conversation", args=[conversation.id])).status_code == 404

@@ -60,3 +60,13 @@ def page(chromium, live_asgi_server):
     page = context.new_page()
     yield page
     context.close()
+
+
+def sign_in(page, user, base_url: str) -> None:
+    """Put a real Django session for `user` into the browser context."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    page.context.clear_cookies()
+    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base_url}])

@@ -1,26 +1,17 @@
 """A recommendation becomes a campaign, gets content, is submitted and approved — in a real browser."""
 
-import re
-
 import pytest
-from django.test import Client
 from playwright.sync_api import expect
 
 from accounts.models import Membership, User
 from accounts.services import user_register
 from campaigns.models import Campaign, CampaignRecommendation
 
+from .conftest import sign_in
+
 pytestmark = [pytest.mark.e2e]
 
 PASSWORD = "Correct-Horse-42"
-
-
-def _sign_in(page, user: User, base_url: str) -> None:
-    """Put a real Django session for `user` into the browser context."""
-    client = Client()
-    client.force_login(user)
-    page.context.clear_cookies()
-    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base_url}])
 
 
 @pytest.fixture
@@ -53,7 +44,7 @@ def test_a_recommendation_is_turned_into_an_approved_campaign(page, live_asgi_se
     settings.MEDIA_ROOT = tmp_path / "media"
     owner, approver, recommendation = team
 
-    _sign_in(page, owner, live_asgi_server)
+    sign_in(page, owner, live_asgi_server)
     page.goto("/campaigns/")
     card = page.locator(f"[data-recommendation='{recommendation.pk}']")
     expect(card).to_contain_text("VIP early access")
@@ -68,14 +59,15 @@ def test_a_recommendation_is_turned_into_an_approved_campaign(page, live_asgi_se
     page.locator("#generate-content").click()
     variant = page.locator("article.variant[data-platform='instagram']")
     expect(variant).to_be_visible()
-    expect(variant.locator(".score")).to_have_text(re.compile(r"^[01]\.\d\d$"))
+    expect(variant.locator(".badge.not_scored")).to_have_text("Not scored")  # no brand profile in this workspace
     expect(variant.locator("img")).to_be_visible()
 
     page.locator("#submit-for-approval").click()
     expect(page.locator("#campaign-status")).to_have_text("In review")
     expect(page.get_by_role("button", name="Approve")).to_have_count(0)  # four-eyes: not for the requester
+    expect(page.locator(".four-eyes")).to_contain_text("someone else must approve it")
 
-    _sign_in(page, approver, live_asgi_server)
+    sign_in(page, approver, live_asgi_server)
     page.reload()
     page.locator(".decision-form textarea").fill("Looks on brand")
     page.get_by_role("button", name="Approve").click()

@@ -44,7 +44,7 @@ def test_the_page_shows_metrics_segments_and_svg_charts(logged_in_client, shop):
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert "250.00 EUR" in html  # revenue card
+    assert "€250.00" in html  # revenue card, in the data's currency and the workspace's locale
     assert 'id="segment-cart_abandoners"' in html
     assert '<svg class="chart funnel-chart"' in html
     assert '<svg class="chart series-chart"' in html
@@ -58,7 +58,14 @@ def test_a_to_date_before_the_from_date_is_a_422_with_the_error_inline(logged_in
     response = logged_in_client.get(reverse("analytics:overview"), {"date_from": "2026-03-30", "date_to": "2026-03-01"})
 
     assert response.status_code == 422
-    assert "The end date must not be before the start date." in response.content.decode()
+    assert "The end date is before the start date" in response.content.decode()
+
+
+def test_a_start_date_in_the_future_is_a_422_with_a_clear_message(logged_in_client, shop):
+    response = logged_in_client.get(reverse("analytics:overview"), {"date_from": "2999-01-01"})
+
+    assert response.status_code == 422
+    assert "The start date is in the future" in response.content.decode()
 
 
 def test_another_workspaces_source_is_not_a_valid_filter(logged_in_client, shop, other_workspace_user):
