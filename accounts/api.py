@@ -11,13 +11,15 @@ from rest_framework.views import APIView
 from marketing_ai.pagination import PageNumberPagination
 
 from .browser import browser_login_session, client_ip, client_user_agent
-from .models import LoginSession
+from .invitations import invitation_accept, invitation_create, invitation_url
+from .models import LoginSession, Membership
 from .notifications import notification_mark_read
 from .selectors import (
     login_session_get_for_user,
     login_session_list_for_user,
     notification_get_for_user,
     notification_list_for_user,
+    workspace_current_for_user,
 )
 from .serializers import (
     AuthOutput,
@@ -281,3 +283,71 @@ class NotificationReadAllApi(APIView):
     )
     def post(self, request: Request) -> Response:
         return Response({"marked": notification_mark_read(user=request.user)})
+
+
+class InvitationOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    role = serializers.CharField()
+    workspaceId = serializers.IntegerField(source="workspace_id")
+    expiresAt = serializers.DateTimeField(source="expires_at")
+    createdAt = serializers.DateTimeField(source="created_at")
+
+
+class InvitationCreateApi(APIView):
+    class Input(serializers.Serializer):
+        email = serializers.CharField(max_length=254)
+        role = serializers.ChoiceField(choices=Membership.Role.choices)
+
+    @extend_schema(
+        operation_id="invitation_create",
+        tags=["workspace"],
+        request=Input,
+        responses={
+            201: inline_serializer(
+                "InvitationCreated", {"invitation": InvitationOutput(), "acceptUrl": serializers.CharField()}
+            ),
+            **_errors(400, 401, 403, 409),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        """Invite an e-mail address to the current workspace with a role (owners and admins); e-mails the link."""
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        invitation, token = invitation_create(
+            workspace=workspace_current_for_user(user=request.user), actor=request.user, **data.validated_data
+        )
+        body = {
+            "invitation": InvitationOutput(invitation).data,
+            "acceptUrl": request.build_absolute_uri(invitation_url(token)),
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class InvitationAcceptApi(APIView):
+    @extend_schema(
+        operation_id="invitation_accept",
+        tags=["workspace"],
+        request=None,
+        responses={
+            200: inline_serializer(
+                "InvitationAccepted",
+                {
+                    "workspaceId": serializers.IntegerField(),
+                    "workspaceName": serializers.CharField(),
+                    "role": serializers.CharField(),
+                },
+            ),
+            **_errors(401, 403, 404, 409, 410),
+        },
+    )
+    def post(self, request: Request, token: str) -> Response:
+        """Join the invited workspace (the signed-in address must be the invited one); the link is then used."""
+        membership = invitation_accept(token=token, user=request.user)
+        return Response(
+            {
+                "workspaceId": membership.workspace_id,
+                "workspaceName": membership.workspace.name,
+                "role": membership.role,
+            }
+        )

@@ -15,6 +15,8 @@ urlpatterns = [
     path("user/profile", api.ProfileApi.as_view(), name="profile"),
     path("user/password", api.PasswordChangeApi.as_view(), name="password-change"),
     path("notifications", api.NotificationListApi.as_view(), name="notification-list"),
+    path("workspace/invitations", api.InvitationCreateApi.as_view(), name="invitation-create"),
+    path("invitations/<str:token>/accept", api.InvitationAcceptApi.as_view(), name="invitation-accept"),
     path("notifications/read", api.NotificationReadAllApi.as_view(), name="notification-read-all"),
     path("notifications/<int:notification_id>/read", api.NotificationReadApi.as_view(), name="notification-read"),
 ]

@@ -126,3 +126,23 @@ def percent_format(value, *, locale: str | None = None, digits: int = 1) -> str:
         return "—"
     pattern = "#,##0" + ("." + "#" * digits if digits else "") + "%"
     return format_percent(amount / 100, format=pattern, locale=locale_of(locale))
+
+
+CURRENCIES = ["USD", "EUR", "GBP", "CAD", "AUD", "CHF", "SEK", "NOK", "DKK", "PLN", "JPY", "BRL", "MXN", "INR"]
+LOCALES = {
+    "en_US": "English (United States)",
+    "en_GB": "English (United Kingdom)",
+    "de_DE": "Deutsch (Deutschland)",
+    "fr_FR": "Français (France)",
+    "es_ES": "Español (España)",
+    "it_IT": "Italiano (Italia)",
+    "nl_NL": "Nederlands (Nederland)",
+    "pt_BR": "Português (Brasil)",
+    "sv_SE": "Svenska (Sverige)",
+    "ja_JP": "日本語 (日本)",
+}
+
+
+def cost_format(value: float) -> str:
+    """Provider costs, in US dollars as providers bill them; below a dollar to the hundredth of a cent."""
+    return f"${value:,.4f}" if value < 1 else money_format(value, currency="USD")

@@ -4,14 +4,15 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 
+from .display import CURRENCIES, LOCALES
 from .models import Membership
 
 
-class SignupForm(forms.Form):
+class InvitedSignupForm(forms.Form):
+    """A new account for an address that is already known (an invitation's): names and a password."""
+
     first_name = forms.CharField(label="First name", max_length=150, required=False)
     last_name = forms.CharField(label="Last name", max_length=150, required=False)
-    company_name = forms.CharField(label="Company", max_length=200, required=False, help_text="Your workspace's name.")
-    email = forms.EmailField(label="Work email", max_length=254)
     password = forms.CharField(
         label="Password",
         strip=False,
@@ -25,6 +26,11 @@ class SignupForm(forms.Form):
         password = self.cleaned_data["password"]
         password_validation.validate_password(password)
         return password
+
+
+class SignupForm(InvitedSignupForm):
+    company_name = forms.CharField(label="Company", max_length=200, required=False, help_text="Your workspace's name.")
+    email = forms.EmailField(label="Work email", max_length=254)
 
 
 class LoginForm(forms.Form):
@@ -61,3 +67,15 @@ def form_add_service_errors(form: forms.Form, exc: ValidationError) -> None:
     """Show a service's ValidationError on the form's fields (unknown keys become form-wide errors)."""
     for field, messages in exc.message_dict.items():
         form.add_error(field if field in form.fields else None, messages)
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label="E-mail", max_length=254, help_text="They get a link that works once, for 7 days.")
+    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.EDITOR)
+
+
+class WorkspaceDisplayForm(forms.Form):
+    currency = forms.ChoiceField(label="Currency", choices=[(code, code) for code in CURRENCIES])
+    locale = forms.ChoiceField(
+        label="Numbers and dates", choices=list(LOCALES.items()), help_text="1,234.50 or 1.234,50: how figures read."
+    )

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from marketing_ai.errors import NotFound
+from marketing_ai.live import live_publish
 
 from .models import Notification, User, Workspace
 
@@ -51,6 +52,9 @@ def notification_create(
         row.full_clean(exclude=["user", "workspace"])
         rows.append(row)
     created = Notification.objects.bulk_create(rows)
+    for row in created:  # the bell of each recipient's open pages, after commit; alerts too
+        kind_of = "alert.raised" if row.level != Notification.Level.INFO else "notification.created"
+        live_publish(kind=kind_of, user_id=row.user_id, data={"message": row.message, "url": row.url})
     ids = [row.pk for row in created if row.pk]
     if email and ids:
         transaction.on_commit(lambda: notification_email(notification_ids=ids))

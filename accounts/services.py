@@ -320,6 +320,25 @@ def profile_update(
     return user
 
 
+def workspace_display_update(*, workspace: Workspace, actor: User, currency: str, locale: str) -> Workspace:
+    """Set the currency and locale money and numbers are shown in (owners and admins)."""
+    from .display import CURRENCIES, LOCALES
+
+    membership = Membership.objects.filter(user=actor, workspace=workspace).first()
+    if membership is None or not membership.can_manage_members:
+        raise PermissionDenied("Only the workspace owner or an admin can change how money is shown.")
+    errors = {}
+    if currency not in CURRENCIES:
+        errors["currency"] = ["Choose one of the listed currencies."]
+    if locale not in LOCALES:
+        errors["locale"] = ["Choose one of the listed languages."]
+    if errors:
+        raise ValidationError(errors)
+    workspace.currency, workspace.locale = currency, locale
+    workspace.save(update_fields=["currency", "locale", "updated_at"])
+    return workspace
+
+
 def workspace_switch(*, user: User, workspace_id: int) -> Workspace:
     """Make one of the user's workspaces the current one; another workspace is NotFound."""
     membership = Membership.objects.select_related("workspace").filter(user=user, workspace_id=workspace_id).first()
@@ -331,15 +350,20 @@ def workspace_switch(*, user: User, workspace_id: int) -> Workspace:
 
 
 @transaction.atomic
-def membership_add(*, workspace: Workspace, actor: User, email: str, role: str) -> Membership:
-    """Add an existing user to the workspace with a role; only owners and admins may, only owners grant owner."""
+def member_role_grant_check(*, workspace: Workspace, actor: User, role: str, action: str) -> None:
+    """Owners and admins bring people in (add, invite); only owners grant owner. 403 / 400 otherwise."""
     actor_membership = Membership.objects.filter(user=actor, workspace=workspace).first()
     if actor_membership is None or not actor_membership.can_manage_members:
-        raise PermissionDenied("Only the workspace owner or an admin can add members.")
+        raise PermissionDenied(f"Only the workspace owner or an admin can {action} members.")
     if role not in Membership.Role.values:
         raise ValidationError({"role": ["Choose a valid role."]})
     if role == Membership.Role.OWNER and actor_membership.role != Membership.Role.OWNER:
-        raise ValidationError({"role": ["Only an owner can add another owner."]})
+        raise ValidationError({"role": [f"Only an owner can {action} another owner."]})
+
+
+def membership_add(*, workspace: Workspace, actor: User, email: str, role: str) -> Membership:
+    """Add an existing user to the workspace with a role; only owners and admins may, only owners grant owner."""
+    member_role_grant_check(workspace=workspace, actor=actor, role=role, action="add")
     member = User.objects.filter(email=email_normalize(email), is_active=True).first()
     if member is None:
         raise ValidationError({"email": ["No account uses this email. Ask them to sign up first."]})

@@ -17,7 +17,12 @@ urlpatterns = [
     path("account/sessions/<str:session_id>/revoke/", views.session_revoke, name="session-revoke"),
     path("workspace/switch/", views.workspace_switch_view, name="workspace-switch"),
     path("workspace/members/", views.members, name="members"),
+    path("workspace/invitations/", views.invitation_create_view, name="invitation-create"),
+    path("workspace/display/", views.workspace_display_view, name="workspace-display"),
+    path("workspace/invitations/<int:invitation_id>/revoke/", views.invitation_revoke_view, name="invitation-revoke"),
+    path("invitations/<str:token>/", views.invitation_page, name="invitation"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.notifications_read, name="notifications-read"),
+    path("notifications/bell/", views.notification_bell, name="notification-bell"),
     path("notifications/<int:notification_id>/open/", views.notification_open, name="notification-open"),
 ]

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh, trigger_client_event
@@ -17,17 +17,35 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefre
 from marketing_ai.errors import ApplicationError, Conflict, NotFound, RateLimited, Unauthorized
 
 from .browser import browser_login, browser_login_session, browser_logout, client_ip, client_user_agent
-from .forms import LoginForm, MemberAddForm, PasswordChangeForm, ProfileForm, SignupForm, form_add_service_errors
+from .forms import (
+    InvitationForm,
+    InvitedSignupForm,
+    LoginForm,
+    MemberAddForm,
+    PasswordChangeForm,
+    ProfileForm,
+    SignupForm,
+    WorkspaceDisplayForm,
+    form_add_service_errors,
+)
+from .invitations import (
+    invitation_accept,
+    invitation_create,
+    invitation_get_by_token,
+    invitation_list_open,
+    invitation_revoke,
+    invitation_url,
+)
 from .models import LoginSession
 from .notifications import notification_mark_read
 from .selectors import (
-    dashboard_counts_for_workspace,
     login_session_get_for_user,
     login_session_list_for_user,
     membership_current_for_user,
     membership_list_for_workspace,
     notification_get_for_user,
     notification_list_for_user,
+    notification_unread_count_for_user,
 )
 from .services import (
     login_session_revoke,
@@ -37,19 +55,13 @@ from .services import (
     profile_update,
     user_authenticate,
     user_register,
+    workspace_display_update,
     workspace_switch,
 )
 
 LANDING_CHAT_TEMPLATE = "chat/_landing_chat.html"
 SESSIONS_PER_PAGE = 25
 NOTIFICATIONS_PER_PAGE = 25
-
-
-def _url_or_none(name: str) -> str | None:
-    try:
-        return reverse(name)
-    except NoReverseMatch:
-        return None
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -123,30 +135,24 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
+    """The home page: key figures of the chosen range against the previous one, charts, segments, campaigns,
+    recommendations and source health. `?part=` serves one live region (static/js/live.js asks for it)."""
+    from .dashboard import dashboard_context
+
     membership = membership_current_for_user(user=request.user)
-    counts = dashboard_counts_for_workspace(workspace=membership.workspace) if membership else {}
+    if membership is None:
+        return render(request, "404.html", status=404)
+    context, status = dashboard_context(request, membership=membership)
+    template = "accounts/dashboard.html"
+    part = request.GET.get("part")
+    if request.htmx and part in DASHBOARD_PARTS:
+        template += f"#{part}"
+    response = render(request, template, context, status=status)
+    response["Vary"] = "HX-Request"
+    return response
 
-    def count(key: str) -> int:
-        return counts.get(key, {}).get("count", 0)
 
-    steps = [
-        ("Connect a data source", "Shopify, Google Tag Manager, the Meta Pixel or a CSV export.",
-         _url_or_none("integrations:source-list"), count("sources") > 0),
-        ("See your customers and funnel", "Segments, metrics and the funnel built from your events.",
-         _url_or_none("analytics:overview"), count("events") > 0),
-        ("Ask the AI assistant", "Questions about your numbers, answered live.",
-         _url_or_none("chat:chat"), count("conversations") > 0),
-        ("Launch a campaign", "Turn a recommendation into on-brand content and get it approved.",
-         _url_or_none("campaigns:campaign-list"), count("campaigns") > 0),
-    ]  # fmt: skip
-    checklist = [{"title": t, "text": x, "url": u, "done": d} for t, x, u, d in steps]
-    context = {
-        "membership": membership,
-        "counts": counts.values(),
-        "checklist": checklist,
-        "done_count": sum(step["done"] for step in checklist),
-    }
-    return render(request, "accounts/dashboard.html", context)
+DASHBOARD_PARTS = ("dashboard-figures", "dashboard-activity", "dashboard-sources")
 
 
 def _profile_context(request: HttpRequest, **forms) -> dict:
@@ -314,17 +320,145 @@ def members(request: HttpRequest) -> HttpResponse:
                 toast = f"{added.user.email} joined as {added.get_role_display()}."
                 if not request.htmx:
                     messages.success(request, toast)
-    context = {
-        "membership": membership,
-        "members": membership_list_for_workspace(workspace=membership.workspace),
-        "can_manage": can_manage,
-        "form": form,
-    }
+    context = _members_context(membership, form=form)
     template = "accounts/members.html#members-panel" if request.htmx else "accounts/members.html"
     response = render(request, template, context, status=status)
     if request.htmx and request.method == "POST" and status == 200:
         trigger_client_event(response, "toast", {"message": toast, "level": "success"})
     return response
+
+
+def _members_context(membership, **extra) -> dict:
+    can_manage = membership.can_manage_members
+    return {
+        "membership": membership,
+        "members": membership_list_for_workspace(workspace=membership.workspace),
+        "can_manage": can_manage,
+        "invitations": invitation_list_open(workspace=membership.workspace) if can_manage else [],
+        "form": extra.pop("form", None) or MemberAddForm(),
+        "invite_form": extra.pop("invite_form", None) or InvitationForm(prefix="invite"),
+        "display_form": extra.pop("display_form", None)
+        or WorkspaceDisplayForm(
+            initial={"currency": membership.workspace.currency, "locale": membership.workspace.locale}
+        ),
+        **extra,
+    }
+
+
+@login_required
+@require_POST
+def invitation_create_view(request: HttpRequest) -> HttpResponse:
+    """The members page's "Invite by e-mail": the panel again, with the link to share."""
+    membership = membership_current_for_user(user=request.user)
+    if membership is None:
+        return render(request, "404.html", status=404)
+    form, status, extra = InvitationForm(request.POST, prefix="invite"), 422, {}
+    if form.is_valid():
+        try:
+            invitation, token = invitation_create(
+                workspace=membership.workspace, actor=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            form_add_service_errors(form, exc)
+        except ApplicationError as exc:
+            form.add_error("email" if exc.status == 409 else None, exc.message)
+            status = exc.status if exc.status == 403 else 422
+        else:
+            status, form = 200, InvitationForm(prefix="invite")
+            extra["invited"] = {"email": invitation.email, "url": request.build_absolute_uri(invitation_url(token))}
+    context = _members_context(membership, invite_form=form, **extra)
+    template = "accounts/members.html#members-panel" if request.htmx else "accounts/members.html"
+    response = render(request, template, context, status=status)
+    if status == 200:
+        trigger_client_event(response, "toast", {"message": f"Invitation sent to {extra['invited']['email']}."})
+    return response
+
+
+@login_required
+@require_POST
+def workspace_display_view(request: HttpRequest) -> HttpResponse:
+    """The members page's "Money and numbers": the workspace's currency and locale."""
+    membership = membership_current_for_user(user=request.user)
+    if membership is None:
+        return render(request, "404.html", status=404)
+    form, status = WorkspaceDisplayForm(request.POST), 422
+    if form.is_valid():
+        try:
+            workspace_display_update(workspace=membership.workspace, actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form_add_service_errors(form, exc)
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+            status = exc.status
+        else:
+            messages.success(request, "Money and numbers now read the way you chose.")
+            return (
+                HttpResponseClientRedirect(reverse("accounts:members"))
+                if request.htmx
+                else redirect("accounts:members")
+            )
+    template = "accounts/members.html#members-panel" if request.htmx else "accounts/members.html"
+    return render(request, template, _members_context(membership, display_form=form), status=status)
+
+
+@login_required
+@require_POST
+def invitation_revoke_view(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    membership = membership_current_for_user(user=request.user)
+    try:
+        invitation_revoke(invitation_id=invitation_id, workspace=membership.workspace, actor=request.user)
+    except NotFound:
+        return render(request, "404.html", status=404)
+    except ApplicationError as exc:
+        return render(request, "403.html", {"message": exc.message}, status=exc.status)
+    template = "accounts/members.html#members-panel" if request.htmx else "accounts/members.html"
+    return render(request, template, _members_context(membership))
+
+
+def invitation_page(request: HttpRequest, token: str) -> HttpResponse:
+    """The link of an invitation e-mail: accept it signed in, or create an account for the invited address."""
+    try:
+        invitation = invitation_get_by_token(token=token)
+    except NotFound:
+        return render(request, "404.html", status=404)
+    except ApplicationError as exc:
+        return render(request, "accounts/invitation.html", {"gone": exc.message}, status=exc.status)
+    form = InvitedSignupForm(request.POST or None) if not request.user.is_authenticated else None
+    context = {"invitation": invitation, "form": form, "token": token}
+    if request.method != "POST":
+        return render(request, "accounts/invitation.html", context)
+    user = request.user
+    if not user.is_authenticated:
+        if not form.is_valid():
+            return render(request, "accounts/invitation.html", context, status=422)
+        try:
+            user = user_register(
+                email=invitation.email,
+                **form.cleaned_data,
+                ip=client_ip(request),
+                user_agent=client_user_agent(request),
+            )
+        except Conflict:
+            form.add_error(None, "An account already uses this address: log in to accept the invitation.")
+            return render(request, "accounts/invitation.html", context, status=409)
+        except ValidationError as exc:
+            form_add_service_errors(form, exc)
+            return render(request, "accounts/invitation.html", context, status=422)
+        browser_login(request, user)
+    try:
+        membership = invitation_accept(token=token, user=user)
+    except ApplicationError as exc:
+        return render(request, "accounts/invitation.html", {**context, "error": exc.message}, status=exc.status)
+    messages.success(
+        request, f"Welcome to {membership.workspace.name}: you joined as {membership.get_role_display().lower()}."
+    )
+    return redirect("accounts:dashboard")
+
+
+@login_required
+def notification_bell(request: HttpRequest) -> HttpResponse:
+    """The sidebar's bell: unread notifications (refreshed when a live message says one arrived)."""
+    return render(request, "accounts/_bell.html", {"unread": notification_unread_count_for_user(user=request.user)})
 
 
 @login_required

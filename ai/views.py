@@ -15,8 +15,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
+from accounts.display import cost_format
 from accounts.selectors import workspace_current_for_user
-from marketing_ai.charts import bar_chart
+from marketing_ai.charts import time_chart
 from marketing_ai.errors import ApplicationError, NotFound, PermissionDenied
 
 from .forms import ProviderKeyForm, ProviderOrderForm, UsageRangeForm
@@ -165,7 +166,17 @@ def usage(request: HttpRequest) -> HttpResponse:
     providers: dict = {}
     for row in rows:
         providers.setdefault(row.provider, []).append(row)
-    chart = bar_chart(labels=[d.isoformat() for d in per_day], values=list(per_day.values())) if per_day else None
+    chart = (
+        time_chart(
+            title="Cost per day",
+            labels=[d.isoformat() for d in per_day],
+            bars={"Cost": list(per_day.values())},
+            formats={"Cost": cost_format},
+            axis_format=cost_format,
+        )
+        if per_day
+        else None
+    )
     return render(
         request,
         "ai/usage.html",

@@ -4,6 +4,7 @@ from django.urls import reverse
 
 from accounts.models import Membership, Notification, User, Workspace
 from accounts.notifications import notification_create
+from marketing_ai.live import live_publish
 
 from .models import ActivityLog, Campaign
 
@@ -23,6 +24,14 @@ def activity_record(
     entry = ActivityLog(workspace=workspace, campaign=campaign, actor=actor, verb=verb, message=message, detail=detail)
     entry.full_clean()
     entry.save()
+    # Every campaign change (state, content, approvals) is logged here, so the board and detail pages hear of it
+    # from here too, after commit.
+    live_publish(
+        kind="campaign.changed",
+        workspace_id=workspace.id,
+        key=str(campaign.pk if campaign else ""),
+        data={"campaignId": campaign.pk if campaign else None, "status": getattr(campaign, "status", ""), "verb": verb},
+    )
     return entry
 
 

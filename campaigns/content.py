@@ -74,6 +74,14 @@ def content_job_run(*, job: ContentJob) -> ContentJob:
     except Exception as exc:  # recorded on the job; the task itself does not retry content generation
         job.status, job.error, job.finished_at = ContentJob.Status.FAILED, _safe_error(exc), timezone.now()
         job.save(update_fields=["status", "error", "finished_at", "updated_at"])
+        activity_record(  # the log keeps it, and the open campaign page stops waiting
+            workspace=job.workspace,
+            campaign=job.campaign,
+            actor=job.requested_by,
+            verb="content_failed",
+            message=f"Content generation failed: {job.error}"[:1000],
+            job=job.pk,
+        )
         return job
     with transaction.atomic():
         job.status, job.finished_at = ContentJob.Status.SUCCEEDED, timezone.now()

@@ -1,6 +1,8 @@
 """Campaign reads, always scoped to the user's current workspace (another workspace's object is NotFound)."""
 
-from django.db.models import Count, Prefetch, QuerySet
+from datetime import date
+
+from django.db.models import Count, F, Prefetch, QuerySet, Sum
 
 from accounts.models import User, Workspace
 from accounts.selectors import workspace_current_for_user
@@ -135,3 +137,29 @@ def metric_list_for_campaign(*, campaign: Campaign) -> QuerySet[PerformanceMetri
 def brand_profile_exists(*, workspace) -> bool:
     """Whether the workspace has brand rules that content can be scored against."""
     return BrandProfile.objects.filter(workspace=workspace).exists()
+
+
+def campaign_top_for_workspace(*, workspace: Workspace, date_from: date, date_to: date, limit: int = 5) -> list[dict]:
+    """The campaigns with the most conversions (then clicks) in the period, with their totals and rates."""
+    rows = (
+        PerformanceMetric.objects.filter(workspace=workspace, date__gte=date_from, date__lte=date_to)
+        .values("campaign_id", name=F("campaign__name"), status=F("campaign__status"))
+        .annotate(
+            impressions=Sum("impressions"), clicks=Sum("clicks"), conversions=Sum("conversions"), spend=Sum("spend")
+        )
+        .order_by("-conversions", "-clicks", "campaign_id")[:limit]
+    )
+    return [
+        {
+            **row,
+            "ctr": round(100 * row["clicks"] / row["impressions"], 2) if row["impressions"] else 0.0,
+            "conversionRate": round(100 * row["conversions"] / row["clicks"], 2) if row["clicks"] else 0.0,
+        }
+        for row in rows
+    ]
+
+
+def recommendation_latest_for_workspace(*, workspace: Workspace, limit: int = 3) -> list[CampaignRecommendation]:
+    """The newest AI recommendations of the workspace, with whether a campaign was made from them."""
+    rows = CampaignRecommendation.objects.filter(workspace=workspace).annotate(campaign_count=Count("campaigns"))
+    return list(rows.order_by("-created_at", "-id")[:limit])

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Membership, User
 from accounts.selectors import membership_current_for_user, notification_list_for_user, workspace_current_for_user
-from marketing_ai.charts import line_chart
+from marketing_ai.charts import time_chart
 from marketing_ai.errors import ApplicationError, NotFound
 
 from . import selectors
@@ -123,6 +123,10 @@ def _campaign_or_404(request, campaign_id: int) -> Campaign:
         raise Http404(exc.message) from exc
 
 
+def _percent(value: float) -> str:
+    return f"{value:.1f}%"
+
+
 def _timeline(campaign: Campaign, user: User, role: str | None) -> list[dict]:
     workflows = []
     for workflow in selectors.workflow_list_for_campaign(campaign=campaign):
@@ -150,17 +154,24 @@ def _detail_context(request, campaign: Campaign, **extra) -> dict:
     summary = performance_summary(rows=list(selectors.metric_list_for_campaign(campaign=campaign)))
     days = summary["daily"]
     chart = (
-        line_chart(
+        time_chart(
+            title="Daily impressions and clicks",
             labels=[d["date"] for d in days],
-            series={"Impressions": [d["impressions"] for d in days], "Clicks": [d["clicks"] for d in days]},
+            lines={"Impressions": [d["impressions"] for d in days], "Clicks": [d["clicks"] for d in days]},
         )
         if days
         else None
     )
     rates_chart = (
-        line_chart(
+        time_chart(
+            title="Daily engagement rate and CTR",
             labels=[d["date"] for d in days],
-            series={"Engagement rate": [d["engagementRate"] for d in days], "CTR": [d["ctr"] for d in days]},
+            lines={
+                "Engagement rate": [100 * d["engagementRate"] for d in days],
+                "CTR": [100 * d["ctr"] for d in days],
+            },
+            formats={"Engagement rate": _percent, "CTR": _percent},
+            axis_format=_percent,
         )
         if days
         else None

@@ -17,11 +17,12 @@ from .adapters import csv as csv_adapter
 from .adapters import gtm, meta_pixel, shopify
 from .adapters.shopify_api import ShopifyClient
 from .models import DataSource, SyncJob
-from .pipeline.runner import MapResult, items_map, job_batches_run
+from .pipeline.runner import MapResult, items_map, job_announce, job_batches_run
 from .services import dummy_source_get_or_create, source_sync_recorded
 
 logger = logging.getLogger(__name__)
 MAPPERS = {"gtm": gtm.map_item, "facebook_pixel": meta_pixel.map_item, "shopify": shopify.map_item}
+PROGRESS_STEPS, PROGRESS_MIN_BATCH = 20, 250
 HISTORY_WARNING = (
     "Shopify only lets apps read the last 60 days of orders without the read_all_orders scope: "
     "older orders were not imported. Ask the store owner for that scope to import the full history."
@@ -72,6 +73,7 @@ def job_run(*, job_id: int, final_attempt: bool = True, sleep: Callable[[float],
     job.refresh_from_db()
     job.status, job.progress, job.finished_at = SyncJob.Status.SUCCEEDED, 100, timezone.now()
     job.save(update_fields=["status", "progress", "finished_at", "updated_at"])
+    job_announce(job, status=job.status, progress=100, eventsCount=job.events_count, rejectedCount=job.rejected_count)
     if job.source_id:  # the sources page shows when data last arrived, whatever the job kind
         source_sync_recorded(source=job.source, status=job.status, message=job.warning)
     return job
@@ -82,13 +84,15 @@ def _job_stopped(job: SyncJob, *, message: str, failed: bool) -> None:
     SyncJob.objects.filter(id=job.id).update(
         status=status, error=message[:2000], finished_at=timezone.now() if failed else None, updated_at=timezone.now()
     )
+    job_announce(job, status=status, progress=None, error=message[:200])
     if failed and job.source_id and job.kind == SyncJob.Kind.SYNC:
         source_sync_recorded(source=job.source, status=SyncJob.Status.FAILED, message=message)
 
 
 def _run_dummy(job: SyncJob) -> None:
     count, seed = int(job.params["count"]), job.params.get("seed")
-    batch_size = settings.INGEST_BATCH_SIZE
+    # About twenty committed steps for mid-size jobs, so progress moves as it really does (not 0 -> 100).
+    batch_size = min(settings.INGEST_BATCH_SIZE, max(PROGRESS_MIN_BATCH, count // PROGRESS_STEPS))
     done = int(job.checkpoint.get("events", 0))
     mapper = MAPPERS[job.source.source_type]
     raw = dummy.raw_stream(source_type=job.source.source_type, count=count, seed=seed)
@@ -173,7 +177,8 @@ def demo_data_ensure(*, workspace, count: int = 300) -> int:
 
     if Event.objects.filter(workspace=workspace).exists():
         return 0
-    for seed, source_type in enumerate(("gtm", "facebook_pixel", "shopify"), start=1):
+    seed = 1  # one seed for the three: the same shop seen by its store, its tag and its pixel (the same orders)
+    for source_type in ("gtm", "facebook_pixel", "shopify"):
         with transaction.atomic():
             job = SyncJob.objects.create(
                 workspace=workspace,

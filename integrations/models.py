@@ -41,6 +41,11 @@ class DataSource(TimeStampedModel):
     created_by = models.ForeignKey(
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="data_sources_created"
     )
+    # Counted at ingest (pipeline/runner.py `batch_recorded`, the webhook's signature check): the coverage report.
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    duplicates_dropped = models.PositiveBigIntegerField(default=0)
+    events_rejected = models.PositiveBigIntegerField(default=0)
+    signature_failures = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["workspace", "source_type"], name="integ_source_type_idx")]

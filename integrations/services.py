@@ -6,6 +6,7 @@ import uuid
 
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User, Workspace
@@ -161,6 +162,18 @@ def dummy_data_start(
     return job
 
 
+DEMO_SOURCE_TYPES = ("shopify", "gtm", "facebook_pixel")
+
+
+def demo_data_start(*, workspace: Workspace, user: User | None = None, count: int = 300) -> list[SyncJob]:
+    """Queue demo events for a Shopify store, its GTM tag and its Meta Pixel (one dummy-data job each)."""
+    seed = uuid.uuid4().int % 1_000_000  # one seed: the three sources see the same shop, hence the same orders
+    return [
+        dummy_data_start(workspace=workspace, source_type=kind, user=user, count=count, seed=seed)
+        for kind in DEMO_SOURCE_TYPES
+    ]
+
+
 def csv_source_get_or_create(*, workspace: Workspace, user: User | None = None) -> DataSource:
     source, _ = DataSource.objects.get_or_create(
         workspace=workspace,
@@ -238,6 +251,7 @@ def shopify_webhook_receive(*, source_id: int, raw_body: bytes, headers) -> bool
     if not webhook_signature_valid(
         raw_body=raw_body, secret=secret, signature=headers.get("X-Shopify-Hmac-Sha256", "")
     ):
+        DataSource.objects.filter(id=source.id).update(signature_failures=F("signature_failures") + 1)
         raise Unauthorized("The webhook signature is not valid.")
     topic = headers.get("X-Shopify-Topic", "")[:64] or "unknown"
     delivery = headers.get("X-Shopify-Event-Id") or headers.get("X-Shopify-Webhook-Id")
@@ -255,6 +269,7 @@ def shopify_webhook_receive(*, source_id: int, raw_body: bytes, headers) -> bool
         with transaction.atomic():
             WebhookDelivery.objects.create(source=source, delivery_key=key[:255], topic=topic)
     except IntegrityError:
+        DataSource.objects.filter(id=source.id).update(duplicates_dropped=F("duplicates_dropped") + 1)
         return False
     from .tasks import shopify_webhook_process_task
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", views.source_create, name="source-create"),
     path("send-data/", views.send_data, name="send-data"),
     path("dummy/<str:source_type>/", views.dummy_data_generate, name="dummy-data"),
+    path("demo-data/", views.demo_data_load, name="demo-data"),
     path("jobs/<int:job_id>/", views.job_detail, name="job-detail"),
     path("customers/", views.customer_list, name="customer-list"),
     path("customers/<int:customer_id>/", views.customer_detail, name="customer-detail"),

@@ -3,6 +3,7 @@
 import functools
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required as django_login_required
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -14,6 +15,7 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 from accounts.selectors import workspace_current_for_user
 from marketing_ai.errors import ApplicationError, NotFound
 
+from .analysis.coverage import coverage_report
 from .csv_preview import csv_preview
 from .forms import CsvImportForm, CsvUploadForm, EventFilterForm, SourceCreateForm
 from .intake import ADAPTERS
@@ -33,6 +35,7 @@ from .services import (
     csv_upload_store,
     data_source_create,
     data_source_delete,
+    demo_data_start,
     dummy_data_start,
     sync_job_start,
 )
@@ -59,6 +62,7 @@ def _page(request, queryset, size: int = 25):
 
 
 def _job_response(request, job, message: str):
+    job.refresh_from_db()  # a job run inline (no worker) is already done: show where it really stands
     response = render(request, "integrations/_job.html", {"job": job})
     return trigger_client_event(response, "toast", {"message": message, "level": "success"})
 
@@ -66,7 +70,9 @@ def _job_response(request, job, message: str):
 @login_required
 def source_list(request):
     sources = data_source_list_for_user(user=request.user, with_counts=True)
-    return render(request, "integrations/source_list.html", {"sources": sources, "dummy_types": DUMMY_TYPES})
+    coverage = coverage_report(workspace=workspace_current_for_user(user=request.user))
+    context = {"sources": sources, "dummy_types": DUMMY_TYPES, "coverage": coverage}
+    return render(request, "integrations/source_list.html", context)
 
 
 @login_required
@@ -158,6 +164,16 @@ def dummy_data_generate(request, source_type: str):
     except ApplicationError as exc:
         return render(request, "integrations/_job.html", {"error": exc.message}, status=422)
     return _job_response(request, job, "Generating demo data…")
+
+
+@login_required
+@require_POST
+def demo_data_load(request):
+    """The empty dashboard's "Load demo data": a store, its tag and its pixel, then back to the dashboard."""
+    jobs = demo_data_start(workspace=workspace_current_for_user(user=request.user), user=request.user)
+    done = all(job.status == job.Status.SUCCEEDED for job in jobs)
+    messages.success(request, "Demo data loaded." if done else "Loading demo data: the dashboard fills up live.")
+    return HttpResponseClientRedirect(reverse("accounts:dashboard")) if request.htmx else redirect("accounts:dashboard")
 
 
 @login_required

@@ -312,3 +312,10 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     "UPDATE_LAST_LOGIN": False,
 }
+
+# Real time (marketing_ai/live.py): live messages to open pages; at most one per stream and interval.
+LIVE_UPDATES = env.bool("LIVE_UPDATES", default=True)
+LIVE_MIN_INTERVAL_SECONDS = env.float("LIVE_MIN_INTERVAL_SECONDS", default=0.5)
+# Invitations by e-mail link (accounts/invitations.py): how long a link works; the address links point to.
+INVITATION_DAYS = env.int("INVITATION_DAYS", default=7)
+APP_BASE_URL = env.str("APP_BASE_URL", default=f"http://127.0.0.1:{PORT}")

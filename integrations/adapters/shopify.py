@@ -96,6 +96,9 @@ def map_order(order: dict, *, topic: str = "order") -> list[EventRecord]:
         "items": _line_items(order),
         "topic": topic,
     }
+    agent = (order.get("client_details") or {}).get("user_agent")
+    if agent:  # the browser the order was placed in: the coverage report explains what trackers miss with it
+        properties["user_agent"] = clip(agent, 300)
     cancelled = bool(order.get("cancelled_at"))
     if cancelled:
         properties["cancelled_at"] = order["cancelled_at"]
@@ -169,6 +172,7 @@ def map_pixel_event(item: dict, *, received_at: datetime) -> list[EventRecord]:
             "currency": item.get("currency"),
             "total_price": item.get("totalPrice"),
             "email": item.get("customerEmail"),
+            "client_details": {"user_agent": item.get("userAgent")} if item.get("userAgent") else None,
             "customer": {
                 "id": item.get("customerId"),
                 "email": item.get("customerEmail"),

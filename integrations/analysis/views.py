@@ -11,16 +11,16 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
-from accounts.display import label
+from accounts.display import label, money_format
 from accounts.models import Membership
 from accounts.selectors import membership_current_for_user, workspace_current_for_user
 from integrations.audiences_out import audience_push_list_for_user, audience_push_start
 from integrations.models import AudiencePush, EventRollup
 from integrations.selectors import meta_connection_for_workspace
+from marketing_ai.charts import funnel_chart, time_chart
 from marketing_ai.errors import ApplicationError, NotFound
 
 from .audiences import segment_customer_list, segment_members_describe, segment_rule_get
-from .charts import funnel_chart, series_chart
 from .forms import AnalysisFilterForm
 from .selectors import analysis_overview
 
@@ -52,17 +52,26 @@ def overview(request):
         status = 422
     elif context["has_events"]:
         data = analysis_overview(workspace=workspace, **(form.filters() if form.is_bound else {}))
+
+        def money(value: float) -> str:
+            return money_format(value, currency=data["currency"], locale=workspace.locale)
+
         query = _query(data)
         context.update(
             overview=data,
             query=query,
             segments=[{"name": name, **segment, "title": label(name)} for name, segment in data["segments"].items()],
-            funnel_svg=funnel_chart(data["funnel"]),
+            funnel_svg=funnel_chart(data["funnel"], value_format=money),
             funnel_rows=[
                 {**step, "change": change}
                 for step, change in zip(data["funnel"]["steps"], data["funnel"]["change"]["steps"], strict=True)
             ],
-            series_svg=series_chart(data["timeSeries"]),
+            series_chart=time_chart(
+                title="Events and purchases per day",
+                labels=[point["date"] for point in data["timeSeries"]],
+                bars={"Purchases": [point["purchases"] for point in data["timeSeries"]]},
+                lines={"Events": [point["events"] for point in data["timeSeries"]]},
+            ),
         )
     context["sources_url"] = _sources_url()
     template = "analytics/overview.html#analytics-body" if request.htmx else "analytics/overview.html"

@@ -13,6 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from integrations.models import DataSource, SyncJob
+from marketing_ai.live import live_publish
 
 from .schema import EVENT_TYPES, MAX_EXTERNAL_ID, EventRecord, Rejection
 from .store import events_store, stage_text
@@ -62,7 +63,28 @@ def batch_ingest(*, source: DataSource, items: Iterable, mapper: Mapper, **kwarg
     received_at = timezone.now()
     result = items_map(items=items, mapper=mapper, received_at=received_at, **kwargs)
     inserted = events_store(source=source, records=result.records, received_at=received_at)
+    batch_recorded(source=source, mapped=len(result.records), inserted=inserted, rejected=len(result.rejected))
     return result, inserted
+
+
+def batch_recorded(*, source: DataSource, mapped: int, inserted: int, rejected: int) -> None:
+    """Every stored batch passes here: count what the coverage report shows (duplicates dropped, rejected events,
+    when data last arrived) on the source, and tell the workspace's open pages (after commit, coalesced)."""
+    if not (mapped or rejected):
+        return
+    DataSource.objects.filter(id=source.id).update(
+        last_event_at=timezone.now(),
+        duplicates_dropped=F("duplicates_dropped") + max(mapped - inserted, 0),
+        events_rejected=F("events_rejected") + rejected,
+    )
+    data = {"count": inserted, "rejected": rejected, "sourceId": source.id}
+    live_publish(kind="events.stored", workspace_id=source.workspace_id, data=data)
+
+
+def job_announce(job: SyncJob, **fields) -> None:
+    """Tell the workspace's open pages where a job stands (after commit; the newest state wins)."""
+    data = {"jobId": job.id, "sourceId": job.source_id, **fields}
+    live_publish(kind="job.progress", workspace_id=job.workspace_id, key=str(job.id), data=data)
 
 
 _DONE = object()
@@ -134,7 +156,7 @@ def job_batches_run(
     with _gil_handoffs_fast():
         for checkpoint, result, staged in prefetch(prepared()):
             with transaction.atomic():
-                events_store(source=source, records=result.records, staged=staged)
+                inserted = events_store(source=source, records=result.records, staged=staged)
                 updates = {
                     "events_count": F("events_count") + result.accepted,
                     "rejected_count": F("rejected_count") + len(result.rejected),
@@ -144,5 +166,8 @@ def job_batches_run(
                 if progress is not None:
                     updates["progress"] = min(99, progress(checkpoint))
                 SyncJob.objects.filter(id=job.id).update(**updates)
+                mapped, rejected = len(result.records), len(result.rejected)
+                batch_recorded(source=source, mapped=mapped, inserted=inserted, rejected=rejected)
+                job_announce(job, status=SyncJob.Status.RUNNING, progress=updates.get("progress"))
     job.refresh_from_db()
     return job

@@ -2,6 +2,7 @@
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 
 from accounts.models import AuditEvent, LoginSession, Membership, User
 from accounts.services import membership_add, user_register
@@ -338,3 +339,12 @@ def test_the_500_page_is_drawn_inside_the_app_frame(rf, user):
     assert response.status_code == 500
     assert "Something went wrong on our side" in response.content.decode()
     assert 'class="sidebar"' in response.content.decode()
+
+
+def test_an_admin_sets_the_workspace_currency_and_locale_and_money_reads_that_way(logged_in_client, workspace):
+    response = logged_in_client.post(reverse("accounts:workspace-display"), {"currency": "EUR", "locale": "de_DE"})
+
+    assert response.status_code == 302
+    workspace.refresh_from_db()
+    assert (workspace.currency, workspace.locale) == ("EUR", "de_DE")
+    assert "1.234,50\xa0€" in logged_in_client.get(reverse("accounts:members")).content.decode()

@@ -47,8 +47,8 @@ def test_the_page_shows_metrics_segments_and_svg_charts(logged_in_client, shop):
     assert "€250.00" in html  # revenue card, in the data's currency and the workspace's locale
     assert 'id="segment-cart_abandoners"' in html
     assert '<svg class="chart funnel-chart"' in html
-    assert '<svg class="chart series-chart"' in html
-    assert "<polyline" in html
+    assert '<svg class="chart time-chart"' in html and 'data-tip="' in html
+    assert "<polyline" in html  # events per day, with the purchases as bars
     assert "/api/analytics/segments/cart_abandoners/customers/export?from=2026-03-01&amp;to=2026-03-30" in html
     assert "/api/analytics/segments/cart_abandoners/meta-audience?" in html
     assert "cdn" not in html.lower()

@@ -193,6 +193,7 @@ def test_a_replayed_webhook_is_answered_but_not_processed_twice(
         hook(client, shop_source, body, sign(body))
         replay = hook(client, shop_source, body, sign(body))
     assert replay.status_code == 200 and replay.json()["duplicate"] is True
-    assert len(callbacks) == 1
+    processing = [c for c in callbacks if "shopify_webhook_receive" in c.__qualname__]
+    assert len(processing) == 1
     assert Event.objects.filter(event_type="purchase").count() == 1
     assert Customer.objects.get(customer_key="207119551").purchase_count == 1

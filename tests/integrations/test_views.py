@@ -44,16 +44,16 @@ def test_the_add_form_creates_a_source_and_redirects_to_it(logged_in_client):
     assert source.write_key in page and f"/api/collect/{source.write_key}" in page
 
 
-def test_the_dummy_button_returns_a_polling_job_fragment_until_done(logged_in_client, workspace):
+def test_the_dummy_button_returns_a_job_card_that_live_messages_refresh_until_done(logged_in_client, workspace):
     response = logged_in_client.post(reverse("integrations:dummy-data", args=["gtm"]), HTTP_HX_REQUEST="true")
     job = SyncJob.objects.get()
     assert response.status_code == 200 and "toast" in response["HX-Trigger"]
     SyncJob.objects.filter(id=job.id).update(status="running", progress=40)
     fragment = logged_in_client.get(reverse("integrations:job-detail", args=[job.id])).content.decode()
-    assert 'hx-trigger="every 1s"' in fragment and "width: 40%" in fragment
+    assert f'hx-trigger="live-job-done-{job.id} from:body"' in fragment and "width: 40%" in fragment
     SyncJob.objects.filter(id=job.id).update(status="succeeded", progress=100)
     done = logged_in_client.get(reverse("integrations:job-detail", args=[job.id])).content.decode()
-    assert "every 1s" not in done and "Done" in done
+    assert "hx-trigger" not in done and "Done" in done
 
 
 def test_csv_upload_previews_rows_with_errors_then_imports(
