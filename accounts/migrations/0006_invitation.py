@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_workspace_currency_locale'),
+        ('accounts', '0005_workspace_currency_locale'),
     ]
 
     operations = [
