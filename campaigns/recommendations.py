@@ -299,10 +299,19 @@ def _store(*, workspace, user, conversation, items: list[dict], overview: dict, 
     return rows
 
 
-def recommendations_generate(*, workspace: Workspace, user: User | None, conversation=None, **period) -> dict:
+def recommendations_generate(
+    *,
+    workspace: Workspace,
+    user: User | None,
+    conversation=None,
+    segments: list[str] | None = None,
+    channels: list[str] | None = None,
+    **period,
+) -> dict:
     """One stored recommendation per non-empty segment of the workspace's analysis (or the no-data answer).
 
     Uses the configured model when there is one (JSON validated, repaired once), else the offline playbook.
+    `segments` and `channels` narrow it to what the question asked for (a chat's intent entities);
     `period` may carry date_from/date_to/source_id for the analysis (default: the last 30 days).
     """
     from integrations.analysis.selectors import analysis_overview
@@ -310,8 +319,18 @@ def recommendations_generate(*, workspace: Workspace, user: User | None, convers
     if not DataSource.objects.filter(workspace=workspace).exists():
         return dict(NO_DATA_SOURCES)
     overview = analysis_overview(workspace=workspace, **period)
+    asked = [name for name in (segments or []) if name in overview["segments"]]
     segments = non_empty_segments(overview)
     result = {"type": "recommendations", "range": overview["range"], "segmentsEstimated": overview["segmentsEstimated"]}
+    if asked:
+        segments = {name: count for name, count in segments.items() if name in asked}
+        if not segments:
+            names = ", ".join(name.replace("_", " ") for name in asked)
+            return result | {
+                "recommendations": [],
+                "provider": "local",
+                "message": f"Nobody is in {names} in this period yet, so there is no campaign to propose for it.",
+            }
     if not segments:
         return result | {
             "recommendations": [],
@@ -328,6 +347,9 @@ def recommendations_generate(*, workspace: Workspace, user: User | None, convers
         provider = "local"
     else:
         items, provider = produced
+    if channels:  # the channels the question named come first
+        for item in items:
+            item["channels"] = list(dict.fromkeys([*channels, *item["channels"]]))[: max(len(channels), 1)]
     rows = _store(
         workspace=workspace, user=user, conversation=conversation, items=items, overview=overview, provider=provider
     )

@@ -331,11 +331,14 @@ async def reply_stream(
         yield await _emit(publisher, {"type": "intent", "messageId": reply.id, "data": intent})
         recommendations_generate = _recommendations_generator()
         if conversation.user_id and intent.get("intent") == "campaign_recommendation" and recommendations_generate:
+            entities = intent.get("entities") or {}
             payload = await _maybe_await(
                 recommendations_generate,
                 workspace=conversation.workspace,
                 user=conversation.user,
                 conversation=conversation,
+                segments=entities.get("segments") or None,
+                channels=entities.get("channels") or None,
             )
             metadata["recommendations"] = payload
             parts.append(_recommendations_text(payload))

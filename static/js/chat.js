@@ -30,6 +30,38 @@
 
   function say(text) { status.textContent = text || ""; }
 
+  // The assistant's bubble appears at once with a typing indicator, until its first words arrive.
+  function typing() {
+    current = bubble("assistant", null);
+    current.el.dataset.status = "typing";
+    current.body.innerHTML = '<span class="typing" aria-label="The assistant is typing"><i></i><i></i><i></i></span>';
+    say("The assistant is thinking…");
+  }
+
+  function writing() {
+    if (!current) { current = bubble("assistant", null); setStreaming(true); }
+    if (current.el.dataset.status === "typing") { current.body.textContent = ""; say(""); }
+    current.el.dataset.status = "streaming";
+  }
+
+  // A new conversation is titled after its first question: show the title (and the list) once it is set.
+  function titleRefresh() {
+    var title = document.getElementById("chat-title");
+    if (!title || title.dataset.untitled !== "1") return;
+    fetch(location.pathname, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) {
+        var page = new DOMParser().parseFromString(html, "text/html");  // our own server-rendered page
+        ["chat-title", "conversation-list"].forEach(function (id) {
+          var fresh = page.getElementById(id), old = document.getElementById(id);
+          if (fresh && old) old.replaceWith(document.importNode(fresh, true));
+        });
+        var heading = document.getElementById("chat-title");
+        if (heading) document.title = heading.textContent + " · Marketing AI";
+      })
+      .catch(function () { /* the title shows on the next visit */ });
+  }
+
   function bubble(role, id) {
     var empty = thread.querySelector(".thread-empty");
     if (empty) empty.remove();
@@ -81,26 +113,32 @@
   function handle(event) {
     switch (event.type) {
       case "intent":
-        current = bubble("assistant", event.messageId);
-        current.body.textContent = "";
+        if (current && !current.el.id && event.messageId) {  // the typing bubble becomes the reply's
+          current.el.id = "message-" + event.messageId;
+          current.el.dataset.messageId = event.messageId;
+        } else if (!current) {
+          current = bubble("assistant", event.messageId);
+          current.el.dataset.status = "typing";
+        }
         setStreaming(true);
-        say("");
         break;
       case "chunk":
-        if (!current) { current = bubble("assistant", null); setStreaming(true); }
+        writing();
         current.body.textContent += event.content;
         scrollDown();
         break;
       case "campaign_recommendation":
-        if (!current) current = bubble("assistant", event.messageId);
+        writing();
         current.body.textContent = "Preparing campaign recommendations…";
         break;
       case "error":
+        if (current && current.el.dataset.status === "typing") current.body.textContent = "";
         say(event.message);
-        if (window.showToast) window.showToast(event.message, "error");
         break;
       case "complete":
+        say("");
         finish(event);
+        titleRefresh();
         break;
     }
   }
@@ -131,6 +169,7 @@
     socket.send(JSON.stringify({ type: "message", content: content }));
     input.value = "";
     setStreaming(true);
+    typing();
     scrollDown();
   }
 

@@ -46,6 +46,24 @@ def test_a_workspace_without_data_sources_is_asked_to_connect_one(workspace, use
     assert not CampaignRecommendation.objects.exists()
 
 
+def test_a_question_about_one_segment_and_channel_gets_recommendations_for_that_segment_and_channel(workspace, user):
+    store_data(workspace)
+
+    result = recommendations_generate(workspace=workspace, user=user, segments=["cart_abandoners"], channels=["email"])
+
+    assert [r["segment"] for r in result["recommendations"]] == ["cart_abandoners"]
+    assert result["recommendations"][0]["channels"] == ["email"]
+    assert CampaignRecommendation.objects.count() == 1
+
+
+def test_a_question_about_an_empty_segment_says_so_instead_of_proposing_others(workspace, user):
+    store_data(workspace, with_repeat=False)
+
+    result = recommendations_generate(workspace=workspace, user=user, segments=["repeat_customers"])
+
+    assert result["recommendations"] == [] and "repeat customers" in result["message"]
+
+
 def test_offline_there_is_one_stored_recommendation_per_non_empty_segment_citing_its_numbers(workspace, user):
     store_data(workspace)
 

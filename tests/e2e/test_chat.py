@@ -3,6 +3,7 @@
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.chat.fake_llm import FakeLLM
 
@@ -48,7 +49,7 @@ def test_ask_a_question_see_the_answer_grow_then_reload_and_see_it_kept(page, us
     while time.monotonic() < deadline:
         status = page.locator(".message-assistant").last.get_attribute("data-status")
         lengths.append(len(assistant_text(page).strip()))
-        if status and status != "streaming":
+        if status and status not in ("typing", "streaming"):
             break
         time.sleep(0.1)
     growing = sorted({n for n in lengths if n})
@@ -74,3 +75,37 @@ def test_reloading_during_an_answer_resumes_it(page, user, password, slow_model)
     page.reload()
     page.wait_for_selector(".message-assistant .message-body.markdown", timeout=15_000)
     assert assistant_text(page).strip() == "".join(WORDS).strip()
+
+
+@pytest.fixture
+def listing_model(settings):
+    words = ["Three ideas:\n", "- **Win back** cart abandoners\n", "- Thank repeat buyers\n", "- Welcome new visitors"]
+    fake = FakeLLM(words=words, delay=0.4).start()
+    settings.AI_PROVIDERS = ["openai"]
+    settings.OPENAI_API_KEY = "sk-test-e2e"
+    settings.OPENAI_BASE_URL = fake.base_url
+    settings.OPENAI_MODEL = "fake-model"
+    yield fake
+    fake.stop()
+
+
+def test_the_answer_shows_typing_then_streams_with_stop_then_renders_markdown_and_the_title(
+    page, user, password, listing_model
+):
+    log_in_and_open_a_conversation(page, user, password)
+    stop = page.locator("#chat-stop")
+    expect(stop).to_be_hidden()  # nothing to stop before a question
+    expect(page.locator("#chat-title")).to_have_text("New conversation")
+
+    page.fill("#chat-input", "Summarize how my shop is doing")
+    page.press("#chat-input", "Enter")
+
+    expect(page.locator(".message-assistant .typing")).to_be_visible()
+    expect(stop).to_be_visible()
+    expect(page.locator(".message-assistant").last).to_have_attribute("data-status", "streaming")
+    expect(page.locator(".message-assistant .message-body.markdown li")).to_have_count(3, timeout=15_000)
+    expect(page.locator(".message-assistant .message-body.markdown strong")).to_have_text("Win back")
+    expect(stop).to_be_hidden()
+    expect(page.locator("#chat-title")).to_have_text("Summarize how my shop is doing")
+    expect(page.locator("#conversation-list .active")).to_have_text("Summarize how my shop is doing")
+    expect(page.locator("#toasts .toast")).to_have_count(0)
