@@ -1,8 +1,10 @@
 """On a phone (390×844): the navigation folds behind a menu button and no main page scrolls sideways."""
 
 import pytest
+from django.urls import reverse
 from playwright.sync_api import expect
 
+from accounts.context_processors import NAVIGATION
 from accounts.services import user_register
 from integrations.jobs import demo_data_ensure
 
@@ -10,19 +12,12 @@ from .conftest import sign_in
 
 pytestmark = [pytest.mark.e2e]
 
-MAIN_PAGES = [
-    "/dashboard/",
-    "/chat/",
-    "/sources/",
-    "/sources/customers/",
-    "/analytics/",
-    "/campaigns/",
-    "/campaigns/brand/",
-    "/campaigns/usage/",
-    "/settings/ai/",
-    "/workspace/members/",
-    "/account/profile/",
-]
+EXTRA_PAGES = ["accounts:members", "accounts:profile", "accounts:notifications", "integrations:source-create"]
+
+
+def main_pages() -> list[str]:
+    """Every page of the navigation, plus the account pages."""
+    return [reverse(name) for _label, name, _icon in NAVIGATION] + [reverse(name) for name in EXTRA_PAGES]
 
 
 @pytest.fixture
@@ -41,8 +36,9 @@ def phone(chromium, live_asgi_server, transactional_db):
 
 def test_no_main_page_scrolls_sideways_on_a_phone(phone):
     too_wide = {}
-    for path in MAIN_PAGES:
-        phone.goto(path)
+    for path in main_pages():
+        response = phone.goto(path)
+        assert response.status == 200, path
         width = phone.evaluate("document.documentElement.scrollWidth")
         if width > 390:
             too_wide[path] = width
