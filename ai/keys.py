@@ -94,7 +94,8 @@ def key_check(*, provider: str, secret: str, base_url: str = "") -> list[str]:
     try:
         return async_to_sync(models_list)(api_key=secret, base_url=base_url or default_base_url(provider))
     except ProviderError as exc:
-        raise ApplicationError(f"The key was not accepted: {exc}", errors={"secret": [str(exc)]}) from None
+        reason = f"The key was not accepted: {exc}"
+        raise ApplicationError(reason, errors={"secret": [reason]}) from None
 
 
 def _key_change_audit(*, user: User, workspace: Workspace, provider: str, action: str) -> None:

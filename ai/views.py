@@ -108,7 +108,7 @@ def ai_provider_key_save(request: HttpRequest) -> HttpResponse:
         except ApplicationError as exc:
             fields = {"provider": "provider", "secret": "secret", "baseUrl": "base_url"}
             for field, errors in (exc.errors or {"secret": [exc.message]}).items():
-                form.add_error(fields.get(field), exc.message if field == "secret" else errors)
+                form.add_error(fields.get(field), errors)  # each field's own reason, not "Some fields are invalid."
         else:
             return _fragment(request, "keys", _page_context(request), toast="Key checked and saved.")
     return _invalid(request, "keys", key_form=form)

@@ -81,6 +81,16 @@ def test_a_refused_key_is_a_422_with_the_reason(logged_in_client, fake):
     assert not ProviderKey.objects.exists()
 
 
+def test_a_malformed_key_is_a_422_that_says_what_is_wrong_with_it(logged_in_client, fake):
+    data = {"provider": "openai", "secret": "sk test with spaces", "base_url": fake.base_url}
+
+    response = logged_in_client.post(reverse("ai:provider-key-save"), data, **HTMX)
+
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert "without spaces" in html and "Some fields are invalid" not in html
+
+
 def test_the_test_button_shows_ok_or_error(logged_in_client, fake, workspace):
     ProviderKey.objects.create(
         workspace=workspace, provider="openai", secret=GOOD, last_four="1234", base_url=fake.base_url
