@@ -38,8 +38,8 @@ def parse_args():
     parser.add_argument("--rate", type=int, default=2000, help="events per second during the latency phase")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--batch", type=int, default=100)
-    parser.add_argument("--ingest-rounds", type=int, default=3, help="on/off rounds of the unpaced ingest phase")
-    parser.add_argument("--ingest-seconds", type=float, default=4.0)
+    parser.add_argument("--ingest-rounds", type=int, default=5, help="on/off rounds of the unpaced ingest phase")
+    parser.add_argument("--ingest-seconds", type=float, default=3.0)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/mai_live_bench")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/7")
     return parser.parse_args()
@@ -240,7 +240,9 @@ def latency_phase(args, port: int, cookie: str, source, batches) -> dict:
 def ingest_phase(args, source, batches, settings) -> dict:
     """Unpaced ingest, publishing on and off in alternating rounds (same process, same data sizes)."""
     rates: dict[str, list[float]] = {"on": [], "off": []}
-    chunk = len(batches) // (2 * args.ingest_rounds)
+    chunk = len(batches) // (2 * args.ingest_rounds + 1)
+    ingest(source, batches[:chunk], pace=None, seconds=args.ingest_seconds)  # warm-up (connections, caches)
+    batches = batches[chunk:]
     for round_index in range(args.ingest_rounds):
         for mode in ("off", "on") if round_index % 2 else ("on", "off"):
             settings.LIVE_UPDATES = mode == "on"
@@ -251,11 +253,13 @@ def ingest_phase(args, source, batches, settings) -> dict:
             rates[mode].append(stored / (time.monotonic() - started))
     settings.LIVE_UPDATES = True
     on, off = statistics.median(rates["on"]), statistics.median(rates["off"])
+    pairs = [round(a / b, 3) for a, b in zip(rates["on"], rates["off"], strict=True)]
     return {
         "ingest": {
             "eventsPerSecondOn": round(on),
             "eventsPerSecondOff": round(off),
-            "ratioOnToOff": round(on / off, 3),
+            "ratioOnToOff": statistics.median(pairs),  # median of the rounds' on/off ratios (adjacent runs)
+            "roundRatios": pairs,
             "rounds": {mode: [round(r) for r in values] for mode, values in rates.items()},
         }
     }
