@@ -159,6 +159,8 @@ def usage(request: HttpRequest) -> HttpResponse:
         usage_aggregate(start=start, end=end, workspace=workspace)
         messages.success(request, "Usage refreshed from the call log.")
         return redirect(f"{request.path}?start={start}&end={end}")
+    if start <= today <= end:  # today's calls show at once, not after the nightly summary (idempotent, one GROUP BY)
+        usage_aggregate(start=today, end=today, workspace=workspace)
     rows = list(usage_daily_for_workspace(workspace=workspace, start=start, end=end))
     per_day: dict = {}
     for row in rows:

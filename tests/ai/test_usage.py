@@ -121,3 +121,12 @@ def test_the_usage_page_refreshes_and_shows_costs(logged_in_client, workspace):
     html = page.content.decode()
     assert "openai" in html and "$0.1234" in html
     assert logged_in_client.get(url, {"start": "2026-11-05", "end": "2026-11-01"}).status_code == 422
+
+
+def test_todays_calls_show_on_the_usage_page_without_a_refresh(logged_in_client, workspace):
+    ProviderCall.objects.create(workspace=workspace, provider="openai", status="ok", cost="0.500000", latency_ms=80)
+
+    html = logged_in_client.get(reverse("ai:usage")).content.decode()
+
+    assert "openai" in html and "$0.5000" in html
+    assert 'class="chart time-chart"' in html  # one day of data is a chart, not a blank
