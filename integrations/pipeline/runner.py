@@ -15,7 +15,7 @@ from django.utils import timezone
 from integrations.models import DataSource, SyncJob
 from marketing_ai.live import live_publish
 
-from .schema import EVENT_TYPES, MAX_EXTERNAL_ID, EventRecord, Rejection
+from .schema import EVENT_TYPES, MAX_EXTERNAL_ID, EventRecord, Rejection, record_make_storable
 from .store import events_store, stage_text
 
 Mapper = Callable[..., list[EventRecord]]
@@ -29,7 +29,8 @@ class MapResult:
 
 
 def record_validate(record: EventRecord) -> None:
-    """The common schema's own rules, whatever the adapter produced."""
+    """The common schema's own rules, whatever the adapter produced; text the database cannot hold is cleaned."""
+    record_make_storable(record)
     if not record.external_id or len(record.external_id) > MAX_EXTERNAL_ID:
         raise Rejection("event id is missing or too long.")
     if record.event_type not in EVENT_TYPES:

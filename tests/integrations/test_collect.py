@@ -291,3 +291,31 @@ def test_shape_rewrites_stored_and_refused_answers_alike(rf, gtm_source):
     assert (stored.status_code, json.loads(stored.content)) == (200, {"success": True})
     assert (refused.status_code, json.loads(refused.content)) == (401, {"code": 401, "message": "Unknown write key."})
     assert refused["Access-Control-Allow-Origin"] == "https://a.test"
+
+
+def test_a_lone_surrogate_in_one_event_is_cleaned_and_the_whole_batch_is_stored(client, gtm_source):
+    body = mp_body(1000)
+    body["events"][500]["params"]["page_title"] = "Sale \ud83d"  # half an emoji: no UTF-8 text can hold it
+
+    response = post(client, gtm_source, body)
+
+    assert response.status_code == 202
+    assert response.json() == {"accepted": 1000, "rejected": []}
+    assert Event.objects.filter(source=gtm_source).count() == 1000
+    assert Event.objects.get(external_id="page_view:e500").properties["page_title"] == "Sale \ufffd"
+
+
+def test_nul_and_surrogates_in_ids_and_properties_are_cleaned_the_same_on_every_database(client, gtm_source):
+    body = mp_body(2, user="u\x00ser\udc00")
+    body["client_id"] = "cl\x00ient"
+    body["events"][0]["params"].update(
+        {"event_id": "e\x00x", "items": [{"item_id": "1\x00", "item_name": "Caf\udce9"}]}
+    )
+
+    response = post(client, gtm_source, body)
+
+    assert response.status_code == 202 and response.json()["accepted"] == 2
+    event = Event.objects.get(external_id="page_view:ex")
+    assert (event.customer_key, event.anonymous_id) == ("user\ufffd", "client")
+    assert event.properties["items"] == [{"item_id": "1", "item_name": "Caf\ufffd"}]
+    assert Customer.objects.get(customer_key="user\ufffd").event_count == 2
