@@ -196,6 +196,18 @@ class AuditEvent(models.Model):
         return f"{self.kind} {self.email}"
 
 
+class RateCounter(models.Model):
+    """A fixed-window counter kept in the database: a login lockout (always), or a rate-limit counter while the
+    cache (Redis) is unreachable. Expired rows mean nothing and are purged on a schedule."""
+
+    key = models.CharField(max_length=200, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key} = {self.count}"
+
+
 class Notification(models.Model):
     """An in-app notice for one user (also e-mailed after commit): approvals, AI key checks, alerts.
 

@@ -1,6 +1,7 @@
-"""Failed-login throttling (per e-mail and per IP, kept in the cache) and the password-hashing budget.
+"""Failed-login throttling (per e-mail and per IP) and the password-hashing budget.
 
-A locked-out e-mail or IP is answered before any password is hashed; at most
+Failures are counted in the cache (in the database while it is down); a lockout itself is a database row, so it
+holds through a cache outage and its end. A locked-out e-mail or IP is answered before any password is hashed; at most
 PASSWORD_HASH_CONCURRENCY hashes run at once per process, in threads of the lowest CPU priority,
 so a flood of bad logins cannot starve the other requests of CPU, memory or worker threads.
 """
@@ -10,7 +11,6 @@ import math
 import os
 import sys
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
@@ -18,9 +18,12 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, get_hasher, identify_hasher, make_password
+from django.utils import timezone
 
 from marketing_ai.caching import counter_incremented, shared_cache
 from marketing_ai.errors import RateLimited
+
+from .counters import database_counter_delete, database_flag_set, database_flags_raised
 
 LOCKED_MESSAGE = "Too many failed sign-in attempts. Try again later."
 BUSY_MESSAGE = "The server is busy verifying other sign-ins. Try again in a moment."
@@ -46,9 +49,9 @@ def _scopes(*, email: str, ip: str | None) -> list[tuple[str, str, int]]:
 
 def login_throttle_check(*, email: str, ip: str | None) -> None:
     """Raise RateLimited (Retry-After = seconds left) while the e-mail or the IP is locked out."""
-    locks = shared_cache().get_many([_key("lock", scope, value) for scope, value, _ in _scopes(email=email, ip=ip)])
+    locks = database_flags_raised([_key("lock", scope, value) for scope, value, _ in _scopes(email=email, ip=ip)])
     if locks:
-        seconds_left = math.ceil(max(locks.values()) - time.time())
+        seconds_left = math.ceil((max(locks.values()) - timezone.now()).total_seconds())
         raise RateLimited(LOCKED_MESSAGE, retry_after=max(1, seconds_left))
 
 
@@ -60,15 +63,20 @@ def login_throttle_fail(*, email: str, ip: str | None) -> list[str]:
         key = _key("fail", scope, value)
         count = counter_incremented(key, timeout=window)
         if count >= limit:
-            shared_cache().set(_key("lock", scope, value), time.time() + window, timeout=window)
-            shared_cache().delete(key)
+            database_flag_set(_key("lock", scope, value), seconds=window)
+            _counter_forget(key)
             locked.append(scope)
     return locked
 
 
 def login_throttle_clear(*, email: str) -> None:
     """Forget the e-mail's failed attempts after a successful login (the IP's count stays)."""
-    shared_cache().delete(_key("fail", "email", email.strip().lower()))
+    _counter_forget(_key("fail", "email", email.strip().lower()))
+
+
+def _counter_forget(key: str) -> None:
+    shared_cache().delete(key)
+    database_counter_delete(key)  # counted there while the cache was down
 
 
 def _lower_this_threads_priority() -> None:

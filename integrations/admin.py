@@ -7,7 +7,7 @@ from marketing_ai.errors import ApplicationError
 
 from .models import AnalysisSettings, Customer, DataSource, Event, SyncJob, WebhookDelivery
 from .rollups import analysis_time_zone_set
-from .services import job_retry
+from .services import job_cancel, job_retry
 
 
 @admin.register(DataSource)
@@ -57,9 +57,9 @@ class SyncJobAdmin(admin.ModelAdmin):
     list_display = ["id", "kind", "source", "status", "progress", "events_count", "rejected_count", "created_at"]
     list_filter = ["kind", "status"]
     readonly_fields = ["checkpoint", "started_at", "finished_at", "events_count", "rejected_count", "progress"]
-    actions = ["retry_jobs"]
+    actions = ["retry_jobs", "cancel_jobs"]
 
-    @admin.action(description="Retry the selected failed jobs (resume from their checkpoint)")
+    @admin.action(description="Retry the selected failed or cancelled jobs (resume from their checkpoint)")
     def retry_jobs(self, request, queryset):
         retried = 0
         for job in queryset:
@@ -69,6 +69,17 @@ class SyncJobAdmin(admin.ModelAdmin):
             except ApplicationError as exc:
                 self.message_user(request, f"Job {job.id}: {exc.message}", level=messages.WARNING)
         self.message_user(request, f"{retried} job(s) queued again.")
+
+    @admin.action(description="Cancel the selected queued or running jobs (they keep what they stored)")
+    def cancel_jobs(self, request, queryset):
+        cancelled = 0
+        for job in queryset:
+            try:
+                job_cancel(job=job)
+                cancelled += 1
+            except ApplicationError as exc:
+                self.message_user(request, f"Job {job.id}: {exc.message}", level=messages.WARNING)
+        self.message_user(request, f"{cancelled} job(s) cancelled.")
 
 
 @admin.register(WebhookDelivery)

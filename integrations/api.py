@@ -28,6 +28,8 @@ from .services import (
     data_source_delete,
     data_source_update,
     dummy_data_start,
+    job_cancel,
+    job_retry,
     sync_job_start,
 )
 
@@ -137,6 +139,21 @@ class JobDetailApi(APIView):
     @extend_schema(responses=JobOutput)
     def get(self, request, job_id: int) -> Response:
         return Response(JobOutput(job_get_for_user(user=request.user, job_id=job_id)).data)
+
+
+class JobRetryApi(APIView):
+    @extend_schema(request=None, responses={202: JobEnvelope})
+    def post(self, request, job_id: int) -> Response:
+        job = job_retry(job=job_get_for_user(user=request.user, job_id=job_id), user=request.user)
+        job.refresh_from_db()
+        return Response({"job": JobOutput(job).data}, status=status.HTTP_202_ACCEPTED)
+
+
+class JobCancelApi(APIView):
+    @extend_schema(request=None, responses={200: JobEnvelope})
+    def post(self, request, job_id: int) -> Response:
+        job = job_cancel(job=job_get_for_user(user=request.user, job_id=job_id), user=request.user)
+        return Response({"job": JobOutput(job).data})
 
 
 class EventListApi(APIView):

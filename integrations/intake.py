@@ -90,7 +90,8 @@ def _rate_wait(write_key: str) -> int:
     """Fixed-window counter per write key in the shared cache; seconds to wait, 0 when allowed."""
     window = settings.COLLECT_RATE_LIMIT_WINDOW_SECONDS
     bucket = int(time.time() // window)
-    count = counter_incremented(f"collect-rate:{write_key}:{bucket}", timeout=window + 1)
+    # Redis down: keep taking events (logged), the in-flight cap still bounds the load
+    count = counter_incremented(f"collect-rate:{write_key}:{bucket}", timeout=window + 1, fail_open=True)
     if count > settings.COLLECT_RATE_LIMIT_REQUESTS:
         return max(1, int((bucket + 1) * window - time.time()) + 1)
     return 0

@@ -4,10 +4,12 @@ import io
 import itertools
 import logging
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from marketing_ai.errors import ApplicationError, ProviderUnavailable
@@ -17,8 +19,14 @@ from .adapters import csv as csv_adapter
 from .adapters import gtm, meta_pixel, shopify
 from .adapters.shopify_api import ShopifyClient
 from .models import DataSource, SyncJob
-from .pipeline.runner import MapResult, items_map, job_announce, job_batches_run
-from .services import dummy_source_get_or_create, source_sync_recorded
+from .pipeline.runner import JobLost, MapResult, items_map, job_announce, job_batches_run, job_owned
+from .services import (
+    ACTIVE_JOB_STATUSES,
+    RUNNABLE_KINDS,
+    dummy_source_get_or_create,
+    job_publish,
+    source_sync_recorded,
+)
 
 logger = logging.getLogger(__name__)
 MAPPERS = {"gtm": gtm.map_item, "facebook_pixel": meta_pixel.map_item, "shopify": shopify.map_item}
@@ -36,18 +44,48 @@ def _chunks(iterable, size: int) -> Iterator[list]:
 
 
 def _claim(job_id: int) -> SyncJob | None:
+    """Start a run of the job, unless it ended or another live run owns it (then this delivery is a duplicate)."""
     with transaction.atomic():
         job = SyncJob.objects.select_for_update(of=("self",)).select_related("source").filter(id=job_id).first()
-        if job is None or job.status == SyncJob.Status.SUCCEEDED:
+        if job is None or job.status not in ACTIVE_JOB_STATUSES:
             return None
-        job.status = SyncJob.Status.RUNNING
-        job.started_at = job.started_at or timezone.now()
-        job.save(update_fields=["status", "started_at", "updated_at"])
+        now = timezone.now()
+        if job.status == SyncJob.Status.RUNNING:
+            if job.heartbeat_at and job.heartbeat_at > now - timedelta(seconds=settings.JOB_STALE_SECONDS):
+                return None
+            # the broker redelivered the task of a run that died: the same rule as the recovery sweep
+            if not _recovery_allowed(job, now=now):
+                return None
+        job.status, job.attempts, job.heartbeat_at = SyncJob.Status.RUNNING, job.attempts + 1, now
+        job.started_at = job.started_at or now
+        job.save(update_fields=["status", "attempts", "heartbeat_at", "recoveries", "started_at", "updated_at"])
         return job
 
 
+def _recovery_allowed(job: SyncJob, *, now) -> bool:
+    """Count one more recovery of a job whose worker died, or fail it (saved) once it has had JOB_MAX_RECOVERIES."""
+    if job.recoveries >= settings.JOB_MAX_RECOVERIES:
+        job.status, job.finished_at = SyncJob.Status.FAILED, now
+        job.error = (
+            f"The worker running this job stopped {job.recoveries + 1} times (it may run out of memory or be "
+            "restarted mid-job). Retry it to resume from where it stopped."
+        )
+        job.save(update_fields=["status", "finished_at", "error", "updated_at"])
+        logger.error("Job %s failed: its worker died %s times.", job.id, job.recoveries + 1)
+        return False
+    job.recoveries += 1
+    logger.warning(
+        "Job %s: its worker stopped (last heartbeat %s); resuming from its checkpoint.", job.id, job.heartbeat_at
+    )
+    return True
+
+
 def job_run(*, job_id: int, final_attempt: bool = True, sleep: Callable[[float], None] | None = None) -> SyncJob | None:
-    """Run a job from its checkpoint to the end; transient provider errors re-raise for the task to retry."""
+    """Run a job from its checkpoint to the end; transient provider errors re-raise for the task to retry.
+
+    Safe to run twice at once and after a crash: one run owns the job at a time, and each batch commits with
+    its checkpoint and counts, so a resumed job neither loses nor double-counts events.
+    """
     job = _claim(job_id)
     if job is None:
         return None
@@ -60,6 +98,9 @@ def job_run(*, job_id: int, final_attempt: bool = True, sleep: Callable[[float],
             _run_shopify_sync(job, sleep=sleep)
         else:
             raise ApplicationError(f"Jobs of kind {job.kind} are not run by workers.")
+    except JobLost:
+        logger.info("Job %s: run %s stopped; the job was cancelled or resumed by another run.", job.id, job.attempts)
+        return None
     except ProviderUnavailable as exc:
         _job_stopped(job, message=exc.message, failed=final_attempt)
         raise
@@ -70,9 +111,10 @@ def job_run(*, job_id: int, final_attempt: bool = True, sleep: Callable[[float],
         logger.exception("Ingestion job %s crashed", job.id)
         _job_stopped(job, message="The job stopped on an unexpected error; retry it to resume.", failed=True)
         raise
+    now = timezone.now()
+    if not job_owned(job).update(status=SyncJob.Status.SUCCEEDED, progress=100, finished_at=now, updated_at=now):
+        return None
     job.refresh_from_db()
-    job.status, job.progress, job.finished_at = SyncJob.Status.SUCCEEDED, 100, timezone.now()
-    job.save(update_fields=["status", "progress", "finished_at", "updated_at"])
     job_announce(job, status=job.status, progress=100, eventsCount=job.events_count, rejectedCount=job.rejected_count)
     if job.source_id:  # the sources page shows when data last arrived, whatever the job kind
         source_sync_recorded(source=job.source, status=job.status, message=job.warning)
@@ -81,12 +123,48 @@ def job_run(*, job_id: int, final_attempt: bool = True, sleep: Callable[[float],
 
 def _job_stopped(job: SyncJob, *, message: str, failed: bool) -> None:
     status = SyncJob.Status.FAILED if failed else SyncJob.Status.QUEUED  # queued = a retry is coming
-    SyncJob.objects.filter(id=job.id).update(
+    stopped = job_owned(job).update(
         status=status, error=message[:2000], finished_at=timezone.now() if failed else None, updated_at=timezone.now()
     )
-    job_announce(job, status=status, progress=None, error=message[:200])
-    if failed and job.source_id and job.kind == SyncJob.Kind.SYNC:
+    if stopped:
+        job_announce(job, status=status, progress=None, error=message[:200])
+    if stopped and failed and job.source_id and job.kind == SyncJob.Kind.SYNC:
         source_sync_recorded(source=job.source, status=SyncJob.Status.FAILED, message=message)
+
+
+def jobs_recover_stale(*, now: datetime | None = None) -> dict[str, int]:
+    """Re-queue from its checkpoint every running job whose heartbeat stopped JOB_STALE_SECONDS ago (its worker
+    died), or fail it with the reason once it was resumed JOB_MAX_RECOVERIES times; re-publish queued jobs whose
+    task the broker lost (waiting 10 x JOB_STALE_SECONDS untouched). Returns how many of each."""
+    now = now or timezone.now()
+    stale_before = now - timedelta(seconds=settings.JOB_STALE_SECONDS)
+    counts = {"requeued": 0, "failed": 0, "republished": 0}
+    to_publish = []
+    with transaction.atomic():
+        stale = SyncJob.objects.select_for_update(skip_locked=True).filter(
+            Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True, updated_at__lt=stale_before),
+            status=SyncJob.Status.RUNNING,
+        )
+        for job in stale:
+            if _recovery_allowed(job, now=now):
+                job.status = SyncJob.Status.QUEUED
+                job.save(update_fields=["status", "recoveries", "updated_at"])
+                to_publish.append(job)
+                counts["requeued"] += 1
+            else:
+                counts["failed"] += 1
+        lost = SyncJob.objects.select_for_update(skip_locked=True).filter(
+            status=SyncJob.Status.QUEUED,
+            kind__in=RUNNABLE_KINDS,
+            updated_at__lt=now - timedelta(seconds=10 * settings.JOB_STALE_SECONDS),
+        )
+        for job in lost:
+            job.save(update_fields=["updated_at"])
+            to_publish.append(job)
+            counts["republished"] += 1
+    for job in to_publish:
+        job_publish(job)
+    return counts
 
 
 def _run_dummy(job: SyncJob) -> None:
@@ -167,7 +245,8 @@ def _run_shopify_sync(job: SyncJob, *, sleep=None) -> None:
         source.sync_cursor = cursor
         source.save(update_fields=["sync_cursor", "updated_at"])
         next_resource = stages[stage_index + 1] if stage_index + 1 < len(stages) else "done"
-        SyncJob.objects.filter(id=job.id).update(checkpoint={"resource": next_resource})
+        if not job_owned(job).update(checkpoint={"resource": next_resource}):
+            raise JobLost
         checkpoint = {"resource": next_resource}
 
 

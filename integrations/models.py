@@ -269,6 +269,7 @@ class SyncJob(TimeStampedModel):
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
 
     workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="sync_jobs")
     source = models.ForeignKey(
@@ -286,6 +287,11 @@ class SyncJob(TimeStampedModel):
     checkpoint = models.JSONField(default=dict, blank=True, help_text="Last committed batch, to resume from.")
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of the running worker.")
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Runs started; the current run's number fences off a run presumed dead."
+    )
+    recoveries = models.PositiveSmallIntegerField(default=0, help_text="Times resumed after its worker died.")
     created_by = models.ForeignKey(
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="sync_jobs_created"
     )

@@ -10,16 +10,29 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User, Workspace
-from marketing_ai.errors import ApplicationError, NotFound, ProviderUnavailable, Unauthorized
+from marketing_ai.celery import task_publish
+from marketing_ai.errors import (
+    ApplicationError,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    ProviderUnavailable,
+    ServiceUnavailable,
+    Unauthorized,
+)
 
+from .adapters import shopify
 from .adapters.csv import MAPPABLE_FIELDS
 from .adapters.meta_pixel import meta_pixel_check
 from .adapters.shopify import webhook_signature_valid
 from .adapters.shopify_api import ShopifyClient
 from .config import config_clean
 from .models import DataSource, SyncJob, WebhookDelivery
+from .pipeline.runner import batch_ingest
+from .selectors import job_control_allowed
 
 ACTIVE_JOB_STATUSES = (SyncJob.Status.QUEUED, SyncJob.Status.RUNNING)
+RUNNABLE_KINDS = (SyncJob.Kind.SYNC, SyncJob.Kind.DUMMY_DATA, SyncJob.Kind.CSV_IMPORT)  # run by job_run_task
 DUMMY_MAX_COUNT = 5_000_000
 
 
@@ -82,10 +95,26 @@ def data_source_delete(*, source: DataSource) -> None:
     source.delete()
 
 
-def _job_enqueue(job: SyncJob) -> None:
+def job_publish(job: SyncJob) -> None:
+    """Send the job to a worker now. With the broker unreachable the job is failed (no row waits in `queued`
+    forever; it can be retried) and ServiceUnavailable (503 + Retry-After) reaches the caller within seconds."""
     from .tasks import job_run_task
 
-    transaction.on_commit(lambda: job_run_task.delay(job.id))
+    try:
+        task_publish(job_run_task, job.id)
+    except ServiceUnavailable:
+        SyncJob.objects.filter(id=job.id, status=SyncJob.Status.QUEUED).update(
+            status=SyncJob.Status.FAILED,
+            error="The job could not be queued (the job queue was unavailable); retry it.",
+            finished_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
+        job.status = SyncJob.Status.FAILED
+        raise
+
+
+def _job_enqueue(job: SyncJob) -> None:
+    transaction.on_commit(lambda: job_publish(job))
 
 
 @transaction.atomic
@@ -231,14 +260,42 @@ def csv_import_start(*, source: DataSource, path: str, mapping: dict, user: User
     return job
 
 
+def _job_editor_ensure(*, job: SyncJob, user: User | None) -> None:
+    # `user=None` is staff in the admin.
+    if user is not None and not job_control_allowed(user=user, workspace_id=job.workspace_id):
+        raise PermissionDenied("Your role cannot retry or cancel jobs.")
+
+
+def _job_locked(job: SyncJob) -> SyncJob:
+    return SyncJob.objects.select_for_update().get(id=job.id)
+
+
 @transaction.atomic
-def job_retry(*, job: SyncJob) -> SyncJob:
-    """Re-queue a failed job; it resumes from its checkpoint."""
-    if job.status != SyncJob.Status.FAILED:
-        raise ApplicationError(f"Only failed jobs can be retried (this one is {job.status}).", status=409)
-    job.status, job.error = SyncJob.Status.QUEUED, ""
-    job.save(update_fields=["status", "error", "updated_at"])
+def job_retry(*, job: SyncJob, user: User | None = None) -> SyncJob:
+    """Re-queue a failed or cancelled job (editors and up); it resumes from its checkpoint. 409 from other states."""
+    _job_editor_ensure(job=job, user=user)
+    job = _job_locked(job)
+    if job.kind not in RUNNABLE_KINDS:
+        raise Conflict(f"{job.get_kind_display()} jobs cannot be retried.")
+    if job.status not in (SyncJob.Status.FAILED, SyncJob.Status.CANCELLED):
+        raise Conflict(f"Only failed or cancelled jobs can be retried (this one is {job.status}).")
+    job.status, job.error, job.finished_at, job.recoveries = SyncJob.Status.QUEUED, "", None, 0
+    job.save(update_fields=["status", "error", "finished_at", "recoveries", "updated_at"])
     _job_enqueue(job)
+    return job
+
+
+@transaction.atomic
+def job_cancel(*, job: SyncJob, user: User | None = None) -> SyncJob:
+    """Stop a queued or running job (editors and up): a running one stops before its next batch, keeping what it
+    stored; retrying it resumes from there. 409 when it already ended."""
+    _job_editor_ensure(job=job, user=user)
+    job = _job_locked(job)
+    if job.status not in ACTIVE_JOB_STATUSES:
+        raise Conflict(f"Only queued or running jobs can be cancelled (this one is {job.status}).")
+    who = user.email if user is not None else "an administrator"
+    job.status, job.finished_at, job.error = SyncJob.Status.CANCELLED, timezone.now(), f"Cancelled by {who}."
+    job.save(update_fields=["status", "finished_at", "error", "updated_at"])
     return job
 
 
@@ -273,10 +330,43 @@ def shopify_webhook_receive(*, source_id: int, raw_body: bytes, headers) -> bool
         return False
     from .tasks import shopify_webhook_process_task
 
-    transaction.on_commit(
-        lambda: shopify_webhook_process_task.delay(source.id, topic, raw_body.decode("utf-8", "replace"))
-    )
+    body = raw_body.decode("utf-8", "replace")
+
+    def publish():
+        try:
+            task_publish(shopify_webhook_process_task, source.id, topic, body)
+        except ServiceUnavailable:  # no queue: store it now rather than lose it
+            try:
+                shopify_webhook_process(source_id=source.id, topic=topic, body=body)
+            except Exception:
+                WebhookDelivery.objects.filter(source=source, delivery_key=key[:255]).delete()  # Shopify resends
+                raise
+
+    transaction.on_commit(publish)
     return True
+
+
+def shopify_webhook_process(*, source_id: int, topic: str, body: str) -> int:
+    """Map and store one verified webhook body and record it as a webhook job; returns rows inserted (re-delivery
+    inserts nothing new)."""
+    source = DataSource.objects.filter(id=source_id).first()
+    if source is None:
+        return 0
+    payload = json.loads(body)
+    result, inserted = batch_ingest(source=source, items=[(topic, payload)], mapper=shopify.map_item)
+    SyncJob.objects.create(
+        workspace_id=source.workspace_id,
+        source=source,
+        kind=SyncJob.Kind.WEBHOOK,
+        status=SyncJob.Status.SUCCEEDED if not result.rejected else SyncJob.Status.FAILED,
+        progress=100,
+        events_count=result.accepted,
+        rejected_count=len(result.rejected),
+        error="; ".join(r["reason"] for r in result.rejected)[:2000],
+        params={"topic": topic},
+        finished_at=timezone.now(),
+    )
+    return inserted
 
 
 def source_sync_recorded(*, source: DataSource, status: str, message: str = "") -> None:

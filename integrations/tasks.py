@@ -1,18 +1,14 @@
 """Celery entry points: thin wrappers over `jobs` and `services` (late acks, idempotent work)."""
 
-import json
 import logging
 
 from celery import shared_task
-from django.utils import timezone
 
 from marketing_ai.errors import ApplicationError, ProviderUnavailable
 
-from .adapters import shopify
-from .jobs import job_run
+from .jobs import job_run, jobs_recover_stale
 from .models import AudiencePush, DataSource, SyncJob
-from .pipeline.runner import batch_ingest
-from .services import ACTIVE_JOB_STATUSES, sync_job_start
+from .services import ACTIVE_JOB_STATUSES, shopify_webhook_process, sync_job_start
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +18,7 @@ logger = logging.getLogger(__name__)
     acks_late=True,
     autoretry_for=(ProviderUnavailable,),
     retry_backoff=5,
-    retry_backoff_max=600,
+    retry_backoff_max=90,  # below the broker's visibility timeout (2 x JOB_STALE_SECONDS)
     retry_jitter=True,
     max_retries=5,
 )
@@ -34,24 +30,13 @@ def job_run_task(self, job_id: int) -> None:
 @shared_task(acks_late=True, autoretry_for=(ProviderUnavailable,), retry_backoff=True, max_retries=5)
 def shopify_webhook_process_task(source_id: int, topic: str, body: str) -> int:
     """Map and store one verified webhook body; re-delivery inserts nothing new."""
-    source = DataSource.objects.filter(id=source_id).first()
-    if source is None:
-        return 0
-    payload = json.loads(body)
-    result, inserted = batch_ingest(source=source, items=[(topic, payload)], mapper=shopify.map_item)
-    SyncJob.objects.create(
-        workspace_id=source.workspace_id,
-        source=source,
-        kind=SyncJob.Kind.WEBHOOK,
-        status=SyncJob.Status.SUCCEEDED if not result.rejected else SyncJob.Status.FAILED,
-        progress=100,
-        events_count=result.accepted,
-        rejected_count=len(result.rejected),
-        error="; ".join(r["reason"] for r in result.rejected)[:2000],
-        params={"topic": topic},
-        finished_at=timezone.now(),
-    )
-    return inserted
+    return shopify_webhook_process(source_id=source_id, topic=topic, body=body)
+
+
+@shared_task
+def jobs_recover_task() -> dict:
+    """Beat: re-queue jobs whose worker died (from their checkpoint), or fail them once out of recoveries."""
+    return jobs_recover_stale()
 
 
 @shared_task

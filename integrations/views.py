@@ -27,6 +27,7 @@ from .selectors import (
     data_source_get_for_user,
     data_source_list_for_user,
     event_list_for_user,
+    job_control_allowed,
     job_get_for_user,
     job_list_for_source,
 )
@@ -37,6 +38,8 @@ from .services import (
     data_source_delete,
     demo_data_start,
     dummy_data_start,
+    job_cancel,
+    job_retry,
     sync_job_start,
 )
 
@@ -61,9 +64,13 @@ def _page(request, queryset, size: int = 25):
     return Paginator(queryset, size).get_page(request.GET.get("page"))
 
 
+def _job_context(request, job) -> dict:
+    return {"job": job, "can_control_jobs": job_control_allowed(user=request.user, workspace_id=job.workspace_id)}
+
+
 def _job_response(request, job, message: str):
     job.refresh_from_db()  # a job run inline (no worker) is already done: show where it really stands
-    response = render(request, "integrations/_job.html", {"job": job})
+    response = render(request, "integrations/_job.html", _job_context(request, job))
     return trigger_client_event(response, "toast", {"message": message, "level": "success"})
 
 
@@ -117,6 +124,7 @@ def source_detail(request, source_id: int):
         "events": events,
         "filters": filters,
         "jobs": job_list_for_source(source=source),
+        "can_control_jobs": job_control_allowed(user=request.user, workspace_id=source.workspace_id),
         "collect_url": request.build_absolute_uri(
             reverse("integrations-api:collect", kwargs={"write_key": source.write_key})
         )
@@ -179,7 +187,35 @@ def demo_data_load(request):
 @login_required
 def job_detail(request, job_id: int):
     job = job_get_for_user(user=request.user, job_id=job_id)
-    return render(request, "integrations/_job.html", {"job": job})
+    return render(request, "integrations/_job.html", _job_context(request, job))
+
+
+@login_required
+@require_POST
+def job_retry_action(request, job_id: int):
+    job = job_get_for_user(user=request.user, job_id=job_id)
+    try:
+        job = job_retry(job=job, user=request.user)
+    except ApplicationError as exc:
+        return _job_refused(request, job, exc)
+    return _job_response(request, job, "Job queued again; it resumes where it stopped.")
+
+
+@login_required
+@require_POST
+def job_cancel_action(request, job_id: int):
+    job = job_get_for_user(user=request.user, job_id=job_id)
+    try:
+        job = job_cancel(job=job, user=request.user)
+    except ApplicationError as exc:
+        return _job_refused(request, job, exc)
+    return _job_response(request, job, "Job cancelled; what it stored so far is kept.")
+
+
+def _job_refused(request, job, exc: ApplicationError):
+    job.refresh_from_db()
+    response = render(request, "integrations/_job.html", _job_context(request, job), status=422)
+    return trigger_client_event(response, "toast", {"message": exc.message, "level": "error"})
 
 
 @login_required

@@ -1,11 +1,31 @@
-"""Celery application: configured from Django settings (CELERY_* names)."""
+"""Celery application: configured from Django settings (CELERY_* names), and the one way to publish a task."""
 
+import logging
 import os
 
 from celery import Celery
+from kombu.exceptions import OperationalError
+from redis.exceptions import RedisError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketing_ai.settings")
 
 celery_app = Celery("marketing_ai")
 celery_app.config_from_object("django.conf:settings", namespace="CELERY")
 celery_app.autodiscover_tasks()
+logger = logging.getLogger(__name__)
+QUEUE_UNAVAILABLE = "The job queue is unavailable right now; try again in a minute."
+
+
+def task_publish(task, *args) -> None:
+    """Send the task to the broker, or raise ServiceUnavailable (503 + Retry-After) within seconds when the broker
+    is unreachable (CELERY_TASK_PUBLISH_RETRY_POLICY bounds the wait). Eager mode runs it here, errors included."""
+    from .errors import ServiceUnavailable
+
+    if task.app.conf.task_always_eager:
+        task.apply(args=args, throw=True)
+        return
+    try:
+        task.apply_async(args=args)
+    except (OperationalError, RedisError, OSError) as exc:
+        logger.warning("Could not publish %s: the broker is unreachable (%s).", task.name, exc)
+        raise ServiceUnavailable(QUEUE_UNAVAILABLE, retry_after=30) from exc

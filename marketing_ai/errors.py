@@ -61,6 +61,16 @@ class RateLimited(ApplicationError):
         self.retry_after = max(1, int(retry_after))
 
 
+class ServiceUnavailable(ApplicationError):
+    """One of our own services (the job queue, storage) cannot take the request now; retry after a while."""
+
+    status = 503
+
+    def __init__(self, message: str = "The service is temporarily unavailable.", *, retry_after: int = 30, **kw):
+        super().__init__(message, **kw)
+        self.retry_after = max(1, int(retry_after))
+
+
 class ProviderUnavailable(ApplicationError):
     """An external provider failed (timeout, 429, 5xx, refused); callers may retry or fall back."""
 
@@ -85,6 +95,7 @@ DEFAULT_MESSAGES = {
     429: "Too many requests.",
     500: "Internal server error.",
     502: "An external provider is unavailable.",
+    503: "The service is temporarily unavailable.",
 }
 
 
@@ -138,7 +149,7 @@ def api_exception_handler(exc, context):
     """DRF EXCEPTION_HANDLER: every API error leaves in the §4 shape, never with internals."""
     headers = {}
     if isinstance(exc, ApplicationError):
-        if isinstance(exc, RateLimited):
+        if isinstance(exc, RateLimited | ServiceUnavailable):
             headers["Retry-After"] = str(exc.retry_after)
         errors = _flatten_errors(exc.errors) if exc.errors else None
         return Response(error_body(exc.status, exc.message, errors), status=exc.status, headers=headers)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -151,14 +153,36 @@ if REDIS_URL:
             "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]},
         }
     }
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # Fail in a second, not after redis-py's retries: callers fall back (marketing_ai/caching.py).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2, "retry": Retry(NoBackoff(), 0)},
+        }
+    }
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_RESULT_BACKEND = REDIS_URL
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CELERY_BROKER_URL = "memory://"
-    CELERY_RESULT_BACKEND = None
+# Seconds during which a cache that just failed is not asked again (its callers fall back meanwhile).
+CACHE_RETRY_SECONDS = env.float("CACHE_RETRY_SECONDS", default=5.0)
+# Jobs record their state in their own rows: no result backend, whose reconnect loop (20 tries, ~19 s) stalled
+# every job start while Redis was down.
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+# A job start publishes once more at most and gives up within seconds: the caller answers 503 (DESIGN §9).
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
+# Jobs survive dead workers: a running job writes a heartbeat every JOB_HEARTBEAT_SECONDS; one silent for
+# JOB_STALE_SECONDS is re-queued from its checkpoint by beat (integrations.tasks.jobs_recover_task), up to
+# JOB_MAX_RECOVERIES times, then failed with the reason. The broker redelivers an unacknowledged task after the
+# visibility timeout (a backstop for beat; a redelivered task of a job that is still alive does nothing).
+JOB_HEARTBEAT_SECONDS = env.int("JOB_HEARTBEAT_SECONDS", default=10)
+JOB_STALE_SECONDS = env.int("JOB_STALE_SECONDS", default=60)
+JOB_MAX_RECOVERIES = env.int("JOB_MAX_RECOVERIES", default=3)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * JOB_STALE_SECONDS, "socket_connect_timeout": 2}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
@@ -173,6 +197,10 @@ CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE["integrations-sync-active-sources"] = {
     "task": "integrations.tasks.sources_sync_due_task",
     "schedule": timedelta(minutes=env.int("SOURCE_SYNC_INTERVAL_MINUTES", default=30)),
+}
+CELERY_BEAT_SCHEDULE["integrations-recover-stale-jobs"] = {
+    "task": "integrations.tasks.jobs_recover_task",
+    "schedule": timedelta(seconds=max(5, JOB_STALE_SECONDS // 2)),
 }
 # Campaigns: overdue approval steps escalate.
 CELERY_BEAT_SCHEDULE["campaigns-escalate-approvals"] = {

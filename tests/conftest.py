@@ -127,3 +127,40 @@ def graph(settings):
     settings.META_BACKOFF_SECONDS = 0
     yield fake
     stop()
+
+
+def _dead_redis_url() -> str:
+    """A Redis URL on a local port where nothing listens."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"redis://127.0.0.1:{port}/0"
+
+
+@pytest.fixture
+def redis_unreachable(settings):
+    """The cache (lockout and rate-limit counters, cached reads) on a Redis that does not answer."""
+    original = settings.CACHES
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _dead_redis_url(),
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+    yield
+    settings.CACHES = original  # before the autouse cache clearing runs its teardown
+
+
+@pytest.fixture
+def broker_unreachable():
+    """Tasks are published (not run inline) to a Redis broker that does not answer."""
+    conf = celery_app.conf
+    previous = conf.broker_url, conf.task_always_eager
+    conf.broker_url, conf.task_always_eager = _dead_redis_url(), False
+    celery_app._after_fork()  # drop the connection pools built for the previous broker URL
+    yield
+    conf.broker_url, conf.task_always_eager = previous
+    celery_app._after_fork()

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -91,11 +92,18 @@ def job_announce(job: SyncJob, **fields) -> None:
 _DONE = object()
 
 
-def prefetch(iterable: Iterable, *, depth: int = 2) -> Iterator:
+class JobLost(Exception):
+    """This run no longer owns its job (cancelled, or resumed by another worker after its heartbeat stopped)."""
+
+
+def prefetch(
+    iterable: Iterable, *, depth: int = 2, on_idle: Callable[[], None] | None = None, idle_seconds: float = 10
+) -> Iterator:
     """Produce the next items in a thread (fetch, generate, map) while the caller stores the current one.
 
     The producer never touches the database; psycopg releases the GIL while PostgreSQL works, so mapping
-    the next batch overlaps the store of this one. At most `depth` batches wait in memory.
+    the next batch overlaps the store of this one. At most `depth` batches wait in memory. While the caller
+    waits for an item, `on_idle` runs in its thread every `idle_seconds` (the job's heartbeat).
     """
     buffer: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -119,7 +127,11 @@ def prefetch(iterable: Iterable, *, depth: int = 2) -> Iterator:
     thread.start()
     try:
         while True:
-            item, error = buffer.get()
+            try:
+                item, error = buffer.get(timeout=idle_seconds if on_idle else None)
+            except queue.Empty:
+                on_idle()
+                continue
             if item is _DONE:
                 if error is not None:
                     raise error
@@ -143,10 +155,26 @@ def _gil_handoffs_fast(interval: float = 0.0005):
         sys.setswitchinterval(previous)
 
 
+def job_owned(job: SyncJob):
+    """The job's row while this run still owns it: running, and not re-claimed since (`attempts` fences)."""
+    return SyncJob.objects.filter(id=job.id, status=SyncJob.Status.RUNNING, attempts=job.attempts)
+
+
+def job_heartbeat(job: SyncJob) -> None:
+    """Tell the recovery sweep this run is alive; JobLost when it no longer owns the job."""
+    now = timezone.now()
+    if not job_owned(job).update(heartbeat_at=now, updated_at=now):
+        raise JobLost
+
+
 def job_batches_run(
     *, job: SyncJob, batches: Iterator[tuple[dict, MapResult]], progress: Callable[[dict], int] | None = None
 ) -> SyncJob:
-    """Store each batch and advance the job's checkpoint and counts in the same transaction (resume = no loss)."""
+    """Store each batch and advance the job's checkpoint and counts in the same transaction (resume = no loss).
+
+    Each batch commits only while this run owns the job, so a cancelled run, or one presumed dead and resumed
+    elsewhere, stores nothing more and counts nothing twice (JobLost rolls its batch back).
+    """
     source = job.source
     on_postgres = connection.vendor == "postgresql"
 
@@ -154,19 +182,25 @@ def job_batches_run(
         for checkpoint, result in batches:
             yield checkpoint, result, stage_text(result.records) if on_postgres else None
 
+    heartbeat_every = settings.JOB_HEARTBEAT_SECONDS
     with _gil_handoffs_fast():
-        for checkpoint, result, staged in prefetch(prepared()):
+        for checkpoint, result, staged in prefetch(
+            prepared(), on_idle=lambda: job_heartbeat(job), idle_seconds=heartbeat_every
+        ):
             with transaction.atomic():
                 inserted = events_store(source=source, records=result.records, staged=staged)
+                now = timezone.now()
                 updates = {
                     "events_count": F("events_count") + result.accepted,
                     "rejected_count": F("rejected_count") + len(result.rejected),
                     "checkpoint": checkpoint,
-                    "updated_at": timezone.now(),
+                    "heartbeat_at": now,
+                    "updated_at": now,
                 }
                 if progress is not None:
                     updates["progress"] = min(99, progress(checkpoint))
-                SyncJob.objects.filter(id=job.id).update(**updates)
+                if not job_owned(job).update(**updates):
+                    raise JobLost
                 mapped, rejected = len(result.records), len(result.rejected)
                 batch_recorded(source=source, mapped=mapped, inserted=inserted, rejected=rejected)
                 job_announce(job, status=SyncJob.Status.RUNNING, progress=updates.get("progress"))

@@ -10,6 +10,7 @@ import pytest
 
 from integrations.jobs import HISTORY_WARNING, job_run
 from integrations.models import Customer, DataSource, Event, SyncJob
+from integrations.services import job_retry
 from marketing_ai.errors import ProviderUnavailable
 
 from .conftest import shopify_order
@@ -86,7 +87,9 @@ def test_the_retry_wait_is_bounded_and_persistent_throttling_becomes_retryable(s
     assert job.status == "queued" and "throttling" in job.error
 
 
-def test_a_sync_killed_on_page_3_resumes_without_loss_or_duplicates(shop_source, fake_shopify):
+def test_a_sync_killed_on_page_3_resumes_without_loss_or_duplicates(
+    shop_source, fake_shopify, django_capture_on_commit_callbacks
+):
     fake_shopify.orders = [shopify_order(n, updated=f"2026-11-01T10:{n:02d}:00Z", customer=n % 3) for n in range(1, 10)]
     fake_shopify.fail_on_page = {"orders": 3}
     job = new_job(shop_source)
@@ -97,7 +100,8 @@ def test_a_sync_killed_on_page_3_resumes_without_loss_or_duplicates(shop_source,
     assert job.status == "failed" and Event.objects.count() == 4  # pages 1-2 committed
     assert job.checkpoint["after"] == "c:4"
 
-    job_run(job_id=job.id, sleep=lambda s: None)
+    with django_capture_on_commit_callbacks(execute=True):
+        job_retry(job=job)
 
     job.refresh_from_db()
     assert job.status == "succeeded" and job.events_count == 9
@@ -197,3 +201,14 @@ def test_a_replayed_webhook_is_answered_but_not_processed_twice(
     assert len(processing) == 1
     assert Event.objects.filter(event_type="purchase").count() == 1
     assert Customer.objects.get(customer_key="207119551").purchase_count == 1
+
+
+@pytest.mark.django_db(transaction=True)  # the task is published when the request's transaction commits
+def test_a_webhook_is_stored_at_once_when_the_broker_is_down(client, shop_source, broker_unreachable):
+    body = order_body()
+
+    response = hook(client, shop_source, body, sign(body))
+
+    assert response.status_code == 200 and response.json() == {"received": True, "duplicate": False}
+    assert Event.objects.get(source=shop_source, event_type="purchase").external_id == "order:450789469"
+    assert SyncJob.objects.get(source=shop_source, kind="webhook").status == "succeeded"

@@ -1,0 +1,82 @@
+"""Redis is an accelerator, not a single point of failure (DESIGN §9): with it unreachable, logins, lockouts,
+event intake and job starts keep their promises; nothing answers 500."""
+
+import pytest
+
+from accounts.models import RateCounter
+from integrations.models import Event, SyncJob
+
+pytestmark = pytest.mark.django_db
+
+
+def login(api, email, password):
+    return api.post("/api/auth/login", {"email": email, "password": password}, format="json")
+
+
+def test_a_correct_login_works_while_redis_is_down(redis_unreachable, anonymous_api_client, user, password):
+    response = login(anonymous_api_client, user.email, password)
+
+    assert response.status_code == 200 and response.json()["tokens"]["accessToken"]
+
+
+def test_the_per_account_lockout_still_holds_while_redis_is_down(
+    redis_unreachable, anonymous_api_client, user, password, settings
+):
+    attempts = [
+        login(anonymous_api_client, user.email, "wrong").status_code for _ in range(settings.LOGIN_FAILURE_LIMIT)
+    ]
+    locked = login(anonymous_api_client, user.email, password)
+
+    assert attempts == [401] * settings.LOGIN_FAILURE_LIMIT
+    assert locked.status_code == 429 and int(locked["Retry-After"]) > 0
+    assert locked.json()["statusCode"] == 429
+
+
+def test_a_lockout_outlives_the_end_of_the_cache_outage(
+    settings, anonymous_api_client, user, password, django_assert_max_num_queries
+):
+    from tests.conftest import _dead_redis_url
+
+    original = settings.CACHES
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _dead_redis_url()}
+    }
+    for _ in range(settings.LOGIN_FAILURE_LIMIT):
+        login(anonymous_api_client, user.email, "wrong")
+    settings.CACHES = original  # Redis is back, with none of the counts made meanwhile
+
+    assert login(anonymous_api_client, user.email, password).status_code == 429
+    assert RateCounter.objects.filter(key__startswith="login-lock:").count() == 1
+
+
+def test_the_browser_login_page_signs_in_while_redis_is_down(redis_unreachable, client, user, password):
+    response = client.post("/login/", {"email": user.email, "password": password})
+
+    assert response.status_code == 302
+    assert client.get("/dashboard/").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_collect_stores_events_while_redis_is_down(redis_unreachable, client, workspace, user):
+    from integrations.models import DataSource
+
+    source = DataSource.objects.create(workspace=workspace, source_type="gtm", name="Site", config={})
+    body = {"client_id": "1.2", "events": [{"name": "page_view", "params": {"event_id": f"e{n}"}} for n in range(5)]}
+
+    response = client.post(f"/api/collect/{source.write_key}", body, content_type="application/json")
+
+    assert response.status_code == 202 and response.json() == {"accepted": 5, "rejected": []}
+    assert Event.objects.filter(source=source).count() == 5
+
+
+@pytest.mark.django_db(transaction=True)  # the job is published when the request's transaction commits
+def test_a_job_start_with_the_broker_down_answers_503_and_leaves_no_queued_job(broker_unreachable, jwt_api_client):
+    response = jwt_api_client.post("/api/data-sources/dummy-data/bulk/gtm", {"count": 10}, format="json")
+
+    assert response.status_code == 503 and int(response["Retry-After"]) > 0
+    assert response.json() == {
+        "statusCode": 503,
+        "message": "The job queue is unavailable right now; try again in a minute.",
+    }
+    job = SyncJob.objects.get()
+    assert job.status == "failed" and "could not be queued" in job.error
