@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.display import label
 from accounts.models import Membership, User, Workspace
 from accounts.notifications import notification_delete_for_subject
-from marketing_ai.errors import Conflict, PermissionDenied
+from marketing_ai.errors import Conflict, NotFound, PermissionDenied
 
 from .activity import activity_record, campaign_subject
 from .models import ApprovalStep, ApprovalWorkflow, Campaign, CampaignRecommendation
@@ -127,11 +127,20 @@ def campaign_create_from_recommendation(*, user: User, recommendation: CampaignR
     )
 
 
+def campaign_locked(campaign: Campaign) -> Campaign:
+    """The campaign's row, locked until the caller's transaction ends, so state changes run one at a time and each
+    sees the state the previous one left; NotFound when it was deleted meanwhile."""
+    locked = Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
+    if locked is None:
+        raise NotFound("Campaign not found.")
+    return locked
+
+
 @transaction.atomic
 def campaign_update(*, campaign: Campaign, user: User, data: dict) -> Campaign:
     """Edit the fields of a draft or rejected campaign; a `status` key goes through `campaign_transition`."""
     ensure_editor(user=user, workspace=campaign.workspace)
-    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    campaign = campaign_locked(campaign)
     status = data.pop("status", None)
     changed = [field for field in CAMPAIGN_FIELDS if field in data and getattr(campaign, field) != data[field]]
     if changed:
@@ -202,8 +211,9 @@ def campaign_transition(
 
 @transaction.atomic
 def campaign_delete(*, campaign: Campaign, user: User) -> None:
-    """Delete a campaign that is not under review or live."""
+    """Delete a campaign that is not under review or live (409 otherwise, also when a submit just won the race)."""
     ensure_editor(user=user, workspace=campaign.workspace)
+    campaign = campaign_locked(campaign)
     if campaign.status not in (Status.DRAFT, Status.REJECTED, Status.COMPLETED):
         raise Conflict(f"A campaign that is {campaign.get_status_display().lower()} cannot be deleted.")
     notification_delete_for_subject(subject=campaign_subject(campaign))

@@ -22,7 +22,7 @@ from .metrics import csv_rows, metrics_import, performance_summary
 from .models import ApprovalStep, Campaign, PerformanceMetric
 from .models.campaign import Platform
 from .publishing import PUBLISHABLE, PUBLISHABLE_CAMPAIGN_STATUSES
-from .services import EDITOR_ROLES, TRANSITIONS, WORKFLOW_STATUSES, campaign_create, campaign_transition
+from .services import EDITOR_ROLES, TRANSITIONS, WORKFLOW_STATUSES, campaign_create, campaign_update
 from .services import campaign_create_from_recommendation as create_from_recommendation
 from .workflow import DECIDING_ROLES, approval_decide, campaign_submit, can_decide, four_eyes_conflict
 
@@ -296,7 +296,7 @@ def campaign_status(request, campaign_id: int):
             raise ValidationError("Unknown status.")
         if form.cleaned_data["status"] in WORKFLOW_STATUSES:
             raise ValidationError("Approvers decide the review statuses.")
-        campaign_transition(campaign=campaign, to_status=form.cleaned_data["status"], actor=request.user)
+        campaign_update(campaign=campaign, user=request.user, data={"status": form.cleaned_data["status"]})
 
     return _after_action(request, campaign_id, action, "Status updated.")
 

@@ -18,7 +18,7 @@ from marketing_ai.errors import Conflict, PermissionDenied
 from .activity import ROLE_RANK, activity_record, campaign_notify, members_with_role_at_least
 from .models import ApprovalDecision, ApprovalStep, ApprovalWorkflow, Campaign, ContentVariant
 from .models.workflow import ApproverRole
-from .services import campaign_transition, ensure_editor
+from .services import campaign_locked, campaign_transition, ensure_editor
 
 DECIDING_ROLES = {Membership.Role.APPROVER, Membership.Role.ADMIN, Membership.Role.OWNER}
 DEFAULT_STEPS = [{"name": "Brand review", "approver_role": ApproverRole.APPROVER}]
@@ -62,7 +62,7 @@ def _approver_user_check(*, user: User | None, campaign: Campaign, field: str) -
 def campaign_submit(*, campaign: Campaign, user: User, steps: list[dict] | None = None) -> ApprovalWorkflow:
     """Start the approval workflow of a draft (or rejected) campaign with content; Conflict from another state."""
     ensure_editor(user=user, workspace=campaign.workspace)
-    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    campaign = campaign_locked(campaign)
     if campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.REJECTED):
         raise Conflict(f"Only a draft or rejected campaign can be submitted; this one is {campaign.status}.")
     if not campaign.variants.filter(is_current=True).exists():

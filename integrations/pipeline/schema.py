@@ -2,10 +2,11 @@
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+
+from marketing_ai.text import json_is_storable, json_storable, storable_text, text_is_storable
 
 EVENT_TYPES = frozenset(
     {
@@ -134,10 +135,6 @@ def clip(value, limit: int = 255) -> str:
     return "" if value is None else str(value)[:limit]
 
 
-# Text the databases cannot hold: PostgreSQL text and jsonb refuse U+0000, and no UTF-8 text (PostgreSQL's or
-# SQLite's) can encode a surrogate code point, which JSON lets a sender write as an unpaired `\ud83d` escape.
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_UNSTORABLE_IN_REPR = re.compile(r"\\x00|\\ud[89a-f]")  # how repr() spells NUL and surrogates: a C-speed scan
 _TEXT_FIELDS = (
     "external_id",
     "raw_name",
@@ -152,32 +149,13 @@ _TEXT_FIELDS = (
 )
 
 
-def text_is_storable(text: str) -> bool:
-    return "\x00" not in text and (text.isascii() or not _SURROGATE.search(text))
-
-
-def storable_text(text: str) -> str:
-    """The rule for unstorable text (README "Integrations"): NUL is removed, an unpaired surrogate becomes U+FFFD."""
-    return _SURROGATE.sub("\ufffd", text.replace("\x00", ""))
-
-
-def _json_storable(value):
-    if isinstance(value, str):
-        return storable_text(value)
-    if isinstance(value, dict):
-        return {_json_storable(key): _json_storable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_storable(item) for item in value]
-    return value
-
-
 def record_make_storable(record: EventRecord) -> None:
     """Apply `storable_text` to every string of the record, properties included, so one event with a stray NUL or
     broken emoji neither sinks its batch nor reads differently on PostgreSQL and SQLite."""
     texts = [getattr(record, name) or "" for name in _TEXT_FIELDS]
-    if text_is_storable("".join(texts)) and not _UNSTORABLE_IN_REPR.search(repr(record.properties)):
+    if text_is_storable("".join(texts)) and json_is_storable(record.properties):
         return
     for name, value in zip(_TEXT_FIELDS, texts, strict=True):
         if not text_is_storable(value):
             setattr(record, name, storable_text(value))
-    record.properties = _json_storable(record.properties)
+    record.properties = json_storable(record.properties)
