@@ -14,6 +14,7 @@ from marketing_ai.errors import Conflict, NotFound, PermissionDenied, Unauthoriz
 from .models import AuditEvent, LoginSession, Membership, RefreshToken, User, Workspace
 from .selectors import membership_current_for_user
 from .throttle import (
+    login_check_admitted,
     login_throttle_check,
     login_throttle_clear,
     login_throttle_fail,
@@ -117,11 +118,12 @@ def user_authenticate(*, email: str, password: str, ip: str | None = None, user_
     email = email_normalize(email)
     login_throttle_check(email=email, ip=ip)
     user = User.objects.filter(email=email).first()
-    if user is None:
-        password_burn(password)
-        valid = False
-    else:
-        valid = password_verify(user=user, raw_password=password)
+    with login_check_admitted(email=email, ip=ip):
+        if user is None:
+            password_burn(password)
+            valid = False
+        else:
+            valid = password_verify(user=user, raw_password=password)
     if valid and user.is_active:
         login_throttle_clear(email=email)
         return user

@@ -11,9 +11,10 @@ import math
 import os
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from typing import TypeVar
 
 from django.conf import settings
@@ -27,9 +28,10 @@ from .counters import database_counter_delete, database_flag_set, database_flags
 
 LOCKED_MESSAGE = "Too many failed sign-in attempts. Try again later."
 BUSY_MESSAGE = "The server is busy verifying other sign-ins. Try again in a moment."
+IN_PROGRESS_MESSAGE = "Another sign-in for this account or from this address is being checked. Try again in a moment."
 
 T = TypeVar("T")
-_hash_slots: threading.BoundedSemaphore | None = None
+_hash_slots: "_FairSlots | None" = None
 _hash_pool: ThreadPoolExecutor | None = None
 _hash_slots_size = 0
 _hash_slots_lock = threading.Lock()
@@ -87,12 +89,70 @@ def _lower_this_threads_priority() -> None:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
 
-def _hashing_resources() -> tuple[threading.BoundedSemaphore, ThreadPoolExecutor]:
+class _FairSlots:
+    """A counting semaphore that hands a freed slot to the longest waiter; threading's lets a newcomer take it
+    first, so under a flood a login could lose every round for as long as the flood lasts."""
+
+    def __init__(self, size: int):
+        self._free, self._waiters, self._lock = size, deque(), threading.Lock()
+
+    def acquire(self, timeout: float) -> bool:
+        with self._lock:
+            if self._free and not self._waiters:
+                self._free -= 1
+                return True
+            granted = threading.Event()
+            self._waiters.append(granted)
+        if granted.wait(timeout):
+            return True
+        with self._lock:
+            if granted.is_set():  # handed over just as the wait ended
+                return True
+            self._waiters.remove(granted)
+            return False
+
+    def release(self) -> None:
+        with self._lock:
+            if self._waiters:
+                self._waiters.popleft().set()
+            else:
+                self._free += 1
+
+
+_in_flight: dict[str, int] = {}
+_in_flight_lock = threading.Lock()
+
+
+@contextmanager
+def login_check_admitted(*, email: str, ip: str | None):
+    """Admit one password check per account and LOGIN_IP_HASH_CONCURRENCY per client IP at a time (per process),
+    refusing the rest at once (RateLimited, retry in 1 s, not counted as a failure). A flood against one account
+    or from one address then holds that many hashing slots at most, and a correct login from elsewhere waits
+    for no more than those before its own check."""
+    scopes = [("email:" + email.strip().lower(), 1)]
+    if ip:
+        scopes.append(("ip:" + ip, max(1, settings.LOGIN_IP_HASH_CONCURRENCY)))
+    with _in_flight_lock:
+        if any(_in_flight.get(key, 0) >= limit for key, limit in scopes):
+            raise RateLimited(IN_PROGRESS_MESSAGE, retry_after=1)
+        for key, _ in scopes:
+            _in_flight[key] = _in_flight.get(key, 0) + 1
+    try:
+        yield
+    finally:
+        with _in_flight_lock:
+            for key, _ in scopes:
+                _in_flight[key] -= 1
+                if not _in_flight[key]:
+                    del _in_flight[key]
+
+
+def _hashing_resources() -> tuple[_FairSlots, ThreadPoolExecutor]:
     global _hash_slots, _hash_slots_size, _hash_pool
     size = max(1, settings.PASSWORD_HASH_CONCURRENCY)
     with _hash_slots_lock:
         if _hash_slots is None or _hash_slots_size != size:
-            _hash_slots, _hash_slots_size = threading.BoundedSemaphore(size), size
+            _hash_slots, _hash_slots_size = _FairSlots(size), size
             _hash_pool = ThreadPoolExecutor(
                 max_workers=size, thread_name_prefix="password-hash", initializer=_lower_this_threads_priority
             )

@@ -225,6 +225,13 @@ SESSION_COOKIE_SECURE = env.bool(
     "SESSION_COOKIE_SECURE", default=not DEBUG and not SECRET_KEY.startswith("django-insecure")
 )
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# HTTPS (README "Production"): redirect plain HTTP and send HSTS once the site is served only over TLS. Behind a
+# TLS-terminating proxy the server must trust its forwarded scheme (uvicorn/daphne --proxy-headers).
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]  # probes from inside the network
 
 # Field encryption (provider keys, source secrets): comma-separated Fernet keys, newest first.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
@@ -257,6 +264,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name per choice set: several serializers share these (drf-spectacular W001 otherwise).
+    "ENUM_NAME_OVERRIDES": {
+        "ApproverRoleEnum": "campaigns.models.workflow.ApproverRole",
+        "PlatformEnum": "campaigns.models.campaign.Platform",
+        "CampaignStatusEnum": "campaigns.models.campaign.Campaign.Status",
+        "ContentJobStatusEnum": "campaigns.models.campaign.ContentJob.Status",
+        "BrandAssetKindEnum": "campaigns.models.campaign.BrandAsset.Kind",
+        "JobStatusEnum": "integrations.models.SyncJob.Status",
+        "JobKindEnum": "integrations.models.SyncJob.Kind",
+    },
 }
 
 # Auth tokens (DESIGN §4): 15-minute access JWTs bound to a login session of 7 days.
@@ -270,6 +287,9 @@ LOGIN_IP_FAILURE_LIMIT = env.int("LOGIN_IP_FAILURE_LIMIT", default=20)
 # Password hashes (Argon2, ~100 MB and a core for ~0.2 s each) running at once per process; more are shed with 429.
 PASSWORD_HASH_CONCURRENCY = env.int("PASSWORD_HASH_CONCURRENCY", default=1)
 PASSWORD_HASH_WAIT_SECONDS = env.float("PASSWORD_HASH_WAIT_SECONDS", default=0.5)
+# Password checks in progress per client IP and process (one per account): more are refused at once, so a flood
+# from one address cannot crowd out everyone else's logins.
+LOGIN_IP_HASH_CONCURRENCY = env.int("LOGIN_IP_HASH_CONCURRENCY", default=2)
 
 # AI providers (DESIGN §7)
 AI_PROVIDERS = env.list("AI_PROVIDERS", default=["local"])
