@@ -18,7 +18,7 @@ from . import dummy
 from .adapters import csv as csv_adapter
 from .adapters import gtm, meta_pixel, shopify
 from .adapters.shopify_api import ShopifyClient
-from .models import DataSource, SyncJob
+from .models import DataSource, SyncJob, WebhookDelivery
 from .pipeline.runner import JobLost, MapResult, items_map, job_announce, job_batches_run, job_owned
 from .services import (
     ACTIVE_JOB_STATUSES,
@@ -31,6 +31,7 @@ from .services import (
 logger = logging.getLogger(__name__)
 MAPPERS = {"gtm": gtm.map_item, "facebook_pixel": meta_pixel.map_item, "shopify": shopify.map_item}
 PROGRESS_STEPS, PROGRESS_MIN_BATCH = 20, 250
+ENDED_JOB_STATUSES = (SyncJob.Status.SUCCEEDED, SyncJob.Status.FAILED, SyncJob.Status.CANCELLED)
 HISTORY_WARNING = (
     "Shopify only lets apps read the last 60 days of orders without the read_all_orders scope: "
     "older orders were not imported. Ask the store owner for that scope to import the full history."
@@ -248,6 +249,15 @@ def _run_shopify_sync(job: SyncJob, *, sleep=None) -> None:
         if not job_owned(job).update(checkpoint={"resource": next_resource}):
             raise JobLost
         checkpoint = {"resource": next_resource}
+
+
+def jobs_purge(*, now: datetime | None = None) -> dict[str, int]:
+    """Delete jobs that ended more than RETENTION_DAYS ago and webhook delivery records as old (Shopify retries a
+    delivery for 48 hours, so replays are still recognised); returns how many rows of each went."""
+    before = (now or timezone.now()) - timedelta(days=settings.RETENTION_DAYS)
+    jobs, _ = SyncJob.objects.filter(status__in=ENDED_JOB_STATUSES, finished_at__lt=before).delete()
+    deliveries, _ = WebhookDelivery.objects.filter(received_at__lt=before).delete()
+    return {"jobs": jobs, "webhook_deliveries": deliveries}
 
 
 def demo_data_ensure(*, workspace, count: int = 300) -> int:

@@ -6,7 +6,7 @@ from celery import shared_task
 
 from marketing_ai.errors import ApplicationError, ProviderUnavailable
 
-from .jobs import job_run, jobs_recover_stale
+from .jobs import job_run, jobs_purge, jobs_recover_stale
 from .models import AudiencePush, DataSource, SyncJob
 from .services import ACTIVE_JOB_STATUSES, shopify_webhook_process, sync_job_start
 
@@ -37,6 +37,12 @@ def shopify_webhook_process_task(source_id: int, topic: str, body: str) -> int:
 def jobs_recover_task() -> dict:
     """Beat: re-queue jobs whose worker died (from their checkpoint), or fail them once out of recoveries."""
     return jobs_recover_stale()
+
+
+@shared_task
+def jobs_purge_task() -> dict:
+    """Beat, daily: drop job rows and webhook delivery records past RETENTION_DAYS."""
+    return jobs_purge()
 
 
 @shared_task

@@ -203,6 +203,16 @@ CELERY_BEAT_SCHEDULE["integrations-recover-stale-jobs"] = {
     "task": "integrations.tasks.jobs_recover_task",
     "schedule": timedelta(seconds=max(5, JOB_STALE_SECONDS // 2)),
 }
+# Retention: ended login sessions, finished jobs and webhook delivery records are purged once this old.
+RETENTION_DAYS = env.int("RETENTION_DAYS", default=90)
+CELERY_BEAT_SCHEDULE["accounts-purge"] = {
+    "task": "accounts.tasks.accounts_purge_task",
+    "schedule": crontab(minute=0, hour=3),
+}
+CELERY_BEAT_SCHEDULE["integrations-purge-jobs"] = {
+    "task": "integrations.tasks.jobs_purge_task",
+    "schedule": crontab(hour=3, minute=15),
+}
 # Campaigns: overdue approval steps escalate.
 CELERY_BEAT_SCHEDULE["campaigns-escalate-approvals"] = {
     "task": "campaigns.tasks.approval_escalate_task",

@@ -237,3 +237,16 @@ def test_the_source_page_offers_retry_to_editors_only(client, workspace, gtm_sou
 
     assert f"/sources/jobs/{job.id}/retry/" in as_editor
     assert "/retry/" not in as_viewer and "stopped 4 times" in as_viewer
+
+
+def test_jobs_that_ended_long_ago_are_purged_and_running_ones_kept(workspace, settings):
+    from integrations.tasks import jobs_purge_task
+
+    settings.RETENTION_DAYS = 30
+    old, recent, running = failed_job(workspace), failed_job(workspace), failed_job(workspace)
+    SyncJob.objects.filter(id=old.id).update(finished_at=timezone.now() - timedelta(days=31))
+    SyncJob.objects.filter(id=recent.id).update(finished_at=timezone.now() - timedelta(days=1))
+    SyncJob.objects.filter(id=running.id).update(status="running", finished_at=None)
+
+    assert jobs_purge_task() == {"jobs": 1, "webhook_deliveries": 0}
+    assert set(SyncJob.objects.values_list("id", flat=True)) == {recent.id, running.id}
