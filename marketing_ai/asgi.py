@@ -12,10 +12,11 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from accounts.routing import websocket_urlpatterns as live_websockets  # noqa: E402
 from accounts.websocket_auth import BrowserOriginValidator, JWTOrSessionAuthMiddlewareStack  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from marketing_ai.middleware import RequestBodyLimitASGI  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": RequestBodyLimitASGI(django_asgi_app),
         "websocket": BrowserOriginValidator(
             JWTOrSessionAuthMiddlewareStack(URLRouter(websocket_urlpatterns + live_websockets))
         ),

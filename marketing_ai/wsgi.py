@@ -11,6 +11,10 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketing_ai.settings")
 django_application = get_wsgi_application()
 
+from marketing_ai.middleware import RequestBodyLimitWSGI  # noqa: E402
+
+_limited_application = RequestBodyLimitWSGI(django_application)
+
 from django.conf import settings  # noqa: E402 (configured by the line above)
 
 
@@ -24,4 +28,4 @@ def application(environ, start_response):
     forwarded = environ.get("HTTP_X_FORWARDED_FOR")
     if forwarded and environ.get("REMOTE_ADDR") in settings.FORWARDED_ALLOW_IPS:
         environ["REMOTE_ADDR"] = forwarded.rsplit(",", 1)[-1].strip()
-    return django_application(environ, start_response)
+    return _limited_application(environ, start_response)
