@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from marketing_ai.errors import ApplicationError, ProviderUnavailable
+from marketing_ai.errors import ApplicationError, ProviderUnavailable, ServiceUnavailable
 
 from . import dummy
 from .adapters import csv as csv_adapter
@@ -164,7 +164,10 @@ def jobs_recover_stale(*, now: datetime | None = None) -> dict[str, int]:
             to_publish.append(job)
             counts["republished"] += 1
     for job in to_publish:
-        job_publish(job)
+        try:
+            job_publish(job)
+        except ServiceUnavailable:  # the job is failed with the reason; the others are still sent
+            counts["failed"] += 1
     return counts
 
 
