@@ -8,7 +8,9 @@ import logging
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.template import loader
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
@@ -184,40 +186,40 @@ def is_api_request(request) -> bool:
     return request.path.startswith("/api/")
 
 
-def handler404(request, exception=None):
-    from django.views.defaults import page_not_found
+def _error_page(request, status: int) -> HttpResponse:
+    """The error page inside the app frame (navigation included), or plain when the frame cannot be drawn.
 
+    Rendered here rather than by Django's error views: they check the CSRF token, reading the body to do so, so a
+    malformed multipart post from a signed-in browser failed again inside the error page and became a 500.
+    """
+    try:
+        return render(request, f"{status}.html", status=status)
+    except Exception:
+        logger.exception("The %s page could not be drawn in the app frame", status)
+        return HttpResponse(loader.render_to_string("500_plain.html"), status=status)
+
+
+def handler404(request, exception=None):
     if is_api_request(request):
         return error_json_response(404)
-    return page_not_found(request, exception, template_name="404.html")
+    return _error_page(request, 404)
 
 
 def handler500(request):
-    from django.shortcuts import render
-    from django.views.defaults import server_error
-
     if is_api_request(request):
         return error_json_response(500)
-    try:  # inside the app frame (navigation included) when the frame itself can still be drawn
-        return render(request, "500.html", status=500)
-    except Exception:
-        logger.exception("The 500 page could not be drawn in the app frame")
-        return server_error(request, template_name="500_plain.html")
+    return _error_page(request, 500)
 
 
 def handler400(request, exception=None):
-    from django.views.defaults import bad_request
-
     if is_api_request(request):
         if isinstance(exception, RequestDataTooBig):
             return error_json_response(413)
         return error_json_response(400)
-    return bad_request(request, exception, template_name="400.html")
+    return _error_page(request, 400)
 
 
 def handler403(request, exception=None):
-    from django.views.defaults import permission_denied
-
     if is_api_request(request):
         return error_json_response(403)
-    return permission_denied(request, exception, template_name="403.html")
+    return _error_page(request, 403)

@@ -44,3 +44,19 @@ def test_json_text_no_database_can_hold_is_a_400_and_nothing_is_created(jwt_api_
     assert response.status_code == 400
     assert "cannot be stored" in response.json()["message"]
     assert not DataSource.objects.exists()
+
+
+@pytest.mark.parametrize(("path", "status"), [("/no-such-page/", 404), ("/sources/new/", 400)])
+def test_a_malformed_multipart_body_from_a_signed_in_browser_is_a_4xx_page_not_a_500(user, path, status):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(user)
+    token = "k" * 32  # a CSRF secret: 32 letters or digits
+    browser.cookies["csrftoken"] = token
+
+    response = browser.generic(
+        "POST", path, b"garbage", content_type="multipart/form-data; boundary=", HTTP_X_CSRFTOKEN=token
+    )
+
+    assert response.status_code == status and b"<html" in response.content.lower()
