@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0003_notification_general'),
+        ('accounts', '0004_providerkey_moved_to_ai'),
     ]
 
     operations = [
