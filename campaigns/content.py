@@ -15,6 +15,7 @@ from accounts.models import User, Workspace
 from ai import router
 from ai.providers.base import ChatRequest
 from ai.ratelimit import ai_rate_limit_check
+from marketing_ai.celery import QUEUE_UNAVAILABLE, task_publish_on_commit
 from marketing_ai.errors import Conflict, RateLimited
 
 from .activity import activity_record
@@ -56,8 +57,14 @@ def content_job_start(*, campaign: Campaign, user: User, platforms: list[str]) -
     job = ContentJob.objects.create(
         workspace=campaign.workspace, campaign=campaign, requested_by=user, platforms=wanted
     )
-    transaction.on_commit(lambda: content_generate_task.delay(job.pk))
+    task_publish_on_commit(content_generate_task, job.pk, on_unavailable=lambda: _job_unqueued(job))
     return job
+
+
+def _job_unqueued(job: ContentJob) -> None:
+    ContentJob.objects.filter(pk=job.pk, status=ContentJob.Status.QUEUED).update(
+        status=ContentJob.Status.FAILED, error=QUEUE_UNAVAILABLE, finished_at=timezone.now(), updated_at=timezone.now()
+    )
 
 
 def content_job_run(*, job: ContentJob) -> ContentJob:

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from integrations.selectors import meta_connection_for_workspace
+from marketing_ai.celery import QUEUE_UNAVAILABLE, task_publish_on_commit
 from marketing_ai.errors import ApplicationError, Conflict
 
 from .adapters.meta_publish import instagram_post, page_post
@@ -74,7 +75,12 @@ def publication_schedule(*, user: User, variant: ContentVariant, at: datetime | 
 def _enqueue(publication_id: int) -> None:
     from .tasks import publication_publish_task
 
-    transaction.on_commit(lambda: publication_publish_task.delay(publication_id))
+    def unqueued():
+        Publication.objects.filter(id=publication_id, status=Publication.Status.SCHEDULED).update(
+            status=Publication.Status.FAILED, error=QUEUE_UNAVAILABLE, updated_at=timezone.now()
+        )
+
+    task_publish_on_commit(publication_publish_task, publication_id, on_unavailable=unqueued)
 
 
 def publication_cancel(*, user: User, publication: Publication) -> Publication:

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, User, Workspace
 from accounts.selectors import workspace_current_for_user
+from marketing_ai.celery import QUEUE_UNAVAILABLE, task_publish_on_commit
 from marketing_ai.errors import ApplicationError, NotFound, PermissionDenied
 
 from .adapters.meta_audiences import custom_audience_create, custom_audience_upload
@@ -84,7 +85,12 @@ def audience_push_start(
     push.save()
     from .tasks import audience_push_task
 
-    transaction.on_commit(lambda: audience_push_task.delay(push.id))
+    def unqueued():
+        AudiencePush.objects.filter(id=push.id, status=AudiencePush.Status.QUEUED).update(
+            status=AudiencePush.Status.FAILED, error=QUEUE_UNAVAILABLE, updated_at=timezone.now()
+        )
+
+    task_publish_on_commit(audience_push_task, push.id, on_unavailable=unqueued)
     return push
 
 

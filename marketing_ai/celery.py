@@ -2,6 +2,7 @@
 
 import logging
 import os
+from collections.abc import Callable
 
 from celery import Celery
 from kombu.exceptions import OperationalError
@@ -29,3 +30,21 @@ def task_publish(task, *args) -> None:
     except (OperationalError, RedisError, OSError) as exc:
         logger.warning("Could not publish %s: the broker is unreachable (%s).", task.name, exc)
         raise ServiceUnavailable(QUEUE_UNAVAILABLE, retry_after=30) from exc
+
+
+def task_publish_on_commit(task, *args, on_unavailable: Callable[[], None]) -> None:
+    """Publish the task once the caller's transaction commits. With the broker unreachable, `on_unavailable` runs
+    (it marks the waiting row failed with the reason, so nothing sits queued forever) and ServiceUnavailable
+    reaches the caller."""
+    from django.db import transaction
+
+    from .errors import ServiceUnavailable
+
+    def publish():
+        try:
+            task_publish(task, *args)
+        except ServiceUnavailable:
+            on_unavailable()
+            raise
+
+    transaction.on_commit(publish)

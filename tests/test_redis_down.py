@@ -80,3 +80,19 @@ def test_a_job_start_with_the_broker_down_answers_503_and_leaves_no_queued_job(b
     }
     job = SyncJob.objects.get()
     assert job.status == "failed" and "could not be queued" in job.error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_content_generation_with_the_broker_down_answers_503_and_fails_the_job(
+    broker_unreachable, jwt_api_client, user
+):
+    from campaigns.models import ContentJob
+    from tests.campaigns.factories import CampaignFactory
+
+    campaign = CampaignFactory(workspace=user.current_workspace, created_by=user)
+
+    response = jwt_api_client.post(f"/api/campaigns/{campaign.pk}/content", {"platforms": ["instagram"]}, format="json")
+
+    assert response.status_code == 503 and response.json()["statusCode"] == 503
+    job = ContentJob.objects.get(campaign=campaign)
+    assert job.status == "failed" and "queue is unavailable" in job.error
