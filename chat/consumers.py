@@ -94,7 +94,10 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
         if self.run is not None and self.run.running:
             self.run.stop()
         elif self.message_id is not None:
-            await reply_stop(message_id=self.message_id)
+            try:
+                await reply_stop(message_id=self.message_id)
+            except ApplicationError as exc:
+                await self.send_json({"type": "error", "message": exc.message})
 
     def _relay(self, events) -> None:
         self.message_id = None

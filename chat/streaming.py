@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from channels.layers import get_channel_layer
+from redis.exceptions import RedisError
 
 from ai.ratelimit import ai_rate_limit_check
 from marketing_ai.db import db_sync_to_async
@@ -250,15 +251,26 @@ class ReplyRun:
             yield item
 
 
+LIVE_UPDATES_DOWN = "Live updates are unavailable right now, so this answer is shown as it is saved, not word by word."
+STOP_UNAVAILABLE = "The answer could not be stopped: live updates are unavailable right now. It will finish on its own."
+
+
 async def reply_stop(*, message_id: int) -> None:
-    """Stop the answer wherever it is produced (this process directly, others through the channel layer)."""
+    """Stop the answer wherever it is produced (this process directly, others through the channel layer);
+    ApplicationError when the layer (Redis) cannot carry the request."""
     task = _RUNS.get(int(message_id))
     if task is not None:
         task.cancel()
         return
     layer = get_channel_layer()
     if layer is not None:
-        await layer.group_send(reply_control_group(message_id), {"type": "reply.stop"})
+        try:
+            await asyncio.wait_for(
+                layer.group_send(reply_control_group(message_id), {"type": "reply.stop"}), LAYER_CALL_TIMEOUT_SECONDS
+            )
+        except Exception as exc:
+            logger.warning("Channel layer group_send failed; the stop did not reach the answer", exc_info=True)
+            raise ApplicationError(STOP_UNAVAILABLE, status=503) from exc
 
 
 def _message_state(message_id: int) -> Message | None:
@@ -283,6 +295,26 @@ def _events_from_row(message: Message | None, *, message_id: int, offset: int) -
     return events
 
 
+async def _follow_saved(*, message_id: int, offset: int) -> AsyncIterator[dict]:
+    """Follow an answer from its database row (when the channel layer is down): the intent, the text as it is
+    saved, and the end."""
+    known, announced = offset, False
+    while True:
+        message = await db_sync_to_async(_message_state)(message_id)
+        if message is None or message.status != Message.Status.STREAMING:
+            events = _events_from_row(message, message_id=message_id, offset=known)
+            for event in events[1:] if announced and message is not None else events:
+                yield event
+            return
+        if not announced:
+            yield {"type": "intent", "messageId": message_id, "data": message.intent}
+            announced = True
+        if len(message.content) > known:
+            yield {"type": "chunk", "content": message.content[known:]}
+            known = len(message.content)
+        await asyncio.sleep(IDLE_CHECK_SECONDS / 5)
+
+
 async def reply_follow(*, message_id: int, offset: int = 0) -> AsyncIterator[dict]:
     """Join an answer in progress: intent, the text after `offset` as one chunk, then the live events."""
     layer = get_channel_layer()
@@ -292,14 +324,29 @@ async def reply_follow(*, message_id: int, offset: int = 0) -> AsyncIterator[dic
             yield event
         return
     channel = await layer.new_channel()
-    await layer.group_add(reply_group(message_id), channel)
     try:
-        await layer.group_send(reply_control_group(message_id), {"type": "reply.sync", "replyTo": channel})
+        await asyncio.wait_for(layer.group_add(reply_group(message_id), channel), LAYER_CALL_TIMEOUT_SECONDS)
+        await asyncio.wait_for(
+            layer.group_send(reply_control_group(message_id), {"type": "reply.sync", "replyTo": channel}),
+            LAYER_CALL_TIMEOUT_SECONDS,
+        )
+    except Exception:  # the layer (Redis) is down: say so, then follow the saved answer
+        logger.warning("Channel layer unavailable; following answer %s from the database", message_id, exc_info=True)
+        yield {"type": "error", "message": LIVE_UPDATES_DOWN}
+        async for event in _follow_saved(message_id=message_id, offset=offset):
+            yield event
+        return
+    try:
         buffered, snapshot = [], None
         deadline = time.monotonic() + SNAPSHOT_TIMEOUT_SECONDS
         while snapshot is None:
             try:
                 received = await asyncio.wait_for(layer.receive(channel), timeout=0.5)
+            except (ConnectionError, RedisError):  # the layer (Redis) went away
+                yield {"type": "error", "message": LIVE_UPDATES_DOWN}
+                async for event in _follow_saved(message_id=message_id, offset=offset):
+                    yield event
+                return
             except TimeoutError:
                 message = await db_sync_to_async(_message_state)(message_id)
                 if message is None or message.status != Message.Status.STREAMING:
@@ -328,6 +375,12 @@ async def reply_follow(*, message_id: int, offset: int = 0) -> AsyncIterator[dic
             else:
                 try:
                     received = await asyncio.wait_for(layer.receive(channel), timeout=IDLE_CHECK_SECONDS)
+                except (ConnectionError, RedisError):  # the layer (Redis) went away
+                    yield {"type": "error", "message": LIVE_UPDATES_DOWN}
+                    async for event in _follow_saved(message_id=message_id, offset=known):
+                        if event["type"] != "intent":
+                            yield event
+                    return
                 except TimeoutError:
                     message = await db_sync_to_async(_message_state)(message_id)
                     if message is None or message.status != Message.Status.STREAMING:

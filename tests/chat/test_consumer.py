@@ -222,3 +222,34 @@ async def test_empty_message_gets_an_error_frame_and_no_row(conversation, sessio
     await communicator.disconnect()
     assert event == {"type": "error", "message": "Enter a message."}
     assert not await Message.objects.aexists()
+
+
+async def test_with_the_channel_layer_down_a_resumed_answer_says_so_and_still_arrives(
+    conversation, session_key, fake_llm, settings
+):
+    from channels.layers import channel_layers
+
+    from tests.conftest import _dead_redis_url
+
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [_dead_redis_url()]}}
+    }
+    channel_layers.backends.clear()
+    first = ws_communicator(f"/ws/chat/{conversation.id}/", session_key=session_key)
+    await first.connect()
+    await first.send_json_to({"type": "message", "content": "Tell me everything"})
+    seen = [await first.receive_json_from(timeout=5) for _ in range(3)]
+    await first.disconnect()
+
+    second = ws_communicator(f"/ws/chat/{conversation.id}/", session_key=session_key)
+    assert (await second.connect())[0]
+    events = await receive_until_complete(second, timeout=30)
+    await second.disconnect()
+
+    assert events[0] == {
+        "type": "error",
+        "message": "Live updates are unavailable right now, so this answer is shown as it is saved, not word by word.",
+    }
+    assert events[1]["type"] == "intent" and events[1]["messageId"] == seen[0]["messageId"]
+    assert events[-1]["type"] == "complete" and events[-1]["status"] == "complete"
+    assert text_of(events) == fake_llm.text
