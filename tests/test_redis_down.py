@@ -2,6 +2,7 @@
 event intake and job starts keep their promises; nothing answers 500."""
 
 import pytest
+from django.conf import settings as django_settings
 
 from accounts.models import RateCounter
 from integrations.models import Event, SyncJob
@@ -96,3 +97,77 @@ def test_content_generation_with_the_broker_down_answers_503_and_fails_the_job(
     assert response.status_code == 503 and response.json()["statusCode"] == 503
     job = ContentJob.objects.get(campaign=campaign)
     assert job.status == "failed" and "queue is unavailable" in job.error
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(not django_settings.DATABASE_IS_POSTGRES, reason="a server process shares the test database")
+def test_a_server_started_with_redis_url_on_a_dead_port_serves_logins_intake_and_refuses_job_starts(
+    argon2_hashing, settings, user, password, workspace
+):
+    """The whole process configured against an unreachable Redis (cache, broker and channel layer), as an
+    operator would see it: nothing answers 500."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import httpx
+
+    from integrations.models import DataSource
+    from tests.conftest import _dead_redis_url
+
+    source = DataSource.objects.create(workspace=workspace, source_type="gtm", name="Site", config={})
+    db = settings.DATABASES["default"]
+    port = int(_dead_redis_url().rsplit(":", 1)[1].split("/")[0])  # a free port for the server itself
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "REDIS_URL": _dead_redis_url(),
+        "ALLOWED_HOSTS": "127.0.0.1",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "marketing_ai.asgi:application",
+        "--port",
+        str(port),
+        "--lifespan",
+        "off",
+    ]
+    server = subprocess.Popen(
+        command,
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    http.get("/api/ping")
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, "the server did not start"
+                    time.sleep(0.2)
+            signed_in = http.post("/api/auth/login", json={"email": user.email, "password": password})
+            failures = [
+                http.post("/api/auth/login", json={"email": user.email, "password": "wrong"}).status_code
+                for _ in range(settings.LOGIN_FAILURE_LIMIT + 1)
+            ]
+            events = {"client_id": "1.2", "events": [{"name": "page_view", "params": {"event_id": "e1"}}]}
+            collected = http.post(f"/api/collect/{source.write_key}", json=events)
+            bearer = {"Authorization": f"Bearer {signed_in.json()['tokens']['accessToken']}"}
+            started = http.post("/api/data-sources/dummy-data/bulk/gtm", json={"count": 10}, headers=bearer)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    assert signed_in.status_code == 200
+    assert failures[:-1] == [401] * settings.LOGIN_FAILURE_LIMIT and failures[-1] == 429
+    assert collected.status_code == 202 and collected.json()["accepted"] == 1
+    assert started.status_code == 503 and started.headers["Retry-After"]
