@@ -55,10 +55,11 @@ class UnstorableQueryMiddleware:
 
 
 def request_body_limit(*, content_type: str) -> int:
-    """The largest request body accepted: API_MAX_UPLOAD_BYTES for multipart uploads, else API_MAX_BODY_BYTES."""
+    """The largest request body any endpoint takes (multipart uploads, else JSON and event intake): the edges
+    refuse more before reading it; the views then apply their own, possibly smaller, limit."""
     if content_type.startswith("multipart/form-data"):
         return settings.API_MAX_UPLOAD_BYTES
-    return settings.API_MAX_BODY_BYTES
+    return max(settings.API_MAX_BODY_BYTES, settings.COLLECT_MAX_BODY_BYTES)
 
 
 def _too_large_body(path: str, limit: int) -> tuple[bytes, str]:

@@ -53,7 +53,7 @@ async def test_a_chunked_body_over_the_limit_is_a_413_under_asgi_and_nothing_is_
 
 
 async def test_a_declared_length_over_the_limit_is_refused_before_the_body_is_read_under_asgi(asgi, settings):
-    settings.API_MAX_BODY_BYTES = 10_000
+    settings.API_MAX_BODY_BYTES = settings.COLLECT_MAX_BODY_BYTES = 10_000  # the largest any endpoint takes
 
     async with asgi as client:
         response = await client.post("/api/conversations", content=b"x" * 20_000)
