@@ -127,3 +127,20 @@ def test_a_csv_header_with_nul_or_a_lone_surrogate_is_stored_cleaned(gtm_source)
 
     assert inserted == 1 and not result.rejected
     assert Event.objects.get().properties["row"]["note\ufffd"] == "gift \ufffd wrap"
+
+
+def test_deleting_a_source_recomputes_the_customers_it_touched(gtm_source, workspace, jwt_api_client):
+    from integrations.models import DataSource
+
+    other = DataSource.objects.create(workspace=workspace, source_type="gtm", name="Other site", config={})
+    batch_ingest(
+        source=gtm_source, items=[purchase("T-1", "shared"), purchase("T-2", "only-here")], mapper=gtm.map_item
+    )
+    batch_ingest(source=other, items=[purchase("T-3", "shared", value="5.00")], mapper=gtm.map_item)
+
+    response = jwt_api_client.delete(f"/api/data-sources/{gtm_source.id}")
+
+    assert response.status_code == 204
+    shared = Customer.objects.get(customer_key="shared")
+    assert (shared.event_count, shared.purchase_count, shared.total_value) == (1, 1, Decimal("5.00"))
+    assert not Customer.objects.filter(customer_key="only-here").exists()
