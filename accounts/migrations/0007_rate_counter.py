@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_providerkey_moved_to_ai'),
+        ('accounts', '0006_invitation'),
     ]
 
     operations = [
