@@ -227,9 +227,9 @@ def test_another_endpoint_reuses_the_intake_with_its_own_adapter_and_limits(gtm_
 def test_a_batch_that_waited_too_long_behind_the_proxy_is_429_without_being_stored(client, gtm_source, settings):
     settings.COLLECT_MAX_QUEUE_MS = 500
     waited = f"t={time.time() - 2:.3f}"  # nginx's ${msec}
-    fresh = f"t={int(time.time() * 1000)}"  # Caddy's {time.now.unix_ms}
 
     late = post(client, gtm_source, mp_body(1), HTTP_X_REQUEST_START=waited)
+    fresh = f"t={int(time.time() * 1000)}"  # Caddy's {time.now.unix_ms}, stamped as this request leaves
     on_time = post(client, gtm_source, mp_body(1), HTTP_X_REQUEST_START=fresh)
 
     assert late.status_code == 429 and late["Retry-After"] == "1" and late.json()["statusCode"] == 429
