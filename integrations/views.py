@@ -193,23 +193,22 @@ def job_detail(request, job_id: int):
 @login_required
 @require_POST
 def job_retry_action(request, job_id: int):
-    job = job_get_for_user(user=request.user, job_id=job_id)
-    try:
-        job = job_retry(job=job, user=request.user)
-    except ApplicationError as exc:
-        return _job_refused(request, job, exc)
-    return _job_response(request, job, "Job queued again; it resumes where it stopped.")
+    return _job_control(request, job_id, job_retry, "Job queued again; it resumes where it stopped.")
 
 
 @login_required
 @require_POST
 def job_cancel_action(request, job_id: int):
+    return _job_control(request, job_id, job_cancel, "Job cancelled; what it stored so far is kept.")
+
+
+def _job_control(request, job_id: int, service, done: str):
     job = job_get_for_user(user=request.user, job_id=job_id)
     try:
-        job = job_cancel(job=job, user=request.user)
+        job = service(job=job, user=request.user)
     except ApplicationError as exc:
         return _job_refused(request, job, exc)
-    return _job_response(request, job, "Job cancelled; what it stored so far is kept.")
+    return _job_response(request, job, done)
 
 
 def _job_refused(request, job, exc: ApplicationError):
