@@ -17,10 +17,10 @@ from accounts.selectors import membership_current_for_user
 from marketing_ai.db import rows_fetched
 from marketing_ai.errors import ApplicationError, NotFound, PermissionDenied
 
-from .catalog import KEYED_PROVIDERS, KNOWN_PROVIDERS, default_base_url, default_model, provider_order_for
+from .catalog import KEYED_PROVIDERS, KNOWN_PROVIDERS, default_model, provider_order_for
 from .models import ProviderKey
 from .providers.base import ProviderError
-from .providers.openai_compat import models_list
+from .providers.registry import provider_build
 
 MANAGER_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN)
 
@@ -90,9 +90,9 @@ def user_can_manage_providers(*, user: User) -> bool:
 
 
 def key_check(*, provider: str, secret: str, base_url: str = "") -> list[str]:
-    """Validate a key with a real call to the provider; raise ApplicationError (400) with the reason."""
+    """Validate a key with a real call to the provider (its model list); ApplicationError (400) with the reason."""
     try:
-        return async_to_sync(models_list)(api_key=secret, base_url=base_url or default_base_url(provider))
+        return async_to_sync(provider_build(provider, api_key=secret, base_url=base_url).models_available)()
     except ProviderError as exc:
         reason = f"The key was not accepted: {exc}"
         raise ApplicationError(reason, errors={"secret": [reason]}) from None
@@ -166,7 +166,8 @@ def provider_key_test(*, user: User, provider: str) -> dict:
     _manager_workspace(user=user)
     key = provider_key_get_for_user(user=user, provider=provider)
     try:
-        models = async_to_sync(models_list)(api_key=key.secret, base_url=key.base_url or default_base_url(provider))
+        checked = provider_build(provider, api_key=key.secret, base_url=key.base_url)
+        models = async_to_sync(checked.models_available)()
     except ProviderError as exc:
         return {"ok": False, "provider": provider, "message": str(exc)}
     key.validated_at = timezone.now()

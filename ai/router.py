@@ -1,9 +1,12 @@
 """Try providers in the configured order, fall back on failures, end with a helpful answer (DESIGN §7).
 
-Each attempt is logged as a ProviderCall (tokens, cost, latency, status). Timeouts and 5xx are retried
-once with a short backoff; 429 and other failures move on to the next provider at once. When the consumer
-stops the stream (the chat "stop" cancels its task), the upstream HTTP stream is closed and the attempt is
-logged as `cancelled` with the tokens counted so far.
+Each attempt is logged as a ProviderCall (tokens, cost, latency, status). Timeouts, 5xx and 429 are retried
+once, after a backoff that honours the provider's Retry-After; a Retry-After longer than
+AI_RETRY_MAX_WAIT_SECONDS, a 429 without one, a refused key or a bad request move on to the next provider at
+once. A provider that breaks off mid-answer is not retried (the text so far was sent): a `notice` event says so
+and the next provider answers again from the start. When the consumer stops the stream (the chat "stop"
+cancels its task), the upstream HTTP stream is closed and the attempt is logged as `cancelled` with the tokens
+counted so far.
 """
 
 import asyncio
@@ -17,11 +20,12 @@ from django.conf import settings
 from marketing_ai.db import db_sync_to_async
 
 from .calls import aprovider_call_record, elapsed_ms
-from .catalog import GROQ_BASE_URL, GROQ_MODEL, provider_order_for
+from .catalog import LABELS, provider_order_for, settings_api_key
 from .keys import provider_key_active_for
 from .providers.base import ChatRequest, Provider, ProviderError, Usage
+from .providers.kept import clients_per_call
 from .providers.local import LocalProvider
-from .providers.openai_compat import OpenAICompatibleProvider, clients_per_call
+from .providers.registry import PROVIDER_CLASSES, provider_build
 
 logger = logging.getLogger(__name__)
 
@@ -36,22 +40,12 @@ FALLBACK_NOTE = (
 def _provider_named(name: str, *, workspace=None) -> Provider | None:
     if name == "local":
         return LocalProvider()
+    if name not in PROVIDER_CLASSES:
+        return None
     key = provider_key_active_for(workspace=workspace, provider=name) if workspace is not None else None
-    if name == "openai":
-        return OpenAICompatibleProvider(
-            name="openai",
-            api_key=key.secret if key else settings.OPENAI_API_KEY,
-            base_url=(key.base_url if key and key.base_url else settings.OPENAI_BASE_URL),
-            model=(key.model if key and key.model else settings.OPENAI_MODEL),
-        )
-    if name == "groq":
-        return OpenAICompatibleProvider(
-            name="groq",
-            api_key=key.secret if key else getattr(settings, "GROQ_API_KEY", ""),
-            base_url=(key.base_url if key and key.base_url else GROQ_BASE_URL),
-            model=(key.model if key and key.model else GROQ_MODEL),
-        )
-    return None
+    if key is None:
+        return provider_build(name, api_key=settings_api_key(name))
+    return provider_build(name, api_key=key.secret, base_url=key.base_url, model=key.model, key_id=key.id)
 
 
 def providers_for(*, workspace=None) -> list[Provider]:
@@ -94,6 +88,29 @@ async def _call_recorded(ledger: list[dict] | None, *, usage: Usage, shielded: b
         await aprovider_call_record(**fields)
 
 
+def _retry_wait(exc: ProviderError, *, attempt: int) -> float | None:
+    """Seconds to wait before trying the same provider again, or None to move on to the next one."""
+    if not exc.retryable or attempt + 1 >= MAX_ATTEMPTS_PER_PROVIDER:
+        return None
+    wait = float(settings.AI_RETRY_BACKOFF_SECONDS) * (attempt + 1)
+    if exc.retry_after is not None:
+        if exc.retry_after > float(settings.AI_RETRY_MAX_WAIT_SECONDS):
+            return None  # the provider asks for longer than a chat should wait: another provider answers now
+        return max(wait, exc.retry_after)
+    if exc.status == "rate_limited":
+        return None  # a 429 without Retry-After: no guess at how long it lasts
+    return wait
+
+
+def _notice(provider: Provider) -> dict:
+    label = LABELS.get(provider.name, provider.name)
+    return {
+        "type": "notice",
+        "provider": provider.name,
+        "message": f"The answer from {label} broke off, so the next available model answers again from the start.",
+    }
+
+
 async def stream_reply(
     *,
     request: ChatRequest,
@@ -104,8 +121,10 @@ async def stream_reply(
     providers: list[Provider] | None = None,
     ledger: list[dict] | None = None,
 ) -> AsyncIterator[dict]:
-    """Yield chunk events, then one usage event. Failures before the first chunk fall back silently.
+    """Yield chunk events, then one usage event (of the provider that answered).
 
+    Failures before the first chunk fall back silently; a failure mid-answer yields a `notice` event, then the
+    next provider's whole answer (an `error` event instead when no provider is left).
     `llm_only` skips the offline provider and the fallback answer (the caller has its own offline path,
     e.g. intent analysis); then nothing but a usage event from provider "none" may come out.
     `providers` (from `providers_for`) saves looking them up again when the caller already has them.
@@ -117,10 +136,9 @@ async def stream_reply(
         providers = await db_sync_to_async(providers_for)(workspace=workspace)
     if llm_only:
         providers = [p for p in providers if p.name != "local"]
-    backoff = float(getattr(settings, "AI_RETRY_BACKOFF_SECONDS", 0.5))
-    for provider in providers:
+    for index, provider in enumerate(providers):
         for attempt in range(MAX_ATTEMPTS_PER_PROVIDER):
-            usage = Usage(provider=provider.name, model=getattr(provider, "model", ""))
+            usage = Usage(provider=provider.name, model=provider.model)
             started = time.monotonic()
             sent_any = False
             pieces = provider.stream(request, usage)
@@ -145,13 +163,17 @@ async def stream_reply(
                     error=str(exc),
                 )
                 if sent_any:
+                    if index + 1 < len(providers):
+                        yield _notice(provider)
+                        break  # next provider, from the start
                     yield {"type": "error", "message": "The answer was interrupted by a provider error."}
                     yield _usage_event(usage)
                     return
-                if exc.retryable and exc.status != "rate_limited" and attempt + 1 < MAX_ATTEMPTS_PER_PROVIDER:
-                    await asyncio.sleep(backoff * (attempt + 1))
-                    continue
-                break  # next provider
+                wait = _retry_wait(exc, attempt=attempt)
+                if wait is None:
+                    break  # next provider
+                await asyncio.sleep(wait)
+                continue
             except (asyncio.CancelledError, GeneratorExit):
                 # The consumer stopped: close the upstream stream first, then log what was produced.
                 await pieces.aclose()
@@ -211,6 +233,8 @@ async def complete(
     ):
         if event["type"] == "chunk":
             text.append(event["content"])
+        elif event["type"] == "notice":
+            text = []  # the next provider answers again from the start
         elif event["type"] == "usage":
             usage = event
         elif event["type"] == "error":

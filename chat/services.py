@@ -355,6 +355,11 @@ async def reply_stream(
                     if event["type"] == "usage":
                         usage = {k: v for k, v in event.items() if k != "type"}
                         continue
+                    if event["type"] == "notice":
+                        # A provider broke off mid-answer: the notice stays in the answer, where the reader sees
+                        # why the text starts again.
+                        metadata.setdefault("notices", []).append(event["message"])
+                        event = {"type": "chunk", "content": f"\n\n> {event['message']}\n\n"}
                     if event["type"] == "chunk":
                         parts.append(event["content"])
                         writer.offer(parts=parts, intent=intent)

@@ -302,13 +302,25 @@ PASSWORD_HASH_WAIT_SECONDS = env.float("PASSWORD_HASH_WAIT_SECONDS", default=0.5
 LOGIN_IP_HASH_CONCURRENCY = env.int("LOGIN_IP_HASH_CONCURRENCY", default=2)
 
 # AI providers (DESIGN §7)
-AI_PROVIDERS = env.list("AI_PROVIDERS", default=["local"])
+# The order the router tries providers in; those without a key (here or stored by the workspace) are skipped.
+AI_PROVIDERS = env.list("AI_PROVIDERS", default=["groq", "openai", "gemini", "claude", "local"])
+GROQ_API_KEY = env.str("GROQ_API_KEY", default="")
+GROQ_BASE_URL = env.str("GROQ_BASE_URL", default="https://api.groq.com/openai/v1")
+GROQ_MODEL = env.str("GROQ_MODEL", default="llama-3.3-70b-versatile")
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="https://api.openai.com/v1")
 OPENAI_MODEL = env.str("OPENAI_MODEL", default="gpt-4o-mini")
+GEMINI_API_KEY = env.str("GEMINI_API_KEY", default="")
+GEMINI_BASE_URL = env.str("GEMINI_BASE_URL", default="https://generativelanguage.googleapis.com/")
+GEMINI_MODEL = env.str("GEMINI_MODEL", default="gemini-2.5-flash")
+ANTHROPIC_API_KEY = env.str("ANTHROPIC_API_KEY", default="")
+ANTHROPIC_BASE_URL = env.str("ANTHROPIC_BASE_URL", default="https://api.anthropic.com")
+ANTHROPIC_MODEL = env.str("ANTHROPIC_MODEL", default="claude-haiku-4-5")
 AI_REQUEST_TIMEOUT_SECONDS = env.float("AI_REQUEST_TIMEOUT_SECONDS", default=30.0)
 AI_RATE_LIMIT_PER_MINUTE = env.int("AI_RATE_LIMIT_PER_MINUTE", default=60)
 AI_RETRY_BACKOFF_SECONDS = env.float("AI_RETRY_BACKOFF_SECONDS", default=0.5)  # router: pause before the one retry
+# A 429/503 whose Retry-After asks for a longer wait than this is not retried: the next provider answers at once.
+AI_RETRY_MAX_WAIT_SECONDS = env.float("AI_RETRY_MAX_WAIT_SECONDS", default=5.0)
 
 # External providers: every base URL is a setting so tests point it at a local fake server.
 SHOPIFY_API_URL = env.str("SHOPIFY_API_URL", default="https://{shop}/admin/api/{version}")

@@ -29,7 +29,7 @@ class AsgiServerThread(threading.Thread):
         asyncio.run(self._serve())
 
     async def _serve(self):
-        from ai.providers.openai_compat import kept_clients_close
+        from ai.providers.kept import kept_clients_close
 
         try:
             await self.server.serve()

@@ -1,12 +1,7 @@
 """OpenAI and OpenAI-compatible endpoints (Groq, self-hosted) through the official `openai` SDK, streaming."""
 
-import asyncio
-import contextlib
-import contextvars
-import functools
 import json
 import ssl
-import weakref
 from collections.abc import AsyncIterator
 
 import anyio
@@ -15,43 +10,29 @@ import openai
 from django.conf import settings
 from openai import AsyncOpenAI
 
-from .base import ChatRequest, Provider, ProviderError, Usage
+from .base import (
+    CONNECTION_ERROR_MESSAGE,
+    TIMEOUT_ERROR_MESSAGE,
+    ChatRequest,
+    KeyedProvider,
+    ProviderError,
+    Usage,
+    http_status_error,
+)
+from .kept import client_lease, tls_context
 from .local import estimate_tokens, estimate_tokens_for_length
-
-
-def _status_of(exc: Exception) -> tuple[str, bool, str]:
-    """(ProviderCall status, retryable, safe message) for an SDK exception; never includes response bodies."""
-    if isinstance(exc, openai.APITimeoutError):
-        return "timeout", True, "The provider did not answer in time."
-    if isinstance(exc, openai.RateLimitError):
-        return "rate_limited", True, "The provider is rate limiting requests (429)."
-    if isinstance(exc, openai.APIStatusError):
-        code = exc.status_code
-        if code >= 500:
-            return "error", True, f"The provider failed with HTTP {code}."
-        if code in (401, 403):
-            return "error", False, f"The provider refused the key (HTTP {code})."
-        return "error", False, f"The provider rejected the request (HTTP {code})."
-    if isinstance(exc, openai.APIConnectionError):
-        return "error", True, "The provider could not be reached."
-    return "error", True, f"The provider call failed ({type(exc).__name__})."
+from .prompt import system_for
 
 
 def provider_error_from(exc: Exception) -> ProviderError:
-    status, retryable, message = _status_of(exc)
-    return ProviderError(message, retryable=retryable, status=status)
-
-
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """One TLS context per process: building it loads the whole CA bundle (~80 ms of blocked event loop),
-    which the SDK would otherwise repeat for every client, i.e. for every chat answer."""
-    try:
-        import certifi
-
-        return ssl.create_default_context(cafile=certifi.where())
-    except ImportError:
-        return ssl.create_default_context()
+    """The ProviderError for an SDK exception; its message never includes the response body."""
+    if isinstance(exc, openai.APITimeoutError):
+        return ProviderError(TIMEOUT_ERROR_MESSAGE, status="timeout")
+    if isinstance(exc, openai.APIStatusError):
+        return http_status_error(exc.status_code, headers=exc.response.headers)
+    if isinstance(exc, openai.APIConnectionError):
+        return ProviderError("The provider could not be reached.")
+    return ProviderError(f"The provider call failed ({type(exc).__name__}).")
 
 
 def client_for(*, api_key: str, base_url: str, timeout: float | None = None) -> AsyncOpenAI:
@@ -66,66 +47,21 @@ def client_for(*, api_key: str, base_url: str, timeout: float | None = None) -> 
         base_url=base_url,
         timeout=timeout if timeout is not None else settings.AI_REQUEST_TIMEOUT_SECONDS,
         max_retries=0,
-        http_client=openai.DefaultAioHttpClient(verify=_tls_context()),
+        http_client=openai.DefaultAioHttpClient(verify=tls_context()),
     )
 
 
-ENDPOINTS_PER_LOOP = 32
-_shared_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict]" = weakref.WeakKeyDictionary()
-_clients_per_call: contextvars.ContextVar[bool] = contextvars.ContextVar("clients_per_call", default=False)
+async def _client_close(client: AsyncOpenAI) -> None:
+    await client.close()
 
 
-@contextlib.contextmanager
-def clients_per_call():
-    """Within this block, provider calls use a client of their own, closed after the call.
-
-    For synchronous callers (`async_to_sync`): each call runs in an event loop that ends with it, so a
-    client kept for the loop would only leak its connections.
-    """
-    token = _clients_per_call.set(True)
-    try:
-        yield
-    finally:
-        _clients_per_call.reset(token)
-
-
-@contextlib.asynccontextmanager
-async def client_lease(*, api_key: str, base_url: str):
-    """The client for one provider call: the event loop's kept client for the endpoint and key.
-
-    A kept client keeps the provider's connections alive, so an answer skips building a client and a
-    TCP/TLS handshake. Clients are bound to the loop that created them (their connections are), hence a set
-    per loop; the least recently used idle endpoint is dropped when a loop holds too many (keys rotate).
-    """
-    if _clients_per_call.get():
-        client = client_for(api_key=api_key, base_url=base_url)
-        try:
-            yield client
-        finally:
-            await client.close()
-        return
-    loop = asyncio.get_running_loop()
-    endpoints = _shared_clients.setdefault(loop, {})
-    key = (api_key, base_url)
-    entry = endpoints.pop(key, None)
-    if entry is None or entry[0].is_closed():
-        entry = [client_for(api_key=api_key, base_url=base_url), 0]
-    endpoints[key] = entry  # most recently used last
-    for old_key in list(endpoints)[: max(0, len(endpoints) - ENDPOINTS_PER_LOOP)]:
-        if endpoints[old_key][1] == 0:
-            loop.create_task(endpoints.pop(old_key)[0].close())
-    entry[1] += 1
-    try:
-        yield entry[0]
-    finally:
-        entry[1] -= 1
-
-
-async def kept_clients_close() -> None:
-    """Close the running loop's kept clients (a loop that is about to end: tests, shutdown)."""
-    endpoints = _shared_clients.pop(asyncio.get_running_loop(), {})
-    for client, _active in endpoints.values():
-        await client.close()
+def openai_client_lease(*, api_key: str, base_url: str):
+    """The kept SDK client of the running loop for this endpoint and key (see `kept.client_lease`)."""
+    return client_lease(
+        key=("openai", api_key, base_url),
+        build=lambda: client_for(api_key=api_key, base_url=base_url),
+        close=_client_close,
+    )
 
 
 class SSEDecoder:
@@ -181,29 +117,27 @@ def _stream_error(payload: dict) -> ProviderError:
 
 
 def messages_for(request: ChatRequest) -> list[dict]:
-    """The system prompt with the grounding context as JSON, then the conversation."""
-    system = request.system or "You are a digital-marketing analyst. Answer from the workspace's own numbers."
-    if request.context:
-        system += "\n\nWorkspace context (JSON):\n" + json.dumps(request.context, default=str, sort_keys=True)
-    if request.json_schema:
-        system += "\n\nAnswer with one JSON object only, matching this JSON schema:\n" + json.dumps(request.json_schema)
-    messages = [{"role": "system", "content": system}]
+    """The system prompt with the grounding context, then the conversation."""
+    messages = [{"role": "system", "content": system_for(request)}]
     messages += [{"role": m["role"], "content": m.get("content", "")} for m in request.messages if m.get("role")]
     return messages
 
 
-class OpenAICompatibleProvider(Provider):
+class OpenAICompatibleProvider(KeyedProvider):
     """One OpenAI-compatible endpoint; `stream` yields text deltas and keeps `usage` current, also when cancelled."""
 
     name = "openai"
 
-    def __init__(self, *, api_key: str, base_url: str, model: str, name: str | None = None):
-        self.api_key, self.base_url, self.model = api_key, base_url, model
-        if name:
-            self.name = name
-
-    def is_configured(self) -> bool:
-        return bool(self.api_key)
+    async def models_available(self) -> list[str]:
+        """`GET {base_url}/models` with the key."""
+        client = client_for(api_key=self.api_key, base_url=self.base_url)
+        try:
+            page = await client.models.list()
+            return [model.id async for model in page]
+        except openai.OpenAIError as exc:
+            raise provider_error_from(exc) from None
+        finally:
+            await client.close()
 
     @staticmethod
     def _pieces(chunk: dict, usage: Usage) -> list[str]:
@@ -235,7 +169,7 @@ class OpenAICompatibleProvider(Provider):
         if request.json_schema:
             body["response_format"] = {"type": "json_object"}
         body = {key: value for key, value in body.items() if value is not None}
-        async with client_lease(api_key=self.api_key, base_url=self.base_url) as client:
+        async with openai_client_lease(api_key=self.api_key, base_url=self.base_url) as client:
             # The SDK's own request (auth, base URL, timeouts, HTTP errors as openai exceptions) with the body
             # as plain JSON, and its stream read as plain JSON: the typed layer of `chat.completions.create`
             # cost ~1.4 ms of CPU per request to check the parameters and ~70 us per chunk to build typed
@@ -259,22 +193,10 @@ class OpenAICompatibleProvider(Provider):
                     if pieces:
                         yield "".join(pieces)
             except httpx2.TimeoutException:
-                raise ProviderError("The provider did not answer in time.", retryable=True, status="timeout") from None
+                raise ProviderError(TIMEOUT_ERROR_MESSAGE, status="timeout") from None
             except (httpx2.RequestError, ssl.SSLError, anyio.EndOfStream):
-                raise ProviderError("The provider connection broke.", retryable=True, status="error") from None
+                raise ProviderError(CONNECTION_ERROR_MESSAGE) from None
             except ValueError:  # not JSON, not UTF-8, or a line without end
                 raise ProviderError("The provider sent a malformed stream.", retryable=True, status="error") from None
             finally:
                 await response.aclose()
-
-
-async def models_list(*, api_key: str, base_url: str) -> list[str]:
-    """The model ids the key may use (`GET {base_url}/models`): the real call that validates a key."""
-    client = client_for(api_key=api_key, base_url=base_url)
-    try:
-        page = await client.models.list()
-        return [model.id async for model in page]
-    except openai.OpenAIError as exc:
-        raise provider_error_from(exc) from None
-    finally:
-        await client.close()

@@ -15,6 +15,12 @@ PER_MILLION: dict[str, tuple[Decimal, Decimal]] = {
     "gpt-5": (Decimal("1.25"), Decimal("10.00")),
     "gpt-5-mini": (Decimal("0.25"), Decimal("2.00")),
     "gpt-5-nano": (Decimal("0.05"), Decimal("0.40")),
+    "gemini-2.5-flash": (Decimal("0.30"), Decimal("2.50")),
+    "gemini-2.5-flash-lite": (Decimal("0.10"), Decimal("0.40")),
+    "gemini-2.5-pro": (Decimal("1.25"), Decimal("10.00")),
+    "claude-haiku-4-5": (Decimal("1.00"), Decimal("5.00")),
+    "claude-sonnet-4-5": (Decimal("3.00"), Decimal("15.00")),
+    "claude-opus-4-1": (Decimal("15.00"), Decimal("75.00")),
     "llama-3.1-8b-instant": (Decimal("0.05"), Decimal("0.08")),
     "llama-3.3-70b-versatile": (Decimal("0.59"), Decimal("0.79")),
 }

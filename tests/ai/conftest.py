@@ -2,13 +2,13 @@
 
 import pytest
 
-from .ai_helpers import fake  # noqa: F401 (pytest fixture)
+from .ai_helpers import claude, fake, gemini  # noqa: F401 (pytest fixtures)
 
 
 @pytest.fixture(autouse=True)
 async def _kept_provider_clients_closed():
     """Provider clients are kept per event loop; each async test has its own loop, which ends with the test."""
-    from ai.providers.openai_compat import kept_clients_close
+    from ai.providers.kept import kept_clients_close
 
     yield
     await kept_clients_close()

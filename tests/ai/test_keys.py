@@ -58,7 +58,7 @@ def test_a_refused_key_is_a_400_with_the_reason_and_nothing_is_stored(jwt_api_cl
 
 
 def test_bad_input_is_a_400_without_a_call(jwt_api_client, fake):
-    response = jwt_api_client.post("/api/ai/provider-keys", {"provider": "gemini", "secret": GOOD, "baseUrl": "x"})
+    response = jwt_api_client.post("/api/ai/provider-keys", {"provider": "mistral", "secret": GOOD, "baseUrl": "x"})
 
     assert response.status_code == 400
     assert set(response.json()["errors"]) == {"provider", "baseUrl"}

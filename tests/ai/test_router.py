@@ -8,7 +8,7 @@ from asgiref.sync import async_to_sync
 
 from ai.models import ProviderCall, ProviderKey
 from ai.providers.base import ChatRequest
-from ai.providers.openai_compat import clients_per_call
+from ai.providers.kept import clients_per_call
 from ai.router import complete_sync, stream_reply
 
 pytestmark = pytest.mark.django_db
@@ -116,15 +116,38 @@ def test_an_unreachable_endpoint_is_retried_then_falls_back(fake, settings, work
     assert len(statuses) == 2 and "ok" not in statuses
 
 
-def test_a_connection_dropped_mid_answer_says_so_and_keeps_the_text(fake, workspace):
+def test_a_connection_dropped_mid_answer_gives_a_notice_then_the_next_provider_answers(fake, workspace):
+    fake.behaviours.append("cut")
+
+    events = collect(request=ask(), workspace=workspace)
+
+    types = [e["type"] for e in events]
+    notice = types.index("notice")
+    assert "".join(e["content"] for e in events[:notice] if e["type"] == "chunk") == "Half an answer "
+    assert events[notice]["provider"] == "openai" and "OpenAI broke off" in events[notice]["message"]
+    assert text_of(events[notice:]) and events[-1]["provider"] == "local" and "error" not in types
+    calls = list(ProviderCall.objects.order_by("id").values_list("provider", "status"))
+    assert calls == [("openai", "error"), ("local", "ok")]
+    call = ProviderCall.objects.get(provider="openai")
+    assert "connection broke" in call.error and call.tokens_out > 0
+
+
+def test_a_connection_dropped_mid_answer_with_no_provider_left_says_so_and_keeps_the_text(fake, settings, workspace):
+    settings.AI_PROVIDERS = ["openai"]
     fake.behaviours.append("cut")
 
     events = collect(request=ask(), workspace=workspace)
 
     assert text_of(events) == "Half an answer "
     assert [e["type"] for e in events][-2:] == ["error", "usage"]
-    call = ProviderCall.objects.get(provider="openai")
-    assert call.status == "error" and "connection broke" in call.error and call.tokens_out > 0
+
+
+def test_complete_keeps_only_the_answer_of_the_provider_that_finished(fake, workspace):
+    fake.behaviours.append("cut")
+
+    text, usage = complete_sync(request=ask(), workspace=workspace)
+
+    assert "Half an answer" not in text and text and usage["provider"] == "local"
 
 
 def test_a_stream_that_is_not_json_is_a_provider_error(fake, workspace):

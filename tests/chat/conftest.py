@@ -29,7 +29,7 @@ async def _answers_finish_before_the_database_is_reset():
     which would otherwise wait on the answer's connection while the answer waits for a loop that has stopped."""
     import asyncio
 
-    from ai.providers.openai_compat import kept_clients_close
+    from ai.providers.kept import kept_clients_close
     from chat import streaming
 
     yield

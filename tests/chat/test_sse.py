@@ -109,6 +109,23 @@ async def test_provider_failure_midway_says_so_and_still_completes_with_the_part
     assert message.content == "".join(e["content"] for e in events if e["type"] == "chunk")
 
 
+async def test_provider_failure_midway_with_another_provider_left_keeps_a_notice_and_its_full_answer(
+    jwt_api_client, fake_llm, settings
+):
+    settings.AI_PROVIDERS = ["openai", "local"]
+    fake_llm.die_after, fake_llm.delay = 5, 0
+    conversation_id = await sync_to_async(ask)(jwt_api_client, "Tell me about my funnel")
+    response = await AsyncClient().get(f"/api/conversations/{conversation_id}/stream", **bearer(jwt_api_client))
+    events = await sse_events(response)
+
+    assert "error" not in [e["type"] for e in events] and events[-1]["usage"]["provider"] == "local"
+    message = await Message.objects.aget(id=events[-1]["messageId"])
+    assert message.content == "".join(e["content"] for e in events if e["type"] == "chunk")
+    before, notice, after = message.content.partition("broke off")
+    assert before.startswith("".join(fake_llm.words[:5])) and notice and after.strip()
+    assert message.metadata["notices"] and message.status == "complete"
+
+
 async def test_provider_failure_before_the_first_chunk_falls_back_without_an_error(jwt_api_client, fake_llm):
     fake_llm.die_after = 0
     conversation_id = await sync_to_async(ask)(jwt_api_client, "Tell me about my funnel")
