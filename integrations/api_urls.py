@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import api, collect
+from .audiences import api as audiences
 
 app_name = "integrations-api"
 
@@ -18,6 +19,12 @@ urlpatterns = [
     path("customers/<int:customer_id>", api.CustomerDetailApi.as_view(), name="customer-detail"),
     path("audience-pushes", api.AudiencePushListCreateApi.as_view(), name="audience-push-list"),
     path("audience-pushes/<int:push_id>", api.AudiencePushDetailApi.as_view(), name="audience-push-detail"),
+    path("audiences", audiences.AudienceListCreateApi.as_view(), name="audience-list"),
+    path("audiences/<int:audience_id>", audiences.AudienceDetailApi.as_view(), name="audience-detail"),
+    path("audiences/<int:audience_id>/members", audiences.AudienceMemberListApi.as_view(), name="audience-members"),
+    path("audiences/<int:audience_id>/refresh", audiences.AudienceRefreshApi.as_view(), name="audience-refresh"),
+    path("audiences/<int:audience_id>/export", audiences.AudienceExportApi.as_view(), name="audience-export"),
+    path("audiences/<int:audience_id>/pushes", audiences.AudiencePushApi.as_view(), name="audience-pushes"),
     path("collect/<str:write_key>", collect.collect, name="collect"),
     path("webhooks/shopify/<int:source_id>", collect.shopify_webhook, name="shopify-webhook"),
 ]

@@ -1,4 +1,5 @@
-"""Audiences out: push a segment's customers to a Meta Custom Audience, as a job with counts and a clear error.
+"""Audiences out: push a segment's or a saved audience's customers to a Meta Custom Audience, as a job with counts
+and a clear error.
 
 The Meta connection is the workspace's Meta Pixel source holding an access token (and, to create audiences,
 an ad account id). Rows are e-mail, first and last name, each SHA-256 of Meta's normalized value; customers
@@ -23,6 +24,7 @@ from marketing_ai.errors import ApplicationError, NotFound, PermissionDenied
 from .adapters.meta_audiences import custom_audience_create, custom_audience_upload
 from .adapters.meta_graph import graph_api, meta_hash
 from .analysis.audiences import EXPORT_BATCH, segment_customer_list, segment_rule_get
+from .audiences.models import Audience
 from .models import AudiencePush, Customer
 from .selectors import meta_connection_for_workspace
 
@@ -30,8 +32,12 @@ logger = logging.getLogger(__name__)
 EDITOR_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN, Membership.Role.EDITOR)
 
 
-def audience_push_list_for_user(*, user: User, segment: str | None = None) -> QuerySet[AudiencePush]:
-    pushes = AudiencePush.objects.filter(workspace=workspace_current_for_user(user=user))
+def audience_push_list_for_user(
+    *, user: User, segment: str | None = None, audience_id: int | None = None
+) -> QuerySet[AudiencePush]:
+    pushes = AudiencePush.objects.filter(workspace=workspace_current_for_user(user=user)).select_related("audience")
+    if audience_id is not None:
+        pushes = pushes.filter(audience_id=audience_id)
     return pushes.filter(segment=segment) if segment else pushes
 
 
@@ -53,12 +59,24 @@ def _filters_json(filters: dict) -> dict:
 
 @transaction.atomic
 def audience_push_start(
-    *, user: User, segment: str, filters: dict, platform_audience_id: str = "", mode: str = AudiencePush.Mode.ADD
+    *,
+    user: User,
+    segment: str = "",
+    audience: Audience | None = None,
+    filters: dict | None = None,
+    platform_audience_id: str = "",
+    mode: str = AudiencePush.Mode.ADD,
 ) -> AudiencePush:
-    """Queue a push of the segment (editors and up) to an existing audience, or to a new one in the ad account."""
+    """Queue a push of the segment or saved audience (editors and up) to an existing Meta audience, or to a new
+    one in the ad account. A saved audience goes with its members at its last refresh."""
     workspace = workspace_current_for_user(user=user)
     _ensure_editor(user=user, workspace=workspace)
-    segment_rule_get(name=segment)
+    if audience is not None:
+        if audience.workspace_id != workspace.id:
+            raise NotFound("Audience not found.")
+        segment, filters = "", {}
+    else:
+        segment_rule_get(name=segment)
     connection = meta_connection_for_workspace(workspace=workspace)
     if connection is None:
         raise ApplicationError("Connect Meta first: add a Meta Pixel source with an access token.")
@@ -76,7 +94,8 @@ def audience_push_start(
         workspace=workspace,
         connection=connection,
         segment=segment,
-        filters=_filters_json(filters),
+        audience=audience,
+        filters=_filters_json(filters or {}),
         mode=mode,
         platform_audience_id=audience_id,
         created_by=user,
@@ -94,17 +113,35 @@ def audience_push_start(
     return push
 
 
-def audience_rows(*, workspace: Workspace, segment: str, filters: dict) -> Iterator[tuple[list[list[str]], int]]:
-    """The segment's customers as hashed rows in export batches, with the count of members left out per batch."""
-    rows = segment_customer_list(workspace=workspace, name=segment, **_filter_arguments(filters))
-    keys: list[str] = []
-    for row in rows.values_list("customer_key", flat=True).iterator(chunk_size=EXPORT_BATCH):
-        keys.append(row)
-        if len(keys) == EXPORT_BATCH:
-            yield _hashed_profiles(workspace, keys)
-            keys = []
-    if keys:
-        yield _hashed_profiles(workspace, keys)
+def _push_customer_keys(push: AudiencePush) -> QuerySet:
+    """The customer keys a push uploads: the saved audience's members, or the segment's customers of its range."""
+    if push.audience_id:
+        from .audiences.selectors import audience_customers
+
+        return audience_customers(audience=push.audience).values_list("customer_key", flat=True)
+    rows = segment_customer_list(workspace=push.workspace, name=push.segment, **_filter_arguments(push.filters))
+    return rows.values_list("customer_key", flat=True)
+
+
+def audience_rows(*, workspace: Workspace, keys: QuerySet) -> Iterator[tuple[list[list[str]], int]]:
+    """The customers of these keys as hashed rows in export batches, with the count left out per batch."""
+    batch: list[str] = []
+    for row in keys.iterator(chunk_size=EXPORT_BATCH):
+        batch.append(row)
+        if len(batch) == EXPORT_BATCH:
+            yield _hashed_profiles(workspace, batch)
+            batch = []
+    if batch:
+        yield _hashed_profiles(workspace, batch)
+
+
+def customer_hashed_row(*, email: str, email_sha256: str, first_name: str, last_name: str) -> list[str] | None:
+    """[EMAIL, FN, LN] as Meta matches them: SHA-256 of the normalized values (a hash-only customer goes as its
+    stored hash); None without an e-mail Meta could match."""
+    email_hashed = meta_hash("EMAIL", email) if email.strip() else email_sha256.strip().lower()
+    if len(email_hashed) != 64:
+        return None
+    return [email_hashed, meta_hash("FN", first_name), meta_hash("LN", last_name)]
 
 
 def _hashed_profiles(workspace: Workspace, keys: list[str]) -> tuple[list[list[str]], int]:
@@ -113,16 +150,16 @@ def _hashed_profiles(workspace: Workspace, keys: list[str]) -> tuple[list[list[s
     )
     hashed = []
     for email, email_sha256, first_name, last_name in profiles:
-        email_hashed = meta_hash("EMAIL", email) if email.strip() else email_sha256.strip().lower()
-        if len(email_hashed) == 64:
-            hashed.append([email_hashed, meta_hash("FN", first_name), meta_hash("LN", last_name)])
+        row = customer_hashed_row(email=email, email_sha256=email_sha256, first_name=first_name, last_name=last_name)
+        if row is not None:
+            hashed.append(row)
     return hashed, len(keys) - len(hashed)
 
 
 def _upload_batches(workspace: Workspace, push: AudiencePush) -> Iterator[list[list[str]]]:
     """Rows in Meta's batches of `META_AUDIENCE_BATCH_SIZE`, de-duplicated; counts skipped members on the push."""
     size, pending, seen = settings.META_AUDIENCE_BATCH_SIZE, [], set()
-    for hashed, skipped in audience_rows(workspace=workspace, segment=push.segment, filters=push.filters):
+    for hashed, skipped in audience_rows(workspace=workspace, keys=_push_customer_keys(push)):
         push.skipped += skipped
         for row in hashed:
             if row[0] not in seen:
@@ -157,17 +194,18 @@ def _push_upload(push: AudiencePush) -> None:
         raise ApplicationError("The Meta source of this push is gone or has no access token.")
     api = graph_api(access_token=connection.secrets["accessToken"])
     if not push.platform_audience_id:
-        label = push.segment.replace("_", " ").capitalize()
+        if push.audience_id:
+            label, what = push.audience.name, f"audience {push.audience.name}"
+        else:
+            label, what = push.segment.replace("_", " ").capitalize(), f"segment {push.segment}"
         push.platform_audience_id = custom_audience_create(
             api=api,
             ad_account_id=connection.config["adAccountId"],
             name=f"{label} ({push.workspace.name})",
-            description=f"Marketing AI segment {push.segment}, pushed {timezone.now():%Y-%m-%d}.",
+            description=f"Marketing AI {what}, pushed {timezone.now():%Y-%m-%d}.",
         )
         push.save(update_fields=["platform_audience_id", "updated_at"])
-    estimated = segment_customer_list(
-        workspace=push.workspace, name=push.segment, **_filter_arguments(push.filters)
-    ).count()
+    estimated = _push_customer_keys(push).count()
     push.session_id = secrets.randbelow(2**62) + 1
     batches = _upload_batches(push.workspace, push)
     batch = next(batches, None)
@@ -196,7 +234,8 @@ def _push_upload(push: AudiencePush) -> None:
         push.save(update_fields=["session_id", "sent", "received", "invalid", "batches", "total", "updated_at"])
         batch = following
     if sequence == 0:
-        raise ApplicationError("Nobody in this segment has an e-mail address Meta could match.")
+        what = "audience" if push.audience_id else "segment"
+        raise ApplicationError(f"Nobody in this {what} has an e-mail address Meta could match.")
 
 
 def _filter_arguments(filters: dict) -> dict:

@@ -321,7 +321,7 @@ class WebhookDelivery(models.Model):
 
 
 class AudiencePush(TimeStampedModel):
-    """One upload of a segment's customers to an ad platform's audience (Meta Custom Audiences), run as a job."""
+    """One upload of a segment's or a saved audience's customers to a Meta Custom Audience, run as a job."""
 
     class Mode(models.TextChoices):
         ADD = "add", "Add to the audience"
@@ -341,7 +341,15 @@ class AudiencePush(TimeStampedModel):
         related_name="audience_pushes",
         help_text="The Meta Pixel source whose access token uploads.",
     )
-    segment = models.CharField(max_length=64)
+    segment = models.CharField(max_length=64, blank=True, help_text="The segment pushed, when not a saved audience.")
+    audience = models.ForeignKey(
+        "integrations.Audience",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="pushes",
+        help_text="The saved audience pushed (its members at the last refresh).",
+    )
     filters = models.JSONField(default=dict, blank=True, help_text="from, to, source of the segment's range.")
     mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.ADD)
     platform_audience_id = models.CharField(max_length=64, blank=True)
@@ -365,4 +373,8 @@ class AudiencePush(TimeStampedModel):
         indexes = [models.Index(fields=["workspace", "segment"], name="integ_audience_push_idx")]
 
     def __str__(self) -> str:
-        return f"{self.segment} -> {self.platform_audience_id or 'new audience'} ({self.status})"
+        return f"{self.segment or self.audience_id} -> {self.platform_audience_id or 'new audience'} ({self.status})"
+
+
+# Saved audiences live in their own package; importing them here registers them with the app.
+from .audiences.models import Audience, AudienceMember, AudienceSizePoint  # noqa: E402, F401

@@ -157,6 +157,7 @@ class AudiencePushOutput(serializers.ModelSerializer):
         fields = [
             "id",
             "segment",
+            "audience",
             "filters",
             "mode",
             "platformAudienceId",

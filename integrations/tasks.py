@@ -89,3 +89,19 @@ def capi_relay_task(source_id: int, events: list, test_event_code: str = "") -> 
         raise
     except ApplicationError as error:  # Meta refused them: retrying sends the same refusal again
         logger.warning("capi relay for source %s refused: %s", source_id, error.message)
+
+
+@shared_task(acks_late=True)
+def audience_refresh_task(audience_id: int) -> None:
+    """Re-evaluate one saved audience's rules into its members and size history; safe to run twice."""
+    from .audiences.services import audience_refresh
+
+    audience_refresh(audience_id=audience_id)
+
+
+@shared_task
+def audiences_refresh_due_task() -> int:
+    """Beat: queue a refresh of every saved audience not refreshed for AUDIENCE_REFRESH_MINUTES."""
+    from .audiences.services import audiences_refresh_due
+
+    return audiences_refresh_due()

@@ -213,6 +213,12 @@ CELERY_BEAT_SCHEDULE["integrations-purge-jobs"] = {
     "task": "integrations.tasks.jobs_purge_task",
     "schedule": crontab(hour=3, minute=15),
 }
+# Saved audiences are re-evaluated when older than AUDIENCE_REFRESH_MINUTES (checked every 15 minutes).
+AUDIENCE_REFRESH_MINUTES = env.int("AUDIENCE_REFRESH_MINUTES", default=360)
+CELERY_BEAT_SCHEDULE["integrations-refresh-audiences"] = {
+    "task": "integrations.tasks.audiences_refresh_due_task",
+    "schedule": timedelta(minutes=15),
+}
 # Campaigns: overdue approval steps escalate.
 CELERY_BEAT_SCHEDULE["campaigns-escalate-approvals"] = {
     "task": "campaigns.tasks.approval_escalate_task",

@@ -170,10 +170,10 @@ def segment_csv_lines(*, workspace, name: str, rows: QuerySet) -> Iterator[str]:
         ):
             writer.writerow(
                 [
-                    _csv_safe(member["customerKey"]),
-                    _csv_safe(member["email"]),
-                    _csv_safe(member["firstName"]),
-                    _csv_safe(member["lastName"]),
+                    csv_safe(member["customerKey"]),
+                    csv_safe(member["email"]),
+                    csv_safe(member["firstName"]),
+                    csv_safe(member["lastName"]),
                     row["events"],
                     row["event_types"],
                     row["page_views"],
@@ -189,7 +189,7 @@ def segment_csv_lines(*, workspace, name: str, rows: QuerySet) -> Iterator[str]:
         yield flush()
 
 
-def _csv_safe(text: str) -> str:
+def csv_safe(text: str) -> str:
     """Neutralise spreadsheet formulas in values that come from tracked data (CSV injection)."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
@@ -219,7 +219,7 @@ def segment_contact_lines(*, workspace, name: str, rows: QuerySet, tool: str) ->
                 continue
             seen.add(email)
             row = by_key[profile.customer_key]
-            names = [_csv_safe(email), _csv_safe(profile.first_name), _csv_safe(profile.last_name)]
+            names = [csv_safe(email), csv_safe(profile.first_name), csv_safe(profile.last_name)]
             if tool == "klaviyo":
                 spent = cents_money(row["purchase_cents"])
                 writer.writerow([*names, name, row["purchases"], spent, row["last_seen_at"].date().isoformat()])
