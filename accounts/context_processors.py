@@ -10,6 +10,7 @@ NAVIGATION = [
     ("Data sources", "integrations:source-list", "database"),
     ("Customers", "integrations:customer-list", "users"),
     ("Analytics", "analytics:overview", "chart"),
+    ("Audiences", "audiences:audience-list", "users"),
     ("Campaigns", "campaigns:campaign-list", "megaphone"),
     ("Brand", "campaigns:brand-profile", "palette"),
     ("Usage & cost", "ai:usage", "coins"),

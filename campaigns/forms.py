@@ -13,10 +13,19 @@ class CampaignForm(forms.Form):
     name = forms.CharField(max_length=200)
     objective = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
     segment = forms.CharField(max_length=64, required=False, help_text="The audience segment, e.g. high_value.")
+    audience_id = forms.TypedChoiceField(
+        label="Saved audience", required=False, coerce=int, empty_value=None, choices=[("", "None")]
+    )
     channels = forms.MultipleChoiceField(choices=Platform.choices, required=False, widget=forms.CheckboxSelectMultiple)
     budget = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"), initial=Decimal("0"))
     starts_at = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
     ends_at = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+
+    def __init__(self, *args, audiences=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["audience_id"].choices = [("", "None (use the segment)")] + [
+            (audience.id, f"{audience.name} ({audience.size:,})") for audience in audiences
+        ]
 
     def clean(self):
         data = super().clean()

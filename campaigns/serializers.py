@@ -23,6 +23,7 @@ class CampaignInput(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     objective = serializers.CharField(max_length=500)
     segment = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    audienceId = serializers.IntegerField(source="audience_id", required=False, allow_null=True, default=None)
     channels = serializers.ListField(
         child=serializers.ChoiceField(choices=Platform.choices), required=False, default=list
     )
@@ -57,6 +58,8 @@ class CampaignOutput(serializers.ModelSerializer):
     createdById = serializers.IntegerField(source="created_by_id", allow_null=True)
     submittedAt = serializers.DateTimeField(source="submitted_at", allow_null=True)
     decidedAt = serializers.DateTimeField(source="decided_at", allow_null=True)
+    audienceId = serializers.IntegerField(source="audience_id", allow_null=True)
+    audienceSnapshot = serializers.JSONField(source="audience_snapshot")
     createdAt = serializers.DateTimeField(source="created_at")
     updatedAt = serializers.DateTimeField(source="updated_at")
 
@@ -67,6 +70,8 @@ class CampaignOutput(serializers.ModelSerializer):
             "name",
             "objective",
             "segment",
+            "audienceId",
+            "audienceSnapshot",
             "channels",
             "budget",
             "startsAt",

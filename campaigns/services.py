@@ -9,7 +9,9 @@ from django.utils import timezone
 from accounts.display import label
 from accounts.models import Membership, User, Workspace
 from accounts.notifications import notification_delete_for_subject
-from marketing_ai.errors import Conflict, NotFound, PermissionDenied
+from integrations.audiences.selectors import audience_list_for_workspace
+from integrations.audiences.services import audience_launch_snapshot
+from marketing_ai.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 
 from .activity import activity_record, campaign_subject
 from .models import ApprovalStep, ApprovalWorkflow, Campaign, CampaignRecommendation
@@ -18,7 +20,17 @@ from .models.campaign import Platform
 Status = Campaign.Status
 EDITOR_ROLES = {Membership.Role.OWNER, Membership.Role.ADMIN, Membership.Role.EDITOR}
 EDITABLE_STATUSES = {Status.DRAFT, Status.REJECTED}
-CAMPAIGN_FIELDS = ("name", "objective", "segment", "channels", "budget", "starts_at", "ends_at", "platform_campaign_id")
+CAMPAIGN_FIELDS = (
+    "name",
+    "objective",
+    "segment",
+    "audience_id",
+    "channels",
+    "budget",
+    "starts_at",
+    "ends_at",
+    "platform_campaign_id",
+)
 
 # Every allowed move; the workflow owns in_review/approved/rejected, people own the rest.
 TRANSITIONS: dict[str, set[str]] = {
@@ -49,6 +61,17 @@ def ensure_editor(*, user: User, workspace: Workspace) -> Membership:
     return membership
 
 
+def audience_id_clean(*, workspace: Workspace, audience_id: int | None) -> int | None:
+    """The id of one of the workspace's saved audiences, or None; a 400 naming `audienceId` otherwise."""
+    if audience_id is None:
+        return None
+    if not audience_list_for_workspace(workspace=workspace).filter(id=audience_id).exists():
+        raise ApplicationError(
+            "Some fields are invalid.", errors={"audienceId": ["No such audience in this workspace."]}
+        )
+    return audience_id
+
+
 def channels_clean(channels) -> list[str]:
     """Known platform names, de-duplicated in order."""
     known = set(Platform.values)
@@ -74,11 +97,13 @@ def campaign_create(
     starts_at: datetime | None = None,
     ends_at: datetime | None = None,
     recommendation: CampaignRecommendation | None = None,
+    audience_id: int | None = None,
     **extra,
 ) -> Campaign:
     """Create a draft campaign in the workspace (editors and up) and log it."""
     ensure_editor(user=user, workspace=workspace)
     campaign = Campaign(
+        audience_id=audience_id_clean(workspace=workspace, audience_id=audience_id),
         workspace=workspace,
         created_by=user,
         recommendation=recommendation,
@@ -148,6 +173,8 @@ def campaign_update(*, campaign: Campaign, user: User, data: dict) -> Campaign:
             raise Conflict(f"A campaign that is {campaign.get_status_display().lower()} cannot be edited.")
         for field in changed:
             value = channels_clean(data[field]) if field == "channels" else data[field]
+            if field == "audience_id":
+                value = audience_id_clean(workspace=campaign.workspace, audience_id=value)
             setattr(campaign, field, value.strip() if isinstance(value, str) else value)
         campaign.full_clean()
         campaign.save(update_fields=[*changed, "updated_at"])
@@ -188,6 +215,9 @@ def campaign_transition(
     if to_status in (Status.APPROVED, Status.REJECTED) and previous == Status.IN_REVIEW:
         campaign.decided_at = now
         fields.append("decided_at")
+    if to_status == Status.ACTIVE and campaign.audience_id:  # launch: keep who the campaign was aimed at
+        campaign.audience_snapshot = audience_launch_snapshot(audience=campaign.audience)
+        fields.append("audience_snapshot")
     campaign.save(update_fields=fields)
     if previous == Status.IN_REVIEW and to_status == Status.DRAFT:  # withdrawn: its open workflow ends here
         open_workflows = ApprovalWorkflow.objects.filter(campaign=campaign, status=ApprovalWorkflow.Status.PENDING)

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Membership, User
 from accounts.selectors import membership_current_for_user, notification_list_for_user, workspace_current_for_user
+from integrations.audiences.selectors import audience_list_for_workspace
 from marketing_ai.charts import time_chart
 from marketing_ai.errors import ApplicationError, NotFound
 
@@ -78,7 +79,8 @@ def campaign_list(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def campaign_new(request):
-    form = CampaignForm(request.POST or None)
+    audiences = audience_list_for_workspace(workspace=workspace_current_for_user(user=request.user))
+    form = CampaignForm(request.POST or None, audiences=audiences)
     if request.method == "POST" and form.is_valid():
         try:
             campaign = campaign_create(

@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("sources/", include("integrations.urls")),
     path("analytics/", include("integrations.analysis.urls")),
+    path("audiences/", include("integrations.audiences.urls")),
     path("chat/", include("chat.urls")),
     path("", include("ai.urls")),
     path("campaigns/", include("campaigns.urls")),

@@ -41,6 +41,17 @@ class Campaign(TimeStampedModel):
     name = models.CharField(max_length=200)
     objective = models.CharField(max_length=500)
     segment = models.CharField(max_length=64, blank=True, help_text="The audience segment.")
+    audience = models.ForeignKey(
+        "integrations.Audience",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="campaigns",
+        help_text="The saved audience the campaign targets.",
+    )
+    audience_snapshot = models.JSONField(
+        default=dict, blank=True, help_text="The audience's name, rules and size when the campaign went live."
+    )
     channels = models.JSONField(default=list, blank=True)
     budget = models.DecimalField(
         max_digits=12, decimal_places=2, default=Decimal("0.00"), validators=[MinValueValidator(Decimal("0"))]

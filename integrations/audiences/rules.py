@@ -49,6 +49,17 @@ PREDICTION_FIELDS = {
 }
 EVENT_TYPES = tuple(choice for choice in Event.EventType.values if choice in TYPE_BITS)
 CONDITION_TYPES = ("segment", "event", "total")
+CONDITION_LABELS = {
+    "segment": "Segment",
+    "event": "Did / didn't do",
+    "total": "Customer total",
+    "prediction": "Prediction",
+}
+
+
+def condition_types() -> dict[str, str]:
+    """The condition types a rule may use, with their labels."""
+    return {kind: CONDITION_LABELS[kind] for kind in CONDITION_TYPES}
 
 
 class RuleErrors:

@@ -126,6 +126,12 @@ def audience_members_sql(*, audience: Audience) -> Q:
     return rules_condition(workspace=audience.workspace, rules=audience.rules)
 
 
+def audience_preview_size(*, workspace: Workspace, rules) -> int:
+    """How many of the workspace's customers the rules select now (validated; nothing is stored)."""
+    condition = rules_condition(workspace=workspace, rules=rules_validate(rules))
+    return Customer.objects.filter(workspace=workspace).filter(condition).count()
+
+
 def audience_refresh(*, audience_id: int) -> Audience | None:
     """Evaluate the rules now: members replaced and size recorded in one transaction; a failure is recorded on
     the audience. None when the audience was deleted meanwhile."""

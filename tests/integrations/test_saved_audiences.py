@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Membership
+from campaigns.models import Campaign
 from integrations.models import Audience, AudienceSizePoint, DataSource
 from integrations.tasks import audiences_refresh_due_task
 from tests.integrations.analysis_data import Events, customer_create, source_create
@@ -352,3 +353,46 @@ def test_the_member_list_is_paginated_in_bounded_queries(
 
     assert page["count"] == 30
     assert len(page["results"]) == 10
+
+
+def test_a_campaign_keeps_its_audiences_definition_and_size_at_launch(
+    create, jwt_api_client, workspace, user, shoppers
+):
+    audience = create(REPEAT, name="Loyal").detail
+    created = jwt_api_client.post(
+        "/api/campaigns",
+        {"name": "Thank you", "objective": "Reward loyalty", "audienceId": audience["id"]},
+        format="json",
+    )
+    assert created.status_code == 201
+    campaign_id = created.json()["id"]
+    assert created.json()["audienceSnapshot"] == {}
+    Campaign.objects.filter(id=campaign_id).update(
+        status="approved", starts_at=days_ago(1), ends_at=timezone.now() + timedelta(days=5)
+    )
+    Events(workspace, source_create(workspace, name="More")).add("bob", "purchase", "10", when=days_ago(1)).save()
+
+    for status in ("scheduled", "active"):
+        assert (
+            jwt_api_client.patch(f"/api/campaigns/{campaign_id}", {"status": status}, format="json").status_code == 200
+        )
+
+    snapshot = jwt_api_client.get(f"/api/campaigns/{campaign_id}").json()["audienceSnapshot"]
+    assert (snapshot["name"], snapshot["size"], snapshot["rules"]) == ("Loyal", 2, audience["rules"])
+    # Later edits of the audience do not rewrite what the campaign launched with.
+    jwt_api_client.patch(f"/api/audiences/{audience['id']}", {"name": "Renamed", "rules": REPEAT}, format="json")
+    Events(workspace, source_create(workspace, name="Later")).add("cy", "purchase", "5", times=2).save()
+    jwt_api_client.post(f"/api/audiences/{audience['id']}/refresh")
+    assert Campaign.objects.get(id=campaign_id).audience_snapshot == snapshot
+
+
+def test_a_campaign_cannot_target_another_workspaces_audience(create, other_jwt_api_client, shoppers):
+    audience = create(REPEAT).detail
+
+    response = other_jwt_api_client.post(
+        "/api/campaigns", {"name": "Steal", "objective": "x", "audienceId": audience["id"]}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"audienceId": ["No such audience in this workspace."]}
+    assert not Campaign.objects.exists()
