@@ -211,7 +211,7 @@ class AudiencePushListCreateApi(APIView):
     class Input(serializers.Serializer):
         segment = serializers.CharField(max_length=64)
         audienceId = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
-        mode = serializers.ChoiceField(choices=AudiencePush.Mode.values, default=AudiencePush.Mode.ADD)
+        mode = serializers.ChoiceField(choices=AudiencePush.Mode.choices, default=AudiencePush.Mode.ADD)
         dateFrom = serializers.DateField(required=False, allow_null=True, source="date_from")
         dateTo = serializers.DateField(required=False, allow_null=True, source="date_to")
         sourceId = serializers.IntegerField(required=False, allow_null=True, min_value=1, source="source")

@@ -289,6 +289,8 @@ SPECTACULAR_SETTINGS = {
         "BrandAssetKindEnum": "campaigns.models.campaign.BrandAsset.Kind",
         "JobStatusEnum": "integrations.models.SyncJob.Status",
         "JobKindEnum": "integrations.models.SyncJob.Kind",
+        "AudiencePushModeEnum": "integrations.models.AudiencePush.Mode",
+        "AudienceRefreshStatusEnum": "integrations.models.Audience.RefreshStatus",
     },
 }
 

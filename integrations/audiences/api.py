@@ -178,7 +178,7 @@ class AudienceExportApi(APIView):
 class AudiencePushApi(APIView):
     class Input(serializers.Serializer):
         audienceId = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
-        mode = serializers.ChoiceField(choices=AudiencePush.Mode.values, default=AudiencePush.Mode.ADD)
+        mode = serializers.ChoiceField(choices=AudiencePush.Mode.choices, default=AudiencePush.Mode.ADD)
 
     @extend_schema(responses=AudiencePushOutput(many=True), tags=["audiences"])
     def get(self, request, audience_id: int) -> Response:

@@ -21,8 +21,9 @@ def migrate(targets):
 
 
 def latest():
-    executor = MigrationExecutor(connection)
-    return [key for key in executor.loader.graph.leaf_nodes() if key[0] == "integrations"]
+    """Every app's latest migration: going back unapplies other apps' migrations that depend on integrations
+    (campaigns' audience field), and they must come back too."""
+    return MigrationExecutor(connection).loader.graph.leaf_nodes()
 
 
 @pytest.fixture
