@@ -156,7 +156,7 @@ if REDIS_URL:
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "marketing_ai.caching.RedisCache",
             "LOCATION": REDIS_URL,
             # Fail in a second, not after redis-py's retries: callers fall back (marketing_ai/caching.py).
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2, "retry": Retry(NoBackoff(), 0)},
