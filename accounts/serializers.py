@@ -24,7 +24,36 @@ class StrictEmailField(serializers.EmailField):
         return super().to_internal_value(data)
 
 
-class UserOutput(serializers.Serializer):
+class FlatOutput(serializers.Serializer):
+    """An output serializer of plain attributes, rendered straight from its declared fields.
+
+    DRF deep-copies every declared field for each serializer instance before rendering (for a nine-field user,
+    more CPU than the rest of the request's view code). Fields of the scalar kinds below render the same unbound,
+    so they are used as declared; tests/accounts/test_serializers.py checks the output equals DRF's own.
+    """
+
+    _SCALARS = (
+        serializers.BooleanField,
+        serializers.CharField,  # EmailField is one
+        serializers.DateTimeField,
+        serializers.IntegerField,
+    )
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name, field in cls._declared_fields.items():
+            if not isinstance(field, cls._SCALARS) or "." in (field.source or ""):
+                raise TypeError(f"{cls.__name__}.{name}: FlatOutput renders plain scalar attributes only.")
+
+    def to_representation(self, instance) -> dict:
+        output = {}
+        for name, field in self._declared_fields.items():
+            value = getattr(instance, field.source or name)
+            output[name] = None if value is None else field.to_representation(value)
+        return output
+
+
+class UserOutput(FlatOutput):
     """The sanitized user: never the password hash, flags or internal ids beyond `id`."""
 
     id = serializers.IntegerField()
