@@ -1,22 +1,18 @@
 """DRF authentication: Bearer access JWTs checked against their login session on every request."""
 
 import uuid
-from datetime import timedelta
 
-from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from .models import LoginSession
 from .session_lookup import login_session_with_user
 from .tokens import SESSION_CLAIM, access_token_decode
 
-LAST_USED_RESOLUTION = timedelta(minutes=1)
-
 
 def login_session_for_access_token(raw: str) -> LoginSession:
     """The live session behind an access token (user attached); raises AuthenticationFailed otherwise.
 
-    One primary-key query loads the session and its user, so revocation costs nothing extra.
+    One cache read or primary-key query loads the session and its user, so revocation costs nothing extra.
     """
     try:
         claims = access_token_decode(raw)
@@ -31,11 +27,6 @@ def login_session_for_access_token(raw: str) -> LoginSession:
         raise exceptions.AuthenticationFailed("Invalid or expired access token.")
     if not session.is_active:
         raise exceptions.AuthenticationFailed("This session has been revoked or has expired.")
-    now = timezone.now()
-    if now - session.last_used_at > LAST_USED_RESOLUTION:
-        # Coarse on purpose: one write per minute per session, not one per request.
-        LoginSession.objects.filter(id=session.id).update(last_used_at=now)
-        session.last_used_at = now
     return session
 
 

@@ -1,5 +1,4 @@
 import uuid
-from datetime import timedelta
 
 from django.contrib.auth import logout
 from django.utils import timezone
@@ -7,8 +6,7 @@ from django.utils import timezone
 from .browser import LOGIN_SESSION_KEY
 from .models import LoginSession
 from .selectors import membership_current_for_user
-
-LAST_USED_RESOLUTION = timedelta(minutes=1)
+from .session_lookup import LAST_USED_RESOLUTION
 
 
 class CurrentWorkspaceMiddleware:

@@ -13,6 +13,7 @@ from marketing_ai.errors import Conflict, NotFound, PermissionDenied, Unauthoriz
 
 from .models import AuditEvent, LoginSession, Membership, RefreshToken, User, Workspace
 from .selectors import membership_current_for_user
+from .session_lookup import login_sessions_forget
 from .throttle import (
     login_check_admitted,
     login_throttle_check,
@@ -149,6 +150,8 @@ def login_session_create(
 ) -> LoginSession:
     """Open a login session (7 days) for the user, records lastLoginAt and audits the successful login."""
     now = timezone.now()
+    user.last_login_at = now
+    user.save(update_fields=["last_login_at", "updated_at"])  # before the session: its cached row starts fresh
     session = LoginSession.objects.create(
         user=user,
         ip_address=ip or None,
@@ -157,8 +160,6 @@ def login_session_create(
         expires_at=now + settings.LOGIN_SESSION_LIFETIME,
         django_session_key=django_session_key,
     )
-    user.last_login_at = now
-    user.save(update_fields=["last_login_at", "updated_at"])
     audit_record(
         kind=AuditEvent.Kind.LOGIN_SUCCEEDED,
         user=user,
@@ -231,6 +232,7 @@ def login_session_revoke(
     )
     if not revoked:
         return False
+    login_sessions_forget(session_ids=[session.id])
     session.revoked_at, session.revoked_reason = now, reason
     if session.django_session_key:
         import_module(settings.SESSION_ENGINE).SessionStore(session_key=session.django_session_key).delete()

@@ -297,6 +297,11 @@ SPECTACULAR_SETTINGS = {
 # Auth tokens (DESIGN §4): 15-minute access JWTs bound to a login session of 7 days.
 ACCESS_TOKEN_LIFETIME = timedelta(minutes=env.int("ACCESS_TOKEN_MINUTES", default=15))
 LOGIN_SESSION_LIFETIME = timedelta(days=env.int("LOGIN_SESSION_DAYS", default=7))
+# Seconds a Bearer token's session row (with its user and workspace) is kept in the shared cache, so that most
+# API requests skip the database (accounts/session_lookup.py). Saves and revocations through the app forget it
+# at once; a raw SQL change is seen within this time. 0 turns it off, the default without Redis: a process-local
+# cache would keep a revoked session alive in the other processes.
+AUTH_SESSION_CACHE_SECONDS = env.int("AUTH_SESSION_CACHE_SECONDS", default=30 if REDIS_URL else 0)
 # HS256 wants a key of at least 32 bytes; by default derive one from SECRET_KEY.
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default=hashlib.sha256(SECRET_KEY.encode()).hexdigest())
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
