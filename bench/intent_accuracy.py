@@ -1,7 +1,8 @@
 """Intent classifier accuracy on the held-out split of ai/intent/examples.jsonl; prints JSON.
 
 Beside the classifier, the same run measures two baselines on the same held-out examples: the majority
-class, and a keyword rule set (the lexicon concepts alone, first match wins).
+class, and a keyword rule set (the lexicon concepts alone, first match wins). `confidenceGate` is the chat's use
+of it: how many questions it answers alone at INTENT_LOCAL_CONFIDENCE, and how accurately.
 Run: .venv/bin/python bench/intent_accuracy.py
 """
 
@@ -20,6 +21,8 @@ import django  # noqa: E402
 django.setup()
 
 import hashlib  # noqa: E402
+
+from django.conf import settings  # noqa: E402
 
 from ai.intent.classifier import CONCEPTS, INTENTS, NaiveBayes, examples_load, normalize, split_examples  # noqa: E402
 
@@ -77,6 +80,28 @@ def cross_validation(examples: list[dict]) -> dict:
     return {"folds": scores, "mean": round(sum(scores) / len(scores), 3), "min": min(scores)}
 
 
+def confidence_gate(examples: list[dict], threshold: float) -> dict:
+    """What the chat's gate does (ai.intent.analysis.aintent_for_answer): the classifier answers alone at or above
+    `threshold` and the model is asked below it. Measured on the cross-validation folds' predictions."""
+    predictions = []
+    for fold in range(FOLDS):
+        model = NaiveBayes().fit([e for e in examples if fold_of(e["text"]) != fold])
+        predictions += [(*model.predict(e["text"]), e["intent"]) for e in examples if fold_of(e["text"]) == fold]
+    sure = [(label, actual) for label, confidence, actual in predictions if round(confidence, 3) >= threshold]
+    unsure = [(label, actual) for label, confidence, actual in predictions if round(confidence, 3) < threshold]
+
+    def accuracy(pairs):
+        return round(sum(label == actual for label, actual in pairs) / len(pairs), 3) if pairs else None
+
+    return {
+        "threshold": threshold,
+        "answeredLocally": round(len(sure) / len(predictions), 3),
+        "accuracyAnsweredLocally": accuracy(sure),
+        "classifierAccuracyOnThoseAskedToTheModel": accuracy(unsure),
+        "classifierAccuracyOverall": accuracy(sure + unsure),
+    }
+
+
 def main() -> dict:
     examples = examples_load()
     train, test = split_examples(examples)
@@ -92,6 +117,7 @@ def main() -> dict:
             "keywordRules": evaluate(keyword_baseline, test)["accuracy"],
         },
         "crossValidation": cross_validation(examples),
+        "confidenceGate": confidence_gate(examples, settings.INTENT_LOCAL_CONFIDENCE),
         "trainingAccuracy": evaluate(lambda text: model.predict(text)[0], train)["accuracy"],
         "target": 0.85,
     }

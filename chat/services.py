@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.selectors import membership_current_for_user
 from ai.calls import provider_calls_store
-from ai.intent.analysis import aintent_analyze
+from ai.intent.analysis import aintent_for_answer
 from ai.providers.base import ChatRequest
 from ai.providers.local import estimate_tokens
 from ai.router import providers_for, stream_reply
@@ -325,7 +325,7 @@ async def reply_stream(
         if isinstance(inputs, Exception):
             raise inputs
         context, providers = inputs
-        intent = await aintent_analyze(
+        intent = await aintent_for_answer(
             text=question.content, workspace=conversation.workspace, providers=providers, ledger=ledger
         )
         yield await _emit(publisher, {"type": "intent", "messageId": reply.id, "data": intent})

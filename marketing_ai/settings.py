@@ -335,6 +335,10 @@ AI_RETRY_BACKOFF_SECONDS = env.float("AI_RETRY_BACKOFF_SECONDS", default=0.5)  #
 # A 429/503 whose Retry-After asks for a longer wait than this is not retried: the next provider answers at once.
 AI_RETRY_MAX_WAIT_SECONDS = env.float("AI_RETRY_MAX_WAIT_SECONDS", default=5.0)
 
+# Chat answers take the offline intent classifier's answer at or above this confidence and ask the model only
+# below it (ai/intent/analysis.py: aintent_for_answer); above 1 the model is always asked first, 0 never.
+INTENT_LOCAL_CONFIDENCE = env.float("INTENT_LOCAL_CONFIDENCE", default=0.97)
+
 # External providers: every base URL is a setting so tests point it at a local fake server.
 SHOPIFY_API_URL = env.str("SHOPIFY_API_URL", default="https://{shop}/admin/api/{version}")
 SHOPIFY_API_VERSION = env.str("SHOPIFY_API_VERSION", default="2025-10")

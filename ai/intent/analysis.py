@@ -5,6 +5,7 @@ import json
 from functools import lru_cache
 
 import jsonschema
+from django.conf import settings
 
 from marketing_ai.db import db_sync_to_async
 
@@ -69,7 +70,28 @@ async def aintent_analyze(
 ) -> dict:
     """`intent_analyze` for async callers (the chat stream, which passes the providers it resolved and the
     ledger that collects its ProviderCalls)."""
+    return await _amodel_intent(
+        text=text, offline=intent_classify(text=text), workspace=workspace, providers=providers, ledger=ledger
+    )
+
+
+async def aintent_for_answer(
+    *, text: str, workspace=None, providers: list | None = None, ledger: list[dict] | None = None
+) -> dict:
+    """The intent a chat answer is shaped by: the offline classifier's when it is sure (confidence at least
+    INTENT_LOCAL_CONFIDENCE), else `aintent_analyze`'s.
+
+    Asking the model is a whole round trip before the answer's own call starts; the classifier answers in well
+    under a millisecond, and at the default threshold it is sure of ~80% of messages, with ~96% accuracy on
+    those in cross-validation (bench/intent_accuracy.py, `confidenceGate`). The model is asked about the rest.
+    """
     offline = intent_classify(text=text)
+    if offline["confidence"] >= settings.INTENT_LOCAL_CONFIDENCE:
+        return offline
+    return await _amodel_intent(text=text, offline=offline, workspace=workspace, providers=providers, ledger=ledger)
+
+
+async def _amodel_intent(*, text: str, offline: dict, workspace, providers: list | None, ledger) -> dict:
     if providers is None:
         providers = await db_sync_to_async(providers_for)(workspace=workspace)
     if not tokens_of(text) or providers[0].name == "local":

@@ -110,10 +110,34 @@ async def test_a_websocket_answer_stores_its_question_answer_and_provider_calls(
     assert rows[1].id == events[-1]["messageId"] and rows[1].content == fake_llm.text
     await conversation.arefresh_from_db()
     assert conversation.title == "How is my funnel doing this week?"
-    # The intent analysis and the answer each leave one ProviderCall, written with the final save.
+    # The classifier is sure of this question: the answer's call is the only one, written with the final save.
+    calls = [c async for c in ProviderCall.objects.order_by("id")]
+    assert [(c.purpose, c.status) for c in calls] == [("chat", "ok")]
+    assert calls[0].tokens_out == events[-1]["usage"]["tokensOut"] > 0
+    assert events[0]["data"]["intent"] == "performance_question"
+
+
+@pytest.mark.parametrize(
+    "question,local_confidence",
+    [("Can you help me with my store?", 0.97), ("How is my funnel doing this week?", 1.01)],
+    ids=["the-classifier-is-unsure", "the-model-always-asked-first"],
+)
+async def test_the_model_classifies_the_question_first_when_the_classifier_is_not_sure_enough(
+    user, fake_llm, settings, question, local_confidence
+):
+    settings.INTENT_LOCAL_CONFIDENCE = local_confidence
+    conversation = (await sync_to_async(conversation_create)(user=user, title=""))[0]
+    communicator = ws_communicator(
+        f"/ws/chat/{conversation.id}/", session_key=await sync_to_async(session_key_for)(user)
+    )
+    await communicator.connect()
+    await communicator.send_json_to({"type": "message", "content": question})
+    events = await receive_until_complete(communicator)
+    await communicator.disconnect()
+
     calls = [c async for c in ProviderCall.objects.order_by("id")]
     assert [(c.purpose, c.status) for c in calls] == [("intent", "ok"), ("chat", "ok")]
-    assert calls[1].tokens_out == events[-1]["usage"]["tokensOut"] > 0
+    assert events[-1]["type"] == "complete"
 
 
 async def test_a_late_progress_save_never_overwrites_a_finished_answer(user):
