@@ -13,7 +13,7 @@ from marketing_ai.errors import Conflict, NotFound, PermissionDenied, Unauthoriz
 
 from .models import AuditEvent, LoginSession, Membership, RefreshToken, User, Workspace
 from .selectors import membership_current_for_user
-from .session_lookup import login_sessions_forget
+from .session_cache import session_rows_forget
 from .throttle import (
     login_check_admitted,
     login_throttle_check,
@@ -232,7 +232,7 @@ def login_session_revoke(
     )
     if not revoked:
         return False
-    login_sessions_forget(session_ids=[session.id])
+    session_rows_forget([session.id])
     session.revoked_at, session.revoked_reason = now, reason
     if session.django_session_key:
         import_module(settings.SESSION_ENGINE).SessionStore(session_key=session.django_session_key).delete()

@@ -7,29 +7,23 @@ every authenticated API request. The SQL below is built once per database vendor
 lists, and rows are turned into model instances with the backends' converters, exactly as the ORM would
 (tests/accounts/test_session_lookup.py checks they are equal).
 
-With `AUTH_SESSION_CACHE_SECONDS` set, the converted row is kept in the shared cache (Redis), so most requests
-read no database at all. Every save or delete of the session, its user or the user's current workspace, and
-every revocation, replaces the entry with a "stale" marker (at once and after commit); a reader that finds the
-marker reads the database and caches nothing, and a reader only ever *adds* an entry, so a row read before a
-revocation can never overwrite the marker the revocation left (the marker lives as long as an entry would).
+With `AUTH_SESSION_CACHE_SECONDS` set, the converted rows are kept between requests (accounts/session_cache.py);
+the receivers at the end mark them stale on every save or delete of a session, its user or the user's workspace.
 """
 
 import functools
 import uuid
-from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models.expressions import Col
 from django.utils import timezone
 
-from marketing_ai.caching import shared_cache
-
 from .models import LoginSession, User, Workspace
+from .session_cache import session_row, session_rows_forget
 
 _TABLES = ((LoginSession, "s"), (User, "u"), (Workspace, "w"))
-_STALE = "stale"
 # The last-used time is recorded when the database is read, at most once per this interval: with the cache on,
 # it trails the last request by up to this plus AUTH_SESSION_CACHE_SECONDS.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -59,46 +53,14 @@ def _query(vendor: str) -> tuple[str, list, list]:
 def login_session_with_user(*, session_id: uuid.UUID, user_id: int) -> LoginSession | None:
     """The session with its user and the user's current workspace attached, or None.
 
-    One cache read, or one query (then the session's last use is recorded, at most once a minute, if it is live).
+    Kept rows first (accounts/session_cache.py), else one query; then the session's last use is recorded (at most
+    once a minute, if it is live).
     """
-    ttl = settings.AUTH_SESSION_CACHE_SECONDS
-    if not ttl:
-        values = _values_loaded(session_id=session_id, user_id=user_id)
-        return _session_built(values) if values is not None else None
-    cache, key = shared_cache(), _cache_key(session_id)
-    cached = cache.get(key)
-    if isinstance(cached, list):
-        session = _session_built(cached)
-        return session if session.user_id == user_id else None
-    values = _values_loaded(session_id=session_id, user_id=user_id)
+    values = session_row(session_id, lambda: _values_loaded(session_id=session_id, user_id=user_id))
     if values is None:
         return None
-    if cached != _STALE:
-        cache.add(key, values, timeout=ttl)
-    return _session_built(values)
-
-
-def login_sessions_forget(*, session_ids: Iterable[uuid.UUID]) -> None:
-    """Make the cached rows of these sessions stale, so that the next request reads the database.
-
-    Marked at once (a reader meanwhile sees the row as it was, and caches nothing) and again after commit (the
-    marker then outlives any reader that read the row before the change).
-    """
-    ttl = settings.AUTH_SESSION_CACHE_SECONDS
-    keys = [_cache_key(session_id) for session_id in session_ids]
-    if not ttl or not keys:
-        return
-
-    def mark() -> None:
-        shared_cache().set_many(dict.fromkeys(keys, _STALE), timeout=ttl)
-
-    mark()
-    if transaction.get_connection().in_atomic_block:
-        transaction.on_commit(mark)
-
-
-def _cache_key(session_id: uuid.UUID) -> str:
-    return f"auth:session:{session_id}"
+    session = _session_built(values)
+    return session if session.user_id == user_id else None
 
 
 def _values_loaded(*, session_id: uuid.UUID, user_id: int) -> list | None:
@@ -151,14 +113,14 @@ def _live_session_ids(**filters) -> list[uuid.UUID]:
 
 def session_changed(sender, instance: LoginSession, created: bool = False, **kwargs) -> None:
     if not created:  # a new session has nothing cached yet
-        login_sessions_forget(session_ids=[instance.pk])
+        session_rows_forget([instance.pk])
 
 
 def user_changed(sender, instance: User, **kwargs) -> None:
     """Saved or about to be deleted (its sessions go with it)."""
-    login_sessions_forget(session_ids=_live_session_ids(user_id=instance.pk))
+    session_rows_forget(_live_session_ids(user_id=instance.pk))
 
 
 def workspace_changed(sender, instance: Workspace, **kwargs) -> None:
     """Saved or about to be deleted (its users' current workspace is cleared without a save)."""
-    login_sessions_forget(session_ids=_live_session_ids(user__current_workspace_id=instance.pk))
+    session_rows_forget(_live_session_ids(user__current_workspace_id=instance.pk))

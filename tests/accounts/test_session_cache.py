@@ -1,10 +1,16 @@
 """The Bearer session row kept in the shared cache: requests skip the database, and every change through the app
 (logout, revocation, password change, saves of the user or workspace, deletion) is seen by the very next request."""
 
+import os
+import subprocess
+import sys
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import jwt
 import pytest
+from django.conf import settings as django_settings
 from django.utils import timezone
 
 from accounts.models import LoginSession, User
@@ -139,3 +145,39 @@ def test_with_redis_unreachable_tokens_are_checked_in_the_database(jwt_api_clien
     assert jwt_api_client.get(PROFILE).status_code == 200
     assert jwt_api_client.post("/api/auth/logout").status_code == 204
     assert jwt_api_client.get(PROFILE).status_code == 401
+
+
+REVOKE_ELSEWHERE = """
+import sys, django
+django.setup()
+from accounts.models import LoginSession
+from accounts.services import login_session_revoke
+login_session_revoke(session=LoginSession.objects.get(id=sys.argv[1]), reason="admin_revoked")
+"""
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    not (django_settings.REDIS_URL and django_settings.DATABASE_IS_POSTGRES),
+    reason="needs PostgreSQL and Redis shared by two processes",
+)
+def test_a_session_revoked_by_another_process_is_refused_by_this_one(user, settings):
+    """This process keeps the row in memory; the other process's change reaches it through Redis."""
+    client = api_client_for(user)
+    for _ in range(3):
+        _cached(client)
+    db = settings.DATABASES["default"]
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    subprocess.run(
+        [sys.executable, "-c", REVOKE_ELSEWHERE, _session_id(client)],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "DATABASE_URL": url, "REDIS_URL": settings.REDIS_URL, "AUTH_SESSION_CACHE_SECONDS": "30"},
+        check=True,
+    )
+
+    statuses, deadline = [], time.monotonic() + 2  # Redis delivers the change within milliseconds
+    while time.monotonic() < deadline and 401 not in statuses:
+        statuses.append(client.get(PROFILE).status_code)
+        time.sleep(0.01)
+    assert statuses[-1] == 401 and len(statuses) <= 5
