@@ -7,12 +7,24 @@ from .models import ProviderCall, ProviderKey, UsageDailySummary
 class ProviderKeyAdmin(admin.ModelAdmin):
     """The secret is never displayed: only its last four characters."""
 
-    list_display = ["workspace", "provider", "masked", "model", "is_active", "validated_at", "updated_at"]
+    list_display = ["workspace", "user", "provider", "masked", "model", "is_active", "invalid_reason", "validated_at"]
     list_filter = ["provider", "is_active"]
-    search_fields = ["workspace__name", "provider"]
-    list_select_related = ["workspace"]
-    fields = ["workspace", "provider", "masked", "base_url", "model", "is_active", "validated_at", "created_by"]
-    readonly_fields = ["workspace", "provider", "masked", "validated_at", "created_by"]
+    search_fields = ["workspace__name", "provider", "user__email"]
+    list_select_related = ["workspace", "user"]
+    fields = [
+        "workspace",
+        "user",
+        "provider",
+        "masked",
+        "base_url",
+        "model",
+        "is_active",
+        "validated_at",
+        "invalid_at",
+        "invalid_reason",
+        "created_by",
+    ]
+    readonly_fields = ["workspace", "user", "provider", "masked", "validated_at", "invalid_at", "created_by"]
 
     def has_add_permission(self, request):
         return False  # keys are added (and validated) from the AI settings page
@@ -27,6 +39,8 @@ class ProviderCallAdmin(admin.ModelAdmin):
     list_display = (
         "created_at",
         "workspace",
+        "user",
+        "feature",
         "provider",
         "model",
         "purpose",
@@ -35,8 +49,8 @@ class ProviderCallAdmin(admin.ModelAdmin):
         "tokens_out",
         "cost",
     )
-    list_filter = ("provider", "status", "purpose")
-    raw_id_fields = ("workspace",)
+    list_filter = ("provider", "status", "feature", "purpose")
+    raw_id_fields = ("workspace", "user")
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -22,7 +22,7 @@ from .keys import (
     provider_order_set,
     provider_settings_for_user,
 )
-from .models import UsageDailySummary
+from .models import ProviderKey, UsageDailySummary
 from .ratelimit import ai_rate_limit_check
 from .usage import usage_daily_for_workspace, usage_summary_for_workspace, usage_totals
 
@@ -31,14 +31,31 @@ class ProviderKeyOutput(serializers.Serializer):
     """A stored key as the API shows it: masked, never the secret."""
 
     provider = serializers.CharField()
+    scope = serializers.CharField()
+    status = serializers.SerializerMethodField()
     masked = serializers.CharField()
     lastFour = serializers.CharField(source="last_four")
     baseUrl = serializers.CharField(source="base_url")
     model = serializers.CharField()
     isActive = serializers.BooleanField(source="is_active")
+    models = serializers.ListField(source="model_ids", child=serializers.CharField())
     validatedAt = serializers.DateTimeField(source="validated_at", allow_null=True)
+    invalidAt = serializers.DateTimeField(source="invalid_at", allow_null=True)
+    invalidReason = serializers.CharField(source="invalid_reason")
     createdAt = serializers.DateTimeField(source="created_at")
     updatedAt = serializers.DateTimeField(source="updated_at")
+
+    def get_status(self, key) -> str:
+        return "active" if key.is_active else "invalid"
+
+
+SCOPE_PARAMETER = OpenApiParameter(
+    "scope", str, enum=list(ProviderKey.Scope.values), description="workspace (default) or personal"
+)
+
+
+def _scope_of(request) -> str:
+    return str(request.query_params.get("scope") or ProviderKey.Scope.WORKSPACE)
 
 
 ProviderSettingsOutput = inline_serializer(
@@ -80,6 +97,7 @@ class ProviderKeyListApi(APIView):
         secret = serializers.CharField(max_length=500, trim_whitespace=True)
         baseUrl = serializers.URLField(required=False, allow_blank=True, default="", max_length=200)
         model = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
+        scope = serializers.ChoiceField(choices=ProviderKey.Scope.values, default=ProviderKey.Scope.WORKSPACE)
 
     @extend_schema(responses=ProviderKeyOutput(many=True))
     def get(self, request):
@@ -96,12 +114,13 @@ class ProviderKeyListApi(APIView):
             secret=values["secret"],
             base_url=values["baseUrl"],
             model=values["model"],
+            scope=values["scope"],
         )
         return Response(ProviderKeyOutput(key).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         operation_id="ai_provider_keys_destroy_by_query",
-        parameters=[OpenApiParameter("provider", str, required=True)],
+        parameters=[OpenApiParameter("provider", str, required=True), SCOPE_PARAMETER],
         responses={204: None},
     )
     def delete(self, request):
@@ -110,21 +129,21 @@ class ProviderKeyListApi(APIView):
             raise ApplicationError(
                 "Say which provider's key to delete.", errors={"provider": ["This field is required."]}
             )
-        provider_key_delete(user=request.user, provider=str(provider))
+        provider_key_delete(user=request.user, provider=str(provider), scope=_scope_of(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ProviderKeyDetailApi(APIView):
-    @extend_schema(responses={204: None})
+    @extend_schema(parameters=[SCOPE_PARAMETER], responses={204: None})
     def delete(self, request, provider: str):
-        provider_key_delete(user=request.user, provider=provider)
+        provider_key_delete(user=request.user, provider=provider, scope=_scope_of(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ProviderKeyTestApi(APIView):
-    @extend_schema(request=None, responses=KeyTestOutput)
+    @extend_schema(parameters=[SCOPE_PARAMETER], request=None, responses=KeyTestOutput)
     def post(self, request, provider: str):
-        return Response(provider_key_test(user=request.user, provider=provider))
+        return Response(provider_key_test(user=request.user, provider=provider, scope=_scope_of(request)))
 
 
 class AiUsageApi(APIView):

@@ -12,6 +12,15 @@ from .models import ProviderCall
 from .providers.pricing import cost_for
 
 ERROR_MAX_LENGTH = 500
+# The product feature each call purpose belongs to (usage per feature); anything else is "other".
+FEATURE_OF_PURPOSE = {
+    "chat": ProviderCall.Feature.CHAT,
+    "intent": ProviderCall.Feature.CHAT,
+    "content": ProviderCall.Feature.CONTENT,
+    "image": ProviderCall.Feature.CONTENT,
+    "recommendation": ProviderCall.Feature.RECOMMENDATIONS,
+    "file_analysis": ProviderCall.Feature.FILE_ANALYSIS,
+}
 
 
 def elapsed_ms(started: float) -> int:
@@ -22,6 +31,8 @@ def elapsed_ms(started: float) -> int:
 def provider_call_build(
     *,
     workspace=None,
+    user=None,
+    feature: str = "",
     provider: str,
     purpose: str,
     status: str,
@@ -31,9 +42,14 @@ def provider_call_build(
     tokens_out: int = 0,
     error: str = "",
 ) -> ProviderCall:
-    """An unsaved ProviderCall, its cost from the price table; the error text must already be secret-free."""
+    """An unsaved ProviderCall, its cost from the price table; the error text must already be secret-free.
+
+    `user` is the member the call served (anonymous users count as none); `feature` defaults to the purpose's.
+    """
     return ProviderCall(
         workspace=workspace,
+        user=user if user is not None and user.is_authenticated else None,
+        feature=feature or FEATURE_OF_PURPOSE.get(purpose, ProviderCall.Feature.OTHER),
         provider=(provider or "")[:32],
         model=(model or "")[:100],
         purpose=(purpose or "")[:32],
@@ -56,7 +72,10 @@ def provider_call_record(**fields) -> ProviderCall:
 aprovider_call_record = db_sync_to_async(provider_call_record)
 
 
-def provider_calls_store(ledger: list[dict]) -> None:
-    """Store the ProviderCalls a caller collected (the router's `ledger`) in one INSERT."""
+def provider_calls_store(ledger: list[dict], *, user=None) -> None:
+    """Store the ProviderCalls a caller collected (the router's `ledger`) in one INSERT; `user` for those whose
+    caller did not know it."""
     if ledger:
-        ProviderCall.objects.bulk_create([provider_call_build(**fields) for fields in ledger])
+        ProviderCall.objects.bulk_create(
+            [provider_call_build(**{**fields, "user": fields.get("user") or user}) for fields in ledger]
+        )

@@ -2,7 +2,7 @@
 
 from django import forms
 
-from .catalog import KEYED_PROVIDERS, KNOWN_PROVIDERS
+from .catalog import KEYED_PROVIDERS, KNOWN_PROVIDERS, LABELS
 
 
 class ProviderOrderForm(forms.Form):
@@ -25,7 +25,14 @@ class ProviderOrderForm(forms.Form):
 
 
 class ProviderKeyForm(forms.Form):
-    provider = forms.ChoiceField(choices=[(name, name) for name in KEYED_PROVIDERS])
+    """A key to check and save; members who may not manage the workspace's keys only get the personal scope."""
+
+    scope = forms.ChoiceField(
+        label="For",
+        choices=[("workspace", "The whole workspace"), ("personal", "Only my chats")],
+        required=False,
+    )
+    provider = forms.ChoiceField(choices=[(name, LABELS[name]) for name in KEYED_PROVIDERS])
     secret = forms.CharField(
         label="API key", max_length=500, widget=forms.PasswordInput(attrs={"autocomplete": "off"}, render_value=False)
     )
@@ -34,9 +41,19 @@ class ProviderKeyForm(forms.Form):
         required=False,
         max_length=200,
         assume_scheme="https",
-        help_text="Optional: any OpenAI-compatible endpoint.",
+        help_text="Optional: another endpoint of the provider (for OpenAI, any compatible one).",
     )
     model = forms.CharField(required=False, max_length=100, help_text="Optional: defaults to the server's model.")
+
+    def __init__(self, *args, can_manage: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.default_scope = "workspace" if can_manage else "personal"
+        self.fields["scope"].initial = self.default_scope
+        if not can_manage:
+            self.fields["scope"].choices = [("personal", "Only my chats")]
+
+    def clean_scope(self) -> str:
+        return self.cleaned_data["scope"] or self.default_scope
 
 
 class UsageRangeForm(forms.Form):

@@ -1,7 +1,11 @@
-"""Per-workspace AI provider keys and provider order: services (writes) and selectors (reads).
+"""AI provider keys and the provider order: services (writes) and selectors (reads).
 
-Keys are stored encrypted (ProviderKey.secret, FIELD_ENCRYPTION_KEYS), validated with a real
-`GET {base_url}/models` call before they are saved, shown only as `****last4`, never returned.
+Two kinds of key: a workspace key (owners and admins manage it; it serves everyone in the workspace) and a
+personal key (any member adds their own; it serves only their chats, before the workspace's). Keys are stored
+encrypted (ProviderKey.secret, FIELD_ENCRYPTION_KEYS), checked with a real call to the provider (its model
+list) before they are saved, shown only as `****last4`, never returned. Saving a key again rotates it (the old
+one stays until the new one passed its check). A key the provider starts refusing (401/403) is switched off and
+its owner told (`provider_key_mark_invalid`, called by the router).
 """
 
 from asgiref.sync import async_to_sync
@@ -9,20 +13,23 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import AuditEvent, Membership, User, Workspace
+from accounts.models import AuditEvent, Membership, Notification, User, Workspace
+from accounts.notifications import notification_create
 from accounts.selectors import membership_current_for_user
-from marketing_ai.db import rows_fetched
 from marketing_ai.errors import ApplicationError, NotFound, PermissionDenied
 
-from .catalog import KEYED_PROVIDERS, KNOWN_PROVIDERS, default_model, provider_order_for
+from .catalog import KEYED_PROVIDERS, KNOWN_PROVIDERS, LABELS, default_model, provider_order_for
 from .models import ProviderKey
 from .providers.base import ProviderError
 from .providers.registry import provider_build
 
 MANAGER_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN)
+SCOPES = tuple(ProviderKey.Scope.values)
+INVALID_KEY_NOTIFICATION = "provider_key_invalid"
 
 
 def _membership(*, user: User) -> Membership:
@@ -39,32 +46,61 @@ def _manager_workspace(*, user: User) -> Workspace:
     return membership.workspace
 
 
+def _scope_checked(scope: str) -> str:
+    if scope not in SCOPES:
+        raise ApplicationError("Some fields are invalid.", errors={"scope": [f"Choose one of: {', '.join(SCOPES)}."]})
+    return scope
+
+
+def _workspace_for_scope(*, user: User, scope: str) -> Workspace:
+    """The workspace whose key `user` may change in this scope: workspace keys need an owner or admin."""
+    if _scope_checked(scope) == ProviderKey.Scope.WORKSPACE:
+        return _manager_workspace(user=user)
+    return _membership(user=user).workspace
+
+
+def _key_owner_filter(*, user: User, scope: str) -> Q:
+    return Q(user=user) if scope == ProviderKey.Scope.PERSONAL else Q(user__isnull=True)
+
+
 # Selectors
 
 
-_ACTIVE_KEY_SQL = (
-    f"SELECT id FROM {ProviderKey._meta.db_table} WHERE workspace_id = %s AND provider = %s AND is_active "
-    "ORDER BY id LIMIT 1"
-)
-
-
-def provider_key_active_for(*, workspace: Workspace | None, provider: str) -> ProviderKey | None:
-    """The workspace's active key for a provider, or None."""
+def provider_keys_for_answer(*, workspace: Workspace | None, user: User | None = None) -> dict[str, ProviderKey]:
+    """The active key per provider for an answer to `user` in `workspace`: their personal key, else the
+    workspace's (one query)."""
     if workspace is None:
-        return None
-    # Asked for every answer, and usually answered "none" (the settings' key serves): plain SQL first.
-    found = rows_fetched(_ACTIVE_KEY_SQL, [workspace.id, provider])
-    return ProviderKey.objects.filter(id=found[0][0]).first() if found else None
+        return {}
+    owners = Q(user__isnull=True)
+    if user is not None and user.is_authenticated:
+        owners |= Q(user=user)
+    found: dict[str, ProviderKey] = {}
+    for key in ProviderKey.objects.filter(owners, workspace=workspace, is_active=True).order_by("id"):
+        if key.provider not in found or key.user_id:
+            found[key.provider] = key
+    return found
+
+
+def provider_key_active_for(
+    *, workspace: Workspace | None, provider: str, user: User | None = None
+) -> ProviderKey | None:
+    """The active key for a provider (the member's personal one first), or None."""
+    return provider_keys_for_answer(workspace=workspace, user=user).get(provider)
 
 
 def provider_key_list_for_user(*, user: User) -> QuerySet[ProviderKey]:
-    """The keys of the user's current workspace (any member may see them masked)."""
-    return ProviderKey.objects.filter(workspace=_membership(user=user).workspace).order_by("provider")
+    """The current workspace's keys (any member may see them masked) and the user's own personal keys."""
+    workspace = _membership(user=user).workspace
+    return ProviderKey.objects.filter(Q(user__isnull=True) | Q(user=user), workspace=workspace).order_by(
+        "user_id", "provider"
+    )
 
 
-def provider_key_get_for_user(*, user: User, provider: str) -> ProviderKey:
-    """One key of the user's current workspace; NotFound otherwise (another workspace's key included)."""
-    key = ProviderKey.objects.filter(workspace=_membership(user=user).workspace, provider=provider).first()
+def provider_key_get_for_user(*, user: User, provider: str, scope: str = ProviderKey.Scope.WORKSPACE) -> ProviderKey:
+    """One key of the user's current workspace (or their personal one); NotFound otherwise, another's included."""
+    workspace = _membership(user=user).workspace
+    owner = _key_owner_filter(user=user, scope=_scope_checked(scope))
+    key = ProviderKey.objects.filter(owner, workspace=workspace, provider=provider).first()
     if key is None:
         raise NotFound("No key is stored for this provider.")
     return key
@@ -98,12 +134,12 @@ def key_check(*, provider: str, secret: str, base_url: str = "") -> list[str]:
         raise ApplicationError(reason, errors={"secret": [reason]}) from None
 
 
-def _key_change_audit(*, user: User, workspace: Workspace, provider: str, action: str) -> None:
+def _key_change_audit(*, user: User, workspace: Workspace, provider: str, action: str, scope: str) -> None:
     AuditEvent.objects.create(
         kind=AuditEvent.Kind.PROVIDER_KEY_CHANGED,
         user=user,
         email=user.email,
-        detail={"provider": provider, "action": action, "workspace": workspace.pk},
+        detail={"provider": provider, "action": action, "workspace": workspace.pk, "scope": scope},
     )
 
 
@@ -120,13 +156,10 @@ def provider_order_set(*, user: User, providers: list[str]) -> Workspace:
     return workspace
 
 
-def provider_key_save(*, user: User, provider: str, secret: str, base_url: str = "", model: str = "") -> ProviderKey:
-    """Validate the key against the provider, then store (or replace) it encrypted (owner/admin); audited."""
-    workspace = _manager_workspace(user=user)
+def _key_input_errors(*, provider: str, secret: str, base_url: str) -> dict:
     errors = {}
     if provider not in KEYED_PROVIDERS:
         errors["provider"] = [f"Choose one of: {', '.join(KEYED_PROVIDERS)}."]
-    secret = (secret or "").strip()
     if len(secret) < 8:
         errors["secret"] = ["Enter the full API key."]
     elif not all("!" <= char <= "~" for char in secret):
@@ -136,42 +169,106 @@ def provider_key_save(*, user: User, provider: str, secret: str, base_url: str =
             URLValidator(schemes=["http", "https"])(base_url)
         except ValidationError:
             errors["baseUrl"] = ["Enter a valid http(s) URL."]
+    return errors
+
+
+def provider_key_save(
+    *,
+    user: User,
+    provider: str,
+    secret: str,
+    base_url: str = "",
+    model: str = "",
+    scope: str = ProviderKey.Scope.WORKSPACE,
+) -> ProviderKey:
+    """Check the key with the provider, then store it encrypted, replacing (rotating) the one it succeeds; audited.
+
+    Workspace keys: owners and admins. Personal keys: any member, for themselves. A model the key cannot reach
+    (when the provider lists its models) is refused with the list's size, before anything is stored.
+    """
+    workspace = _workspace_for_scope(user=user, scope=scope)
+    secret, model = (secret or "").strip(), (model or "").strip()[:100]
+    errors = _key_input_errors(provider=provider, secret=secret, base_url=base_url)
     if errors:
         raise ApplicationError("Some fields are invalid.", errors=errors)
-    key_check(provider=provider, secret=secret, base_url=base_url)
+    reachable = key_check(provider=provider, secret=secret, base_url=base_url)
+    if model and reachable and model not in reachable:
+        reason = f"This key cannot use the model {model} (the provider lists {len(reachable)} models for it)."
+        raise ApplicationError(reason, errors={"model": [reason]})
+    personal = scope == ProviderKey.Scope.PERSONAL
     with transaction.atomic():
-        key = ProviderKey.objects.filter(workspace=workspace, provider=provider).first() or ProviderKey(
-            workspace=workspace, provider=provider, created_by=user
+        owner = _key_owner_filter(user=user, scope=scope)
+        key = ProviderKey.objects.filter(owner, workspace=workspace, provider=provider).first() or ProviderKey(
+            workspace=workspace, provider=provider, created_by=user, user=user if personal else None
         )
+        action = "rotated" if key.pk else "saved"
         key.secret, key.last_four = secret, secret[-4:]
-        key.base_url, key.model = base_url, (model or "")[:100]
-        key.is_active, key.validated_at = True, timezone.now()
+        key.base_url, key.model, key.model_ids = base_url, model, sorted(reachable)[:500]
+        key.is_active, key.validated_at, key.invalid_at, key.invalid_reason = True, timezone.now(), None, ""
         key.full_clean()
         key.save()
-        _key_change_audit(user=user, workspace=workspace, provider=provider, action="saved")
+        _key_change_audit(user=user, workspace=workspace, provider=provider, action=action, scope=scope)
     return key
 
 
-def provider_key_delete(*, user: User, provider: str) -> None:
-    """Delete the workspace's key for a provider (owner/admin); NotFound when none is stored; audited."""
-    workspace = _manager_workspace(user=user)
-    key = provider_key_get_for_user(user=user, provider=provider)
+def provider_key_delete(*, user: User, provider: str, scope: str = ProviderKey.Scope.WORKSPACE) -> None:
+    """Delete a workspace key (owner/admin) or one's own personal key; NotFound when none is stored; audited."""
+    workspace = _workspace_for_scope(user=user, scope=scope)
+    key = provider_key_get_for_user(user=user, provider=provider, scope=scope)
     with transaction.atomic():
         key.delete()
-        _key_change_audit(user=user, workspace=workspace, provider=provider, action="deleted")
+        _key_change_audit(user=user, workspace=workspace, provider=provider, action="deleted", scope=scope)
 
 
-def provider_key_test(*, user: User, provider: str) -> dict:
-    """Call the provider with the stored key (owner/admin); records validated_at on success, never raises on refusal."""
-    _manager_workspace(user=user)
-    key = provider_key_get_for_user(user=user, provider=provider)
+def provider_key_test(*, user: User, provider: str, scope: str = ProviderKey.Scope.WORKSPACE) -> dict:
+    """Call the provider with the stored key; records the check, and switches off a key it refuses."""
+    _workspace_for_scope(user=user, scope=scope)
+    key = provider_key_get_for_user(user=user, provider=provider, scope=scope)
+    checked = provider_build(provider, api_key=key.secret, base_url=key.base_url)
     try:
-        checked = provider_build(provider, api_key=key.secret, base_url=key.base_url)
         models = async_to_sync(checked.models_available)()
     except ProviderError as exc:
+        if exc.key_refused:
+            provider_key_mark_invalid(key_id=key.id, reason=str(exc), notify=False)
         return {"ok": False, "provider": provider, "message": str(exc)}
-    key.validated_at = timezone.now()
-    key.save(update_fields=["validated_at", "updated_at"])
+    key.validated_at, key.model_ids = timezone.now(), sorted(models)[:500]
+    key.is_active, key.invalid_at, key.invalid_reason = True, None, ""
+    key.save(update_fields=["validated_at", "model_ids", "is_active", "invalid_at", "invalid_reason", "updated_at"])
     model = key.model or default_model(provider)
     note = "" if not models or model in models else f" (model {model} is not in the key's list)"
     return {"ok": True, "provider": provider, "message": f"Key accepted; {len(models)} models available{note}."}
+
+
+def _key_owners(key: ProviderKey) -> list[User]:
+    """Who must hear that a key stopped working: its member for a personal key, else the workspace's managers."""
+    if key.user_id:
+        return [key.user]
+    managers = Membership.objects.filter(workspace_id=key.workspace_id, role__in=MANAGER_ROLES).select_related("user")
+    return [membership.user for membership in managers]
+
+
+def provider_key_mark_invalid(*, key_id: int, reason: str, notify: bool = True) -> bool:
+    """Switch off a key the provider refused and tell its owners, once: True when this call switched it off."""
+    now = timezone.now()
+    with transaction.atomic():
+        switched = ProviderKey.objects.filter(id=key_id, is_active=True).update(
+            is_active=False, invalid_at=now, invalid_reason=reason[:200], updated_at=now
+        )
+        if not switched or not notify:
+            return bool(switched)
+        key = ProviderKey.objects.select_related("user", "workspace").get(id=key_id)
+        label = LABELS.get(key.provider, key.provider)
+        whose = "Your personal" if key.user_id else f"The {key.workspace.name} workspace's"
+        notification_create(
+            users=_key_owners(key),
+            workspace=key.workspace,
+            kind=INVALID_KEY_NOTIFICATION,
+            level=Notification.Level.WARNING,
+            subject=f"{label} key stopped working",
+            message=(
+                f"{whose} {label} key {key.masked} was refused by {label} ({reason}). It is switched off and answers "
+                "use the next provider: save a new key on the AI settings page."
+            ),
+            url=reverse("ai:settings"),
+        )
+    return True

@@ -7,22 +7,48 @@ from marketing_ai.models import TimeStampedModel
 
 
 class ProviderKey(TimeStampedModel):
-    """A workspace's own key for an AI or external provider, encrypted at rest, never returned."""
+    """A key for an AI or external provider, encrypted at rest, never returned.
+
+    A workspace key (`user` empty) serves everyone in the workspace; a personal key (`user` set) serves only that
+    member's own chats, before the workspace's. A key the provider refuses is switched off (`is_active`) with
+    the time and reason (`invalid_at`, `invalid_reason`) until someone saves a working one.
+    """
+
+    class Scope(models.TextChoices):
+        WORKSPACE = "workspace", "Workspace"
+        PERSONAL = "personal", "Personal"
 
     workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="provider_keys")
+    user = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.CASCADE, related_name="personal_provider_keys"
+    )
     provider = models.CharField(max_length=32)
     secret = EncryptedTextField()
     last_four = models.CharField(max_length=4, blank=True)
     base_url = models.URLField(blank=True)
     model = models.CharField(max_length=100, blank=True)
+    model_ids = models.JSONField(default=list, blank=True, help_text="Model ids the key reached when it was checked.")
     is_active = models.BooleanField(default=True)
     validated_at = models.DateTimeField(null=True, blank=True)
+    invalid_at = models.DateTimeField(null=True, blank=True)
+    invalid_reason = models.CharField(max_length=200, blank=True)
     created_by = models.ForeignKey(
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="provider_keys_created"
     )
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["workspace", "provider"], name="ai_providerkey_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "provider"],
+                condition=models.Q(user__isnull=True),
+                name="ai_providerkey_workspace_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["workspace", "user", "provider"],
+                condition=models.Q(user__isnull=False),
+                name="ai_providerkey_personal_unique",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider} key ****{self.last_four}"
@@ -31,9 +57,24 @@ class ProviderKey(TimeStampedModel):
     def masked(self) -> str:
         return f"****{self.last_four}" if self.last_four else "****"
 
+    @property
+    def scope(self) -> str:
+        return self.Scope.PERSONAL if self.user_id else self.Scope.WORKSPACE
+
 
 class ProviderCall(models.Model):
-    """One call to an AI or external API: the usage log behind cost tracking (DESIGN §7)."""
+    """One call to an AI or external API: the usage log behind cost tracking (DESIGN §7).
+
+    `user` is the member the call served (None: anonymous chat, scheduled work); `feature` the product feature
+    it belongs to, for usage per feature (`purpose` is the finer step: intent, image, ...).
+    """
+
+    class Feature(models.TextChoices):
+        CHAT = "chat", "Chat"
+        CONTENT = "content", "Content"
+        FILE_ANALYSIS = "file_analysis", "File analysis"
+        RECOMMENDATIONS = "recommendations", "Recommendations"
+        OTHER = "other", "Other"
 
     class Status(models.TextChoices):
         OK = "ok", "OK"
@@ -45,6 +86,10 @@ class ProviderCall(models.Model):
     workspace = models.ForeignKey(
         "accounts.Workspace", null=True, blank=True, on_delete=models.CASCADE, related_name="provider_calls"
     )
+    user = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="provider_calls"
+    )
+    feature = models.CharField(max_length=32, choices=Feature.choices, default=Feature.OTHER)
     provider = models.CharField(max_length=32)
     model = models.CharField(max_length=100, blank=True)
     purpose = models.CharField(max_length=32, blank=True, help_text="chat, intent, recommendation, content, image, ...")

@@ -21,7 +21,7 @@ from marketing_ai.db import db_sync_to_async
 
 from .calls import aprovider_call_record, elapsed_ms
 from .catalog import LABELS, provider_order_for, settings_api_key
-from .keys import provider_key_active_for
+from .keys import provider_key_mark_invalid, provider_keys_for_answer
 from .providers.base import ChatRequest, Provider, ProviderError, Usage
 from .providers.kept import clients_per_call
 from .providers.local import LocalProvider
@@ -37,26 +37,33 @@ FALLBACK_NOTE = (
 )
 
 
-def _provider_named(name: str, *, workspace=None) -> Provider | None:
-    if name == "local":
-        return LocalProvider()
-    if name not in PROVIDER_CLASSES:
-        return None
-    key = provider_key_active_for(workspace=workspace, provider=name) if workspace is not None else None
-    if key is None:
-        return provider_build(name, api_key=settings_api_key(name))
-    return provider_build(name, api_key=key.secret, base_url=key.base_url, model=key.model, key_id=key.id)
+def providers_for(*, workspace=None, user=None) -> list[Provider]:
+    """Configured providers in order, skipping those without a key; never empty (local at worst).
+
+    Keys: the member's personal key first, then the workspace's, then the server's (settings). Providers that
+    run on the member's own keys lead the order: their chats use their keys first.
+    """
+    keys = provider_keys_for_answer(workspace=workspace, user=user)
+    providers: list[Provider] = []
+    for name in provider_order_for(workspace=workspace):
+        key = keys.get(name)
+        if name != "local" and name not in PROVIDER_CLASSES:
+            continue
+        if key is None:
+            providers.append(provider_build(name, api_key=settings_api_key(name)))
+        else:
+            providers.append(
+                provider_build(name, api_key=key.secret, base_url=key.base_url, model=key.model, key_id=key.id)
+            )
+    personal = {name for name, key in keys.items() if key.user_id}
+    providers = [p for p in providers if p.is_configured()]
+    providers.sort(key=lambda p: p.name not in personal)  # stable: the order holds within each group
+    return providers or [LocalProvider()]
 
 
-def providers_for(*, workspace=None) -> list[Provider]:
-    """Configured providers in order, skipping those without a key; never empty (local at worst)."""
-    providers = [_provider_named(name, workspace=workspace) for name in provider_order_for(workspace=workspace)]
-    return [p for p in providers if p is not None and p.is_configured()] or [LocalProvider()]
-
-
-def llm_configured(*, workspace=None) -> bool:
-    """Whether a model provider other than the offline one would be tried first."""
-    return providers_for(workspace=workspace)[0].name != "local"
+def llm_configured(*, workspace=None, user=None) -> bool:
+    """Whether a model provider other than the offline one would be tried first (for `user`'s keys too)."""
+    return providers_for(workspace=workspace, user=user)[0].name != "local"
 
 
 def _usage_event(usage: Usage) -> dict:
@@ -133,7 +140,7 @@ async def stream_reply(
     """
     purpose = purpose or request.purpose or "chat"
     if providers is None:
-        providers = await db_sync_to_async(providers_for)(workspace=workspace)
+        providers = await db_sync_to_async(providers_for)(workspace=workspace, user=user)
     if llm_only:
         providers = [p for p in providers if p.name != "local"]
     for index, provider in enumerate(providers):
@@ -156,12 +163,15 @@ async def stream_reply(
                 await _call_recorded(
                     ledger,
                     workspace=workspace,
+                    user=user,
                     usage=usage,
                     purpose=purpose,
                     status=exc.status,
                     latency_ms=elapsed_ms(started),
                     error=str(exc),
                 )
+                if exc.key_refused and provider.key_id is not None:
+                    await db_sync_to_async(provider_key_mark_invalid)(key_id=provider.key_id, reason=str(exc))
                 if sent_any:
                     if index + 1 < len(providers):
                         yield _notice(provider)
@@ -181,6 +191,7 @@ async def stream_reply(
                     ledger,
                     shielded=True,
                     workspace=workspace,
+                    user=user,
                     usage=usage,
                     purpose=purpose,
                     status="cancelled",
@@ -189,7 +200,13 @@ async def stream_reply(
                 )
                 raise
             await _call_recorded(
-                ledger, workspace=workspace, usage=usage, purpose=purpose, status="ok", latency_ms=elapsed_ms(started)
+                ledger,
+                workspace=workspace,
+                user=user,
+                usage=usage,
+                purpose=purpose,
+                status="ok",
+                latency_ms=elapsed_ms(started),
             )
             yield _usage_event(usage)
             return
@@ -205,7 +222,13 @@ async def stream_reply(
         yield {"type": "chunk", "content": piece}
     usage.provider = "fallback"
     await _call_recorded(
-        ledger, workspace=workspace, usage=usage, purpose=purpose, status="ok", latency_ms=elapsed_ms(started)
+        ledger,
+        workspace=workspace,
+        user=user,
+        usage=usage,
+        purpose=purpose,
+        status="ok",
+        latency_ms=elapsed_ms(started),
     )
     yield _usage_event(usage)
 

@@ -42,13 +42,15 @@ def _page_context(request: HttpRequest, **forms_given) -> dict:
     provider_settings = provider_settings_for_user(user=user)
     initial = ", ".join(provider_settings["providers"]) if provider_settings["isWorkspaceOverride"] else ""
     keys = list(provider_key_list_for_user(user=user))
+    can_manage = user_can_manage_providers(user=user)
     return {
-        "unused_keys": [key.provider for key in keys if key.provider not in provider_settings["providers"]],
-        "can_manage": user_can_manage_providers(user=user),
+        "unused_keys": sorted({key.provider for key in keys if key.provider not in provider_settings["providers"]}),
+        "can_manage": can_manage,
         "provider_settings": provider_settings,
         "order_form": forms_given.get("order_form") or ProviderOrderForm(initial={"providers": initial}),
-        "key_form": forms_given.get("key_form") or ProviderKeyForm(),
-        "keys": keys,
+        "key_form": forms_given.get("key_form") or ProviderKeyForm(can_manage=can_manage),
+        "workspace_keys": [key for key in keys if not key.user_id],
+        "personal_keys": [key for key in keys if key.user_id],
         "usage": usage_summary_for_workspace(workspace=workspace, days=USAGE_DAYS),
         "usage_days": USAGE_DAYS,
     }
@@ -69,6 +71,10 @@ def _invalid(request: HttpRequest, name: str, **forms_given) -> HttpResponse:
     """The page (the `name` fragment for HTMX) showing a bound form's errors, with status 422."""
     template = f"{TEMPLATE}#{name}" if request.htmx else TEMPLATE
     return render(request, template, _page_context(request, **forms_given), status=422)
+
+
+def _scope_posted(request: HttpRequest) -> str:
+    return request.POST.get("scope") or "workspace"
 
 
 @login_required
@@ -92,7 +98,7 @@ def ai_provider_order(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def ai_provider_key_save(request: HttpRequest) -> HttpResponse:
-    form = ProviderKeyForm(request.POST)
+    form = ProviderKeyForm(request.POST, can_manage=user_can_manage_providers(user=request.user))
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -102,11 +108,12 @@ def ai_provider_key_save(request: HttpRequest) -> HttpResponse:
                 secret=data["secret"],
                 base_url=data["base_url"],
                 model=data["model"],
+                scope=data["scope"],
             )
         except PermissionDenied as exc:
             return HttpResponseForbidden(exc.message)
         except ApplicationError as exc:
-            fields = {"provider": "provider", "secret": "secret", "baseUrl": "base_url"}
+            fields = {"provider": "provider", "secret": "secret", "baseUrl": "base_url", "model": "model"}
             for field, errors in (exc.errors or {"secret": [exc.message]}).items():
                 form.add_error(fields.get(field), errors)  # each field's own reason, not "Some fields are invalid."
         else:
@@ -118,7 +125,7 @@ def ai_provider_key_save(request: HttpRequest) -> HttpResponse:
 @require_POST
 def ai_provider_key_delete(request: HttpRequest, provider: str) -> HttpResponse:
     try:
-        provider_key_delete(user=request.user, provider=provider)
+        provider_key_delete(user=request.user, provider=provider, scope=_scope_posted(request))
     except PermissionDenied as exc:
         return HttpResponseForbidden(exc.message)
     except NotFound:
@@ -130,13 +137,19 @@ def ai_provider_key_delete(request: HttpRequest, provider: str) -> HttpResponse:
 @require_POST
 def ai_provider_key_test(request: HttpRequest, provider: str) -> HttpResponse:
     try:
-        result = provider_key_test(user=request.user, provider=provider)
+        result = provider_key_test(user=request.user, provider=provider, scope=_scope_posted(request))
     except PermissionDenied as exc:
         return HttpResponseForbidden(exc.message)
     except NotFound:
         return HttpResponse("No key is stored for this provider.", status=404)
+    except ApplicationError as exc:
+        return HttpResponse(exc.message, status=400)
     if not request.htmx:
         return redirect("ai:settings")
+    if not result["ok"]:  # a refused key was switched off: the whole key table shows it
+        response = render(request, f"{TEMPLATE}#keys", _page_context(request) | {"failed_test": result})
+        response["HX-Retarget"], response["HX-Reswap"] = "#provider-keys", "outerHTML"
+        return response
     return render(request, f"{TEMPLATE}#test-result", {"result": result})
 
 

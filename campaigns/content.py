@@ -170,8 +170,10 @@ def fit_to_platform(*, copy: dict, spec: PlatformSpec, brand: BrandProfile | Non
     }
 
 
-def copy_generate(*, campaign: Campaign, brand: BrandProfile | None, spec: PlatformSpec) -> tuple[dict, dict]:
-    """Ask the provider router for JSON copy; fall back to the offline copy when the answer is unusable."""
+def copy_generate(
+    *, campaign: Campaign, brand: BrandProfile | None, spec: PlatformSpec, user: User | None = None
+) -> tuple[dict, dict]:
+    """Ask the provider router for JSON copy (its usage counted for `user`); the offline copy when unusable."""
     workspace = campaign.workspace
     prompt = (
         f"Write a {spec.label} post for the campaign “{campaign.name}”. Objective: {campaign.objective}. "
@@ -196,7 +198,7 @@ def copy_generate(*, campaign: Campaign, brand: BrandProfile | None, spec: Platf
     except RateLimited:
         return offline_copy(campaign=campaign, brand=brand, spec=spec), {"copySource": "offline", "reason": "rate"}
     # The router never raises for a provider failure: it falls back, and logs each call itself.
-    text, usage = router.complete_sync(request=request, workspace=workspace)
+    text, usage = router.complete_sync(request=request, workspace=workspace, user=user)
     parsed = _parse_copy(text)
     meta = {"provider": usage.get("provider", ""), "model": usage.get("model", "")}
     if parsed is None:
@@ -221,7 +223,7 @@ def variant_generate(*, campaign: Campaign, platform: str, job: ContentJob | Non
     """Copy + image for one platform, scored; it becomes the platform's current variant."""
     spec = PLATFORMS[platform]
     brand = BrandProfile.objects.filter(workspace=campaign.workspace).first()
-    raw, copy_meta = copy_generate(campaign=campaign, brand=brand, spec=spec)
+    raw, copy_meta = copy_generate(campaign=campaign, brand=brand, spec=spec, user=user)
     copy = fit_to_platform(copy=raw, spec=spec, brand=brand)
     typography = (brand.typography if brand else None) or {}
     picture = campaign_image(

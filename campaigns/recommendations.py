@@ -227,11 +227,13 @@ def _model_request(*, facts: dict, segments: dict[str, int], previous: str = "",
     )
 
 
-def _from_model(*, workspace: Workspace, overview: dict, segments: dict[str, int]) -> tuple[list[dict], str] | None:
+def _from_model(
+    *, workspace: Workspace, overview: dict, segments: dict[str, int], user: User | None = None
+) -> tuple[list[dict], str] | None:
     """The model's validated recommendations and provider name, after at most one repair; None when unusable."""
     facts = _prompt_facts(overview)
     raw, usage = complete_sync(
-        request=_model_request(facts=facts, segments=segments), workspace=workspace, llm_only=True
+        request=_model_request(facts=facts, segments=segments), workspace=workspace, user=user, llm_only=True
     )
     if not raw:
         return None
@@ -240,6 +242,7 @@ def _from_model(*, workspace: Workspace, overview: dict, segments: dict[str, int
         raw, usage = complete_sync(
             request=_model_request(facts=facts, segments=segments, previous=raw, errors=errors),
             workspace=workspace,
+            user=user,
             llm_only=True,
         )
         if not raw:
@@ -338,8 +341,8 @@ def recommendations_generate(
             "message": "No segment has customers in this period yet: collect more events, then ask again.",
         }
     produced = (
-        _from_model(workspace=workspace, overview=overview, segments=segments)
-        if llm_configured(workspace=workspace)
+        _from_model(workspace=workspace, overview=overview, segments=segments, user=user)
+        if llm_configured(workspace=workspace, user=user)
         else None
     )
     if produced is None:

@@ -178,7 +178,10 @@ def reply_prepare(*, conversation: Conversation, content: str | None = None) -> 
     """
     question, reply, history = reply_message_open(conversation=conversation, content=content)
     try:
-        inputs = (context_build(conversation=conversation), providers_for(workspace=conversation.workspace))
+        inputs = (
+            context_build(conversation=conversation),
+            providers_for(workspace=conversation.workspace, user=conversation.user),  # loads the user for the call log
+        )
     except Exception as exc:
         inputs = exc
     return question, reply, history, inputs
@@ -210,7 +213,7 @@ def reply_message_save(
 
     True when the row remains.
     """
-    provider_calls_store(list(provider_calls))
+    provider_calls_store(list(provider_calls), user=message.conversation.user)
     if not content and not (metadata or {}).get("recommendations"):
         Message.objects.filter(id=message.id).delete()
         return False
@@ -347,7 +350,13 @@ async def reply_stream(
             request = ChatRequest(
                 messages=history, system=SYSTEM_PROMPT, context=context, intent=intent, purpose="chat"
             )
-            events = stream_reply(request=request, workspace=conversation.workspace, providers=providers, ledger=ledger)
+            events = stream_reply(
+                request=request,
+                workspace=conversation.workspace,
+                user=conversation.user,
+                providers=providers,
+                ledger=ledger,
+            )
             # Closed at once when the answer ends early (stop): the provider's call is logged in the ledger
             # before the final save below, not whenever the generator would be collected.
             async with contextlib.aclosing(events):

@@ -40,7 +40,10 @@ class FakeOpenAI:
                         return self._json(
                             401, {"error": {"message": "Incorrect API key provided.", "code": "invalid_api_key"}}
                         )
-                    data = [{"id": MODEL, "object": "model", "created": 1700000000, "owned_by": "openai"}]
+                    data = [
+                        {"id": name, "object": "model", "created": 1700000000, "owned_by": "openai"}
+                        for name in (MODEL, "gpt-4o")
+                    ]
                     return self._json(200, {"object": "list", "data": data})
                 return self._json(404, {"error": {"message": "Unknown path"}})
 

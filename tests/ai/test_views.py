@@ -122,7 +122,8 @@ def test_a_member_sees_the_page_read_only_and_cannot_change_it(client, workspace
     page = client.get(reverse("ai:settings")).content.decode()
     response = client.post(reverse("ai:provider-order"), {"providers": "local"}, **HTMX)
 
-    assert "Only owners and admins" in page and "Check and save key" not in page
+    assert "Only owners and admins" in page and "Save order" not in page
+    assert 'value="workspace"' not in page and 'value="personal"' in page  # personal keys only
     assert response.status_code == 403
 
 
