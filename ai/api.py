@@ -13,6 +13,7 @@ from accounts.selectors import workspace_current_for_user
 from marketing_ai.errors import ApplicationError
 
 from .catalog import KEYED_PROVIDERS, KNOWN_PROVIDERS
+from .choices import model_choices_for
 from .intent.analysis import intent_analyze
 from .keys import (
     provider_key_delete,
@@ -172,6 +173,28 @@ class AiUsageApi(APIView):
             raise ApplicationError("days must be a whole number from 1 to 365.", errors={"days": ["Out of range."]})
         workspace = workspace_current_for_user(user=request.user)
         return Response(usage_summary_for_workspace(workspace=workspace, days=days))
+
+
+class ModelChoiceListApi(APIView):
+    """The models the caller may pick per message (their workspace's providers and their own keys)."""
+
+    @extend_schema(
+        responses=inline_serializer(
+            "AiModelChoice",
+            {
+                "id": serializers.CharField(),
+                "provider": serializers.CharField(),
+                "providerLabel": serializers.CharField(),
+                "model": serializers.CharField(),
+                "isDefault": serializers.BooleanField(),
+                "personal": serializers.BooleanField(),
+            },
+            many=True,
+        )
+    )
+    def get(self, request):
+        workspace = workspace_current_for_user(user=request.user)
+        return Response(model_choices_for(workspace=workspace, user=request.user))
 
 
 class IntentApi(APIView):

@@ -37,11 +37,13 @@ FALLBACK_NOTE = (
 )
 
 
-def providers_for(*, workspace=None, user=None) -> list[Provider]:
+def providers_for(*, workspace=None, user=None, choice: dict | None = None) -> list[Provider]:
     """Configured providers in order, skipping those without a key; never empty (local at worst).
 
     Keys: the member's personal key first, then the workspace's, then the server's (settings). Providers that
-    run on the member's own keys lead the order: their chats use their keys first.
+    run on the member's own keys lead the order: their chats use their keys first. A `choice` ({provider,
+    model}, checked by `ai.choices.model_choice_resolve`) goes first with its model; the rest stay behind it as
+    the fallback.
     """
     keys = provider_keys_for_answer(workspace=workspace, user=user)
     providers: list[Provider] = []
@@ -58,6 +60,12 @@ def providers_for(*, workspace=None, user=None) -> list[Provider]:
     personal = {name for name, key in keys.items() if key.user_id}
     providers = [p for p in providers if p.is_configured()]
     providers.sort(key=lambda p: p.name not in personal)  # stable: the order holds within each group
+    if choice:
+        chosen = next((p for p in providers if p.name == choice["provider"]), None)
+        if chosen is not None:
+            chosen.model = choice["model"]
+            providers.remove(chosen)
+            providers.insert(0, chosen)
     return providers or [LocalProvider()]
 
 

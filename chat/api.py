@@ -137,6 +137,8 @@ class MessageCreateApi(APIView):
     class Input(serializers.Serializer):
         content = serializers.CharField(max_length=4000, trim_whitespace=True)
         conversationId = serializers.IntegerField(required=False, allow_null=True, source="conversation_id")  # noqa: N815
+        provider = serializers.CharField(required=False, allow_blank=True, default="", max_length=32)
+        model = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
 
     @extend_schema(
         operation_id="conversations_messages_create",
@@ -144,7 +146,9 @@ class MessageCreateApi(APIView):
         request=Input,
         responses={201: MessageOutput},
         description="Store a user message (409 while an answer is streaming in the conversation). A conversation "
-        "created for an anonymous caller comes with its `anonymousToken`.",
+        "created for an anonymous caller comes with its `anonymousToken`. `provider`/`model` pick the model of the "
+        "answer (GET /api/ai/models lists those you can use; 400 otherwise); the answer's `metadata.usage` says "
+        "which provider and model actually answered.",
     )
     def post(self, request) -> Response:
         data = self.Input(data=request.data)
@@ -153,7 +157,11 @@ class MessageCreateApi(APIView):
         with transaction.atomic():
             conversation = _conversation(request, conversation_id) if conversation_id is not None else None
             message, token = message_send(
-                user=request.user, content=data.validated_data["content"], conversation=conversation
+                user=request.user,
+                content=data.validated_data["content"],
+                conversation=conversation,
+                provider=data.validated_data["provider"],
+                model=data.validated_data["model"],
             )
         body = dict(MessageOutput(message).data)
         if token:

@@ -69,20 +69,24 @@ class ConversationConsumer(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content, **kwargs):
         kind = content.get("type") if isinstance(content, dict) else None
         if kind == "message":
-            await self._answer(content.get("content"))
+            await self._answer(content.get("content"), provider=content.get("provider"), model=content.get("model"))
         elif kind == "stop":
             await self._stop()
         else:
             await self.send_json({"type": "error", "message": "Unknown message type: send 'message' or 'stop'."})
 
-    async def _answer(self, text) -> None:
+    async def _answer(self, text, *, provider=None, model=None) -> None:
         relaying = self.relay_task is not None and not self.relay_task.done()
         if relaying or (self.run is not None and self.run.running):
             await self.send_json({"type": "error", "message": "An answer is still being written: wait or stop it."})
             return
         try:
             prepared = await db_sync_to_async(reply_request)(
-                conversation=self.conversation, content=text, client_key=self.client_key
+                conversation=self.conversation,
+                content=text,
+                client_key=self.client_key,
+                provider=provider,
+                model=model,
             )
         except ApplicationError as exc:
             await self.send_json({"type": "error", "message": _error_text(exc)})

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.selectors import membership_current_for_user
 from ai.calls import provider_calls_store
+from ai.choices import model_choice_resolve
 from ai.intent.analysis import aintent_for_answer
 from ai.providers.base import ChatRequest
 from ai.providers.local import estimate_tokens
@@ -110,13 +111,22 @@ def _conversation_locked(conversation: Conversation) -> None:
 
 
 @transaction.atomic
-def message_create(*, conversation: Conversation, content: str) -> Message:
-    """Store a user message; refused (Conflict) while an answer is still being written in this conversation."""
+def message_create(*, conversation: Conversation, content: str, provider: str = "", model: str = "") -> Message:
+    """Store a user message; refused (Conflict) while an answer is still being written in this conversation.
+
+    `provider`/`model` ask for a model for its answer: checked against what the conversation's member can reach
+    (400 naming the field otherwise) and kept as the message's `requested` metadata.
+    """
     content = message_validate(content)
+    requested = model_choice_resolve(
+        workspace=conversation.workspace, user=conversation.user, provider=provider, model=model
+    )
     _conversation_locked(conversation)
     if message_streaming_for_conversation(conversation=conversation) is not None:
         raise Conflict("An answer is still being written in this conversation: wait for it or stop it first.")
     message = Message(conversation=conversation, role=Message.Role.USER, content=content)
+    if requested:
+        message.metadata = {"requested": requested}
     message.full_clean(exclude=["conversation"])  # a loaded instance: no query to check that it exists
     message.save()
     fields = ["updated_at"]
@@ -127,17 +137,20 @@ def message_create(*, conversation: Conversation, content: str) -> Message:
     return message
 
 
-def message_send(*, user=None, content: str, conversation: Conversation | None = None) -> tuple[Message, str]:
+def message_send(
+    *, user=None, content: str, conversation: Conversation | None = None, provider: str = "", model: str = ""
+) -> tuple[Message, str]:
     """Store a user message, creating a conversation titled with its first 50 characters when none is given.
 
     Returns the message and the anonymous token of a conversation created for an anonymous visitor (else "").
+    A model choice the member cannot use is a 400 that leaves nothing stored (no conversation either).
     """
     content = message_validate(content)
     token = ""
     with transaction.atomic():
         if conversation is None:
             conversation, token = conversation_create(user=user, title=content[:AUTO_TITLE_LENGTH])
-        message = message_create(conversation=conversation, content=content)
+        message = message_create(conversation=conversation, content=content, provider=provider, model=model)
     return message, token
 
 
@@ -170,17 +183,26 @@ def message_pending_for_reply(*, conversation: Conversation) -> Message:
 PreparedReply = tuple[Message, Message, list[dict], tuple | Exception]
 
 
-def reply_prepare(*, conversation: Conversation, content: str | None = None) -> PreparedReply:
+def reply_prepare(
+    *, conversation: Conversation, content: str | None = None, provider: str = "", model: str = ""
+) -> PreparedReply:
     """`reply_message_open`, then what the answer needs (grounding context, providers), in one database trip.
 
-    With `content`, the question is stored first (the websocket's `message`). A failure once the assistant
-    row exists is returned rather than raised, so that the caller closes the row.
+    With `content`, the question is stored first (the websocket's `message`, with its model choice). A failure
+    once the assistant row exists is returned rather than raised, so that the caller closes the row. The
+    question's model choice leads the providers.
     """
-    question, reply, history = reply_message_open(conversation=conversation, content=content)
+    question, reply, history = reply_message_open(
+        conversation=conversation, content=content, provider=provider, model=model
+    )
     try:
         inputs = (
             context_build(conversation=conversation),
-            providers_for(workspace=conversation.workspace, user=conversation.user),  # loads the user for the call log
+            providers_for(  # (also loads the conversation's user, for the call log)
+                workspace=conversation.workspace,
+                user=conversation.user,
+                choice=(question.metadata or {}).get("requested"),
+            ),
         )
     except Exception as exc:
         inputs = exc
@@ -188,13 +210,15 @@ def reply_prepare(*, conversation: Conversation, content: str | None = None) -> 
 
 
 @transaction.atomic
-def reply_message_open(*, conversation: Conversation, content: str | None = None) -> tuple[Message, Message, list]:
+def reply_message_open(
+    *, conversation: Conversation, content: str | None = None, provider: str = "", model: str = ""
+) -> tuple[Message, Message, list]:
     """Create the assistant row (status streaming) for the pending user message; one answer at a time.
 
-    With `content`, that message is stored here first, in the same transaction.
+    With `content`, that message (and its model choice) is stored here first, in the same transaction.
     """
     if content is not None:
-        question = message_create(conversation=conversation, content=content)
+        question = message_create(conversation=conversation, content=content, provider=provider, model=model)
     else:
         _conversation_locked(conversation)
         question = message_pending_for_reply(conversation=conversation)
@@ -322,6 +346,8 @@ async def reply_stream(
     ledger: list[dict] = []
     writer = ReplyWriter(message=reply)
     status = Message.Status.STREAMING
+    if (question.metadata or {}).get("requested"):
+        metadata["requested"] = question.metadata["requested"]
     if publisher is not None:
         await publisher.open(message_id=reply.id, task=asyncio.current_task())
     try:

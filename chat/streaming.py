@@ -148,7 +148,9 @@ def reply_admit(*, conversation: Conversation, client_key: str = "") -> Message:
     return question
 
 
-def reply_request(*, conversation: Conversation, content, client_key: str = "") -> PreparedReply:
+def reply_request(
+    *, conversation: Conversation, content, client_key: str = "", provider: str = "", model: str = ""
+) -> PreparedReply:
     """Store a user message that asks for an answer now (the websocket's `message`) and open the answer.
 
     One database trip for all the answer needs before the model is called (`reply_prepare`). The AI rate
@@ -156,7 +158,7 @@ def reply_request(*, conversation: Conversation, content, client_key: str = "") 
     """
     content = message_validate(content)
     _answer_counted(conversation=conversation, client_key=client_key)
-    return reply_prepare(conversation=conversation, content=content)
+    return reply_prepare(conversation=conversation, content=content, provider=provider, model=model)
 
 
 class ReplyRun:

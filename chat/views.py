@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
+from ai.choices import model_choices_for
 from marketing_ai.errors import ApplicationError, NotFound
 
 from .exports import conversation_json, conversation_markdown
@@ -25,6 +26,7 @@ def _page(request: HttpRequest, *, conversation=None, rename_error: str = "", st
     context = {
         "conversations": conversation_list_for_user(user=request.user)[:CONVERSATIONS_SHOWN],
         "conversation": conversation,
+        "model_choices": model_choices_for(workspace=conversation.workspace, user=request.user) if conversation else [],
         "messages": list(message_list_for_conversation(conversation=conversation)) if conversation else [],
         "rename_error": rename_error,
     }

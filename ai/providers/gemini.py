@@ -107,6 +107,7 @@ class GeminiProvider(KeyedProvider):
             max_output_tokens=request.max_tokens,
             temperature=request.temperature,
             response_mime_type="application/json" if request.json_schema else None,
+            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),  # no tools: no AFC loop
         )
         produced_chars = 0
         async with self._lease() as (client, _http):

@@ -12,6 +12,8 @@
   var form = document.getElementById("chat-form");
   var input = document.getElementById("chat-input");
   var sendButton = document.getElementById("chat-send");
+  var modelPicker = document.getElementById("chat-model");
+  var lastSent = null;
   var stopButton = document.getElementById("chat-stop");
   var status = document.getElementById("chat-status");
   var socket = null;
@@ -132,7 +134,18 @@
         current.body.textContent = "Preparing campaign recommendations…";
         break;
       case "error":
-        if (current && current.el.dataset.status === "typing") current.body.textContent = "";
+        if (current && current.el.dataset.status === "typing" && !current.el.id && lastSent) {
+          // Refused before an answer began (a model not available, the rate limit): nothing was stored,
+          // so the question goes back into the box.
+          current.el.remove();
+          lastSent.el.remove();
+          input.value = lastSent.content;
+          current = null;
+          lastSent = null;
+          setStreaming(false);
+        } else if (current && current.el.dataset.status === "typing") {
+          current.body.textContent = "";
+        }
         say(event.message);
         break;
       case "complete":
@@ -166,7 +179,14 @@
     var mine = bubble("user", null);
     mine.body.textContent = content;
     mine.el.dataset.status = "complete";
-    socket.send(JSON.stringify({ type: "message", content: content }));
+    var message = { type: "message", content: content };
+    var picked = modelPicker && modelPicker.selectedOptions[0];
+    if (picked && picked.value) {
+      message.provider = picked.dataset.provider;
+      message.model = picked.dataset.model;
+    }
+    lastSent = { el: mine.el, content: content };
+    socket.send(JSON.stringify(message));
     input.value = "";
     setStreaming(true);
     typing();
