@@ -25,7 +25,7 @@ from .keys import (
 )
 from .models import ProviderKey, UsageDailySummary
 from .ratelimit import ai_rate_limit_check
-from .usage import usage_daily_for_workspace, usage_summary_for_workspace, usage_totals
+from .usage import BREAKDOWNS, usage_daily_for_workspace, usage_summary_for_workspace, usage_totals
 
 
 class ProviderKeyOutput(serializers.Serializer):
@@ -149,11 +149,22 @@ class ProviderKeyTestApi(APIView):
 
 class AiUsageApi(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("days", int, description="Window in days (1-365, default 30).")],
+        parameters=[
+            OpenApiParameter("days", int, description="Window in days (1-365, default 30)."),
+            OpenApiParameter(
+                "by", str, enum=list(BREAKDOWNS), description="Group by provider (default), model, feature or user."
+            ),
+        ],
         responses=inline_serializer(
             "AiUsageRow",
             {
-                "provider": serializers.CharField(),
+                "provider": serializers.CharField(required=False),
+                "model": serializers.CharField(required=False),
+                "feature": serializers.CharField(required=False),
+                "featureLabel": serializers.CharField(required=False),
+                "userId": serializers.IntegerField(required=False, allow_null=True),
+                "email": serializers.CharField(required=False),
+                "name": serializers.CharField(required=False),
                 "calls": serializers.IntegerField(),
                 "tokensIn": serializers.IntegerField(),
                 "tokensOut": serializers.IntegerField(),
@@ -165,14 +176,20 @@ class AiUsageApi(APIView):
         ),
     )
     def get(self, request):
+        errors = {}
         try:
             days = int(request.query_params.get("days", 30))
         except ValueError:
             days = 0
         if not 1 <= days <= 365:
-            raise ApplicationError("days must be a whole number from 1 to 365.", errors={"days": ["Out of range."]})
+            errors["days"] = ["A whole number from 1 to 365."]
+        by = request.query_params.get("by", "provider")
+        if by not in BREAKDOWNS:
+            errors["by"] = [f"Choose one of: {', '.join(BREAKDOWNS)}."]
+        if errors:
+            raise ApplicationError("Some fields are invalid.", errors=errors)
         workspace = workspace_current_for_user(user=request.user)
-        return Response(usage_summary_for_workspace(workspace=workspace, days=days))
+        return Response(usage_summary_for_workspace(workspace=workspace, days=days, by=by))
 
 
 class ModelChoiceListApi(APIView):

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Avg, Count, Q, QuerySet, Sum
+from django.db.models import Avg, Count, Q, Sum
 from django.utils import timezone
 
 from accounts.models import Workspace
@@ -100,19 +100,88 @@ def usage_totals(rows) -> dict:
     }
 
 
-def usage_daily_for_workspace(*, workspace: Workspace, start: date, end: date) -> QuerySet[UsageDailySummary]:
-    """The workspace's daily summaries in [start, end], by day and provider."""
-    return UsageDailySummary.objects.filter(workspace=workspace, day__gte=start, day__lte=end).order_by(
-        "day", "provider"
-    )
-
-
-def usage_summary_for_workspace(*, workspace: Workspace, days: int = 30) -> list[dict]:
-    """Per provider over the last `days` days, from the call log: calls, tokens, cost, average latency, failures."""
-    since = timezone.now() - timedelta(days=days)
-    rows = (
-        ProviderCall.objects.filter(workspace=workspace, created_at__gte=since)
+def _today_live(*, workspace: Workspace, today: date) -> list[UsageDailySummary]:
+    """Today's rows straight from the call log, unsaved (the nightly job stores them): a read never writes."""
+    low, high = _day_bounds(today, today)
+    grouped = (
+        ProviderCall.objects.filter(workspace=workspace, created_at__gte=low, created_at__lt=high)
         .values("provider")
+        .annotate(
+            requests=Count("id"),
+            successes=Count("id", filter=Q(status="ok")),
+            tokens_in=Sum("tokens_in"),
+            tokens_out=Sum("tokens_out"),
+            cost=Sum("cost"),
+            latency=Avg("latency_ms"),
+        )
+        .order_by("provider")
+    )
+    now = timezone.now()
+    return [
+        UsageDailySummary(
+            workspace=workspace,
+            provider=row["provider"],
+            day=today,
+            requests=row["requests"],
+            successes=row["successes"],
+            tokens_in=row["tokens_in"] or 0,
+            tokens_out=row["tokens_out"] or 0,
+            cost=Decimal(str(row["cost"] or 0)),
+            avg_latency_ms=float(row["latency"] or 0),
+            updated_at=now,
+        )
+        for row in grouped
+    ]
+
+
+def usage_daily_for_workspace(*, workspace: Workspace, start: date, end: date) -> list[UsageDailySummary]:
+    """The workspace's daily rows in [start, end], by day and provider: the stored summaries, and today's
+    calls counted live (so they show at once, without anything being written on a read)."""
+    today = timezone.now().date()
+    rows = list(
+        UsageDailySummary.objects.filter(
+            workspace=workspace, day__gte=start, day__lte=min(end, today - timedelta(days=1))
+        ).order_by("day", "provider")
+    )
+    if start <= today <= end:
+        rows += _today_live(workspace=workspace, today=today)
+    return rows
+
+
+# Usage of the call log grouped one way: key fields of each row per grouping.
+BREAKDOWNS = {
+    "provider": ("provider",),
+    "model": ("provider", "model"),
+    "feature": ("feature",),
+    "user": ("user_id", "user__email", "user__first_name", "user__last_name"),
+}
+
+
+def _breakdown_key(by: str, row: dict) -> dict:
+    if by == "user":
+        name = " ".join(part for part in (row["user__first_name"], row["user__last_name"]) if part)
+        return {
+            "userId": row["user_id"],
+            "email": row["user__email"] or "",
+            "name": name or row["user__email"] or "No member (anonymous chat, scheduled work)",
+        }
+    if by == "feature":
+        return {"feature": row["feature"], "featureLabel": ProviderCall.Feature(row["feature"]).label}
+    return {field: row[field] for field in BREAKDOWNS[by]}
+
+
+def usage_breakdown_for_workspace(
+    *, workspace: Workspace, by: str = "provider", since: datetime | None = None, until: datetime | None = None
+) -> list[dict]:
+    """The workspace's calls in [since, until) grouped by provider, model, feature or member, most calls first:
+    calls, tokens, cost, average latency, failures."""
+    calls = ProviderCall.objects.filter(workspace=workspace)
+    if since is not None:
+        calls = calls.filter(created_at__gte=since)
+    if until is not None:
+        calls = calls.filter(created_at__lt=until)
+    rows = (
+        calls.values(*BREAKDOWNS[by])
         .annotate(
             calls=Count("id"),
             tokens_in=Sum("tokens_in"),
@@ -121,11 +190,11 @@ def usage_summary_for_workspace(*, workspace: Workspace, days: int = 30) -> list
             latency=Avg("latency_ms"),
             errors=Count("id", filter=~Q(status__in=["ok", "cancelled"])),
         )
-        .order_by("-calls", "provider")
+        .order_by("-calls", *BREAKDOWNS[by][:1])
     )
     return [
-        {
-            "provider": row["provider"],
+        _breakdown_key(by, row)
+        | {
             "calls": row["calls"],
             "tokensIn": row["tokens_in"] or 0,
             "tokensOut": row["tokens_out"] or 0,
@@ -135,3 +204,8 @@ def usage_summary_for_workspace(*, workspace: Workspace, days: int = 30) -> list
         }
         for row in rows
     ]
+
+
+def usage_summary_for_workspace(*, workspace: Workspace, days: int = 30, by: str = "provider") -> list[dict]:
+    """Usage over the last `days` days from the call log, grouped `by` provider, model, feature or member."""
+    return usage_breakdown_for_workspace(workspace=workspace, by=by, since=timezone.now() - timedelta(days=days))

@@ -5,7 +5,7 @@ Thin HTMX views: parse the form, call one service from `ai.keys` or `ai.usage`, 
 Only owners and admins may change provider settings (403 otherwise); everyone in the workspace may look.
 """
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -30,7 +30,13 @@ from .keys import (
     provider_settings_for_user,
     user_can_manage_providers,
 )
-from .usage import usage_aggregate, usage_daily_for_workspace, usage_summary_for_workspace, usage_totals
+from .usage import (
+    usage_aggregate,
+    usage_breakdown_for_workspace,
+    usage_daily_for_workspace,
+    usage_summary_for_workspace,
+    usage_totals,
+)
 
 TEMPLATE = "ai/settings.html"
 USAGE_DAYS = 30
@@ -153,6 +159,24 @@ def ai_provider_key_test(request: HttpRequest, provider: str) -> HttpResponse:
     return render(request, f"{TEMPLATE}#test-result", {"result": result})
 
 
+BREAKDOWN_TITLES = {"feature": "Per feature", "model": "Per model", "user": "Per member"}
+
+
+def _breakdowns(*, workspace, start, end) -> list[dict]:
+    since, until = (
+        datetime.combine(start, time.min, tzinfo=UTC),
+        datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC),
+    )
+    return [
+        {
+            "by": by,
+            "title": title,
+            "rows": usage_breakdown_for_workspace(workspace=workspace, by=by, since=since, until=until),
+        }
+        for by, title in BREAKDOWN_TITLES.items()
+    ]
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def usage(request: HttpRequest) -> HttpResponse:
@@ -172,8 +196,6 @@ def usage(request: HttpRequest) -> HttpResponse:
         usage_aggregate(start=start, end=end, workspace=workspace)
         messages.success(request, "Usage refreshed from the call log.")
         return redirect(f"{request.path}?start={start}&end={end}")
-    if start <= today <= end:  # today's calls show at once, not after the nightly summary (idempotent, one GROUP BY)
-        usage_aggregate(start=today, end=today, workspace=workspace)
     rows = list(usage_daily_for_workspace(workspace=workspace, start=start, end=end))
     per_day: dict = {}
     for row in rows:
@@ -203,6 +225,7 @@ def usage(request: HttpRequest) -> HttpResponse:
             "totals": usage_totals(rows),
             "providers": [{"provider": name, **usage_totals(group)} for name, group in sorted(providers.items())],
             "chart": chart,
+            "breakdowns": _breakdowns(workspace=workspace, start=start, end=end),
         },
         status=status,
     )
