@@ -5,6 +5,8 @@ from django.db import models
 from marketing_ai.fields import EncryptedTextField
 from marketing_ai.models import TimeStampedModel
 
+from .catalog import LABELS
+
 
 class ProviderKey(TimeStampedModel):
     """A key for an AI or external provider, encrypted at rest, never returned.
@@ -56,6 +58,10 @@ class ProviderKey(TimeStampedModel):
     @property
     def masked(self) -> str:
         return f"****{self.last_four}" if self.last_four else "****"
+
+    @property
+    def label(self) -> str:
+        return LABELS.get(self.provider, self.provider)
 
     @property
     def scope(self) -> str:
