@@ -151,6 +151,20 @@ async def stream_reply(
         providers = await db_sync_to_async(providers_for)(workspace=workspace, user=user)
     if llm_only:
         providers = [p for p in providers if p.name != "local"]
+
+    def recorded(usage: Usage, started: float, status: str, error: str = "", shielded: bool = False):
+        return _call_recorded(
+            ledger,
+            shielded=shielded,
+            workspace=workspace,
+            user=user,
+            usage=usage,
+            purpose=purpose,
+            status=status,
+            latency_ms=elapsed_ms(started),
+            error=error,
+        )
+
     for index, provider in enumerate(providers):
         for attempt in range(MAX_ATTEMPTS_PER_PROVIDER):
             usage = Usage(provider=provider.name, model=provider.model)
@@ -168,16 +182,7 @@ async def stream_reply(
                     logger.exception("AI provider %s failed", provider.name)
                     raise ProviderError(f"The provider failed ({type(exc).__name__}).", retryable=False) from None
             except ProviderError as exc:
-                await _call_recorded(
-                    ledger,
-                    workspace=workspace,
-                    user=user,
-                    usage=usage,
-                    purpose=purpose,
-                    status=exc.status,
-                    latency_ms=elapsed_ms(started),
-                    error=str(exc),
-                )
+                await recorded(usage, started, exc.status, str(exc))
                 if exc.key_refused and provider.key_id is not None:
                     await db_sync_to_async(provider_key_mark_invalid)(key_id=provider.key_id, reason=str(exc))
                 if sent_any:
@@ -195,27 +200,9 @@ async def stream_reply(
             except (asyncio.CancelledError, GeneratorExit):
                 # The consumer stopped: close the upstream stream first, then log what was produced.
                 await pieces.aclose()
-                await _call_recorded(
-                    ledger,
-                    shielded=True,
-                    workspace=workspace,
-                    user=user,
-                    usage=usage,
-                    purpose=purpose,
-                    status="cancelled",
-                    latency_ms=elapsed_ms(started),
-                    error="Stopped by the client.",
-                )
+                await recorded(usage, started, "cancelled", "Stopped by the client.", shielded=True)
                 raise
-            await _call_recorded(
-                ledger,
-                workspace=workspace,
-                user=user,
-                usage=usage,
-                purpose=purpose,
-                status="ok",
-                latency_ms=elapsed_ms(started),
-            )
+            await recorded(usage, started, "ok")
             yield _usage_event(usage)
             return
     if llm_only:
@@ -229,15 +216,7 @@ async def stream_reply(
     async for piece in local.stream(request, usage):
         yield {"type": "chunk", "content": piece}
     usage.provider = "fallback"
-    await _call_recorded(
-        ledger,
-        workspace=workspace,
-        user=user,
-        usage=usage,
-        purpose=purpose,
-        status="ok",
-        latency_ms=elapsed_ms(started),
-    )
+    await recorded(usage, started, "ok")
     yield _usage_event(usage)
 
 

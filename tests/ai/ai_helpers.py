@@ -1,6 +1,12 @@
 """Fixtures shared by the AI-provider tests (keys, settings page, intent, router) and the campaigns tests."""
 
+import asyncio
+
 import pytest
+from asgiref.sync import async_to_sync
+
+from ai.providers.kept import clients_per_call
+from ai.router import stream_reply
 
 from .fake_openai import FakeOpenAI, fake_openai_settings
 from .fake_providers import FakeAnthropic, FakeGemini, fake_providers_settings
@@ -31,3 +37,28 @@ def claude(settings):
     fake_providers_settings(settings, claude=server)
     yield server
     server.stop()
+
+
+def stream_then_stop(**kwargs) -> list[dict]:
+    """Stream `stream_reply(**kwargs)`, stop it (cancel its consumer, as the chat's stop does) once three events
+    arrived; the events received."""
+
+    async def scenario():
+        received = []
+
+        async def consume():
+            async for event in stream_reply(**kwargs):
+                received.append(event)
+
+        task = asyncio.create_task(consume())
+        for _ in range(500):
+            if len(received) >= 3:
+                break
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return received
+
+    with clients_per_call():
+        return async_to_sync(scenario)()

@@ -1,7 +1,6 @@
 """Gemini and Claude through the router against local fakes of their real wire formats (the official SDKs run),
 all four hosted providers streaming through the router, and fallback between them in both directions."""
 
-import asyncio
 import json
 import time
 from decimal import Decimal
@@ -15,6 +14,7 @@ from ai.providers.base import ChatRequest
 from ai.providers.kept import clients_per_call
 from ai.router import stream_reply
 
+from .ai_helpers import stream_then_stop
 from .fake_openai import FakeOpenAI
 
 pytestmark = pytest.mark.django_db
@@ -156,25 +156,7 @@ def test_stopping_the_stream_closes_the_upstream_and_logs_cancelled(hosted, work
     name, fake = hosted
     fake.behaviours.append("drip")
 
-    async def scenario():
-        received = []
-
-        async def consume():
-            async for event in stream_reply(request=ask(), workspace=workspace):
-                received.append(event)
-
-        task = asyncio.create_task(consume())
-        for _ in range(500):
-            if len(received) >= 3:
-                break
-            await asyncio.sleep(0.01)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        return received
-
-    with clients_per_call():
-        received = async_to_sync(scenario)()
+    received = stream_then_stop(request=ask(), workspace=workspace)
 
     assert len(received) >= 3
     assert fake.client_hung_up.wait(5), "the upstream HTTP stream was not closed"

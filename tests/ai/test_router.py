@@ -1,6 +1,5 @@
 """The router and the openai provider against a local fake OpenAI-compatible server (the real SDK runs)."""
 
-import asyncio
 from decimal import Decimal
 
 import pytest
@@ -10,6 +9,8 @@ from ai.models import ProviderCall, ProviderKey
 from ai.providers.base import ChatRequest
 from ai.providers.kept import clients_per_call
 from ai.router import complete_sync, stream_reply
+
+from .ai_helpers import stream_then_stop
 
 pytestmark = pytest.mark.django_db
 
@@ -230,25 +231,7 @@ def test_error_rows_never_contain_the_key(fake, workspace):
 def test_stopping_the_stream_closes_the_upstream_and_logs_cancelled(fake, workspace):
     fake.behaviours.append("drip")
 
-    async def scenario():
-        received = []
-
-        async def consume():
-            async for event in stream_reply(request=ask(), workspace=workspace):
-                received.append(event)
-
-        task = asyncio.create_task(consume())
-        for _ in range(500):
-            if len(received) >= 3:
-                break
-            await asyncio.sleep(0.01)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        return received
-
-    with clients_per_call():
-        received = async_to_sync(scenario)()
+    received = stream_then_stop(request=ask(), workspace=workspace)
 
     assert len(received) >= 3 and all(e["type"] == "chunk" for e in received)
     assert fake.client_hung_up.wait(5), "the upstream HTTP stream was not closed"
