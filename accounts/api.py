@@ -1,14 +1,16 @@
 """Auth, session and profile API (DESIGN §4). Thin: parse, call one service or selector, shape the answer."""
 
 from django.contrib.auth import logout, update_session_auth_hash
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from marketing_ai.openapi import errors, paginated
 from marketing_ai.pagination import PageNumberPagination
+from marketing_ai.params import query_flag
 
 from .browser import browser_login_session, client_ip, client_user_agent
 from .invitations import invitation_accept, invitation_create, invitation_url
@@ -39,19 +41,6 @@ from .services import (
     user_authenticate,
     user_register,
 )
-
-ERROR = inline_serializer(
-    "Error",
-    {
-        "statusCode": serializers.IntegerField(),
-        "message": serializers.CharField(),
-        "errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False),
-    },
-)
-
-
-def _errors(*codes: int) -> dict:
-    return {code: OpenApiResponse(ERROR) for code in codes}
 
 
 def _current_login_session(request: Request) -> LoginSession | None:
@@ -89,7 +78,7 @@ class RegisterApi(APIView):
         operation_id="auth_register",
         tags=["auth"],
         request=Input,
-        responses={201: AuthOutput, **_errors(400, 409, 429)},
+        responses={201: AuthOutput, **errors(400, 409, 429)},
         auth=[],
     )
     def post(self, request: Request) -> Response:
@@ -113,7 +102,7 @@ class LoginApi(APIView):
         operation_id="auth_login",
         tags=["auth"],
         request=Input,
-        responses={200: AuthOutput, **_errors(400, 401, 429)},
+        responses={200: AuthOutput, **errors(400, 401, 429)},
         auth=[],
     )
     def post(self, request: Request) -> Response:
@@ -136,7 +125,7 @@ class RefreshApi(APIView):
         operation_id="auth_refresh",
         tags=["auth"],
         request=Input,
-        responses={200: RefreshOutput, **_errors(400, 401)},
+        responses={200: RefreshOutput, **errors(400, 401)},
         auth=[],
     )
     def post(self, request: Request) -> Response:
@@ -149,7 +138,7 @@ class RefreshApi(APIView):
 
 
 class LogoutApi(APIView):
-    @extend_schema(operation_id="auth_logout", tags=["auth"], request=None, responses={204: None, **_errors(401)})
+    @extend_schema(operation_id="auth_logout", tags=["auth"], request=None, responses={204: None, **errors(401)})
     def post(self, request: Request) -> Response:
         session = _current_login_session(request)
         if session is not None:
@@ -168,7 +157,7 @@ class LoginSessionListApi(APIView):
     @extend_schema(
         operation_id="auth_sessions_list",
         tags=["auth"],
-        responses={200: LoginSessionOutput(many=True), **_errors(401)},
+        responses={200: paginated(LoginSessionOutput), **errors(401)},
     )
     def get(self, request: Request) -> Response:
         paginator = PageNumberPagination()
@@ -179,7 +168,7 @@ class LoginSessionListApi(APIView):
 
 
 class LoginSessionRevokeApi(APIView):
-    @extend_schema(operation_id="auth_sessions_revoke", tags=["auth"], responses={204: None, **_errors(401, 404)})
+    @extend_schema(operation_id="auth_sessions_revoke", tags=["auth"], responses={204: None, **errors(401, 404)})
     def delete(self, request: Request, session_id) -> Response:
         session = login_session_get_for_user(user=request.user, session_id=session_id)
         login_session_revoke(
@@ -198,7 +187,7 @@ class ProfileApi(APIView):
         lastName = StrictCharField(source="last_name", max_length=150, required=False, allow_blank=True)
         companyName = StrictCharField(source="company_name", max_length=200, required=False)
 
-    @extend_schema(operation_id="user_profile", tags=["user"], responses={200: UserOutput, **_errors(401)})
+    @extend_schema(operation_id="user_profile", tags=["user"], responses={200: UserOutput, **errors(401)})
     def get(self, request: Request) -> Response:
         return Response(UserOutput(request.user).data)
 
@@ -206,7 +195,7 @@ class ProfileApi(APIView):
         operation_id="user_profile_update",
         tags=["user"],
         request=Input,
-        responses={200: UserOutput, **_errors(400, 401, 403)},
+        responses={200: UserOutput, **errors(400, 401, 403)},
     )
     def patch(self, request: Request) -> Response:
         data = self.Input(data=request.data, partial=True)
@@ -224,7 +213,7 @@ class PasswordChangeApi(APIView):
         operation_id="user_password_change",
         tags=["user"],
         request=Input,
-        responses={204: None, **_errors(400, 401, 429)},
+        responses={204: None, **errors(400, 401, 429)},
         description="Sets a new password and revokes every other session of the user.",
     )
     def post(self, request: Request) -> Response:
@@ -247,10 +236,10 @@ class NotificationListApi(APIView):
         operation_id="notifications_list",
         tags=["notifications"],
         parameters=[OpenApiParameter("unread", bool, description="Only unread notifications.")],
-        responses={200: NotificationOutput(many=True), **_errors(401)},
+        responses={200: paginated(NotificationOutput), **errors(401)},
     )
     def get(self, request: Request) -> Response:
-        unread_only = request.query_params.get("unread", "").lower() in ("1", "true", "yes")
+        unread_only = query_flag(request, "unread")
         rows = notification_list_for_user(user=request.user, unread_only=unread_only)
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(rows, request, view=self)
@@ -262,7 +251,7 @@ class NotificationReadApi(APIView):
         operation_id="notifications_read",
         tags=["notifications"],
         request=None,
-        responses={200: NotificationOutput, **_errors(401, 404)},
+        responses={200: NotificationOutput, **errors(401, 404)},
     )
     def post(self, request: Request, notification_id: int) -> Response:
         notification = notification_get_for_user(user=request.user, notification_id=notification_id)
@@ -278,7 +267,7 @@ class NotificationReadAllApi(APIView):
         request=None,
         responses={
             200: inline_serializer("NotificationsMarked", {"marked": serializers.IntegerField()}),
-            **_errors(401),
+            **errors(401),
         },
     )
     def post(self, request: Request) -> Response:
@@ -296,7 +285,7 @@ class InvitationOutput(serializers.Serializer):
 
 class InvitationCreateApi(APIView):
     class Input(serializers.Serializer):
-        email = serializers.CharField(max_length=254)
+        email = StrictEmailField(max_length=254)
         role = serializers.ChoiceField(choices=Membership.Role.choices)
 
     @extend_schema(
@@ -307,7 +296,7 @@ class InvitationCreateApi(APIView):
             201: inline_serializer(
                 "InvitationCreated", {"invitation": InvitationOutput(), "acceptUrl": serializers.CharField()}
             ),
-            **_errors(400, 401, 403, 409),
+            **errors(400, 401, 403, 409),
         },
     )
     def post(self, request: Request) -> Response:
@@ -338,7 +327,7 @@ class InvitationAcceptApi(APIView):
                     "role": serializers.CharField(),
                 },
             ),
-            **_errors(401, 403, 404, 409, 410),
+            **errors(401, 403, 404, 409, 410),
         },
     )
     def post(self, request: Request, token: str) -> Response:

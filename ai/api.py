@@ -3,13 +3,16 @@
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import workspace_current_for_user
+from accounts.serializers import StrictCharField
 from marketing_ai.errors import ApplicationError
 
 from .catalog import KEYED_PROVIDERS, KNOWN_PROVIDERS
@@ -74,9 +77,14 @@ KeyTestOutput = inline_serializer(
 )
 
 
+@extend_schema_field({"type": "array", "items": {"type": "string", "enum": list(KNOWN_PROVIDERS)}, "uniqueItems": True})
+class ProviderOrderField(serializers.ListField):
+    """The provider order: each provider at most once (ai.keys.provider_order_set refuses a repeat)."""
+
+
 class ProviderOrderApi(APIView):
     class Input(serializers.Serializer):
-        providers = serializers.ListField(
+        providers = ProviderOrderField(
             child=serializers.ChoiceField(choices=KNOWN_PROVIDERS), allow_empty=True, max_length=len(KNOWN_PROVIDERS)
         )
 
@@ -95,7 +103,10 @@ class ProviderOrderApi(APIView):
 class ProviderKeyListApi(APIView):
     class Input(serializers.Serializer):
         provider = serializers.ChoiceField(choices=KEYED_PROVIDERS)
-        secret = serializers.CharField(max_length=500, trim_whitespace=True)
+        # What ai.keys.provider_key_save accepts, so the schema says it too: 8+ printable ASCII characters.
+        secret = serializers.CharField(
+            min_length=8, max_length=500, trim_whitespace=True, validators=[RegexValidator(r"^[!-~]+$")]
+        )
         baseUrl = serializers.URLField(required=False, allow_blank=True, default="", max_length=200)
         model = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
         scope = serializers.ChoiceField(choices=ProviderKey.Scope.values, default=ProviderKey.Scope.WORKSPACE)
@@ -121,7 +132,7 @@ class ProviderKeyListApi(APIView):
 
     @extend_schema(
         operation_id="ai_provider_keys_destroy_by_query",
-        parameters=[OpenApiParameter("provider", str, required=True), SCOPE_PARAMETER],
+        parameters=[OpenApiParameter("provider", str, required=True, enum=list(KEYED_PROVIDERS)), SCOPE_PARAMETER],
         responses={204: None},
     )
     def delete(self, request):
@@ -150,7 +161,9 @@ class ProviderKeyTestApi(APIView):
 class AiUsageApi(APIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("days", int, description="Window in days (1-365, default 30)."),
+            OpenApiParameter(
+                "days", {"type": "integer", "minimum": 1, "maximum": 365}, description="Window in days (default 30)."
+            ),
             OpenApiParameter(
                 "by", str, enum=list(BREAKDOWNS), description="Group by provider (default), model, feature or user."
             ),
@@ -178,7 +191,7 @@ class AiUsageApi(APIView):
     def get(self, request):
         errors = {}
         try:
-            days = int(request.query_params.get("days", 30))
+            days = int(request.query_params.get("days") or 30)  # absent or empty: the default
         except ValueError:
             days = 0
         if not 1 <= days <= 365:
@@ -216,7 +229,7 @@ class ModelChoiceListApi(APIView):
 
 class IntentApi(APIView):
     class Input(serializers.Serializer):
-        text = serializers.CharField(max_length=4000, trim_whitespace=True)
+        text = StrictCharField(max_length=4000, trim_whitespace=True)
 
     @extend_schema(
         request=Input,
@@ -277,7 +290,7 @@ class UsageDayOutput(serializers.ModelSerializer):
 
 class UsageDailyApi(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("from", str, description="YYYY-MM-DD"), OpenApiParameter("to", str)],
+        parameters=[OpenApiParameter("from", OpenApiTypes.DATE), OpenApiParameter("to", OpenApiTypes.DATE)],
         responses=inline_serializer(
             "UsageDaily",
             {

@@ -8,7 +8,9 @@ from rest_framework.views import APIView
 
 from accounts.selectors import workspace_current_for_user
 from ai.ratelimit import ai_rate_limit_check
+from marketing_ai.openapi import paginated
 from marketing_ai.pagination import PageNumberPagination
+from marketing_ai.params import query_flag
 
 from . import selectors
 from .brand import brand_asset_upload, brand_profile_update
@@ -49,7 +51,7 @@ def campaign_detail_data(campaign: Campaign) -> dict:
 class CampaignListCreateApi(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("status", str, enum=Campaign.Status.values)],
-        responses=CampaignOutput(many=True),
+        responses=paginated(CampaignOutput),
     )
     def get(self, request):
         wanted = request.query_params.get("status") or None
@@ -123,7 +125,7 @@ class CampaignVariantListApi(APIView):
     )
     def get(self, request, campaign_id: int):
         campaign = selectors.campaign_get_for_user(user=request.user, campaign_id=campaign_id)
-        current_only = request.query_params.get("all") not in ("1", "true")
+        current_only = not query_flag(request, "all")
         variants = selectors.variant_list_for_campaign(campaign=campaign, current_only=current_only)
         return Response({"results": VariantOutput(variants, many=True).data})
 
@@ -189,7 +191,7 @@ class BrandProfileApi(APIView):
 
 
 class BrandAssetCreateApi(APIView):
-    @extend_schema(responses=BrandAssetOutput(many=True))
+    @extend_schema(responses=inline_serializer("BrandAssetList", fields={"results": BrandAssetOutput(many=True)}))
     def get(self, request):
         workspace = workspace_current_for_user(user=request.user)
         assets = selectors.brand_asset_list_for_workspace(workspace=workspace)
@@ -283,7 +285,7 @@ class RecommendationOutput(serializers.Serializer):
 
 
 class RecommendationListApi(APIView):
-    @extend_schema(responses=RecommendationOutput(many=True))
+    @extend_schema(responses=paginated(RecommendationOutput))
     def get(self, request):
         recommendations = recommendation_list_for_user(user=request.user)
         paginator = PageNumberPagination()
@@ -321,7 +323,7 @@ class RecommendationGenerateApi(APIView):
         },
     )
     def post(self, request):
-        data = self.Input(data=request.data or {})
+        data = self.Input(data=request.data)  # an empty body is {}; a JSON null is refused
         data.is_valid(raise_exception=True)
         workspace = workspace_current_for_user(user=request.user)
         ai_rate_limit_check(workspace=workspace)

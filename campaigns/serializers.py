@@ -2,9 +2,13 @@
 
 from decimal import Decimal
 
+from django.core.validators import RegexValidator
 from django.urls import reverse
 from rest_framework import serializers
 
+from accounts.serializers import StrictBooleanField, StrictCharField, StrictFloatField, StrictIntegerField
+
+from .brand import HEX, LOGO_POSITIONS
 from .models import (
     ApprovalDecision,
     ApprovalStep,
@@ -259,31 +263,33 @@ class ContentJobOutput(serializers.ModelSerializer):
 
 
 class LogoRules(serializers.Serializer):
-    required = serializers.BooleanField(required=False, default=False)
-    position = serializers.CharField(required=False, allow_blank=True, max_length=16)
-    minWidthRatio = serializers.FloatField(required=False, min_value=0, max_value=1)
+    required = StrictBooleanField(required=False, default=False)
+    position = serializers.ChoiceField(choices=LOGO_POSITIONS, required=False, allow_blank=True)
+    minWidthRatio = StrictFloatField(required=False, min_value=0, max_value=1)
 
 
 class TypographyRules(serializers.Serializer):
-    fonts = serializers.ListField(child=serializers.CharField(max_length=80), required=False, max_length=10)
-    minFontSize = serializers.IntegerField(required=False, min_value=0, max_value=200)
-    noAllCaps = serializers.BooleanField(required=False)
+    fonts = serializers.ListField(child=StrictCharField(max_length=80), required=False, max_length=10)
+    minFontSize = StrictIntegerField(required=False, min_value=0, max_value=200)
+    noAllCaps = StrictBooleanField(required=False)
 
 
 class LayoutRules(serializers.Serializer):
-    requireCta = serializers.BooleanField(required=False)
-    ctaPhrases = serializers.ListField(child=serializers.CharField(max_length=60), required=False, max_length=30)
-    maxHashtags = serializers.IntegerField(required=False, min_value=0, max_value=30)
+    requireCta = StrictBooleanField(required=False)
+    ctaPhrases = serializers.ListField(child=StrictCharField(max_length=60), required=False, max_length=30)
+    maxHashtags = StrictIntegerField(required=False, min_value=0, max_value=30)
 
 
 class BrandProfileInput(serializers.Serializer):
-    palette = serializers.ListField(child=serializers.CharField(max_length=9), required=False, max_length=12)
+    palette = serializers.ListField(
+        child=StrictCharField(max_length=9, validators=[RegexValidator(HEX)]), required=False, max_length=12
+    )
     logoRequirements = LogoRules(source="logo_requirements", required=False)
     typography = TypographyRules(required=False)
     layout = LayoutRules(required=False)
-    toneOfVoice = serializers.CharField(source="tone_of_voice", required=False, allow_blank=True, max_length=2000)
+    toneOfVoice = StrictCharField(source="tone_of_voice", required=False, allow_blank=True, max_length=2000)
     bannedWords = serializers.ListField(
-        source="banned_words", child=serializers.CharField(max_length=60), required=False, max_length=200
+        source="banned_words", child=StrictCharField(max_length=60), required=False, max_length=200
     )
 
 

@@ -7,6 +7,8 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.serializers import StrictCharField
+from marketing_ai.openapi import paginated
 from marketing_ai.pagination import PageNumberPagination
 
 from .selectors import conversation_get_for_user, conversation_list_for_user, message_list_for_conversation
@@ -59,15 +61,14 @@ def _conversation(request, conversation_id: int):
 
 class ConversationListCreateApi(APIView):
     class Input(serializers.Serializer):
-        title = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+        title = StrictCharField(required=False, allow_blank=True, max_length=200, default="")
 
     def get_permissions(self):
         return [AllowAny()] if self.request.method == "POST" else [IsAuthenticated()]
 
     @extend_schema(
         operation_id="conversations_list",
-        parameters=[OpenApiParameter("page", int), OpenApiParameter("pageSize", int)],
-        responses=ConversationOutput(many=True),
+        responses=paginated(ConversationOutput),
     )
     def get(self, request) -> Response:
         paginator = PageNumberPagination()
@@ -105,7 +106,7 @@ class ConversationDetailApi(APIView):
     permission_classes = [AllowAny]
 
     class Input(serializers.Serializer):
-        title = serializers.CharField(max_length=200)
+        title = StrictCharField(max_length=200)
 
     @extend_schema(operation_id="conversations_retrieve", parameters=[TOKEN_HEADER], responses=ConversationDetailOutput)
     def get(self, request, conversation_id: int) -> Response:
@@ -116,7 +117,10 @@ class ConversationDetailApi(APIView):
         return Response(body)
 
     @extend_schema(
-        operation_id="conversations_rename", parameters=[TOKEN_HEADER], request=Input, responses=ConversationOutput
+        operation_id="conversations_rename",
+        parameters=[TOKEN_HEADER],
+        request={"application/json": Input},  # the title is the one field, so a PATCH must carry it
+        responses=ConversationOutput,
     )
     def patch(self, request, conversation_id: int) -> Response:
         conversation = _conversation(request, conversation_id)
@@ -135,7 +139,7 @@ class MessageCreateApi(APIView):
     permission_classes = [AllowAny]
 
     class Input(serializers.Serializer):
-        content = serializers.CharField(max_length=4000, trim_whitespace=True)
+        content = StrictCharField(max_length=4000, trim_whitespace=True)
         conversationId = serializers.IntegerField(required=False, allow_null=True, source="conversation_id")  # noqa: N815
         provider = serializers.CharField(required=False, allow_blank=True, default="", max_length=32)
         model = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)

@@ -1,16 +1,18 @@
 """REST API of DESIGN §4 for data sources, jobs, events and customers (thin: selectors + services)."""
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import workspace_current_for_user
+from marketing_ai.openapi import paginated
 from marketing_ai.pagination import PageNumberPagination
 
 from .audiences_out import audience_push_get_for_user, audience_push_list_for_user, audience_push_start
 from .csv_preview import csv_preview
-from .models import AudiencePush
+from .models import AudiencePush, DataSource
 from .selectors import (
     customer_get_for_user,
     customer_list_for_user,
@@ -22,6 +24,7 @@ from .selectors import (
 )
 from .serializers import AudiencePushOutput, CustomerOutput, DataSourceOutput, EventOutput, JobOutput
 from .services import (
+    DUMMY_SOURCE_TYPES,
     csv_import_start,
     csv_upload_store,
     data_source_create,
@@ -38,13 +41,12 @@ JobEnvelope = inline_serializer("JobEnvelope", {"job": JobOutput()})
 
 class DataSourceListCreateApi(APIView):
     class Input(serializers.Serializer):
-        sourceType = serializers.CharField(max_length=32)
+        sourceType = serializers.ChoiceField(choices=DataSource.SourceType.choices)
         name = serializers.CharField(max_length=200)
         config = serializers.JSONField(required=False, default=dict)
 
     @extend_schema(
-        parameters=[OpenApiParameter("page", int), OpenApiParameter("pageSize", int)],
-        responses=DataSourceOutput(many=True),
+        responses=paginated(DataSourceOutput),
     )
     def get(self, request) -> Response:
         sources = data_source_list_for_user(user=request.user)
@@ -104,7 +106,11 @@ class DummyDataApi(APIView):
         count = serializers.IntegerField(required=False, min_value=1, max_value=5_000_000)
         seed = serializers.IntegerField(required=False)
 
-    @extend_schema(request=Input, responses={202: JobEnvelope})
+    @extend_schema(
+        parameters=[OpenApiParameter("source_type", str, OpenApiParameter.PATH, enum=list(DUMMY_SOURCE_TYPES))],
+        request=Input,
+        responses={202: JobEnvelope},
+    )
     def post(self, request, source_type: str) -> Response:
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
@@ -162,12 +168,10 @@ class EventListApi(APIView):
             OpenApiParameter("source", int),
             OpenApiParameter("type", str),
             OpenApiParameter("customer", str),
-            OpenApiParameter("from", str),
-            OpenApiParameter("to", str),
-            OpenApiParameter("page", int),
-            OpenApiParameter("pageSize", int),
+            OpenApiParameter("from", OpenApiTypes.DATETIME),
+            OpenApiParameter("to", OpenApiTypes.DATETIME),
         ],
-        responses=EventOutput(many=True),
+        responses=paginated(EventOutput),
     )
     def get(self, request) -> Response:
         params = request.query_params
@@ -186,8 +190,8 @@ class EventListApi(APIView):
 
 class CustomerListApi(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("search", str), OpenApiParameter("page", int), OpenApiParameter("pageSize", int)],
-        responses=CustomerOutput(many=True),
+        parameters=[OpenApiParameter("search", str)],
+        responses=paginated(CustomerOutput),
     )
     def get(self, request) -> Response:
         customers = customer_list_for_user(user=request.user, search=request.query_params.get("search"))
@@ -218,7 +222,7 @@ class AudiencePushListCreateApi(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("segment", str), OpenApiParameter("page", int)],
-        responses=AudiencePushOutput(many=True),
+        responses=paginated(AudiencePushOutput),
         tags=["audiences"],
     )
     def get(self, request) -> Response:

@@ -35,6 +35,7 @@ from .selectors import job_control_allowed
 ACTIVE_JOB_STATUSES = (SyncJob.Status.QUEUED, SyncJob.Status.RUNNING)
 RUNNABLE_KINDS = (SyncJob.Kind.SYNC, SyncJob.Kind.DUMMY_DATA, SyncJob.Kind.CSV_IMPORT)  # run by job_run_task
 DUMMY_MAX_COUNT = 5_000_000
+DUMMY_SOURCE_TYPES = (DataSource.SourceType.GTM, DataSource.SourceType.FACEBOOK_PIXEL, DataSource.SourceType.SHOPIFY)
 
 
 def data_source_connection_test(*, source_type: str, config: dict, secrets: dict) -> None:
@@ -149,11 +150,7 @@ def sync_job_start(*, source: DataSource, user: User | None = None) -> tuple[Syn
 
 def dummy_source_get_or_create(*, workspace: Workspace, source_type: str, user: User | None = None) -> DataSource:
     """The workspace's "Dummy {sourceType} Data" source (is_dummy), created on first use."""
-    if source_type not in (
-        DataSource.SourceType.GTM,
-        DataSource.SourceType.FACEBOOK_PIXEL,
-        DataSource.SourceType.SHOPIFY,
-    ):
+    if source_type not in DUMMY_SOURCE_TYPES:
         raise ApplicationError(
             "Some fields are invalid.", errors={"sourceType": ["Dummy data exists for gtm, facebook_pixel, shopify."]}
         )

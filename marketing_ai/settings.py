@@ -280,6 +280,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation lists the error answers it can give (marketing_ai/openapi.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "marketing_ai.openapi.error_responses_document",
+    ],
     # One name per choice set: several serializers share these (drf-spectacular W001 otherwise).
     "ENUM_NAME_OVERRIDES": {
         "ApproverRoleEnum": "campaigns.models.workflow.ApproverRole",

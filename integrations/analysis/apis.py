@@ -4,13 +4,14 @@ from datetime import timedelta
 
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import workspace_current_for_user
+from marketing_ai.openapi import errors, paginated
 from marketing_ai.pagination import PageNumberPagination
 
 from .audiences import (
@@ -26,15 +27,7 @@ from .forms import MAX_RANGE_DAYS
 from .queries import SEGMENTS
 from .selectors import analysis_overview
 
-ERROR = inline_serializer(
-    "AnalyticsError",
-    {
-        "statusCode": serializers.IntegerField(),
-        "message": serializers.CharField(),
-        "errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False),
-    },
-)
-ERRORS = {code: OpenApiResponse(ERROR) for code in (400, 401, 404)}
+ERRORS = errors(400, 401, 404)
 
 SEGMENT_NAME = OpenApiParameter(
     "name", OpenApiTypes.STR, OpenApiParameter.PATH, enum=list(SEGMENTS), description="The segment."
@@ -42,7 +35,9 @@ SEGMENT_NAME = OpenApiParameter(
 RANGE_PARAMETERS = [
     OpenApiParameter("from", OpenApiTypes.DATE, description="First day (inclusive); default 29 days before `to`."),
     OpenApiParameter("to", OpenApiTypes.DATE, description="Last day (inclusive); default today."),
-    OpenApiParameter("source", OpenApiTypes.INT, description="Only events of this data source (of the workspace)."),
+    OpenApiParameter(
+        "source", {"type": "integer", "minimum": 1}, description="Only events of this data source (of the workspace)."
+    ),
 ]
 
 
@@ -108,7 +103,7 @@ class SegmentCustomerListApi(APIView):
     @extend_schema(
         operation_id="analytics_segment_customers",
         parameters=[SEGMENT_NAME, *RANGE_PARAMETERS],
-        responses={200: SegmentMemberOutput(many=True), **ERRORS},
+        responses={200: paginated(SegmentMemberOutput), **ERRORS},
         tags=["analytics"],
         description="The customers of a segment (paginated, `?page=&pageSize=`), each with why it is in it.",
     )
