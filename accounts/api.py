@@ -119,7 +119,8 @@ class RefreshApi(APIView):
     permission_classes = [AllowAny]
 
     class Input(serializers.Serializer):
-        refreshToken = StrictCharField(source="refresh_token", max_length=256)
+        # No length limit: any string that is not one of ours, an access token included, is an unknown token (401).
+        refreshToken = StrictCharField(source="refresh_token")
 
     @extend_schema(
         operation_id="auth_refresh",

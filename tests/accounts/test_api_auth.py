@@ -293,6 +293,15 @@ def test_refresh_with_an_unknown_or_empty_token_is_401_or_400(anonymous_api_clie
     assert response.status_code == (401 if token else 400)
 
 
+def test_an_access_token_posted_as_the_refresh_token_is_401(anonymous_api_client, jwt_api_client):
+    access_token = jwt_api_client.tokens.access_token
+
+    response = anonymous_api_client.post(REFRESH, {"refreshToken": access_token}, format="json")
+
+    assert response.status_code == 401
+    assert response.json()["statusCode"] == 401
+
+
 def test_refresh_of_an_expired_session_is_401(anonymous_api_client, jwt_api_client):
     from django.utils import timezone
 
