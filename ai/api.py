@@ -105,7 +105,11 @@ class ProviderKeyListApi(APIView):
         provider = serializers.ChoiceField(choices=KEYED_PROVIDERS)
         # What ai.keys.provider_key_save accepts, so the schema says it too: 8+ printable ASCII characters.
         secret = serializers.CharField(
-            min_length=8, max_length=500, trim_whitespace=True, validators=[RegexValidator(r"^[!-~]+$")]
+            min_length=8,
+            max_length=500,
+            trim_whitespace=True,
+            validators=[RegexValidator(r"^[!-~]+$", "API keys contain only printable ASCII characters, without spaces.")],
+            error_messages={"min_length": "Enter the full API key."},
         )
         baseUrl = serializers.URLField(required=False, allow_blank=True, default="", max_length=200)
         model = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)

@@ -14,6 +14,8 @@ free port (so it can be stopped without touching anyone else's), a uvicorn web s
 3. Redis down: the redis-server gets SIGKILL; collect batches and logins (right and wrong passwords) go on for
    `--redis-down-seconds` and must all be answered without a 5xx; a job start must answer 503 at once. Redis
    comes back and everything must work again.
+4. Contract: Schemathesis (tests/contract.py, the suite's settings) against this server, signed in as a third
+   workspace's owner, with `--schemathesis-examples` cases per operation: requests, server errors, violations.
 Prints one JSON document; figures and how to read them: bench/README.md.
 """
 
@@ -44,6 +46,7 @@ def parse_args():
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--job-events", type=int, default=100_000)
     parser.add_argument("--redis-down-seconds", type=float, default=8.0)
+    parser.add_argument("--schemathesis-examples", type=int, default=5)
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     return parser.parse_args()
 
@@ -372,6 +375,16 @@ def phase_redis_down(processes, redis, redis_port, base, http, source, users, ar
     }
 
 
+def phase_contract(base: str, email: str, args) -> dict:
+    from tests.contract import contract_run
+
+    with httpx.Client(base_url=base, timeout=60) as http:
+        tokens = http.post("/api/auth/login", json={"email": email, "password": PASSWORD}).json()["tokens"]
+    started = time.monotonic()
+    run = contract_run(base_url=base, access_token=tokens["accessToken"], max_examples=args.schemathesis_examples)
+    return {**run.figures(), "seconds": round(time.monotonic() - started, 1), "failures": run.failures}
+
+
 def main():
     args = parse_args()
     database_reset(args.database_url)
@@ -400,9 +413,10 @@ def main():
     from accounts.services import user_register
     from integrations.models import DataSource
 
-    users = [f"bench{n}@faults.test" for n in range(2)]
+    users = [f"bench{n}@faults.test" for n in range(3)]
     owner = user_register(email=users[0], password=PASSWORD, first_name="B", last_name="F", company_name="Faults")
     user_register(email=users[1], password=PASSWORD, first_name="C", last_name="F", company_name="Faults 2")
+    user_register(email=users[2], password=PASSWORD, first_name="D", last_name="F", company_name="Faults 3")
     source = DataSource.objects.create(workspace=owner.current_workspace, source_type="gtm", name="Bench site")
 
     processes = Processes(env)
@@ -420,6 +434,7 @@ def main():
             http.headers["Authorization"] = f"Bearer {token['tokens']['accessToken']}"
             result["worker_killed"] = phase_worker_kill(processes, http, args)
             result["redis_down"] = phase_redis_down(processes, redis, redis_port, base, http, source, users, args)
+        result["contract"] = phase_contract(base, users[2], args)
     finally:
         processes.stop_all()
     result["load_after"] = os.getloadavg()

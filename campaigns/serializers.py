@@ -2,8 +2,8 @@
 
 from decimal import Decimal
 
-from django.core.validators import RegexValidator
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import StrictBooleanField, StrictCharField, StrictFloatField, StrictIntegerField
@@ -262,6 +262,11 @@ class ContentJobOutput(serializers.ModelSerializer):
         ]
 
 
+@extend_schema_field({"type": "string", "pattern": HEX.pattern, "maxLength": 9})
+class HexColourField(StrictCharField):
+    """A colour like #5B4BFF; campaigns.brand checks it and names the bad one."""
+
+
 class LogoRules(serializers.Serializer):
     required = StrictBooleanField(required=False, default=False)
     position = serializers.ChoiceField(choices=LOGO_POSITIONS, required=False, allow_blank=True)
@@ -281,9 +286,7 @@ class LayoutRules(serializers.Serializer):
 
 
 class BrandProfileInput(serializers.Serializer):
-    palette = serializers.ListField(
-        child=StrictCharField(max_length=9, validators=[RegexValidator(HEX)]), required=False, max_length=12
-    )
+    palette = serializers.ListField(child=HexColourField(max_length=9), required=False, max_length=12)
     logoRequirements = LogoRules(source="logo_requirements", required=False)
     typography = TypographyRules(required=False)
     layout = LayoutRules(required=False)
