@@ -100,6 +100,9 @@ class ProviderOrderApi(APIView):
         return Response(provider_settings_for_user(user=request.user))
 
 
+SECRET_CHARACTERS = "API keys contain only printable ASCII characters, without spaces."
+
+
 class ProviderKeyListApi(APIView):
     class Input(serializers.Serializer):
         provider = serializers.ChoiceField(choices=KEYED_PROVIDERS)
@@ -108,7 +111,7 @@ class ProviderKeyListApi(APIView):
             min_length=8,
             max_length=500,
             trim_whitespace=True,
-            validators=[RegexValidator(r"^[!-~]+$", "API keys contain only printable ASCII characters, without spaces.")],
+            validators=[RegexValidator(r"^[!-~]+$", SECRET_CHARACTERS)],
             error_messages={"min_length": "Enter the full API key."},
         )
         baseUrl = serializers.URLField(required=False, allow_blank=True, default="", max_length=200)
