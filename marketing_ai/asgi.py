@@ -13,12 +13,13 @@ from accounts.routing import websocket_urlpatterns as live_websockets  # noqa: E
 from accounts.websocket_auth import BrowserOriginValidator, JWTOrSessionAuthMiddlewareStack  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from marketing_ai.middleware import RequestBodyLimitASGI  # noqa: E402
+from monitoring.metrics import WebsocketCounter  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": RequestBodyLimitASGI(django_asgi_app),
-        "websocket": BrowserOriginValidator(
-            JWTOrSessionAuthMiddlewareStack(URLRouter(websocket_urlpatterns + live_websockets))
+        "websocket": WebsocketCounter(
+            BrowserOriginValidator(JWTOrSessionAuthMiddlewareStack(URLRouter(websocket_urlpatterns + live_websockets)))
         ),
     }
 )

@@ -49,9 +49,11 @@ INSTALLED_APPS = [
     "ai",
     "chat",
     "campaigns",
+    "monitoring",
 ]
 
 MIDDLEWARE = [
+    "monitoring.middleware.RequestMonitoringMiddleware",  # first: a request id and a timing for every answer
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "marketing_ai.middleware.ApiBodyLimitMiddleware",
@@ -235,6 +237,23 @@ CELERY_BEAT_SCHEDULE["campaigns-usage-aggregate"] = {
     "schedule": crontab(hour=0, minute=30),
 }
 
+# Operations (monitoring/): /metrics answers a scraper sending `Authorization: Bearer <METRICS_TOKEN>` (or a
+# signed-in staff member); with PROMETHEUS_MULTIPROC_DIR set, gunicorn's workers share their counters.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+MONITORING_RETENTION_DAYS = env.int("MONITORING_RETENTION_DAYS", default=14)
+# Alert rules (monitoring/alerts.py), over the last ALERT_WINDOW_MINUTES.
+ALERT_WINDOW_MINUTES = env.int("ALERT_WINDOW_MINUTES", default=10)
+ALERT_ERROR_RATE = env.float("ALERT_ERROR_RATE", default=0.05)
+ALERT_ERROR_MIN_COUNT = env.int("ALERT_ERROR_MIN_COUNT", default=10)
+ALERT_PROVIDER_FAILURES = env.int("ALERT_PROVIDER_FAILURES", default=5)
+ALERT_FAILED_LOGINS = env.int("ALERT_FAILED_LOGINS", default=50)
+INGEST_SILENCE_MINUTES = env.int("INGEST_SILENCE_MINUTES", default=60)
+CELERY_BEAT_SCHEDULE["monitoring-minute"] = {
+    "task": "monitoring.tasks.monitoring_minute_task",
+    "schedule": timedelta(minutes=1),
+}
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env.bool(
@@ -381,10 +400,23 @@ SOURCE_SYNC_INTERVAL_MINUTES = env.int("SOURCE_SYNC_INTERVAL_MINUTES", default=3
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Marketing AI <noreply@localhost>")
 
+# Logs (monitoring/logs.py): every line carries its request id; LOG_FORMAT=json writes one JSON object per line.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "monitoring.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "monitoring.logs.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.request": {"level": "ERROR"},

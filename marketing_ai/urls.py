@@ -16,6 +16,7 @@ api_patterns = [
 ]
 
 urlpatterns = [
+    path("", include("monitoring.urls")),  # /healthz, /readyz, /metrics and /admin/monitoring/ (before admin/)
     path("admin/", admin.site.urls),
     # Standard intake protocols at the paths their clients use (integrations/tracking_api.py).
     re_path(r"^v1/(?P<call>identify|track|page|screen|group|alias|batch|[itpsgab])$", tracking_api.segment_call),

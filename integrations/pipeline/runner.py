@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from integrations.models import DataSource, SyncJob
 from marketing_ai.live import live_publish
+from monitoring.metrics import events_ingested_record
 
 from .schema import EVENT_TYPES, MAX_EXTERNAL_ID, EventRecord, Rejection, record_make_storable
 from .store import events_store, stage_text
@@ -81,6 +82,7 @@ def batch_recorded(*, source: DataSource, mapped: int, inserted: int, rejected: 
     )
     data = {"count": inserted, "rejected": rejected, "sourceId": source.id}
     live_publish(kind="events.stored", workspace_id=source.workspace_id, data=data)
+    transaction.on_commit(lambda: events_ingested_record(source_type=source.source_type, count=inserted))
 
 
 def job_announce(job: SyncJob, **fields) -> None:
