@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import workspace_current_for_user
+from accounts.serializers import StrictCharField
 from marketing_ai.openapi import paginated
 from marketing_ai.pagination import PageNumberPagination
 
@@ -42,7 +43,7 @@ JobEnvelope = inline_serializer("JobEnvelope", {"job": JobOutput()})
 class DataSourceListCreateApi(APIView):
     class Input(serializers.Serializer):
         sourceType = serializers.ChoiceField(choices=DataSource.SourceType.choices)
-        name = serializers.CharField(max_length=200)
+        name = StrictCharField(max_length=200)
         config = serializers.JSONField(required=False, default=dict)
 
     @extend_schema(
@@ -70,7 +71,7 @@ class DataSourceListCreateApi(APIView):
 
 class DataSourceDetailApi(APIView):
     class Input(serializers.Serializer):
-        name = serializers.CharField(max_length=200, required=False)
+        name = StrictCharField(max_length=200, required=False)
         status = serializers.CharField(max_length=16, required=False)
         config = serializers.JSONField(required=False)
 

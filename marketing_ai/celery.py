@@ -23,7 +23,9 @@ def task_publish(task, *args) -> None:
     from .errors import ServiceUnavailable
 
     if task.app.conf.task_always_eager:
-        task.apply(args=args, throw=True)
+        # Nothing would run a retry later, so this one run is the last attempt: a job records its failure, and the
+        # caller gets the task's own error (a 502 for a provider outage) rather than Celery's Retry (a 500).
+        task.apply(args=args, retries=task.max_retries or 0, throw=True)
         return
     try:
         task.apply_async(args=args)

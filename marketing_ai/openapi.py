@@ -28,6 +28,7 @@ ERROR_DESCRIPTIONS = {
     "413": "The request body is too large.",
     "415": "The request body's content type is not accepted.",
     "429": "Too many requests or attempts; see `Retry-After`.",
+    "502": "A provider outside (Shopify, Meta, an AI provider) could not be reached or failed.",
     "503": "A service this needs (the broker, the cache) is unavailable; see `Retry-After`.",
 }
 WRITE_METHODS = {"post", "put", "patch", "delete"}
@@ -83,7 +84,7 @@ def _status_codes_for(method: str, operation: dict) -> list[str]:
     if secured:
         codes += ["401", "403"]
     if method in WRITE_METHODS:
-        codes += ["409", "503"]
+        codes += ["409", "502", "503"]
     if "requestBody" in operation:
         codes += ["413", "415"]
     return codes

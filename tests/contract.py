@@ -12,6 +12,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 # Operations that end the credentials the run itself uses: a logout, a session revoked or a password changed
 # midway would turn every later request into a 401 and test nothing.
 EXCLUDED_PATHS = ("/api/auth/logout", "/api/auth/sessions/{session_id}", "/api/user/password")
@@ -39,13 +41,17 @@ def contract_run(*, base_url: str, access_token: str, max_examples: int, seed: i
     """Run Schemathesis against `base_url` (its schema at /api/schema/) as the holder of `access_token`, with
     `max_examples` cases per operation and phase and a fixed seed, so two runs send the same requests."""
     with tempfile.TemporaryDirectory() as report_dir:
-        report = Path(report_dir) / "run.json"
+        report, schema = Path(report_dir) / "run.json", Path(report_dir) / "schema.json"
+        # Fetched here with a generous timeout (building it takes seconds on a busy machine; Schemathesis waits 10).
+        served = httpx.get(f"{base_url}/api/schema/", params={"format": "json"}, timeout=120)
+        served.raise_for_status()
+        schema.write_bytes(served.content)
         command = [
             str(Path(sys.executable).with_name("st")),
             "--config-file",
             str(CONFIG),
             "run",
-            f"{base_url}/api/schema/",
+            str(schema),
             "--url",
             base_url,
             "--header",

@@ -16,6 +16,10 @@ MAX_EXAMPLES = 5
 @pytest.fixture
 def live_server_url(settings):
     settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+    # Sources the run creates point at a closed local port: a sync or a connection test never leaves the machine.
+    dead = f"http://127.0.0.1:{free_port()}"
+    settings.SHOPIFY_API_URL = dead + "/admin/api/{version}"
+    settings.META_GRAPH_URL = settings.PLATFORM_INSIGHTS_URL = dead + "/{version}"
     server = WsgiServerThread(free_port())
     server.start()
     yield f"http://127.0.0.1:{server.server.server_port}"

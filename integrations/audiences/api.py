@@ -7,10 +7,12 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.serializers import StrictCharField
 from integrations.audiences_out import audience_push_list_for_user, audience_push_start
 from integrations.models import AudiencePush
 from integrations.serializers import AudiencePushOutput, CustomerOutput
 from marketing_ai.errors import ApplicationError
+from marketing_ai.openapi import paginated
 from marketing_ai.pagination import PageNumberPagination
 
 from .exports import EXPORT_FORMATS, audience_export_lines
@@ -65,13 +67,13 @@ class AudienceDetailOutput(AudienceOutput):
 
 
 class AudienceInput(serializers.Serializer):
-    name = serializers.CharField(max_length=200, allow_blank=True)
-    description = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    name = StrictCharField(max_length=200, allow_blank=True)
+    description = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
     rules = serializers.JSONField()
 
 
 class AudienceListCreateApi(APIView):
-    @extend_schema(responses=AudienceOutput(many=True), parameters=[OpenApiParameter("page", int)], tags=["audiences"])
+    @extend_schema(responses=paginated(AudienceOutput), tags=["audiences"])
     def get(self, request) -> Response:
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(audience_list_for_user(user=request.user), request, view=self)
@@ -96,8 +98,8 @@ class AudienceListCreateApi(APIView):
 
 class AudienceDetailApi(APIView):
     class PatchInput(serializers.Serializer):
-        name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-        description = serializers.CharField(max_length=500, required=False, allow_blank=True)
+        name = StrictCharField(max_length=200, required=False, allow_blank=True)
+        description = StrictCharField(max_length=500, required=False, allow_blank=True)
         rules = serializers.JSONField(required=False)
 
     @extend_schema(responses=AudienceDetailOutput, tags=["audiences"])
@@ -121,7 +123,7 @@ class AudienceDetailApi(APIView):
 
 class AudienceMemberListApi(APIView):
     @extend_schema(
-        responses=CustomerOutput(many=True),
+        responses=paginated(CustomerOutput),
         parameters=[OpenApiParameter("page", int), OpenApiParameter("pageSize", int)],
         tags=["audiences"],
         description="The members at the last refresh, most valuable first.",
