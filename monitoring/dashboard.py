@@ -13,19 +13,22 @@ from .probes import readiness
 from .sampling import series_for_page
 
 BUCKET_MINUTES = {1: 1, 6: 5, 24: 20}
-# Gauges (a level at each minute) take the bucket's highest value; counts add up.
+# Gauges (a level at each minute) take the bucket's highest value; counts are shown per minute (the bucket's
+# total over its sampled minutes, so a bucket still filling is not drawn as a drop).
 LEVELS = {"jobs_queued", "job_oldest_age_s"}
 
 
 def _bucketed(page: dict, minutes: int) -> tuple[list[str], dict[str, list[float]]]:
-    labels, buckets, keys = [], {name: [] for name in page["series"]}, []
+    labels, buckets, keys, sampled = [], {name: [] for name in page["series"]}, [], []
     for index, minute in enumerate(page["minutes"]):
         key = minute.replace(minute=minute.minute - minute.minute % minutes)
         if not keys or keys[-1] != key:
             keys.append(key)
             labels.append(key.strftime("%H:%M"))
+            sampled.append(0)
             for values in buckets.values():
                 values.append(0.0)
+        sampled[-1] += 1
         for name, values in page["series"].items():
             value = values[index]
             if name in LEVELS:
@@ -38,6 +41,9 @@ def _bucketed(page: dict, minutes: int) -> tuple[list[str], dict[str, list[float
         total / requests if requests else 0
         for total, requests in zip(buckets["http_latency_ms"], buckets["http_requests"], strict=True)
     ]
+    for name, values in buckets.items():
+        if name not in LEVELS and name != "http_latency_ms":
+            buckets[name] = [total / minutes for total, minutes in zip(values, sampled, strict=True)]
     return labels, buckets
 
 
@@ -49,16 +55,16 @@ def _charts(labels: list[str], series: dict[str, list[float]]) -> list[dict]:
         return {"title": title, "chart": time_chart(labels=labels, title=title, **kwargs)}
 
     return [
-        chart("Requests and server errors", lines={"Requests": series["http_requests"], "5xx": series["http_errors"]}),
+        chart("Requests per minute", lines={"Requests": series["http_requests"], "5xx": series["http_errors"]}),
         chart("Average latency (ms)", lines={"Latency (ms)": series["http_latency_ms"]}),
-        chart("Events ingested", bars={"Events": series["events_ingested"]}),
+        chart("Events ingested per minute", bars={"Events": series["events_ingested"]}),
         chart(
-            "AI provider calls",
+            "AI provider calls per minute",
             lines={"Calls": series["provider_calls"], "Failures": series["provider_failures"]},
         ),
-        chart("AI cost (USD)", bars={"Cost": series["provider_cost"]}, formats={"Cost": money}, axis_format=money),
+        chart("AI cost per minute (USD)", bars={"Cost": series["provider_cost"]}, formats={"Cost": money}, axis_format=money),
         chart("Job queue", lines={"Queued": series["jobs_queued"], "Oldest (s)": series["job_oldest_age_s"]}),
-        chart("Failed sign-ins", bars={"Failed": series["failed_logins"]}),
+        chart("Failed sign-ins per minute", bars={"Failed": series["failed_logins"]}),
     ]
 
 

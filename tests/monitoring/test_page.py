@@ -29,7 +29,7 @@ def test_the_page_draws_the_stored_samples_and_lists_open_alerts(staff_client):
 
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Requests and server errors" in html and "Events ingested" in html
+    assert "Requests per minute" in html and "Events ingested per minute" in html
     assert "Requests: 120" in html and "Requests: 80" in html  # hover values of the two minutes
     assert "60 failed sign-ins" in html
     assert "database: ok" in html
