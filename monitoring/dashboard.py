@@ -62,7 +62,12 @@ def _charts(labels: list[str], series: dict[str, list[float]]) -> list[dict]:
             "AI provider calls per minute",
             lines={"Calls": series["provider_calls"], "Failures": series["provider_failures"]},
         ),
-        chart("AI cost per minute (USD)", bars={"Cost": series["provider_cost"]}, formats={"Cost": money}, axis_format=money),
+        chart(
+            "AI cost per minute (USD)",
+            bars={"Cost": series["provider_cost"]},
+            formats={"Cost": money},
+            axis_format=money,
+        ),
         chart("Job queue", lines={"Queued": series["jobs_queued"], "Oldest (s)": series["job_oldest_age_s"]}),
         chart("Failed sign-ins per minute", bars={"Failed": series["failed_logins"]}),
     ]
