@@ -327,6 +327,32 @@ def hash_ms(env: dict) -> float:
     return float(out.stdout.strip())
 
 
+def request_metrics_cost(env: dict, email: str, *, step: int, concurrency: int, rounds: int) -> dict:
+    """The authenticated profile on gunicorn with per-request metrics off (the baseline) and on, alternated."""
+    with (
+        Server("gunicorn", {**env, "REQUEST_METRICS": "0"}) as off,
+        Server("gunicorn", {**env, "REQUEST_METRICS": "1"}) as on,
+    ):
+        status, body = post_json(off.url + "/api/auth/register", {"email": email, "password": PASSWORD})
+        auth = {"Authorization": f"Bearer {body['tokens']['accessToken']}"}
+        for server in (off, on):
+            load(server.url + "/api/user/profile", seconds=2, concurrency=concurrency, headers=auth)()  # warm-up
+        figures = alternate(
+            {
+                name: lambda url=server.url: load(
+                    url + "/api/user/profile", seconds=step, concurrency=concurrency, headers=auth
+                )()
+                for name, server in (("off", off), ("on", on))
+            },
+            rounds=rounds,
+        )
+    return {
+        "profileMetricsOff": figures["off"],
+        "profileMetricsOn": figures["on"],
+        "ratioOnToOff": round(figures["on"]["requestsPerSecond"] / figures["off"]["requestsPerSecond"], 3),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
@@ -334,6 +360,11 @@ def main() -> None:
     parser.add_argument("--servers", default="gunicorn,uvicorn,daphne")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per comparison (medians reported)")
     parser.add_argument("--no-flood", action="store_true", help="skip the login cost and bad-login flood part")
+    parser.add_argument(
+        "--metrics-only",
+        action="store_true",
+        help="only the cost of per-request metrics: the authenticated profile on gunicorn, REQUEST_METRICS off vs on",
+    )
     args = parser.parse_args()
     seconds, concurrency = args.seconds, args.concurrency
     step = max(2, round(seconds / args.rounds))
@@ -358,6 +389,13 @@ def main() -> None:
         "rounds": args.rounds,
         "servers": {},
     }
+
+    if args.metrics_only:
+        report["requestMetrics"] = request_metrics_cost(
+            env, email, step=step, concurrency=concurrency, rounds=args.rounds
+        )
+        print(json.dumps(report, indent=2))
+        return
 
     for kind in args.servers.split(","):
         with Server(kind, env) as server:

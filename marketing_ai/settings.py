@@ -240,6 +240,7 @@ CELERY_BEAT_SCHEDULE["campaigns-usage-aggregate"] = {
 # Operations (monitoring/): /metrics answers a scraper sending `Authorization: Bearer <METRICS_TOKEN>` (or a
 # signed-in staff member); with PROMETHEUS_MULTIPROC_DIR set, gunicorn's workers share their counters.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+REQUEST_METRICS = env.bool("REQUEST_METRICS", default=True)  # off: no per-request counting (request ids stay)
 PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 MONITORING_RETENTION_DAYS = env.int("MONITORING_RETENTION_DAYS", default=14)
 # Alert rules (monitoring/alerts.py), over the last ALERT_WINDOW_MINUTES.

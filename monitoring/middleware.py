@@ -6,6 +6,8 @@ import re
 import time
 import uuid
 
+from django.conf import settings
+
 from .logs import request_id_var
 from .metrics import http_latency, http_requests
 from .tally import http_tally
@@ -27,6 +29,7 @@ def route_name(request) -> str:
 class RequestMonitoringMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
+        self.counting = settings.REQUEST_METRICS
 
     def __call__(self, request):
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
@@ -37,7 +40,8 @@ class RequestMonitoringMiddleware:
             response = self.get_response(request)
             elapsed = time.perf_counter() - started
             response[REQUEST_ID_HEADER] = request_id
-            self.record(request, response.status_code, elapsed)
+            if self.counting:
+                self.record(request, response.status_code, elapsed)
             return response
         finally:
             request_id_var.reset(token)
