@@ -8,7 +8,6 @@ Two kinds:
   failed logins. Every process answers the same, whichever one is scraped.
 """
 
-import os
 import time
 from datetime import timedelta
 
@@ -118,7 +117,7 @@ def failed_logins_count(*, since, until=None) -> int:
 def metrics_text() -> bytes:
     """The exposition text of every metric: the in-process ones (summed over gunicorn workers in multiprocess
     mode) and the database gauges."""
-    if settings.PROMETHEUS_MULTIPROC_DIR and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if settings.PROMETHEUS_MULTIPROC_DIR:  # prometheus_client reads the same variable (from .env too)
         process_registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(process_registry)
     else:
