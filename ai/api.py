@@ -203,7 +203,7 @@ class AiUsageApi(APIView):
             days = 0
         if not 1 <= days <= 365:
             errors["days"] = ["A whole number from 1 to 365."]
-        by = request.query_params.get("by", "provider")
+        by = request.query_params.get("by") or "provider"  # absent or empty: the default
         if by not in BREAKDOWNS:
             errors["by"] = [f"Choose one of: {', '.join(BREAKDOWNS)}."]
         if errors:
