@@ -55,7 +55,14 @@ class DataSource(TimeStampedModel):
 
 
 class Event(models.Model):
-    """One business event in the common schema (DESIGN §5); unique per (source, external_id)."""
+    """One business event in the common schema (DESIGN §5); one row per (source, external_id), kept so by `EventKey`.
+
+    On PostgreSQL the table is partitioned by month of `occurred_at` (integrations/partitions.py): its primary key
+    there is (workspace_id, occurred_at, id), since a partitioned table's keys must hold the partition key, and
+    it also serves the (workspace, occurred_at) reads that `integ_event_ws_time_idx` serves on SQLite (migration
+    0011 builds the table by hand; Django's state keeps `id` as the primary key, which stays unique: one
+    sequence numbers every partition). Rows are inserted only by `pipeline/store.py`, never updated.
+    """
 
     class EventType(models.TextChoices):
         PAGE_VIEW = "page_view"
@@ -90,9 +97,6 @@ class Event(models.Model):
     properties = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["source", "external_id"], name="integrations_event_source_external_unique")
-        ]
         indexes = [
             models.Index(fields=["workspace", "occurred_at"], name="integ_event_ws_time_idx"),
             # Covering on PostgreSQL (INCLUDE is ignored elsewhere): the analysis groups events per customer with an
@@ -107,6 +111,33 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.external_id}"
+
+
+class EventKey(models.Model):
+    """The de-duplication key of every stored event: (source, external_id) unique across all time.
+
+    A unique constraint on the month-partitioned events table would have to include `occurred_at`, and the
+    same event may come back with another time (a GA4 purchase resent without `timestamp_micros` takes its
+    receipt time; a Shopify order re-synced a month later): such a key would store it twice. This table is
+    not partitioned, so its key is exact whatever the time; the store inserts here first and stores only the
+    events whose key was new (pipeline/store.py). `occurred_at` is the stored row's time, which finds its
+    partition. The key leads with the workspace so the table can be distributed by workspace (DESIGN §9).
+    No database foreign keys: every insert would check two more; rows go with their workspace's and source's
+    deletion (Django's cascade, the source's delete service) and with their events at retention.
+    """
+
+    pk = models.CompositePrimaryKey("workspace", "source", "external_id")
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    source = models.ForeignKey(
+        "integrations.DataSource", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    external_id = models.CharField(max_length=255)
+    occurred_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.source_id}: {self.external_id}"
 
 
 class Customer(models.Model):
@@ -149,6 +180,11 @@ class AnalysisSettings(models.Model):
         "accounts.Workspace", on_delete=models.CASCADE, primary_key=True, related_name="analysis_settings"
     )
     time_zone = models.CharField(max_length=64, default="UTC", help_text="IANA name, e.g. Asia/Kolkata.")
+    events_kept_months = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Events older than this many whole months (in the analysis time zone) are removed; empty keeps all.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -8,6 +8,7 @@ from marketing_ai.errors import ApplicationError, ProviderUnavailable
 
 from .jobs import job_run, jobs_purge, jobs_recover_stale
 from .models import AudiencePush, DataSource, SyncJob
+from .retention import event_store_maintain
 from .services import ACTIVE_JOB_STATUSES, shopify_webhook_process, sync_job_start
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,14 @@ def jobs_recover_task() -> dict:
 def jobs_purge_task() -> dict:
     """Beat, daily: drop job rows and webhook delivery records past RETENTION_DAYS."""
     return jobs_purge()
+
+
+@shared_task
+def event_store_maintain_task() -> dict:
+    """Keep the events table's month partitions ahead of time and drop the empty past ones (beat, daily)."""
+    from django.utils import timezone
+
+    return event_store_maintain(now=timezone.now())
 
 
 @shared_task

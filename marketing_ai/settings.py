@@ -211,6 +211,14 @@ CELERY_BEAT_SCHEDULE["accounts-purge"] = {
     "task": "accounts.tasks.accounts_purge_task",
     "schedule": crontab(minute=0, hour=3),
 }
+# The events table's month partitions (PostgreSQL): beat keeps this many months ahead of the current one, moves
+# what the default partition caught into partitions of its own, applies each workspace's event retention and drops
+# partitions left empty (integrations/partitions.py, integrations/retention.py).
+EVENT_PARTITIONS_AHEAD = env.int("EVENT_PARTITIONS_AHEAD", default=3)
+CELERY_BEAT_SCHEDULE["integrations-event-store"] = {
+    "task": "integrations.tasks.event_store_maintain_task",
+    "schedule": crontab(hour=2, minute=45),
+}
 CELERY_BEAT_SCHEDULE["integrations-purge-jobs"] = {
     "task": "integrations.tasks.jobs_purge_task",
     "schedule": crontab(hour=3, minute=15),

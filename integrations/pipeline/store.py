@@ -1,10 +1,11 @@
 """Bulk, idempotent store of mapped events, the set-based Customer upsert and the rollups (integrations/rollups.py).
 
-PostgreSQL: psycopg 3 `COPY` into a temporary staging table, then one statement inserts the new events
-(`ON CONFLICT (source_id, external_id) DO NOTHING`), upserts the customers and adds to the rollups from the rows
-actually inserted, so a re-delivered batch changes nothing. Other databases: batched `bulk_create(ignore_conflicts)`
-after reading which ids already exist (the caller's transaction holds SQLite's write lock), then the same
-customer and rollup changes computed in Python.
+PostgreSQL: psycopg 3 `COPY` into a temporary staging table, then one statement inserts the batch's keys into
+`EventKey` (`ON CONFLICT DO NOTHING`: the unique (workspace, source, external_id) across every month), inserts
+the events whose key was new into the month-partitioned events table, upserts the customers and adds to the
+rollups from the rows actually inserted, so a re-delivered batch changes nothing, whatever time it carries now.
+Other databases: the keys already stored are read, then the new keys and events are bulk-created (the caller's
+transaction holds SQLite's write lock), then the same customer and rollup changes computed in Python.
 """
 
 import json
@@ -21,6 +22,7 @@ from integrations.models import (
     CustomerDayRollup,
     DataSource,
     Event,
+    EventKey,
     EventRollup,
     PurchaseRollup,
 )
@@ -50,16 +52,23 @@ _COUNT = "count(*) FILTER (WHERE event_type = '{}')"
 _CENTS = "coalesce(sum(cents) FILTER (WHERE event_type = '{}'), 0)"
 _LATEST = "max(occurred_at) FILTER (WHERE event_type = '{}')"
 
-# The events and their customers: `ins` (the rows actually inserted) and `up` (their customers' ids).
+# The events and their customers: `keys` (the batch's new keys: the first staged row of each external id, in
+# staging order, like the ORM path), `ins` (the rows actually inserted) and `up` (their customers' ids).
 PG_EVENTS_AND_CUSTOMERS = f"""
-ins AS (
+first AS (
+    SELECT DISTINCT ON (external_id) * FROM integ_stage ORDER BY external_id, ctid
+), keys AS (
+    INSERT INTO {EventKey._meta.db_table} (workspace_id, source_id, external_id, occurred_at)
+    SELECT %(workspace)s, %(source)s, external_id, occurred_at FROM first
+    ORDER BY external_id
+    ON CONFLICT DO NOTHING
+    RETURNING external_id
+), ins AS (
     INSERT INTO {Event._meta.db_table} (workspace_id, source_id, external_id, event_type, raw_name, customer_key,
         anonymous_id, session_id, occurred_at, received_at, value, currency, properties)
     SELECT %(workspace)s, %(source)s, external_id, event_type, raw_name, customer_key, anonymous_id, session_id,
         occurred_at, %(received)s, value, currency, properties::jsonb
-    FROM integ_stage
-    ORDER BY external_id
-    ON CONFLICT (source_id, external_id) DO NOTHING
+    FROM first JOIN keys USING (external_id)
     RETURNING customer_key, event_type, occurred_at, value, currency
 ), agg AS (
     SELECT customer_key, min(occurred_at) AS first_seen, max(occurred_at) AS last_seen, count(*) AS n,
@@ -259,24 +268,28 @@ def events_build(*, source: DataSource, records: list[EventRecord], received_at:
 
 
 def _store_orm(*, source: DataSource, records: list[EventRecord], received_at: datetime) -> int:
-    candidates = {r.external_id for r in records}
+    candidate_list = list({r.external_id for r in records})
     existing: set[str] = set()
-    candidate_list = list(candidates)
     for start in range(0, len(candidate_list), 900):
         chunk = candidate_list[start : start + 900]
         existing.update(
-            Event.objects.filter(source=source, external_id__in=chunk).values_list("external_id", flat=True)
+            EventKey.objects.filter(
+                workspace_id=source.workspace_id, source_id=source.id, external_id__in=chunk
+            ).values_list("external_id", flat=True)
         )
     new_records, seen = [], set(existing)
     for record in records:
         if record.external_id not in seen:
             seen.add(record.external_id)
             new_records.append(record)
-    Event.objects.bulk_create(
-        events_build(source=source, records=new_records, received_at=received_at),
-        batch_size=500,
-        ignore_conflicts=True,
-    )
+    keys = [
+        EventKey(
+            workspace_id=source.workspace_id, source_id=source.id, external_id=r.external_id, occurred_at=r.occurred_at
+        )
+        for r in new_records
+    ]
+    EventKey.objects.bulk_create(keys, batch_size=500)
+    Event.objects.bulk_create(events_build(source=source, records=new_records, received_at=received_at), batch_size=500)
     customer_ids = _customers_upsert_orm(
         workspace_id=source.workspace_id, new_records=new_records, all_records=records, now=received_at
     )

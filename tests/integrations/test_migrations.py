@@ -78,3 +78,100 @@ def test_migrating_forward_builds_the_rollups_of_the_existing_events(old_databas
     assert sum(EventRollup.objects.values_list("events", flat=True)) == 120
     for table in ("EventRollup", "CustomerDayRollup", "PurchaseRollup"):
         assert built[table] == rebuilt[table], table
+
+
+BEFORE_PARTITIONS = [("integrations", "0010_job_heartbeat_attempts_cancelled")]
+EVENT_COLUMNS = ("id", "source_id", "external_id", "event_type", "customer_key", "occurred_at", "value", "properties")
+
+
+def stored_events():
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(EVENT_COLUMNS)} FROM integrations_event ORDER BY id")
+        return cursor.fetchall()
+
+
+@pytest.fixture
+def unpartitioned_database(workspace):
+    """The database as it stood before the partitioned store: events of two sources over eight months, some
+    sent twice (with another time, as a resent event comes back), which its unique key turned away."""
+    apps = migrate(BEFORE_PARTITIONS)
+    source_model, event_model = apps.get_model("integrations", "DataSource"), apps.get_model("integrations", "Event")
+    shop = source_model.objects.create(workspace_id=workspace.id, source_type="shopify", name="Shop", write_key="k1")
+    site = source_model.objects.create(workspace_id=workspace.id, source_type="gtm", name="Site", write_key="k2")
+    start = datetime(2026, 3, 31, 23, 30, tzinfo=UTC)
+
+    def event(n, shift=timedelta(0)):
+        return event_model(
+            workspace_id=workspace.id,
+            source_id=(shop if n % 2 else site).id,
+            external_id=f"e{n}",
+            event_type=["page_view", "purchase"][n % 2],
+            customer_key=f"c{n % 5}",
+            occurred_at=start + timedelta(days=n * 3) + shift,
+            received_at=start,
+            value="12.50" if n % 2 else None,
+            currency="EUR" if n % 2 else "",
+            properties={"n": n},
+        )
+
+    event_model.objects.bulk_create([event(n) for n in range(80)])
+    resent = [event(n, shift=timedelta(days=40)) for n in range(0, 80, 7)]
+    event_model.objects.bulk_create(resent, ignore_conflicts=True)
+    yield stored_events()
+    migrate(latest())
+
+
+def test_converting_to_the_partitioned_store_keeps_every_event_once(unpartitioned_database):
+    from integrations.models import Event, EventKey
+
+    before = unpartitioned_database
+    assert len(before) == 80
+
+    migrate(latest())
+
+    assert stored_events() == before
+    columns = ("source_id", "external_id", "occurred_at")
+    assert set(EventKey.objects.values_list(*columns)) == set(Event.objects.values_list(*columns))
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT occurred_at, tableoid::regclass::text FROM integrations_event")
+            homes = cursor.fetchall()
+        assert all(table == f"integrations_event_p{at.astimezone(UTC):%Y_%m}" for at, table in homes)
+        assert len({table for _at, table in homes}) == 9  # March to November
+
+
+def test_after_the_conversion_resent_events_stay_out_and_new_ones_get_new_ids(unpartitioned_database, workspace):
+    from integrations.models import DataSource, Event
+    from integrations.pipeline.runner import batch_ingest
+
+    migrate(latest())
+    site = DataSource.objects.get(write_key="k2")
+    resend = [{"event": "page_view", "event_id": f"e{n}", "timestamp": "2026-12-01T10:00:00Z"} for n in (0, 2, 4)]
+
+    def mapper(item, received_at):  # the old rows' external ids as they were stored, with another time
+        from integrations.adapters import gtm
+
+        records = gtm.map_item(item, received_at=received_at)
+        for record in records:
+            record.external_id = item["event_id"]
+        return records
+
+    _result, inserted = batch_ingest(source=site, items=resend, mapper=mapper)
+    assert inserted == 0 and Event.objects.count() == 80
+    _result, inserted = batch_ingest(source=site, items=[{**resend[0], "event_id": "new"}], mapper=mapper)
+    assert inserted == 1
+    assert Event.objects.get(external_id="new").id == max(row[0] for row in unpartitioned_database) + 1
+
+
+def test_converting_back_restores_the_single_table_with_its_unique_key(unpartitioned_database):
+    from django.db import IntegrityError, transaction
+
+    migrate(latest())
+    apps = migrate(BEFORE_PARTITIONS)
+
+    assert stored_events() == unpartitioned_database
+    event_model = apps.get_model("integrations", "Event")
+    duplicate = event_model.objects.get(external_id="e1")
+    duplicate.id = None
+    with pytest.raises(IntegrityError), transaction.atomic():
+        duplicate.save()
