@@ -6,8 +6,9 @@ from django.contrib import admin, messages
 from marketing_ai.errors import ApplicationError
 
 from .models import AnalysisSettings, Customer, DataSource, Event, SyncJob, WebhookDelivery
+from .retention import KEPT_MONTHS_MAX, event_retention_set
 from .rollups import analysis_time_zone_set
-from .services import job_cancel, job_retry
+from .services import data_source_delete, job_cancel, job_retry
 
 
 @admin.register(DataSource)
@@ -18,6 +19,13 @@ class DataSourceAdmin(admin.ModelAdmin):
     exclude = ["secrets"]  # encrypted access tokens never appear in the admin
     readonly_fields = ["write_key", "sync_cursor", "last_sync_at", "last_sync_status", "created_at", "updated_at"]
     raw_id_fields = ["workspace", "created_by"]
+
+    def delete_model(self, request, obj):
+        data_source_delete(source=obj)  # with its events, keys and the rollups they touched
+
+    def delete_queryset(self, request, queryset):
+        for source in queryset:
+            data_source_delete(source=source)
 
 
 @admin.register(Event)
@@ -90,19 +98,28 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
 class AnalysisSettingsForm(forms.ModelForm):
     time_zone = forms.ChoiceField(choices=[(zone, zone) for zone in sorted(zoneinfo.available_timezones())])
+    events_kept_months = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=KEPT_MONTHS_MAX,
+        label="Keep events (months)",
+        help_text="Whole months kept besides the current one; older events, their rollups and the customers left "
+        "without events are removed daily. Empty keeps every event.",
+    )
 
     class Meta:
         model = AnalysisSettings
-        fields = ["workspace", "time_zone"]
+        fields = ["workspace", "time_zone", "events_kept_months"]
 
 
 @admin.register(AnalysisSettings)
 class AnalysisSettingsAdmin(admin.ModelAdmin):
-    """A workspace's analysis time zone; saving rebuilds its rollups in the new zone."""
+    """A workspace's analysis time zone and event retention; saving rebuilds its rollups in the zone."""
 
     form = AnalysisSettingsForm
-    list_display = ["workspace", "time_zone", "updated_at"]
+    list_display = ["workspace", "time_zone", "events_kept_months", "updated_at"]
     raw_id_fields = ["workspace"]
 
     def save_model(self, request, obj, form, change):
         analysis_time_zone_set(workspace_id=obj.workspace_id, time_zone=obj.time_zone)
+        event_retention_set(workspace_id=obj.workspace_id, months=obj.events_kept_months)

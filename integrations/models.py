@@ -78,11 +78,12 @@ class Event(models.Model):
         LEAD = "lead"
         CUSTOM = "custom"
 
-    # No single-column FK indexes: the composite indexes below start with workspace_id / source_id, and each
-    # extra index costs every bulk insert (see bench/ingest.py).
+    # No single-column FK indexes: the composite indexes below start with workspace_id, and each extra index
+    # costs every bulk insert (see bench/ingest.py). A source's events are deleted by `data_source_delete`, by
+    # workspace and source (Django's cascade would delete by source_id alone: a scan of every partition).
     workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="events", db_index=False)
     source = models.ForeignKey(
-        "integrations.DataSource", on_delete=models.CASCADE, related_name="events", db_index=False
+        "integrations.DataSource", on_delete=models.DO_NOTHING, related_name="events", db_index=False
     )
     external_id = models.CharField(max_length=255)
     event_type = models.CharField(max_length=32, choices=EventType.choices)
@@ -123,7 +124,7 @@ class EventKey(models.Model):
     events whose key was new (pipeline/store.py). `occurred_at` is the stored row's time, which finds its
     partition. The key leads with the workspace so the table can be distributed by workspace (DESIGN §9).
     No database foreign keys: every insert would check two more; rows go with their workspace's and source's
-    deletion (Django's cascade, the source's delete service) and with their events at retention.
+    deletion (Django's cascade from the workspace, `data_source_delete`) and with their events at retention.
     """
 
     pk = models.CompositePrimaryKey("workspace", "source", "external_id")
@@ -131,7 +132,7 @@ class EventKey(models.Model):
         "accounts.Workspace", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
     source = models.ForeignKey(
-        "integrations.DataSource", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+        "integrations.DataSource", on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
     )
     external_id = models.CharField(max_length=255)
     occurred_at = models.DateTimeField()

@@ -245,6 +245,7 @@ def _mask_sql() -> str:
 
 
 CENTS_SQL = "CAST(ROUND(value * 100) AS BIGINT)"
+RECOMPUTE_CUSTOMERS_MAX = 10_000  # past this many customers one workspace-wide recompute is cheaper than a key list
 
 
 def _tables() -> dict[str, str]:
@@ -322,15 +323,18 @@ def rollups_recompute(*, workspace_id: int, customer_keys: Iterable[str] | None 
     """Rebuild the workspace's rollups and customer totals from its stored events; idempotent.
 
     With `customer_keys`, only those customers: their totals (first/last seen, event and purchase counts and
-    value) and their per-day rollups; a customer left without events is deleted. Without, the whole
-    workspace, day totals included. Call it after deleting or re-keying events (a deleted source, an identity
-    merge or its undo). Waits for the workspace's stores in flight and holds new ones until it commits.
+    value) and their per-day rollups; a customer left without events is deleted. Without (or with more than
+    RECOMPUTE_CUSTOMERS_MAX keys), the whole workspace, day totals included. Call it after deleting or re-keying
+    events (a deleted source, retention, an identity merge or its undo). Waits for the workspace's stores in
+    flight and holds new ones until it commits.
     """
     from django.utils import timezone
 
     keys = sorted(set(customer_keys)) if customer_keys is not None else None
     if keys == []:
         return
+    if keys is not None and len(keys) > RECOMPUTE_CUSTOMERS_MAX:
+        keys = None
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(rollup_lock_sql(workspace_id, exclusive=True))

@@ -27,7 +27,7 @@ from .adapters.meta_pixel import meta_pixel_check
 from .adapters.shopify import webhook_signature_valid
 from .adapters.shopify_api import ShopifyClient
 from .config import config_clean
-from .models import DataSource, Event, SyncJob, WebhookDelivery
+from .models import DataSource, Event, EventKey, SyncJob, WebhookDelivery
 from .pipeline.runner import batch_ingest
 from .rollups import rollups_recompute
 from .selectors import job_control_allowed
@@ -92,20 +92,16 @@ def data_source_update(
     return source
 
 
-RECOMPUTE_CUSTOMERS_MAX = 10_000  # past this many customers one workspace-wide recompute is cheaper than a key list
-
-
 @transaction.atomic
 def data_source_delete(*, source: DataSource) -> None:
     """Delete the source with its events and jobs, and recompute the totals and rollups of the customers its
     events touched (one left without events goes), in the same transaction."""
-    keys = list(
-        Event.objects.filter(source=source).exclude(customer_key="").values_list("customer_key", flat=True).distinct()
-    )
+    events = Event.objects.filter(workspace_id=source.workspace_id, source=source)  # workspace first: its key range
+    keys = list(events.exclude(customer_key="").values_list("customer_key", flat=True).distinct())
+    EventKey.objects.filter(workspace_id=source.workspace_id, source=source).delete()
+    events.delete()
     source.delete()
-    rollups_recompute(
-        workspace_id=source.workspace_id, customer_keys=keys if len(keys) <= RECOMPUTE_CUSTOMERS_MAX else None
-    )
+    rollups_recompute(workspace_id=source.workspace_id, customer_keys=keys)
 
 
 def job_publish(job: SyncJob) -> None:

@@ -163,7 +163,7 @@ class Migration(migrations.Migration):
                     models.ForeignKey(
                         db_constraint=False,
                         db_index=False,
-                        on_delete=deletion.CASCADE,
+                        on_delete=deletion.DO_NOTHING,
                         related_name="+",
                         to="integrations.datasource",
                     ),
@@ -175,6 +175,16 @@ class Migration(migrations.Migration):
         migrations.SeparateDatabaseAndState(
             state_operations=[migrations.RemoveConstraint(model_name="event", name=UNIQUE)],
             database_operations=[migrations.RunPython(forward, backward)],
+        ),
+        migrations.AlterField(  # no database change: the events go first in `data_source_delete`
+            model_name="event",
+            name="source",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=deletion.DO_NOTHING,
+                related_name="events",
+                to="integrations.datasource",
+            ),
         ),
         migrations.AddField(
             model_name="analysissettings",

@@ -8,7 +8,7 @@ import pytest
 from django.db import close_old_connections, connection
 
 from integrations.adapters import gtm
-from integrations.models import Customer, CustomerDayRollup, Event, EventKey, EventRollup
+from integrations.models import Customer, CustomerDayRollup, DataSource, Event, EventKey, EventRollup
 from integrations.partitions import DEFAULT_PARTITION, event_partitions, event_partitions_ensure, partition_name
 from integrations.pipeline.runner import batch_ingest
 from integrations.rollups import rollups_recompute
@@ -157,3 +157,41 @@ def test_the_daily_task_keeps_partitions_ahead_and_drops_empty_past_ones(setting
     assert [month_add(current, n) for n in range(6)] == [m for m in months if m >= current]
     assert "integrations_event_p2025_01" in result["partitionsDropped"]
     assert date(2025, 1, 1) not in months
+
+
+def test_deleting_a_source_takes_its_events_and_keys_and_leaves_the_other_sources(gtm_source, pixel_source):
+    from integrations.services import data_source_delete
+
+    for source in (gtm_source, pixel_source):
+        batch_ingest(source=source, items=[purchase("T-1", "2026-11-01T10:00:00Z")], mapper=gtm.map_item)
+
+    data_source_delete(source=gtm_source)
+
+    assert list(Event.objects.values_list("source_id", flat=True)) == [pixel_source.id]
+    assert list(EventKey.objects.values_list("source_id", flat=True)) == [pixel_source.id]
+
+
+def test_the_admins_delete_action_goes_through_the_same_service(admin_client, gtm_source, pixel_source):
+    from django.urls import reverse
+
+    batch_ingest(source=gtm_source, items=[purchase("T-1", "2026-11-01T10:00:00Z")], mapper=gtm.map_item)
+
+    response = admin_client.post(
+        reverse("admin:integrations_datasource_changelist"),
+        {"action": "delete_selected", "_selected_action": [gtm_source.id], "post": "yes"},
+    )
+
+    assert response.status_code == 302
+    assert not Event.objects.exists() and not EventKey.objects.exists() and not Customer.objects.exists()
+    assert list(DataSource.objects.values_list("id", flat=True)) == [pixel_source.id]
+
+
+def test_deleting_a_workspace_takes_its_events_and_keys(gtm_source, other_workspace_user):
+    other = DataSource.objects.create(workspace=other_workspace_user.current_workspace, source_type="gtm", name="O")
+    for source in (gtm_source, other):
+        batch_ingest(source=source, items=[purchase("T-1", "2026-11-01T10:00:00Z")], mapper=gtm.map_item)
+
+    gtm_source.workspace.delete()
+
+    assert list(Event.objects.values_list("source_id", flat=True)) == [other.id]
+    assert list(EventKey.objects.values_list("source_id", flat=True)) == [other.id]

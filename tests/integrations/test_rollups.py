@@ -15,6 +15,7 @@ from integrations.models import Customer, CustomerDayRollup, DataSource, Event, 
 from integrations.pipeline.schema import EventRecord
 from integrations.pipeline.store import events_store
 from integrations.rollups import analysis_time_zone_set, customers_per_day, rollups_recompute
+from integrations.services import data_source_delete
 from tests.integrations.raw_overview import raw_overview
 
 pytestmark = pytest.mark.django_db
@@ -173,7 +174,7 @@ def test_a_deleted_source_and_a_recompute_leave_the_other_sources_answers(worksp
     rng = random.Random(5)
     ingest(sources, shuffled_batches(rng, records(rng, 300)))
 
-    sources[0].delete()
+    data_source_delete(source=sources[0])
     rollups_recompute(workspace_id=workspace.id)
 
     assert not EventRollup.objects.filter(source_id=sources[0].id).exists()
