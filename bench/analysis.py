@@ -11,8 +11,9 @@ Each size adds events to the previous one. At each size the overview is timed tw
 (no VACUUM, no ANALYZE: what a user sees when a large import just finished) and after VACUUM ANALYZE. Timed:
 the dashboard's default range (the last 30 days, all sources; p50/p95), custom ranges (p95), and the raw-event
 overview (tests/integrations/raw_overview.py) on the default range in the same run, whose answer must be
-identical. Called outside a transaction, as an API request calls it. Prints one JSON document; figures and
-their reading are in bench/README.md.
+identical. Called outside a transaction, as an API request calls it. `--store single_table` runs it all on
+the single events table the partitioned store replaced (bench/single_table.py), the baseline of the partitioned
+store's figures. Prints one JSON document; figures and their reading are in bench/README.md.
 """
 
 import argparse
@@ -45,6 +46,12 @@ def parse_args():
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--drop", action="store_true", help="drop the benchmark database at the end")
     parser.add_argument("--explain", action="store_true", help="include EXPLAIN ANALYZE of the overview's queries")
+    parser.add_argument(
+        "--store",
+        default="partitioned",
+        choices=("partitioned", "single_table"),
+        help="the month-partitioned event store, or the single table it replaced (bench/single_table.py)",
+    )
     return parser.parse_args()
 
 
@@ -204,16 +211,43 @@ def measure(workspace, sources, args) -> dict:
     }
 
 
+def store_use(store: str, url: str) -> None:
+    """Set Django up on the single table as before partitioning, or on the partitioned store with partitions for
+    the imported days (as after beat's first night: migrating an empty database creates this month's and later)."""
+    if store == "single_table":
+        from bench.single_table import single_table_use
+
+        single_table_use(url)
+        return
+    django_setup(url)
+    from integrations.partitions import event_partitions_ensure
+
+    event_partitions_ensure(now=datetime.now(UTC) - timedelta(days=DAYS + 1), ahead=2)
+
+
 def table_sizes() -> dict:
     from django.db import connection
 
+    tables = [
+        "integrations_event",
+        "integrations_eventkey",
+        "integrations_customer",
+        "integrations_eventrollup",
+        "integrations_customerdayrollup",
+        "integrations_purchaserollup",
+    ]
+    sizes = {}
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT relname, reltuples::bigint, pg_total_relation_size(oid) FROM pg_class "
-            "WHERE relname IN ('integrations_event', 'integrations_customer', 'integrations_eventrollup', "
-            "'integrations_customerdayrollup', 'integrations_purchaserollup') ORDER BY relname"
-        )
-        return {name: {"rowsEstimate": rows, "mb": round(size / 1e6)} for name, rows, size in cursor.fetchall()}
+        for name in tables:  # a partitioned table counts its partitions (pg_partition_tree)
+            cursor.execute(
+                "SELECT greatest(sum(c.reltuples), 0)::bigint, sum(pg_total_relation_size(c.oid)) "
+                "FROM pg_partition_tree(to_regclass(%s)) t JOIN pg_class c ON c.oid = t.relid",
+                [name],
+            )
+            rows, size = cursor.fetchone()
+            if size is not None:
+                sizes[name] = {"rowsEstimate": rows, "mb": round(size / 1e6)}
+    return sizes
 
 
 def vacuum_analyze() -> float:
@@ -250,13 +284,14 @@ def main() -> None:
     args = parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
     database_ensure(args.database_url, fresh=True)
-    django_setup(args.database_url)
+    store_use(args.store, args.database_url)
     from django.db import connection
 
     workspace, sources = workspace_make()
     report = {
         "benchmark": "analysis_overview",
         "database": connection.vendor + " " + connection.cursor().connection.info.parameter_status("server_version"),
+        "store": args.store,
         "results": [],
     }
     loaded = 0

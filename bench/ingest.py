@@ -19,6 +19,11 @@ Usage: .venv/bin/python bench/ingest.py [--events 1000000] [--sample 200000] [--
 3. The standard protocols on the same server, same batch size and concurrency, right after collect: Segment
    `POST /v1/batch` (write key as HTTP Basic user) and Conversions API `POST /{version}/{pixelId}/events`
    (`access_token` in the query), with their ratio to collect (`--protocols`, figures in bench/README.md).
+4. `--partitioning`: only the pipeline, on the single-table store as it stood before partitioning (a second
+   database migrated back to integrations 0010, with that store statement: bench/single_table.py) against the
+   month-partitioned store with its `EventKey` de-duplication, runs interleaved (`--partition-rounds` rounds of
+   `--partition-events` each, each run a fresh workspace in its store's database; the partitions of the dummy
+   data's months exist, as after beat's first night). Reports committed events/s and the ratio.
 Prints one JSON document. Uses its own database (created and migrated; default `mai_bench_ingest`).
 """
 
@@ -63,6 +68,10 @@ def parse_args():
         "--rollup-events", type=int, default=300_000, help="events per run of the with/without-rollups comparison"
     )
     parser.add_argument("--rollup-rounds", type=int, default=2, help="rounds of (without, with) runs, interleaved")
+    parser.add_argument("--partitioning", action="store_true", help="single table vs partitioned store only")
+    parser.add_argument("--partition-events", type=int, default=200_000, help="events per run of --partitioning")
+    parser.add_argument("--partition-rounds", type=int, default=3, help="rounds of (single table, partitioned)")
+    parser.add_argument("--store-run", help=argparse.SUPPRESS)  # internal: one pipeline run on this store
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--write-key", help=argparse.SUPPRESS)  # internal: which source the loadgen feeds
     parser.add_argument("--loadgen", help=argparse.SUPPRESS)  # internal: run as the load generator
@@ -174,6 +183,50 @@ def bench_rollup_cost(events: int, rounds: int) -> dict:
         "aim_with_over_without_at_least": 0.85,
         "load_average": [round(x, 1) for x in os.getloadavg()],
     }
+
+
+def bench_partitioning(args) -> dict:
+    """The pipeline's committed events/s on the single-table store against the partitioned one (same run)."""
+    urls = {"single_table": f"{args.database_url}_single", "partitioned": args.database_url}
+    for url in urls.values():
+        database_reset(url)
+    runs: dict[str, list[dict]] = {name: [] for name in urls}
+    for _round in range(args.partition_rounds):
+        for name, url in urls.items():
+            command = [sys.executable, __file__, "--store-run", name, "--database-url", url]
+            output = subprocess.run(
+                [*command, "--events", str(args.partition_events)], cwd=ROOT, capture_output=True, text=True
+            )
+            if output.returncode:
+                sys.exit(f"{name} run failed:\n{output.stderr}")
+            runs[name].append(json.loads(output.stdout))
+    rates = {name: [run["events_per_s"] for run in runs[name]] for name in urls}
+    medians = {name: statistics.median(values) for name, values in rates.items()}
+    return {
+        "events_per_run": args.partition_events,
+        "events_per_s": rates,
+        "stored_per_run": {name: [run["stored"] for run in runs[name]] for name in urls},
+        "partitioned_over_single_table": round(medians["partitioned"] / medians["single_table"], 3),
+        "load_average": [round(x, 1) for x in os.getloadavg()],
+    }
+
+
+def store_run(args) -> dict:
+    """One pipeline run into a fresh workspace of this database, on the store named by --store-run."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    if args.store_run == "single_table":
+        from bench.single_table import single_table_use
+
+        single_table_use(args.database_url)
+    else:
+        django_setup(args.database_url)
+        from integrations.partitions import event_partitions_ensure
+
+        event_partitions_ensure(now=timezone.now() - timedelta(days=100), ahead=5)  # the dummy data's months
+    return bench_pipeline(workspace_make(), args.events)
 
 
 def sample_records(count: int, seed: int):
@@ -609,6 +662,12 @@ def main():
         return
     if not args.database_url.startswith("postgres"):
         sys.exit("bench/ingest.py needs PostgreSQL (--database-url or BENCH_DATABASE_URL)")
+    if args.store_run:
+        print(json.dumps(store_run(args)))
+        return
+    if args.partitioning:
+        print(json.dumps({"partitioning": bench_partitioning(args)}, indent=2))
+        return
     database_reset(args.database_url)
     django_setup(args.database_url)
     workspace = workspace_make()

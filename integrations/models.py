@@ -188,6 +188,9 @@ class AnalysisSettings(models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        verbose_name_plural = "analysis settings"
+
     def __str__(self) -> str:
         return f"{self.workspace_id}: {self.time_zone}"
 

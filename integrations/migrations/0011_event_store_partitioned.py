@@ -186,6 +186,7 @@ class Migration(migrations.Migration):
                 to="integrations.datasource",
             ),
         ),
+        migrations.AlterModelOptions(name="analysissettings", options={"verbose_name_plural": "analysis settings"}),
         migrations.AddField(
             model_name="analysissettings",
             name="events_kept_months",

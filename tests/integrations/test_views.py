@@ -5,6 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from integrations.models import Customer, DataSource, Event, SyncJob
+from integrations.services import data_source_delete
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +21,7 @@ def test_sources_page_lists_sources_with_counts_and_an_empty_state(logged_in_cli
     )
     page = logged_in_client.get(reverse("integrations:source-list")).content.decode()
     assert "Site tag" in page and "Generate dummy data" in page
-    gtm_source.delete()
+    data_source_delete(source=gtm_source)
     assert "No data sources yet" in logged_in_client.get(reverse("integrations:source-list")).content.decode()
 
 
