@@ -23,7 +23,8 @@ Usage: .venv/bin/python bench/ingest.py [--events 1000000] [--sample 200000] [--
    database migrated back to integrations 0010, with that store statement: bench/single_table.py) against the
    month-partitioned store with its `EventKey` de-duplication, runs interleaved (`--partition-rounds` rounds of
    `--partition-events` each, each run a fresh workspace in its store's database; the partitions of the dummy
-   data's months exist, as after beat's first night). Reports committed events/s and the ratio.
+   data's months exist, as after beat's first night). Reports committed events/s and the ratio, then times the
+   conversion of the single-table database (all its runs' events) by migration 0011.
 Prints one JSON document. Uses its own database (created and migrated; default `mai_bench_ingest`).
 """
 
@@ -202,18 +203,55 @@ def bench_partitioning(args) -> dict:
             runs[name].append(json.loads(output.stdout))
     rates = {name: [run["events_per_s"] for run in runs[name]] for name in urls}
     medians = {name: statistics.median(values) for name, values in rates.items()}
+    command = [sys.executable, __file__, "--store-run", "convert", "--database-url", urls["single_table"]]
+    output = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    if output.returncode:
+        sys.exit(f"conversion failed:\n{output.stderr}")
     return {
         "events_per_run": args.partition_events,
         "events_per_s": rates,
         "stored_per_run": {name: [run["stored"] for run in runs[name]] for name in urls},
         "partitioned_over_single_table": round(medians["partitioned"] / medians["single_table"], 3),
+        "conversion": json.loads(output.stdout),
         "load_average": [round(x, 1) for x in os.getloadavg()],
     }
 
 
+def store_convert(url: str) -> dict:
+    """Migrate the single-table database (every run's events in it) to the partitioned store: time and counts."""
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketing_ai.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    def count(table: str) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {table}")
+            return cursor.fetchone()[0]
+
+    before = count("integrations_event")
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0, interactive=False)
+    elapsed = time.perf_counter() - started
+    return {
+        "events_before": before,
+        "events_after": count("integrations_event"),
+        "keys_after": count("integrations_eventkey"),
+        "seconds": round(elapsed, 1),
+        "events_per_s": round(before / elapsed),
+    }
+
+
 def store_run(args) -> dict:
-    """One pipeline run into a fresh workspace of this database, on the store named by --store-run."""
+    """One pipeline run into a fresh workspace of this database, on the store named by --store-run (or, with
+    `convert`, the single-table database's conversion)."""
     from datetime import timedelta
+
+    if args.store_run == "convert":
+        return store_convert(args.database_url)
 
     from django.utils import timezone
 
