@@ -212,17 +212,14 @@ def measure(workspace, sources, args) -> dict:
 
 
 def store_use(store: str, url: str) -> None:
-    """Set Django up on the single table as before partitioning, or on the partitioned store with partitions for
-    the imported days (as after beat's first night: migrating an empty database creates this month's and later)."""
+    """Set Django up on the single table as before partitioning, or on the partitioned store (migrating an empty
+    database creates the partitions of the last months, which hold the imported days)."""
     if store == "single_table":
         from bench.single_table import single_table_use
 
         single_table_use(url)
         return
     django_setup(url)
-    from integrations.partitions import event_partitions_ensure
-
-    event_partitions_ensure(now=datetime.now(UTC) - timedelta(days=DAYS + 1), ahead=2)
 
 
 def table_sizes() -> dict:

@@ -22,8 +22,8 @@ Usage: .venv/bin/python bench/ingest.py [--events 1000000] [--sample 200000] [--
 4. `--partitioning`: only the pipeline, on the single-table store as it stood before partitioning (a second
    database migrated back to integrations 0010, with that store statement: bench/single_table.py) against the
    month-partitioned store with its `EventKey` de-duplication, runs interleaved (`--partition-rounds` rounds of
-   `--partition-events` each, each run a fresh workspace in its store's database; the partitions of the dummy
-   data's months exist, as after beat's first night). Reports committed events/s and the ratio, then times the
+   `--partition-events` each, each run a fresh workspace in its store's database; the dummy data's last 85 days
+   land in the partitions migrating creates). Reports committed events/s and the ratio, then times the
    conversion of the single-table database (all its runs' events) by migration 0011.
 Prints one JSON document. Uses its own database (created and migrated; default `mai_bench_ingest`).
 """
@@ -248,22 +248,14 @@ def store_convert(url: str) -> dict:
 def store_run(args) -> dict:
     """One pipeline run into a fresh workspace of this database, on the store named by --store-run (or, with
     `convert`, the single-table database's conversion)."""
-    from datetime import timedelta
-
     if args.store_run == "convert":
         return store_convert(args.database_url)
-
-    from django.utils import timezone
-
     if args.store_run == "single_table":
         from bench.single_table import single_table_use
 
         single_table_use(args.database_url)
     else:
         django_setup(args.database_url)
-        from integrations.partitions import event_partitions_ensure
-
-        event_partitions_ensure(now=timezone.now() - timedelta(days=100), ahead=5)  # the dummy data's months
     return bench_pipeline(workspace_make(), args.events)
 
 

@@ -2,10 +2,12 @@
 
 `integrations_event` is partitioned by RANGE of `occurred_at`, one partition per UTC month
 (`integrations_event_p2026_03` holds March 2026), plus a default partition that catches any event whose month
-has no partition yet (a backfill of old orders, a client with a wrong clock). Beat keeps partitions ahead of
-time (`event_partitions_ensure`: this month and `EVENT_PARTITIONS_AHEAD` more), moves what the default partition
-caught into partitions of its own, and drops partitions left empty by retention (`integrations/retention.py`).
-Migration 0011 creates the table and the partitions of the months that already hold events.
+has no partition yet (a backfill of older orders, a client with a wrong clock). Beat keeps the partitions of
+`EVENT_PARTITIONS_BEHIND` past months (so the usual backfill, e.g. Shopify's readable 60 days, lands in its own
+months), this month and `EVENT_PARTITIONS_AHEAD` more (`event_partitions_ensure`), moves what the default
+partition caught into partitions of its own, and drops older partitions left empty by retention
+(`integrations/retention.py`). Migration 0011 creates the table, the same window and the partitions of the
+months that already hold events.
 
 De-duplication does not depend on partitions: `EventKey` is unique across all time (see its docstring).
 """
@@ -118,19 +120,26 @@ def event_partition_create(cursor, month: date) -> bool:
     return True
 
 
-def event_partitions_ensure(*, now: datetime, ahead: int | None = None) -> list[str]:
-    """Create this month's partition and `ahead` more (EVENT_PARTITIONS_AHEAD), and one for each month the
-    default partition caught events of; returns the partitions created. Idempotent; each in its own transaction."""
-    if not partitioned():
-        return []
+def partition_window(*, now: datetime, ahead: int | None = None) -> list[date]:
+    """The months whose partitions are kept ready: EVENT_PARTITIONS_BEHIND before this one to `ahead` after it
+    (EVENT_PARTITIONS_AHEAD by default)."""
     ahead = settings.EVENT_PARTITIONS_AHEAD if ahead is None else ahead
     current = month_of(now)
-    months = {month_add(current, n) for n in range(ahead + 1)}
+    return [month_add(current, n) for n in range(-settings.EVENT_PARTITIONS_BEHIND, ahead + 1)]
+
+
+def event_partitions_ensure(*, now: datetime, ahead: int | None = None) -> list[str]:
+    """Create the partitions of `partition_window` and one for each month the default partition caught events
+    of; returns the partitions created. Idempotent; each in its own transaction."""
+    if not partitioned():
+        return []
+    window = partition_window(now=now, ahead=ahead)
+    months = set(window)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT DISTINCT date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date FROM {DEFAULT_PARTITION} "
             "WHERE occurred_at >= %s AND occurred_at < %s",
-            [month_start(SWEEP_FROM), month_start(month_add(current, ahead + 1))],
+            [month_start(SWEEP_FROM), month_start(month_add(window[-1], 1))],
         )
         months.update(row[0] for row in cursor.fetchall())
     created = []
@@ -142,12 +151,12 @@ def event_partitions_ensure(*, now: datetime, ahead: int | None = None) -> list[
 
 
 def event_partitions_drop_empty(*, now: datetime) -> list[str]:
-    """Drop the partitions of past months that hold no event (every workspace's retention is past them, or
-    none had events then); returns their names. This month's and later ones stay."""
+    """Drop the partitions older than `partition_window` that hold no event (every workspace's retention is
+    past them, or none had events then); returns their names."""
     dropped = []
-    current = month_of(now)
+    first_kept = partition_window(now=now)[0]
     for partition in event_partitions():
-        if partition.month >= current:
+        if partition.month >= first_kept:
             break
         with transaction.atomic(), connection.cursor() as cursor:
             _lock(cursor, EVENT_TABLE, partition.name)

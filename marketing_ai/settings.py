@@ -211,10 +211,11 @@ CELERY_BEAT_SCHEDULE["accounts-purge"] = {
     "task": "accounts.tasks.accounts_purge_task",
     "schedule": crontab(minute=0, hour=3),
 }
-# The events table's month partitions (PostgreSQL): beat keeps this many months ahead of the current one, moves
-# what the default partition caught into partitions of its own, applies each workspace's event retention and drops
-# partitions left empty (integrations/partitions.py, integrations/retention.py).
+# The events table's month partitions (PostgreSQL): beat keeps those of this many months before and after the
+# current one, moves what the default partition caught into partitions of its own, applies each workspace's event
+# retention and drops older partitions left empty (integrations/partitions.py, integrations/retention.py).
 EVENT_PARTITIONS_AHEAD = env.int("EVENT_PARTITIONS_AHEAD", default=3)
+EVENT_PARTITIONS_BEHIND = env.int("EVENT_PARTITIONS_BEHIND", default=3)
 CELERY_BEAT_SCHEDULE["integrations-event-store"] = {
     "task": "integrations.tasks.event_store_maintain_task",
     "schedule": crontab(hour=2, minute=45),

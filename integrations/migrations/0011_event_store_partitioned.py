@@ -1,7 +1,8 @@
 """The event store partitioned by month on PostgreSQL, with its de-duplication key in `EventKey` (DESIGN §9).
 
 PostgreSQL: the events move, in one transaction, from the single table into a table partitioned by RANGE of
-`occurred_at` (a partition per month that holds events, this month and the next ones, and a default partition),
+`occurred_at` (a partition per month that holds events, the last months, this one and the next ones, and a default
+partition),
 keeping every row and its id; each event's (source, external_id) becomes an `EventKey` row, unique, so nothing
 can be stored twice afterwards. The old unique (source_id, external_id) could not stay: a partitioned table's
 unique keys must contain the partition key. The primary key becomes (workspace_id, occurred_at, id) and stands
@@ -10,7 +11,6 @@ the database, so columns added by other migrations come along. SQLite keeps one 
 copied and the unique constraint dropped. Both directions keep every event once.
 """
 
-from django.conf import settings
 from django.db import migrations, models
 from django.db.models import deletion
 from django.utils import timezone
@@ -64,7 +64,7 @@ def _table_take_over(schema_editor, *, source, target, indexes, foreign_keys):
 
 
 def _postgres_partition(schema_editor):
-    from integrations.partitions import DEFAULT_PARTITION, SWEEP_FROM, event_partition_create, month_add, month_of
+    from integrations.partitions import DEFAULT_PARTITION, SWEEP_FROM, event_partition_create, partition_window
 
     execute = schema_editor.execute
     indexes, foreign_keys = _indexes_and_foreign_keys(schema_editor, EVENT, skip={PKEY, UNIQUE, TIME_INDEX})
@@ -80,15 +80,15 @@ def _postgres_partition(schema_editor):
         f"CONSTRAINT {PKEY} PRIMARY KEY (workspace_id, occurred_at, id)) PARTITION BY RANGE (occurred_at)"
     )
     execute(f"CREATE TABLE {DEFAULT_PARTITION} PARTITION OF {EVENT} DEFAULT")
-    current, ahead = month_of(timezone.now()), settings.EVENT_PARTITIONS_AHEAD
-    months = {month_add(current, n) for n in range(ahead + 1)}
+    window = partition_window(now=timezone.now())
+    months = set(window)
     months.update(
         row[0]
         for row in _query(
             schema_editor,
             f"SELECT DISTINCT date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date FROM {OLD} "
-            "WHERE occurred_at >= %s AND occurred_at < %s",
-            [SWEEP_FROM, month_add(current, ahead + 1)],
+            "WHERE occurred_at >= %s AND occurred_at <= %s",
+            [SWEEP_FROM, window[-1]],
         )
     )
     with schema_editor.connection.cursor() as cursor:
