@@ -20,11 +20,11 @@ Usage: .venv/bin/python bench/ingest.py [--events 1000000] [--sample 200000] [--
    `POST /v1/batch` (write key as HTTP Basic user) and Conversions API `POST /{version}/{pixelId}/events`
    (`access_token` in the query), with their ratio to collect (`--protocols`, figures in bench/README.md).
 4. `--partitioning`: only the pipeline, on the single-table store as it stood before partitioning (a second
-   database migrated back to integrations 0010, with that store statement: bench/single_table.py) against the
+   database migrated back to integrations 0011, with that store statement: bench/single_table.py) against the
    month-partitioned store with its `EventKey` de-duplication, runs interleaved (`--partition-rounds` rounds of
    `--partition-events` each, each run a fresh workspace in its store's database; the dummy data's last 85 days
    land in the partitions migrating creates). Reports committed events/s and the ratio, then times the
-   conversion of the single-table database (all its runs' events) by migration 0011.
+   conversion of the single-table database (all its runs' events) by migration 0012.
 Prints one JSON document. Uses its own database (created and migrated; default `mai_bench_ingest`).
 """
 

@@ -1,12 +1,12 @@
 """The event store as it stood before partitioning, as a same-run baseline for bench/ingest.py and bench/analysis.py.
 
-`single_table_use()` migrates the process's database back to integrations 0010 (one events table with its
+`single_table_use()` migrates the process's database back to integrations 0011 (one events table with its
 unique (source_id, external_id), no `EventKey`) and points the pipeline's store statement at it: the events
 inserted straight from the staging table with `ON CONFLICT (source_id, external_id) DO NOTHING`, the customer
 and rollup parts unchanged. Run it in a process of its own (the ORM's models describe the partitioned store).
 """
 
-BEFORE_PARTITIONS = "0010_job_heartbeat_attempts_cancelled"
+BEFORE_PARTITIONS = "0011_saved_audiences"
 
 SINGLE_TABLE_EVENTS = """
 ins AS (

@@ -60,7 +60,7 @@ class Event(models.Model):
     On PostgreSQL the table is partitioned by month of `occurred_at` (integrations/partitions.py): its primary key
     there is (workspace_id, occurred_at, id), since a partitioned table's keys must hold the partition key, and
     it also serves the (workspace, occurred_at) reads that `integ_event_ws_time_idx` serves on SQLite (migration
-    0011 builds the table by hand; Django's state keeps `id` as the primary key, which stays unique: one
+    0012 builds the table by hand; Django's state keeps `id` as the primary key, which stays unique: one
     sequence numbers every partition). Rows are inserted only by `pipeline/store.py`, never updated.
     """
 

@@ -6,7 +6,7 @@ has no partition yet (a backfill of older orders, a client with a wrong clock). 
 `EVENT_PARTITIONS_BEHIND` past months (so the usual backfill, e.g. Shopify's readable 60 days, lands in its own
 months), this month and `EVENT_PARTITIONS_AHEAD` more (`event_partitions_ensure`), moves what the default
 partition caught into partitions of its own, and drops older partitions left empty by retention
-(`integrations/retention.py`). Migration 0011 creates the table, the same window and the partitions of the
+(`integrations/retention.py`). Migration 0012 creates the table, the same window and the partitions of the
 months that already hold events.
 
 De-duplication does not depend on partitions: `EventKey` is unique across all time (see its docstring).
@@ -61,7 +61,7 @@ def partition_name(month: date) -> str:
 
 
 def partitioned() -> bool:
-    """Whether this database keeps events in month partitions (PostgreSQL after migration 0011)."""
+    """Whether this database keeps events in month partitions (PostgreSQL after migration 0012)."""
     return connection.vendor == "postgresql"
 
 

@@ -80,7 +80,7 @@ def test_migrating_forward_builds_the_rollups_of_the_existing_events(old_databas
         assert built[table] == rebuilt[table], table
 
 
-BEFORE_PARTITIONS = [("integrations", "0010_job_heartbeat_attempts_cancelled")]
+BEFORE_PARTITIONS = [("integrations", "0011_saved_audiences")]
 EVENT_COLUMNS = ("id", "source_id", "external_id", "event_type", "customer_key", "occurred_at", "value", "properties")
 
 

@@ -135,7 +135,7 @@ def backward(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0007_rate_counter"),
-        ("integrations", "0010_job_heartbeat_attempts_cancelled"),
+        ("integrations", "0011_saved_audiences"),
     ]
 
     operations = [
