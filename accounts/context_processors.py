@@ -1,6 +1,7 @@
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import SimpleLazyObject
 
+from .policy import policy_capabilities
 from .selectors import workspace_list_for_user
 
 # (label, url name, icon) — entries whose URL does not exist (yet) are skipped, never an error.
@@ -40,3 +41,11 @@ def navigation(request):
         # Queried only when a template asks (the workspace switcher in the sidebar).
         "user_workspaces": SimpleLazyObject(lambda: list(workspace_list_for_user(user=user))),
     }
+
+
+def policy(request):
+    """`can`: what the current role may do, by the one policy (`{% if can.sources.manage %}`), to hide the rest."""
+    membership = getattr(request, "membership", None)
+    if membership is None or not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {"can": policy_capabilities(None)}
+    return {"can": SimpleLazyObject(lambda: policy_capabilities(getattr(membership.get(), "role", None)))}

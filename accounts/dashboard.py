@@ -13,6 +13,7 @@ from marketing_ai.charts import funnel_chart, time_chart
 
 from .display import label, money_format, number_format
 from .models import Membership
+from .policy import role_allows
 from .selectors import dashboard_counts_for_workspace
 
 
@@ -93,7 +94,7 @@ def dashboard_context(request: HttpRequest, *, membership: Membership) -> tuple[
         "days": None if custom else days,
         "range_choices": RANGE_CHOICES,
         "sources": source_health(workspace=workspace),
-        "can_load_demo": membership.role in (Membership.Role.OWNER, Membership.Role.ADMIN, Membership.Role.EDITOR),
+        "can_load_demo": role_allows(membership.role, "jobs.run"),
     }
     if custom and not form.is_valid():
         return context, 422

@@ -117,10 +117,6 @@ class Membership(TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.user} in {self.workspace} ({self.role})"
 
-    @property
-    def can_manage_members(self) -> bool:
-        return self.role in (self.Role.OWNER, self.Role.ADMIN)
-
 
 class LoginSession(models.Model):
     """One login (API or browser); access tokens carry its id and die with it."""

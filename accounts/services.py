@@ -9,9 +9,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from marketing_ai.errors import Conflict, NotFound, PermissionDenied, Unauthorized
+from marketing_ai.errors import Conflict, NotFound, Unauthorized
 
 from .models import AuditEvent, LoginSession, Membership, RefreshToken, User, Workspace
+from .policy import policy_require, role_allows
 from .selectors import membership_current_for_user
 from .session_cache import session_rows_forget
 from .throttle import (
@@ -311,8 +312,9 @@ def profile_update(
         fields.append("last_name")
     if company_name is not None and company_name.strip() != user.company_name:
         membership = membership_current_for_user(user=user)
-        if membership is None or not membership.can_manage_members:
-            raise PermissionDenied("Only the workspace owner or an admin can rename the company.")
+        if membership is None:
+            raise NotFound("You do not belong to any workspace.")
+        policy_require(user=user, workspace=membership.workspace, action="workspace.settings")
         workspace = membership.workspace
         workspace.name = company_name.strip()
         workspace.full_clean()
@@ -328,9 +330,7 @@ def workspace_display_update(*, workspace: Workspace, actor: User, currency: str
     """Set the currency and locale money and numbers are shown in (owners and admins)."""
     from .display import CURRENCIES, LOCALES
 
-    membership = Membership.objects.filter(user=actor, workspace=workspace).first()
-    if membership is None or not membership.can_manage_members:
-        raise PermissionDenied("Only the workspace owner or an admin can change how money is shown.")
+    policy_require(user=actor, workspace=workspace, action="workspace.settings")
     errors = {}
     if currency not in CURRENCIES:
         errors["currency"] = ["Choose one of the listed currencies."]
@@ -355,13 +355,12 @@ def workspace_switch(*, user: User, workspace_id: int) -> Workspace:
 
 @transaction.atomic
 def member_role_grant_check(*, workspace: Workspace, actor: User, role: str, action: str) -> None:
-    """Owners and admins bring people in (add, invite); only owners grant owner. 403 / 400 otherwise."""
-    actor_membership = Membership.objects.filter(user=actor, workspace=workspace).first()
-    if actor_membership is None or not actor_membership.can_manage_members:
-        raise PermissionDenied(f"Only the workspace owner or an admin can {action} members.")
+    """Owners and admins bring people in (add, invite); only owners grant owner (the policy's `members.manage` and
+    `owners.manage`). 403 / 400 otherwise."""
+    actor_membership = policy_require(user=actor, workspace=workspace, action="members.manage")
     if role not in Membership.Role.values:
         raise ValidationError({"role": ["Choose a valid role."]})
-    if role == Membership.Role.OWNER and actor_membership.role != Membership.Role.OWNER:
+    if role == Membership.Role.OWNER and actor_membership and not role_allows(actor_membership.role, "owners.manage"):
         raise ValidationError({"role": [f"Only an owner can {action} another owner."]})
 
 

@@ -38,6 +38,7 @@ from .invitations import (
 )
 from .models import LoginSession
 from .notifications import notification_mark_read
+from .policy import policy_page, role_allows
 from .selectors import (
     login_session_get_for_user,
     login_session_list_for_user,
@@ -165,7 +166,8 @@ def _profile_context(request: HttpRequest, **forms) -> dict:
         ),
     )
     forms.setdefault("password_form", PasswordChangeForm())
-    return {"membership": membership, "can_rename": bool(membership and membership.can_manage_members), **forms}
+    can_rename = bool(membership and role_allows(membership.role, "workspace.settings"))
+    return {"membership": membership, "can_rename": can_rename, **forms}
 
 
 @login_required
@@ -297,16 +299,14 @@ def workspace_switch_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@policy_page("members.manage", methods=("POST",))
 def members(request: HttpRequest) -> HttpResponse:
     membership = membership_current_for_user(user=request.user)
     if membership is None:
         return render(request, "404.html", status=404)
-    can_manage = membership.can_manage_members
     form = MemberAddForm(request.POST or None)
     status = 200
     if request.method == "POST":
-        if not can_manage:
-            return render(request, "403.html", status=403)
         status = 422
         if form.is_valid():
             try:
@@ -329,7 +329,7 @@ def members(request: HttpRequest) -> HttpResponse:
 
 
 def _members_context(membership, **extra) -> dict:
-    can_manage = membership.can_manage_members
+    can_manage = role_allows(membership.role, "members.manage")
     return {
         "membership": membership,
         "members": membership_list_for_workspace(workspace=membership.workspace),
@@ -347,6 +347,7 @@ def _members_context(membership, **extra) -> dict:
 
 @login_required
 @require_POST
+@policy_page("members.manage")
 def invitation_create_view(request: HttpRequest) -> HttpResponse:
     """The members page's "Invite by e-mail": the panel again, with the link to share."""
     membership = membership_current_for_user(user=request.user)
@@ -376,6 +377,7 @@ def invitation_create_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@policy_page("workspace.settings")
 def workspace_display_view(request: HttpRequest) -> HttpResponse:
     """The members page's "Money and numbers": the workspace's currency and locale."""
     membership = membership_current_for_user(user=request.user)
@@ -403,6 +405,7 @@ def workspace_display_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@policy_page("members.manage")
 def invitation_revoke_view(request: HttpRequest, invitation_id: int) -> HttpResponse:
     membership = membership_current_for_user(user=request.user)
     try:

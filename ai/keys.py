@@ -19,15 +19,15 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, Membership, Notification, User, Workspace
 from accounts.notifications import notification_create
+from accounts.policy import policy_require, role_allows, roles_allowed
 from accounts.selectors import membership_current_for_user
-from marketing_ai.errors import ApplicationError, NotFound, PermissionDenied
+from marketing_ai.errors import ApplicationError, NotFound
 
 from .catalog import KEYED_PROVIDERS, KNOWN_PROVIDERS, LABELS, default_model, provider_order_for
 from .models import ProviderKey
 from .providers.base import ProviderError
 from .providers.registry import provider_build
 
-MANAGER_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN)
 SCOPES = tuple(ProviderKey.Scope.values)
 INVALID_KEY_NOTIFICATION = "provider_key_invalid"
 
@@ -41,8 +41,7 @@ def _membership(*, user: User) -> Membership:
 
 def _manager_workspace(*, user: User) -> Workspace:
     membership = _membership(user=user)
-    if membership.role not in MANAGER_ROLES:
-        raise PermissionDenied("Only owners and admins may change AI provider settings.")
+    policy_require(user=user, workspace=membership.workspace, action="provider_keys.manage")
     return membership.workspace
 
 
@@ -119,7 +118,7 @@ def provider_settings_for_user(*, user: User) -> dict:
 
 def user_can_manage_providers(*, user: User) -> bool:
     membership = membership_current_for_user(user=user)
-    return bool(membership and membership.role in MANAGER_ROLES)
+    return bool(membership and role_allows(membership.role, "provider_keys.manage"))
 
 
 # Services
@@ -243,7 +242,9 @@ def _key_owners(key: ProviderKey) -> list[User]:
     """Who must hear that a key stopped working: its member for a personal key, else the workspace's managers."""
     if key.user_id:
         return [key.user]
-    managers = Membership.objects.filter(workspace_id=key.workspace_id, role__in=MANAGER_ROLES).select_related("user")
+    managers = Membership.objects.filter(
+        workspace_id=key.workspace_id, role__in=roles_allowed("provider_keys.manage")
+    ).select_related("user")
     return [membership.user for membership in managers]
 
 

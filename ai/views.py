@@ -9,13 +9,14 @@ from datetime import UTC, datetime, time, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
 from accounts.display import cost_format
+from accounts.policy import policy_page
 from accounts.selectors import workspace_current_for_user
 from marketing_ai.charts import time_chart
 from marketing_ai.errors import ApplicationError, NotFound, PermissionDenied
@@ -90,13 +91,11 @@ def ai_settings(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@policy_page("provider_keys.manage")
 def ai_provider_order(request: HttpRequest) -> HttpResponse:
     form = ProviderOrderForm(request.POST)
     if form.is_valid():
-        try:
-            provider_order_set(user=request.user, providers=form.cleaned_data["providers"])
-        except PermissionDenied as exc:
-            return HttpResponseForbidden(exc.message)
+        provider_order_set(user=request.user, providers=form.cleaned_data["providers"])
         return _fragment(request, "order", _page_context(request), toast="Provider order saved.")
     return _invalid(request, "order", order_form=form)
 
@@ -116,8 +115,8 @@ def ai_provider_key_save(request: HttpRequest) -> HttpResponse:
                 model=data["model"],
                 scope=data["scope"],
             )
-        except PermissionDenied as exc:
-            return HttpResponseForbidden(exc.message)
+        except PermissionDenied:
+            raise  # the 403 page (workspace keys are for owners and admins; personal keys for anyone)
         except ApplicationError as exc:
             fields = {"provider": "provider", "secret": "secret", "baseUrl": "base_url", "model": "model"}
             for field, errors in (exc.errors or {"secret": [exc.message]}).items():
@@ -132,8 +131,6 @@ def ai_provider_key_save(request: HttpRequest) -> HttpResponse:
 def ai_provider_key_delete(request: HttpRequest, provider: str) -> HttpResponse:
     try:
         provider_key_delete(user=request.user, provider=provider, scope=_scope_posted(request))
-    except PermissionDenied as exc:
-        return HttpResponseForbidden(exc.message)
     except NotFound:
         return HttpResponse("No key is stored for this provider.", status=404)
     return _fragment(request, "keys", _page_context(request), toast="Key deleted.")
@@ -144,8 +141,8 @@ def ai_provider_key_delete(request: HttpRequest, provider: str) -> HttpResponse:
 def ai_provider_key_test(request: HttpRequest, provider: str) -> HttpResponse:
     try:
         result = provider_key_test(user=request.user, provider=provider, scope=_scope_posted(request))
-    except PermissionDenied as exc:
-        return HttpResponseForbidden(exc.message)
+    except PermissionDenied:
+        raise
     except NotFound:
         return HttpResponse("No key is stored for this provider.", status=404)
     except ApplicationError as exc:

@@ -2,19 +2,12 @@
 
 from django.urls import reverse
 
-from accounts.models import Membership, Notification, User, Workspace
+from accounts.models import Notification, User, Workspace
 from accounts.notifications import notification_create
+from accounts.policy import roles_at_least
 from marketing_ai.live import live_publish
 
 from .models import ActivityLog, Campaign
-
-ROLE_RANK = {
-    Membership.Role.VIEWER: 0,
-    Membership.Role.EDITOR: 1,
-    Membership.Role.APPROVER: 2,
-    Membership.Role.ADMIN: 3,
-    Membership.Role.OWNER: 4,
-}
 
 
 def activity_record(
@@ -53,9 +46,8 @@ def campaign_notify(*, users: list[User | None], campaign: Campaign, kind: str, 
 
 
 def members_with_role_at_least(*, workspace: Workspace, role: str) -> list[User]:
-    """Members of the workspace whose role ranks at least `role`."""
-    needed = ROLE_RANK[role]
-    allowed = [name for name, rank in ROLE_RANK.items() if rank >= needed]
+    """Members of the workspace whose role ranks at least `role` (the policy's ranks)."""
+    allowed = roles_at_least(role)
     return list(
         User.objects.filter(memberships__workspace=workspace, memberships__role__in=allowed, is_active=True).distinct()
     )

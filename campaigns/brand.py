@@ -9,10 +9,10 @@ from django.db import transaction
 from PIL import Image, UnidentifiedImageError
 
 from accounts.models import User, Workspace
+from accounts.policy import policy_require
 
 from .compliance import dominant_colours
 from .models import BrandAsset, BrandProfile
-from .services import ensure_editor
 
 ALLOWED_FORMATS = {"PNG", "JPEG", "WEBP"}
 MAX_ASSET_BYTES = 5 * 1024 * 1024
@@ -37,7 +37,7 @@ def hex_normalize(value: str) -> str:
 @transaction.atomic
 def brand_profile_update(*, workspace: Workspace, user: User, data: dict) -> BrandProfile:
     """Create or replace the workspace's brand rules (editors and up)."""
-    ensure_editor(user=user, workspace=workspace)
+    policy_require(user=user, workspace=workspace, action="brand.edit")
     profile, _ = BrandProfile.objects.select_for_update().get_or_create(workspace=workspace)
     if "palette" in data:
         palette = []
@@ -88,7 +88,7 @@ def brand_asset_upload(
     *, workspace: Workspace, user: User, upload: UploadedFile, kind: str = BrandAsset.Kind.IMAGE, name: str = ""
 ) -> BrandAsset:
     """Store an image asset after checking its real format, size and dimensions."""
-    ensure_editor(user=user, workspace=workspace)
+    policy_require(user=user, workspace=workspace, action="brand.edit")
     if kind not in BrandAsset.Kind.values:
         raise ValidationError({"kind": "Choose logo or image."})
     if upload.size > MAX_ASSET_BYTES:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from PIL import Image
 
 from accounts.models import User, Workspace
+from accounts.policy import policy_require
 from ai import router
 from ai.providers.base import ChatRequest
 from ai.ratelimit import ai_rate_limit_check
@@ -23,7 +24,7 @@ from .adapters.images import campaign_image
 from .compliance import blocking_failures, route, score_content
 from .models import BrandAsset, BrandProfile, Campaign, ComplianceCheck, ContentJob, ContentVariant
 from .platforms import PLATFORMS, PlatformSpec
-from .services import EDITABLE_STATUSES, ensure_editor
+from .services import EDITABLE_STATUSES
 
 COPY_SCHEMA = {
     "type": "object",
@@ -47,7 +48,7 @@ def content_job_start(*, campaign: Campaign, user: User, platforms: list[str]) -
     """Queue a generation job for a draft/rejected campaign; the task starts after commit."""
     from .tasks import content_generate_task
 
-    ensure_editor(user=user, workspace=campaign.workspace)
+    policy_require(user=user, workspace=campaign.workspace, action="content.generate")
     wanted = list(dict.fromkeys(str(p).lower() for p in platforms or []))
     unknown = [p for p in wanted if p not in PLATFORMS]
     if not wanted or unknown:

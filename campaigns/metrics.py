@@ -9,10 +9,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.models import User
+from accounts.policy import policy_require
 
 from .models import Campaign, PerformanceMetric
 from .models.campaign import Platform
-from .services import ensure_editor
 
 COUNTERS = ("impressions", "likes", "shares", "comments", "clicks", "conversions")
 MAX_ROWS = 5000
@@ -115,7 +115,7 @@ def _clean_row(raw: dict, *, campaign: Campaign, index: int) -> dict:
 def metrics_import(*, campaign: Campaign, user: User | None, rows: list[dict], source: str) -> dict:
     """Upsert daily rows (one per campaign/variant, day and platform); all rows or none. Returns counts."""
     if user is not None:
-        ensure_editor(user=user, workspace=campaign.workspace)
+        policy_require(user=user, workspace=campaign.workspace, action="metrics.import")
     if len(rows) > MAX_ROWS:
         raise ValidationError({"rows": f"At most {MAX_ROWS} rows per import."})
     cleaned = [_clean_row(raw, campaign=campaign, index=i) for i, raw in enumerate(rows)]

@@ -15,13 +15,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.policy import policy_require
 from integrations.selectors import meta_connection_for_workspace
 from marketing_ai.celery import QUEUE_UNAVAILABLE, task_publish_on_commit
 from marketing_ai.errors import ApplicationError, Conflict
 
 from .adapters.meta_publish import instagram_post, page_post
 from .models import Campaign, ContentVariant, Publication
-from .services import ensure_editor
 
 logger = logging.getLogger(__name__)
 PUBLISHABLE = {"facebook": "pageId", "instagram": "instagramAccountId"}
@@ -44,7 +44,7 @@ def _target(*, variant: ContentVariant) -> str:
 
 def publication_schedule(*, user: User, variant: ContentVariant, at: datetime | None = None) -> Publication:
     """Publish the approved variant now (`at` empty or past) or at `at`; editors and up. One live post per variant."""
-    ensure_editor(user=user, workspace=variant.workspace)
+    policy_require(user=user, workspace=variant.workspace, action="campaigns.publish")
     campaign = variant.campaign
     if campaign.status not in PUBLISHABLE_CAMPAIGN_STATUSES:
         raise Conflict(f"The campaign is {campaign.get_status_display().lower()}; only approved content is published.")
@@ -85,7 +85,7 @@ def _enqueue(publication_id: int) -> None:
 
 def publication_cancel(*, user: User, publication: Publication) -> Publication:
     """Cancel a post that is still scheduled; editors and up."""
-    ensure_editor(user=user, workspace=publication.workspace)
+    policy_require(user=user, workspace=publication.workspace, action="campaigns.publish")
     updated = Publication.objects.filter(id=publication.id, status=Publication.Status.SCHEDULED).update(
         status=Publication.Status.CANCELLED, updated_at=timezone.now()
     )
@@ -97,7 +97,7 @@ def publication_cancel(*, user: User, publication: Publication) -> Publication:
 
 def publication_retry(*, user: User, publication: Publication) -> Publication:
     """Publish a failed post again, now; editors and up."""
-    ensure_editor(user=user, workspace=publication.workspace)
+    policy_require(user=user, workspace=publication.workspace, action="campaigns.publish")
     if publication.status != Publication.Status.FAILED:
         raise Conflict("Only a failed post can be retried.")
     return publication_schedule(user=user, variant=publication.variant)

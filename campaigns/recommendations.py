@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from accounts.models import User, Workspace
+from accounts.policy import policy_require
 from accounts.selectors import workspace_current_for_user
 from ai.providers.base import ChatRequest
 from ai.router import complete_sync, llm_configured
@@ -316,8 +317,13 @@ def recommendations_generate(
     Uses the configured model when there is one (JSON validated, repaired once), else the offline playbook.
     `segments` and `channels` narrow it to what the question asked for (a chat's intent entities);
     `period` may carry date_from/date_to/source_id for the analysis (default: the last 30 days).
+    Asked for outside a conversation (the API's "generate"), editors and up only; in a conversation any member
+    gets them as the assistant's answer (viewers hold their own conversations).
     """
     from integrations.analysis.selectors import analysis_overview
+
+    if conversation is None:
+        policy_require(user=user, workspace=workspace, action="recommendations.generate")
 
     if not DataSource.objects.filter(workspace=workspace).exists():
         return dict(NO_DATA_SOURCES)

@@ -7,18 +7,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.display import label
-from accounts.models import Membership, User, Workspace
+from accounts.models import User, Workspace
 from accounts.notifications import notification_delete_for_subject
+from accounts.policy import policy_require
 from integrations.audiences.selectors import audience_list_for_workspace
 from integrations.audiences.services import audience_launch_snapshot
-from marketing_ai.errors import ApplicationError, Conflict, NotFound, PermissionDenied
+from marketing_ai.errors import ApplicationError, Conflict, NotFound
 
 from .activity import activity_record, campaign_subject
 from .models import ApprovalStep, ApprovalWorkflow, Campaign, CampaignRecommendation
 from .models.campaign import Platform
 
 Status = Campaign.Status
-EDITOR_ROLES = {Membership.Role.OWNER, Membership.Role.ADMIN, Membership.Role.EDITOR}
 EDITABLE_STATUSES = {Status.DRAFT, Status.REJECTED}
 CAMPAIGN_FIELDS = (
     "name",
@@ -43,22 +43,6 @@ TRANSITIONS: dict[str, set[str]] = {
     Status.COMPLETED: set(),
 }
 WORKFLOW_STATUSES = {Status.IN_REVIEW, Status.APPROVED, Status.REJECTED}
-
-
-def membership_for(*, user: User, workspace: Workspace) -> Membership:
-    """The user's membership in the workspace; PermissionDenied when they are not a member."""
-    membership = Membership.objects.filter(user=user, workspace=workspace).first()
-    if membership is None:
-        raise PermissionDenied("You are not a member of this workspace.")
-    return membership
-
-
-def ensure_editor(*, user: User, workspace: Workspace) -> Membership:
-    """PermissionDenied unless the user may create and edit campaigns (owner, admin, editor)."""
-    membership = membership_for(user=user, workspace=workspace)
-    if membership.role not in EDITOR_ROLES:
-        raise PermissionDenied("Your role cannot create or edit campaigns.")
-    return membership
 
 
 def audience_id_clean(*, workspace: Workspace, audience_id: int | None) -> int | None:
@@ -101,7 +85,7 @@ def campaign_create(
     **extra,
 ) -> Campaign:
     """Create a draft campaign in the workspace (editors and up) and log it."""
-    ensure_editor(user=user, workspace=workspace)
+    policy_require(user=user, workspace=workspace, action="campaigns.edit")
     campaign = Campaign(
         audience_id=audience_id_clean(workspace=workspace, audience_id=audience_id),
         workspace=workspace,
@@ -164,7 +148,7 @@ def campaign_locked(campaign: Campaign) -> Campaign:
 @transaction.atomic
 def campaign_update(*, campaign: Campaign, user: User, data: dict) -> Campaign:
     """Edit the fields of a draft or rejected campaign; a `status` key goes through `campaign_transition`."""
-    ensure_editor(user=user, workspace=campaign.workspace)
+    policy_require(user=user, workspace=campaign.workspace, action="campaigns.edit")
     campaign = campaign_locked(campaign)
     status = data.pop("status", None)
     changed = [field for field in CAMPAIGN_FIELDS if field in data and getattr(campaign, field) != data[field]]
@@ -198,7 +182,7 @@ def campaign_transition(
 ) -> Campaign:
     """Move the campaign along TRANSITIONS (Conflict otherwise), logging the change in the same transaction."""
     if check_role and actor is not None:
-        ensure_editor(user=actor, workspace=campaign.workspace)
+        policy_require(user=actor, workspace=campaign.workspace, action="campaigns.edit")
     if to_status not in Status.values:
         raise Conflict(f"Unknown status “{to_status}”.")
     previous = campaign.status
@@ -242,7 +226,7 @@ def campaign_transition(
 @transaction.atomic
 def campaign_delete(*, campaign: Campaign, user: User) -> None:
     """Delete a campaign that is not under review or live (409 otherwise, also when a submit just won the race)."""
-    ensure_editor(user=user, workspace=campaign.workspace)
+    policy_require(user=user, workspace=campaign.workspace, action="campaigns.edit")
     campaign = campaign_locked(campaign)
     if campaign.status not in (Status.DRAFT, Status.REJECTED, Status.COMPLETED):
         raise Conflict(f"A campaign that is {campaign.get_status_display().lower()} cannot be deleted.")

@@ -11,6 +11,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Membership, User
+from accounts.policy import policy_page, role_allows, roles_allowed
 from accounts.selectors import membership_current_for_user, notification_list_for_user, workspace_current_for_user
 from integrations.audiences.selectors import audience_list_for_workspace
 from marketing_ai.charts import time_chart
@@ -23,9 +24,9 @@ from .metrics import csv_rows, metrics_import, performance_summary
 from .models import ApprovalStep, Campaign, PerformanceMetric
 from .models.campaign import Platform
 from .publishing import PUBLISHABLE, PUBLISHABLE_CAMPAIGN_STATUSES
-from .services import EDITOR_ROLES, TRANSITIONS, WORKFLOW_STATUSES, campaign_create, campaign_update
+from .services import TRANSITIONS, WORKFLOW_STATUSES, campaign_create, campaign_update
 from .services import campaign_create_from_recommendation as create_from_recommendation
-from .workflow import DECIDING_ROLES, approval_decide, campaign_submit, can_decide, four_eyes_conflict
+from .workflow import approval_decide, campaign_submit, can_decide, four_eyes_conflict
 
 BOARD_COLUMNS = list(Campaign.Status)
 BOARD_LIMIT = 30
@@ -78,6 +79,7 @@ def campaign_list(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@policy_page("campaigns.edit")
 def campaign_new(request):
     audiences = audience_list_for_workspace(workspace=workspace_current_for_user(user=request.user))
     form = CampaignForm(request.POST or None, audiences=audiences)
@@ -100,6 +102,7 @@ def campaign_new(request):
 
 @login_required
 @require_POST
+@policy_page("campaigns.edit")
 def campaign_from_recommendation(request, recommendation_id: int):
     """One click from a recommendation card: create the campaign and open it."""
     try:
@@ -178,10 +181,12 @@ def _detail_context(request, campaign: Campaign, **extra) -> dict:
         if days
         else None
     )
-    can_edit = role in EDITOR_ROLES
+    can_edit = role_allows(role, "campaigns.edit")
     latest_job = campaign.content_jobs.first()
     manual = sorted(TRANSITIONS[campaign.status] - set(WORKFLOW_STATUSES)) if can_edit else []
-    deciders = Membership.objects.filter(workspace=campaign.workspace, role__in=DECIDING_ROLES).select_related("user")
+    deciders = Membership.objects.filter(
+        workspace=campaign.workspace, role__in=roles_allowed("approvals.decide")
+    ).select_related("user")
     context = {
         "campaign": campaign,
         "variants": variants,
@@ -266,6 +271,7 @@ def _after_action(request, campaign_id: int, action, success: str):
 
 @login_required
 @require_POST
+@policy_page("content.generate")
 def campaign_generate(request, campaign_id: int):
     form = GenerateForm(request.POST)
 
@@ -279,6 +285,7 @@ def campaign_generate(request, campaign_id: int):
 
 @login_required
 @require_POST
+@policy_page("campaigns.edit")
 def campaign_submit_page(request, campaign_id: int):
     return _after_action(
         request,
@@ -290,6 +297,7 @@ def campaign_submit_page(request, campaign_id: int):
 
 @login_required
 @require_POST
+@policy_page("campaigns.edit")
 def campaign_status(request, campaign_id: int):
     form = TransitionForm(request.POST)
 
@@ -305,6 +313,7 @@ def campaign_status(request, campaign_id: int):
 
 @login_required
 @require_POST
+@policy_page("approvals.decide")
 def approval_decision(request, step_id: int):
     try:
         step = selectors.step_get_for_user(user=request.user, step_id=step_id)
@@ -334,6 +343,7 @@ def approval_decision(request, step_id: int):
 
 @login_required
 @require_POST
+@policy_page("metrics.import")
 def campaign_metrics_import(request, campaign_id: int):
     form = MetricsCsvForm(request.POST, request.FILES)
 

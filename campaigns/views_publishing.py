@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 from django.views.decorators.http import require_POST
 
+from accounts.policy import policy_page
 from marketing_ai.errors import ApplicationError
 
 from .models import Publication
@@ -26,6 +27,7 @@ def _publication(campaign, publication_id: int) -> Publication:
 
 @login_required
 @require_POST
+@policy_page("campaigns.publish")
 def campaign_publish(request, campaign_id: int):
     form = PublishForm(request.POST)
 
@@ -43,6 +45,7 @@ def campaign_publish(request, campaign_id: int):
 
 @login_required
 @require_POST
+@policy_page("campaigns.publish")
 def publication_cancel_page(request, campaign_id: int, publication_id: int):
     def action(campaign):
         publication_cancel(user=request.user, publication=_publication(campaign, publication_id))
@@ -52,6 +55,7 @@ def publication_cancel_page(request, campaign_id: int, publication_id: int):
 
 @login_required
 @require_POST
+@policy_page("campaigns.publish")
 def publication_retry_page(request, campaign_id: int, publication_id: int):
     def action(campaign):
         publication_retry(user=request.user, publication=_publication(campaign, publication_id))

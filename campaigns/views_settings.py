@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.policy import policy_page
 from accounts.selectors import workspace_current_for_user
 from marketing_ai.errors import ApplicationError
 
@@ -34,6 +35,7 @@ def _form_errors(form, exc: Exception) -> None:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@policy_page("brand.edit", methods=("POST",))
 def brand_profile(request):
     """The brand rules editor (palette, logo, typography, layout, tone, banned words) and the assets."""
     workspace = workspace_current_for_user(user=request.user)
@@ -56,6 +58,7 @@ def brand_profile(request):
 
 @login_required
 @require_POST
+@policy_page("brand.edit")
 def brand_asset_new(request):
     workspace = workspace_current_for_user(user=request.user)
     profile = selectors.brand_profile_get_for_workspace(workspace=workspace)

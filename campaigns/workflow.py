@@ -13,14 +13,14 @@ from django.db.models import Min
 from django.utils import timezone
 
 from accounts.models import Membership, User
+from accounts.policy import policy_require, role_allows, role_rank
 from marketing_ai.errors import Conflict, PermissionDenied
 
-from .activity import ROLE_RANK, activity_record, campaign_notify, members_with_role_at_least
+from .activity import activity_record, campaign_notify, members_with_role_at_least
 from .models import ApprovalDecision, ApprovalStep, ApprovalWorkflow, Campaign, ContentVariant
 from .models.workflow import ApproverRole
-from .services import campaign_locked, campaign_transition, ensure_editor
+from .services import campaign_locked, campaign_transition
 
-DECIDING_ROLES = {Membership.Role.APPROVER, Membership.Role.ADMIN, Membership.Role.OWNER}
 DEFAULT_STEPS = [{"name": "Brand review", "approver_role": ApproverRole.APPROVER}]
 MAX_STEPS = 10
 Decision = ApprovalDecision.Decision
@@ -54,14 +54,14 @@ def _approver_user_check(*, user: User | None, campaign: Campaign, field: str) -
     if user is None:
         return
     role = Membership.objects.filter(user=user, workspace_id=campaign.workspace_id).values_list("role", flat=True)
-    if not role or role[0] not in DECIDING_ROLES:
-        raise ValidationError({field: "This person is not an approver, admin or owner of the workspace."})
+    if not role or not role_allows(role[0], "approvals.decide"):
+        raise ValidationError({field: "This person cannot decide approval steps in the workspace (viewers cannot)."})
 
 
 @transaction.atomic
 def campaign_submit(*, campaign: Campaign, user: User, steps: list[dict] | None = None) -> ApprovalWorkflow:
     """Start the approval workflow of a draft (or rejected) campaign with content; Conflict from another state."""
-    ensure_editor(user=user, workspace=campaign.workspace)
+    policy_require(user=user, workspace=campaign.workspace, action="campaigns.edit")
     campaign = campaign_locked(campaign)
     if campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.REJECTED):
         raise Conflict(f"Only a draft or rejected campaign can be submitted; this one is {campaign.status}.")
@@ -168,10 +168,10 @@ def _advance(*, workflow: ApprovalWorkflow, campaign: Campaign) -> None:
 
 
 def can_decide(*, step: ApprovalStep, user: User, role: str | None) -> bool:
-    """Whether the user is this step's approver (named user, or a role at least the step's role)."""
+    """Whether the user is this step's approver (named user, or a role at least the step's role, by the policy)."""
     if step.approver_user_id:
         return step.approver_user_id == user.pk
-    return role in DECIDING_ROLES and ROLE_RANK[role] >= ROLE_RANK[step.approver_role]
+    return role_allows(role, "approvals.decide") and role_rank(role) >= role_rank(step.approver_role)
 
 
 def four_eyes_conflict(*, step: ApprovalStep, user: User) -> bool:

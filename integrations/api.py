@@ -84,12 +84,12 @@ class DataSourceDetailApi(APIView):
         source = data_source_get_for_user(user=request.user, source_id=source_id)
         data = self.Input(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        source = data_source_update(source=source, **data.validated_data)
+        source = data_source_update(source=source, user=request.user, **data.validated_data)
         return Response(DataSourceOutput(source).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, source_id: int) -> Response:
-        data_source_delete(source=data_source_get_for_user(user=request.user, source_id=source_id))
+        data_source_delete(source=data_source_get_for_user(user=request.user, source_id=source_id), user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -135,7 +135,7 @@ class CsvUploadApi(APIView):
         source = data_source_get_for_user(user=request.user, source_id=source_id)
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
-        path = csv_upload_store(source=source, upload=data.validated_data["file"])
+        path = csv_upload_store(source=source, upload=data.validated_data["file"], user=request.user)
         mapping = data.validated_data.get("mapping") or csv_preview(path=path, rows=0)["mapping"]
         job = csv_import_start(source=source, path=path, mapping=mapping, user=request.user)
         job.refresh_from_db()

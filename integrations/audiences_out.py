@@ -16,10 +16,11 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts.models import Membership, User, Workspace
+from accounts.models import User, Workspace
+from accounts.policy import policy_require
 from accounts.selectors import workspace_current_for_user
 from marketing_ai.celery import QUEUE_UNAVAILABLE, task_publish_on_commit
-from marketing_ai.errors import ApplicationError, NotFound, PermissionDenied
+from marketing_ai.errors import ApplicationError, NotFound
 
 from .adapters.meta_audiences import custom_audience_create, custom_audience_upload
 from .adapters.meta_graph import graph_api, meta_hash
@@ -29,7 +30,6 @@ from .models import AudiencePush, Customer
 from .selectors import meta_connection_for_workspace
 
 logger = logging.getLogger(__name__)
-EDITOR_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN, Membership.Role.EDITOR)
 
 
 def audience_push_list_for_user(
@@ -46,11 +46,6 @@ def audience_push_get_for_user(*, user: User, push_id: int) -> AudiencePush:
     if push is None:
         raise NotFound("Audience push not found.")
     return push
-
-
-def _ensure_editor(*, user: User, workspace: Workspace) -> None:
-    if not Membership.objects.filter(user=user, workspace=workspace, role__in=EDITOR_ROLES).exists():
-        raise PermissionDenied("Your role cannot push audiences.")
 
 
 def _filters_json(filters: dict) -> dict:
@@ -70,7 +65,7 @@ def audience_push_start(
     """Queue a push of the segment or saved audience (editors and up) to an existing Meta audience, or to a new
     one in the ad account. A saved audience goes with its members at its last refresh."""
     workspace = workspace_current_for_user(user=user)
-    _ensure_editor(user=user, workspace=workspace)
+    policy_require(user=user, workspace=workspace, action="audiences.push")
     if audience is not None:
         if audience.workspace_id != workspace.id:
             raise NotFound("Audience not found.")

@@ -5,15 +5,14 @@ from datetime import datetime
 from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from accounts.models import Membership, User
+from accounts.models import User
+from accounts.policy import policy_allows
 from accounts.selectors import workspace_current_for_user
 from marketing_ai.db import rows_fetched
 from marketing_ai.errors import ApplicationError, NotFound
 
 from .models import Customer, DataSource, Event, EventRollup, SyncJob
 from .pipeline.schema import Rejection, parse_time
-
-JOB_EDITOR_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN, Membership.Role.EDITOR)
 
 
 def data_source_list_for_user(*, user: User, with_counts: bool = False) -> QuerySet[DataSource]:
@@ -79,7 +78,7 @@ def job_get_for_user(*, user: User, job_id: int) -> SyncJob:
 
 def job_control_allowed(*, user: User, workspace_id: int) -> bool:
     """Whether the user may start, retry and cancel jobs in the workspace (editors and up, DESIGN §3)."""
-    return Membership.objects.filter(user=user, workspace_id=workspace_id, role__in=JOB_EDITOR_ROLES).exists()
+    return policy_allows(user=user, workspace=workspace_id, action="jobs.run")
 
 
 def job_list_for_source(*, source: DataSource, limit: int = 10) -> QuerySet[SyncJob]:

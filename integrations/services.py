@@ -10,12 +10,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User, Workspace
+from accounts.policy import policy_require
 from marketing_ai.celery import task_publish
 from marketing_ai.errors import (
     ApplicationError,
     Conflict,
     NotFound,
-    PermissionDenied,
     ProviderUnavailable,
     ServiceUnavailable,
     Unauthorized,
@@ -30,7 +30,6 @@ from .config import config_clean
 from .models import DataSource, Event, EventKey, SyncJob, WebhookDelivery
 from .pipeline.runner import batch_ingest
 from .rollups import rollups_recompute
-from .selectors import job_control_allowed
 
 ACTIVE_JOB_STATUSES = (SyncJob.Status.QUEUED, SyncJob.Status.RUNNING)
 RUNNABLE_KINDS = (SyncJob.Kind.SYNC, SyncJob.Kind.DUMMY_DATA, SyncJob.Kind.CSV_IMPORT)  # run by job_run_task
@@ -57,7 +56,9 @@ def data_source_connection_test(*, source_type: str, config: dict, secrets: dict
 
 
 def data_source_create(*, workspace: Workspace, user: User | None, source_type: str, name: str, config) -> DataSource:
-    """Validate the config for its type, test the connection, and create the source (secrets encrypted)."""
+    """Validate the config for its type, test the connection, and create the source (secrets encrypted); admins
+    and owners only (DESIGN §3)."""
+    policy_require(user=user, workspace=workspace, action="sources.manage")
     name = (name or "").strip()
     if not name:
         raise ApplicationError("Some fields are invalid.", errors={"name": ["Give the source a name."]})
@@ -72,9 +73,16 @@ def data_source_create(*, workspace: Workspace, user: User | None, source_type: 
 
 
 def data_source_update(
-    *, source: DataSource, name: str | None = None, config: dict | None = None, status: str | None = None
+    *,
+    source: DataSource,
+    user: User | None = None,
+    name: str | None = None,
+    config: dict | None = None,
+    status: str | None = None,
 ) -> DataSource:
-    """Rename, pause/resume, or change the config (re-validated and re-tested; unsent secrets are kept)."""
+    """Rename, pause/resume, or change the config (re-validated and re-tested; unsent secrets are kept); admins
+    and owners only."""
+    policy_require(user=user, workspace=source.workspace_id, action="sources.manage")
     fields = ["updated_at"]
     if name is not None:
         if not name.strip():
@@ -93,9 +101,10 @@ def data_source_update(
 
 
 @transaction.atomic
-def data_source_delete(*, source: DataSource) -> None:
+def data_source_delete(*, source: DataSource, user: User | None = None) -> None:
     """Delete the source with its events and jobs, and recompute the totals and rollups of the customers its
-    events touched (one left without events goes), in the same transaction."""
+    events touched (one left without events goes), in the same transaction; admins and owners only."""
+    policy_require(user=user, workspace=source.workspace_id, action="sources.manage")
     events = Event.objects.filter(workspace_id=source.workspace_id, source=source)  # workspace first: its key range
     keys = list(events.exclude(customer_key="").values_list("customer_key", flat=True).distinct())
     EventKey.objects.filter(workspace_id=source.workspace_id, source=source).delete()
@@ -128,7 +137,9 @@ def _job_enqueue(job: SyncJob) -> None:
 
 @transaction.atomic
 def sync_job_start(*, source: DataSource, user: User | None = None) -> tuple[SyncJob, bool]:
-    """Queue a sync unless one is queued or running for the source (then that job is returned, created=False)."""
+    """Queue a sync unless one is queued or running for the source (then that job is returned, created=False);
+    editors and up."""
+    policy_require(user=user, workspace=source.workspace_id, action="jobs.run")
     if source.source_type != DataSource.SourceType.SHOPIFY:
         raise ApplicationError(
             f"{source.get_source_type_display()} sources receive their events by push; there is nothing to pull."
@@ -169,7 +180,9 @@ def dummy_source_get_or_create(*, workspace: Workspace, source_type: str, user: 
 def dummy_data_start(
     *, workspace: Workspace, source_type: str, user: User | None = None, count: int | None = None, seed=None
 ) -> SyncJob:
-    """Queue a dummy-data job (50-100 events by default, up to 5,000,000) for the dummy source of that type."""
+    """Queue a dummy-data job (50-100 events by default, up to 5,000,000) for the dummy source of that type;
+    editors and up."""
+    policy_require(user=user, workspace=workspace, action="jobs.run")
     errors = {}
     if count is not None and (
         not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= DUMMY_MAX_COUNT
@@ -200,7 +213,9 @@ DEMO_SOURCE_TYPES = ("shopify", "gtm", "facebook_pixel")
 
 
 def demo_data_start(*, workspace: Workspace, user: User | None = None, count: int = 300) -> list[SyncJob]:
-    """Queue demo events for a Shopify store, its GTM tag and its Meta Pixel (one dummy-data job each)."""
+    """Queue demo events for a Shopify store, its GTM tag and its Meta Pixel (one dummy-data job each); editors
+    and up."""
+    policy_require(user=user, workspace=workspace, action="jobs.run")
     seed = uuid.uuid4().int % 1_000_000  # one seed: the three sources see the same shop, hence the same orders
     return [
         dummy_data_start(workspace=workspace, source_type=kind, user=user, count=count, seed=seed)
@@ -234,8 +249,9 @@ def csv_upload_check(*, upload) -> None:
         upload.seek(0)
 
 
-def csv_upload_store(*, source: DataSource, upload) -> str:
-    """Keep an uploaded CSV file in the workspace's import folder; returns its storage path."""
+def csv_upload_store(*, source: DataSource, upload, user: User | None = None) -> str:
+    """Keep an uploaded CSV file in the workspace's import folder (editors and up); returns its storage path."""
+    policy_require(user=user, workspace=source.workspace_id, action="jobs.run")
     if source.source_type != DataSource.SourceType.CSV:
         raise ApplicationError("CSV files can only be imported into a CSV source.")
     csv_upload_check(upload=upload)
@@ -244,7 +260,8 @@ def csv_upload_store(*, source: DataSource, upload) -> str:
 
 @transaction.atomic
 def csv_import_start(*, source: DataSource, path: str, mapping: dict, user: User | None = None) -> SyncJob:
-    """Queue the import of a stored CSV file of this workspace with the chosen column mapping."""
+    """Queue the import of a stored CSV file of this workspace with the chosen column mapping (editors and up)."""
+    policy_require(user=user, workspace=source.workspace_id, action="jobs.run")
     if source.source_type != DataSource.SourceType.CSV:
         raise ApplicationError("CSV files can only be imported into a CSV source.")
     if not path.startswith(f"csv-imports/{source.workspace_id}/") or ".." in path or not default_storage.exists(path):
@@ -265,12 +282,6 @@ def csv_import_start(*, source: DataSource, path: str, mapping: dict, user: User
     return job
 
 
-def _job_editor_ensure(*, job: SyncJob, user: User | None) -> None:
-    # `user=None` is staff in the admin.
-    if user is not None and not job_control_allowed(user=user, workspace_id=job.workspace_id):
-        raise PermissionDenied("Your role cannot retry or cancel jobs.")
-
-
 def _job_locked(job: SyncJob) -> SyncJob:
     return SyncJob.objects.select_for_update().get(id=job.id)
 
@@ -278,7 +289,7 @@ def _job_locked(job: SyncJob) -> SyncJob:
 @transaction.atomic
 def job_retry(*, job: SyncJob, user: User | None = None) -> SyncJob:
     """Re-queue a failed or cancelled job (editors and up); it resumes from its checkpoint. 409 from other states."""
-    _job_editor_ensure(job=job, user=user)
+    policy_require(user=user, workspace=job.workspace_id, action="jobs.run")
     job = _job_locked(job)
     if job.kind not in RUNNABLE_KINDS:
         raise Conflict(f"{job.get_kind_display()} jobs cannot be retried.")
@@ -294,7 +305,7 @@ def job_retry(*, job: SyncJob, user: User | None = None) -> SyncJob:
 def job_cancel(*, job: SyncJob, user: User | None = None) -> SyncJob:
     """Stop a queued or running job (editors and up): a running one stops before its next batch, keeping what it
     stored; retrying it resumes from there. 409 when it already ended."""
-    _job_editor_ensure(job=job, user=user)
+    policy_require(user=user, workspace=job.workspace_id, action="jobs.run")
     job = _job_locked(job)
     if job.status not in ACTIVE_JOB_STATUSES:
         raise Conflict(f"Only queued or running jobs can be cancelled (this one is {job.status}).")

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
+from accounts.policy import policy_page
 from accounts.selectors import workspace_current_for_user
 from marketing_ai.errors import ApplicationError, NotFound
 
@@ -83,6 +84,7 @@ def source_list(request):
 
 
 @login_required
+@policy_page("sources.manage")
 def source_create(request):
     initial = {"source_type": request.GET.get("type", "gtm")}
     form = SourceCreateForm(request.POST or None, initial=initial)
@@ -145,6 +147,7 @@ def source_detail(request, source_id: int):
 
 @login_required
 @require_POST
+@policy_page("jobs.run")
 def source_sync(request, source_id: int):
     source = data_source_get_for_user(user=request.user, source_id=source_id)
     try:
@@ -156,14 +159,16 @@ def source_sync(request, source_id: int):
 
 @login_required
 @require_POST
+@policy_page("sources.manage")
 def source_delete(request, source_id: int):
-    data_source_delete(source=data_source_get_for_user(user=request.user, source_id=source_id))
+    data_source_delete(source=data_source_get_for_user(user=request.user, source_id=source_id), user=request.user)
     url = reverse("integrations:source-list")
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 @login_required
 @require_POST
+@policy_page("jobs.run")
 def dummy_data_generate(request, source_type: str):
     try:
         job = dummy_data_start(
@@ -176,6 +181,7 @@ def dummy_data_generate(request, source_type: str):
 
 @login_required
 @require_POST
+@policy_page("jobs.run")
 def demo_data_load(request):
     """The empty dashboard's "Load demo data": a store, its tag and its pixel, then back to the dashboard."""
     jobs = demo_data_start(workspace=workspace_current_for_user(user=request.user), user=request.user)
@@ -192,12 +198,14 @@ def job_detail(request, job_id: int):
 
 @login_required
 @require_POST
+@policy_page("jobs.run")
 def job_retry_action(request, job_id: int):
     return _job_control(request, job_id, job_retry, "Job queued again; it resumes where it stopped.")
 
 
 @login_required
 @require_POST
+@policy_page("jobs.run")
 def job_cancel_action(request, job_id: int):
     return _job_control(request, job_id, job_cancel, "Job cancelled; what it stored so far is kept.")
 
@@ -219,6 +227,7 @@ def _job_refused(request, job, exc: ApplicationError):
 
 @login_required
 @require_POST
+@policy_page("jobs.run")
 def csv_upload(request, source_id: int):
     source = data_source_get_for_user(user=request.user, source_id=source_id)
     form = CsvUploadForm(request.POST, request.FILES)
@@ -226,7 +235,7 @@ def csv_upload(request, source_id: int):
     if not form.is_valid():
         return render(request, "integrations/_csv_preview.html", context, status=422)
     try:
-        path = csv_upload_store(source=source, upload=form.cleaned_data["file"])
+        path = csv_upload_store(source=source, upload=form.cleaned_data["file"], user=request.user)
         preview = csv_preview(path=path)
     except ApplicationError as exc:
         form.add_error("file", exc.message)
@@ -238,6 +247,7 @@ def csv_upload(request, source_id: int):
 
 @login_required
 @require_POST
+@policy_page("jobs.run")
 def csv_import(request, source_id: int):
     source = data_source_get_for_user(user=request.user, source_id=source_id)
     path = request.POST.get("path", "")

@@ -186,14 +186,14 @@ def is_api_request(request) -> bool:
     return request.path.startswith("/api/")
 
 
-def _error_page(request, status: int) -> HttpResponse:
+def error_page(request, status: int, reason: str = "") -> HttpResponse:
     """The error page inside the app frame (navigation included), or plain when the frame cannot be drawn.
 
     Rendered here rather than by Django's error views: they check the CSRF token, reading the body to do so, so a
     malformed multipart post from a signed-in browser failed again inside the error page and became a 500.
     """
     try:
-        return render(request, f"{status}.html", status=status)
+        return render(request, f"{status}.html", {"reason": reason}, status=status)
     except Exception:
         logger.exception("The %s page could not be drawn in the app frame", status)
         return HttpResponse(loader.render_to_string("500_plain.html"), status=status)
@@ -202,13 +202,13 @@ def _error_page(request, status: int) -> HttpResponse:
 def handler404(request, exception=None):
     if is_api_request(request):
         return error_json_response(404)
-    return _error_page(request, 404)
+    return error_page(request, 404)
 
 
 def handler500(request):
     if is_api_request(request):
         return error_json_response(500)
-    return _error_page(request, 500)
+    return error_page(request, 500)
 
 
 def handler400(request, exception=None):
@@ -216,10 +216,10 @@ def handler400(request, exception=None):
         if isinstance(exception, RequestDataTooBig):
             return error_json_response(413)
         return error_json_response(400)
-    return _error_page(request, 400)
+    return error_page(request, 400)
 
 
 def handler403(request, exception=None):
     if is_api_request(request):
         return error_json_response(403)
-    return _error_page(request, 403)
+    return error_page(request, 403)

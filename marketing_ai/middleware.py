@@ -6,7 +6,15 @@ import json
 
 from django.conf import settings
 
-from .errors import error_body, error_json_response, handler400, is_api_request
+from .errors import (
+    NotFound,
+    PermissionDenied,
+    error_body,
+    error_json_response,
+    error_page,
+    handler400,
+    is_api_request,
+)
 from .text import storable_text, text_is_storable
 
 
@@ -27,6 +35,26 @@ class ApiBodyLimitMiddleware:
             if length > limit:
                 return error_json_response(413, f"Request body is too large (limit {limit} bytes).")
         return self.get_response(request)
+
+
+class ApplicationErrorPageMiddleware:
+    """Pages answer a service's PermissionDenied with the 403 page and its NotFound with the 404 page, the same
+    refusal the API gives in the error shape (DRF's exception handler answers API views before this runs)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if is_api_request(request):
+            return None
+        if isinstance(exception, PermissionDenied):
+            return error_page(request, 403, exception.message)
+        if isinstance(exception, NotFound):
+            return error_page(request, 404)
+        return None
 
 
 class UnstorableQueryMiddleware:

@@ -16,11 +16,9 @@ from marketing_ai.pagination import PageNumberPagination
 
 from .audiences import (
     CONTACT_COLUMNS,
-    segment_contact_lines,
-    segment_csv_lines,
     segment_customer_list,
+    segment_export_lines,
     segment_members_describe,
-    segment_meta_audience_lines,
     segment_rule_get,
 )
 from .forms import MAX_RANGE_DAYS
@@ -134,25 +132,17 @@ class SegmentExportApi(APIView):
     @extend_schema(
         operation_id="analytics_segment_export",
         parameters=[SEGMENT_NAME, *RANGE_PARAMETERS, EXPORT_TOOL],
-        responses={(200, "text/csv"): OpenApiTypes.STR, **ERRORS},
+        responses={(200, "text/csv"): OpenApiTypes.STR, **ERRORS, 403: OpenApiResponse(ERROR)},
         tags=["analytics"],
     )
     def get(self, request: Request, name: str) -> StreamingHttpResponse:
-        workspace = workspace_current_for_user(user=request.user)
-        segment_rule_get(name=name)
-        rows = segment_customer_list(workspace=workspace, name=name, **analysis_filters(request))
         tool = request.query_params.get("tool", "csv")  # not `format`: DRF reads that one as a renderer choice
         if tool not in ("csv", *CONTACT_COLUMNS):
             raise serializers.ValidationError({"tool": [f"Use one of csv, {', '.join(CONTACT_COLUMNS)}."]})
-        if self.kind == "meta":
-            lines = segment_meta_audience_lines(workspace=workspace, rows=rows)
-            filename = f"{name}-meta-audience.csv"
-        elif tool in CONTACT_COLUMNS:
-            lines = segment_contact_lines(workspace=workspace, name=name, rows=rows, tool=tool)
-            filename = f"{name}-{tool}.csv"
-        else:
-            lines = segment_csv_lines(workspace=workspace, name=name, rows=rows)
-            filename = f"{name}.csv"
+        tool = "meta" if self.kind == "meta" else tool
+        lines, filename = segment_export_lines(
+            user=request.user, name=name, filters=analysis_filters(request), tool=tool
+        )
         response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
@@ -164,7 +154,7 @@ class SegmentMetaAudienceApi(SegmentExportApi):
     @extend_schema(
         operation_id="analytics_segment_meta_audience",
         parameters=[SEGMENT_NAME, *RANGE_PARAMETERS],
-        responses={(200, "text/csv"): OpenApiTypes.STR, **ERRORS},
+        responses={(200, "text/csv"): OpenApiTypes.STR, **ERRORS, 403: OpenApiResponse(ERROR)},
         tags=["analytics"],
         description="Header `email`, then one SHA-256 per customer of the e-mail trimmed and lower-cased.",
     )

@@ -9,6 +9,8 @@ from decimal import Decimal
 
 from django.db.models import F, QuerySet
 
+from accounts.policy import policy_require
+from accounts.selectors import workspace_current_for_user
 from integrations.models import Customer
 from marketing_ai.errors import NotFound
 
@@ -259,3 +261,17 @@ def segment_meta_audience_lines(*, workspace, rows: QuerySet) -> Iterator[str]:
                 lines.append(digest + "\n")
         if lines:
             yield "".join(lines)
+
+
+def segment_export_lines(*, user, name: str, filters: dict, tool: str = "csv") -> tuple[Iterator[str], str]:
+    """The segment of the user's workspace as a file (editors and up: exports of customer data, DESIGN §3):
+    `csv` (every column), `klaviyo` / `mailchimp` (contact imports) or `meta` (hashed e-mails); with its name."""
+    workspace = workspace_current_for_user(user=user)
+    policy_require(user=user, workspace=workspace, action="customers.export")
+    segment_rule_get(name=name)
+    rows = segment_customer_list(workspace=workspace, name=name, **filters)
+    if tool == "meta":
+        return segment_meta_audience_lines(workspace=workspace, rows=rows), f"{name}-meta-audience.csv"
+    if tool in CONTACT_COLUMNS:
+        return segment_contact_lines(workspace=workspace, name=name, rows=rows, tool=tool), f"{name}-{tool}.csv"
+    return segment_csv_lines(workspace=workspace, name=name, rows=rows), f"{name}.csv"

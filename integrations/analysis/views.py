@@ -12,8 +12,8 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from accounts.display import label, money_format
-from accounts.models import Membership
-from accounts.selectors import membership_current_for_user, workspace_current_for_user
+from accounts.policy import policy_page
+from accounts.selectors import workspace_current_for_user
 from integrations.audiences_out import audience_push_list_for_user, audience_push_start
 from integrations.models import AudiencePush, EventRollup
 from integrations.selectors import meta_connection_for_workspace
@@ -108,24 +108,15 @@ def segment_customers(request, name: str):
         "filter_query": params.urlencode(),
         "query": urlencode({key: value for key, value in api_params.items() if value}),
         "pushes": audience_push_list_for_user(user=request.user, segment=name)[:5],
-        "can_push": _can_push(request.user),
         "meta_connected": meta_connection_for_workspace(workspace=workspace) is not None,
         "push_modes": AudiencePush.Mode.choices,
     }
     return render(request, "analytics/segment_customers.html", context)
 
 
-def _can_push(user) -> bool:
-    membership = membership_current_for_user(user=user)
-    return bool(membership) and membership.role in (
-        Membership.Role.OWNER,
-        Membership.Role.ADMIN,
-        Membership.Role.EDITOR,
-    )
-
-
 @login_required
 @require_POST
+@policy_page("audiences.push")
 def segment_push(request, name: str):
     """Queue a push of the segment to Meta; back to the segment page with the outcome."""
     workspace = workspace_current_for_user(user=request.user)

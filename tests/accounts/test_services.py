@@ -50,9 +50,10 @@ def test_editors_and_outsiders_cannot_add_members(user, other_workspace_user):
     editor = user_register(email="editor@acme.test", password="Blue-Lantern-93")
     Membership.objects.create(user=editor, workspace=user.current_workspace, role="editor")
 
-    for actor in (editor, other_workspace_user):
-        with pytest.raises(PermissionDenied):
-            membership_add(workspace=user.current_workspace, actor=actor, email="x@y.test", role="viewer")
+    with pytest.raises(PermissionDenied):
+        membership_add(workspace=user.current_workspace, actor=editor, email="x@y.test", role="viewer")
+    with pytest.raises(NotFound):  # another workspace's member: that workspace does not exist for them
+        membership_add(workspace=user.current_workspace, actor=other_workspace_user, email="x@y.test", role="viewer")
 
 
 def test_adding_someone_twice_or_with_an_unknown_role_is_refused(user, other_workspace_user):

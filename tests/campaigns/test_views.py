@@ -129,7 +129,7 @@ def test_a_forbidden_decision_on_the_page_is_a_403_with_the_message(client, work
     _, response = _approve_on_the_page_as(client, workspace, user, Membership.Role.VIEWER)
 
     assert response.status_code == 403
-    assert "not the approver" in response.content.decode()
+    assert "Your role (viewer) cannot decide approval steps." in response.content.decode()
 
 
 def test_generate_from_the_page_creates_variants(logged_in_client, workspace, user, django_capture_on_commit_callbacks):

@@ -124,13 +124,26 @@ def test_a_viewer_cannot_decide(ready_campaign, editor, viewer):
     assert step(workflow, 1).status == "pending"
 
 
-def test_an_editor_cannot_decide_a_step_meant_for_approvers(ready_campaign, editor, workspace):
+def test_an_editor_decides_a_step_meant_for_approvers_on_someone_elses_content(ready_campaign, editor, workspace):
+    """DESIGN §3: each role includes the rows above it, so an editor may decide what an approver may."""
     from .factories import member
 
     other_editor = member(workspace=workspace, role="editor", email="editor2@acme.test")
     workflow = campaign_submit(campaign=ready_campaign, user=editor)
+    approval_decide(step=step(workflow, 1), user=other_editor, decision="approve")
+    assert step(workflow, 1).status == "approved"
+
+
+def test_an_editor_cannot_decide_a_step_meant_for_admins(ready_campaign, editor, workspace):
+    from .factories import member
+
+    other_editor = member(workspace=workspace, role="editor", email="editor2@acme.test")
+    workflow = campaign_submit(
+        campaign=ready_campaign, user=editor, steps=[{"name": "Legal", "approver_role": "admin"}]
+    )
     with pytest.raises(PermissionDenied):
         approval_decide(step=step(workflow, 1), user=other_editor, decision="approve")
+    assert step(workflow, 1).status == "pending"
 
 
 def test_four_eyes_nobody_approves_a_campaign_they_submitted(workspace, admin_member):

@@ -206,6 +206,7 @@ def test_a_viewer_sees_no_push_form_and_cannot_push(logged_in_client, user, work
     Membership.objects.filter(user=user, workspace=workspace).update(role=Membership.Role.VIEWER)
 
     assert "Push segment" not in logged_in_client.get("/analytics/segments/cart_abandoners/").content.decode()
-    response = logged_in_client.post("/analytics/segments/cart_abandoners/push/", {"audience_id": "555"}, follow=True)
-    assert "Your role cannot push audiences." in response.content.decode()
+    response = logged_in_client.post("/analytics/segments/cart_abandoners/push/", {"audience_id": "555"})
+    assert response.status_code == 403
+    assert "Your role (viewer) cannot push audiences to ad platforms." in response.content.decode()
     assert not AudiencePush.objects.exists()

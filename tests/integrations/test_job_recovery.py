@@ -212,7 +212,10 @@ def test_a_viewer_may_not_retry_or_cancel(workspace):
     retry, cancel = viewer.post(f"/api/jobs/{job.id}/retry"), viewer.post(f"/api/jobs/{job.id}/cancel")
 
     assert (retry.status_code, cancel.status_code) == (403, 403)
-    assert retry.json() == {"statusCode": 403, "message": "Your role cannot retry or cancel jobs."}
+    assert retry.json() == {
+        "statusCode": 403,
+        "message": "Your role (viewer) cannot start, retry or cancel syncs, imports and demo data.",
+    }
     job.refresh_from_db()
     assert job.status == "failed"
 
