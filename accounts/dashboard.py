@@ -13,7 +13,6 @@ from marketing_ai.charts import funnel_chart, time_chart
 
 from .display import label, money_format, number_format
 from .models import Membership
-from .policy import role_allows
 from .selectors import dashboard_counts_for_workspace
 
 
@@ -94,7 +93,6 @@ def dashboard_context(request: HttpRequest, *, membership: Membership) -> tuple[
         "days": None if custom else days,
         "range_choices": RANGE_CHOICES,
         "sources": source_health(workspace=workspace),
-        "can_load_demo": role_allows(membership.role, "jobs.run"),
     }
     if custom and not form.is_valid():
         return context, 422

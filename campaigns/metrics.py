@@ -114,8 +114,7 @@ def _clean_row(raw: dict, *, campaign: Campaign, index: int) -> dict:
 @transaction.atomic
 def metrics_import(*, campaign: Campaign, user: User | None, rows: list[dict], source: str) -> dict:
     """Upsert daily rows (one per campaign/variant, day and platform); all rows or none. Returns counts."""
-    if user is not None:
-        policy_require(user=user, workspace=campaign.workspace, action="metrics.import")
+    policy_require(user=user, workspace=campaign.workspace, action="metrics.import")
     if len(rows) > MAX_ROWS:
         raise ValidationError({"rows": f"At most {MAX_ROWS} rows per import."})
     cleaned = [_clean_row(raw, campaign=campaign, index=i) for i, raw in enumerate(rows)]
@@ -144,8 +143,11 @@ def csv_rows(*, text: str) -> list[dict]:
 
 
 def publication_metrics_sync(*, publication, user: User | None, since: date, until: date) -> dict:
-    """Pull daily insights of one published post and store them as the results of its variant."""
+    """Pull daily insights of one published post and store them as the results of its variant (editors and up,
+    asked before Meta is called)."""
     from .adapters.insights import insights_fetch
+
+    policy_require(user=user, workspace=publication.workspace, action="metrics.import")
 
     if not publication.platform_post_id:
         raise ValidationError({"postId": "This post has not been published yet."})
@@ -161,8 +163,11 @@ def publication_metrics_sync(*, publication, user: User | None, since: date, unt
 
 
 def metrics_sync_from_platform(*, campaign: Campaign, user: User | None, since: date, until: date) -> dict:
-    """Pull daily insights for the campaign's platform id through the insights adapter and upsert them."""
+    """Pull daily insights for the campaign's platform id through the insights adapter and upsert them (editors
+    and up, asked before the platform is called)."""
     from .adapters.insights import insights_fetch
+
+    policy_require(user=user, workspace=campaign.workspace, action="metrics.import")
 
     if not campaign.platform_campaign_id:
         raise ValidationError({"platformCampaignId": "Set the ad platform's campaign id first."})

@@ -186,7 +186,9 @@ def four_eyes_conflict(*, step: ApprovalStep, user: User) -> bool:
 def approval_decide(
     *, step: ApprovalStep, user: User, decision: str, comment: str = "", delegate_to: User | None = None
 ) -> ApprovalStep:
-    """Record a decision on the pending step and apply it; 403 for non-approvers and four-eyes, 409 when decided."""
+    """Record a decision on the pending step and apply it; 403 for roles that decide nothing, for another role's or
+    person's step and for four-eyes, 409 when decided."""
+    policy_require(user=user, workspace=step.workflow.workspace_id, action="approvals.decide")
     step = ApprovalStep.objects.select_for_update(of=("self",)).select_related("workflow__campaign").get(pk=step.pk)
     workflow = step.workflow
     campaign = Campaign.objects.select_for_update().get(pk=workflow.campaign_id)
