@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from .models import AuditEvent, LoginSession, Membership, User, Workspace
 from .services import login_session_revoke
+from .staff import OPS, STAFF_ROLES, SUPERADMIN, SUPPORT, staff_roles_audit, staff_roles_of, staff_roles_set
 
 _admin_site_login = admin.site.login
 
@@ -57,6 +58,52 @@ class UserAdmin(BaseUserAdmin):
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
     filter_horizontal = ["groups", "user_permissions"]
+    actions = ["grant_support", "grant_ops", "grant_superadmin", "remove_staff_roles"]
+
+    def save_related(self, request, form, formsets, change):
+        """Groups edited on the form: the staff roles given or taken are audited, and `is_staff` follows them."""
+        before = {group.name for group in form.initial.get("groups") or []} & set(STAFF_ROLES)
+        super().save_related(request, form, formsets, change)
+        after = staff_roles_of(form.instance)
+        if before != after:
+            staff_roles_audit(
+                user=form.instance,
+                granted=after - before,
+                revoked=before - after,
+                actor=request.user,
+                ip=request.META.get("REMOTE_ADDR"),
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            )
+
+    def _staff_roles(self, request, queryset, change) -> None:
+        for user in queryset:
+            roles = change(staff_roles_of(user))
+            staff_roles_set(
+                user=user,
+                roles=roles,
+                actor=request.user,
+                ip=request.META.get("REMOTE_ADDR"),
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            )
+        self.message_user(
+            request, f"Staff roles updated for {queryset.count()} user(s); the audit log has each change."
+        )
+
+    @admin.action(description="Give the support staff role (read-only admin)", permissions=["change"])
+    def grant_support(self, request, queryset):
+        self._staff_roles(request, queryset, lambda roles: roles | {SUPPORT})
+
+    @admin.action(description="Give the ops staff role (jobs, sources, schedules, alerts)", permissions=["change"])
+    def grant_ops(self, request, queryset):
+        self._staff_roles(request, queryset, lambda roles: roles | {OPS})
+
+    @admin.action(description="Give the superadmin staff role (everything)", permissions=["change"])
+    def grant_superadmin(self, request, queryset):
+        self._staff_roles(request, queryset, lambda roles: roles | {SUPERADMIN})
+
+    @admin.action(description="Remove every staff role", permissions=["change"])
+    def remove_staff_roles(self, request, queryset):
+        self._staff_roles(request, queryset, lambda roles: set())
 
 
 @admin.register(Workspace)
@@ -138,7 +185,7 @@ class LoginSessionAdmin(admin.ModelAdmin):
             return f"revoked ({session.get_revoked_reason_display()})"
         return "active" if session.is_active else "expired"
 
-    @admin.action(description="Revoke selected sessions (tokens stop working at once)")
+    @admin.action(description="Revoke selected sessions (tokens stop working at once)", permissions=["change"])
     def revoke_sessions(self, request, queryset):
         revoked = sum(
             login_session_revoke(

@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_delete, post_save, pre_delete
+from django.db.models.signals import post_delete, post_migrate, post_save, pre_delete
 
 
 class AccountsConfig(AppConfig):
@@ -9,6 +9,7 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from .models import LoginSession, User, Workspace
         from .session_lookup import session_changed, user_changed, workspace_changed
+        from .staff import staff_groups_sync_after_migrate
 
         # The cached session rows behind Bearer tokens follow every save and delete of what they hold.
         post_save.connect(session_changed, sender=LoginSession, dispatch_uid="auth-cache-session")
@@ -17,3 +18,5 @@ class AccountsConfig(AppConfig):
         pre_delete.connect(user_changed, sender=User, dispatch_uid="auth-cache-user-delete")
         post_save.connect(workspace_changed, sender=Workspace, dispatch_uid="auth-cache-workspace")
         pre_delete.connect(workspace_changed, sender=Workspace, dispatch_uid="auth-cache-workspace-delete")
+        # Staff groups follow the models: a model added later (alerts) gets its permissions after its migrate.
+        post_migrate.connect(staff_groups_sync_after_migrate, dispatch_uid="accounts.staff_groups_sync")

@@ -174,6 +174,8 @@ class AuditEvent(models.Model):
         PASSWORD_CHANGED = "password_changed", "Password changed"
         MEMBER_ADDED = "member_added", "Member added"
         PROVIDER_KEY_CHANGED = "provider_key_changed", "Provider key changed"
+        STAFF_ROLE_GRANTED = "staff_role_granted", "Staff role granted"
+        STAFF_ROLE_REVOKED = "staff_role_revoked", "Staff role revoked"
 
     kind = models.CharField(max_length=32, choices=Kind.choices, db_index=True)
     user = models.ForeignKey(

@@ -67,7 +67,9 @@ class SyncJobAdmin(admin.ModelAdmin):
     readonly_fields = ["checkpoint", "started_at", "finished_at", "events_count", "rejected_count", "progress"]
     actions = ["retry_jobs", "cancel_jobs"]
 
-    @admin.action(description="Retry the selected failed or cancelled jobs (resume from their checkpoint)")
+    @admin.action(
+        description="Retry the selected failed or cancelled jobs (resume from their checkpoint)", permissions=["change"]
+    )
     def retry_jobs(self, request, queryset):
         retried = 0
         for job in queryset:
@@ -78,7 +80,9 @@ class SyncJobAdmin(admin.ModelAdmin):
                 self.message_user(request, f"Job {job.id}: {exc.message}", level=messages.WARNING)
         self.message_user(request, f"{retried} job(s) queued again.")
 
-    @admin.action(description="Cancel the selected queued or running jobs (they keep what they stored)")
+    @admin.action(
+        description="Cancel the selected queued or running jobs (they keep what they stored)", permissions=["change"]
+    )
     def cancel_jobs(self, request, queryset):
         cancelled = 0
         for job in queryset:
