@@ -32,6 +32,7 @@ from accounts.services import login_session_open, user_register
 from ai.models import ProviderKey
 from campaigns.models import Campaign, Publication
 from campaigns.workflow import campaign_submit
+from integrations.audiences.models import Audience
 from integrations.models import DataSource, SyncJob
 from tests.ai.ai_helpers import fake  # noqa: F401 (pytest fixture: a fake OpenAI-compatible server)
 from tests.campaigns.factories import CampaignFactory, RecommendationFactory, member, scored_variant
@@ -139,6 +140,7 @@ def _space(label: str) -> SimpleNamespace:
         created_by=author,
     )
     s.recommendation = RecommendationFactory(workspace=workspace)
+    s.audience = Audience.objects.create(workspace=workspace, name="Repeat buyers", rules=REPEAT, created_by=author)
     s.loner = User.objects.create_user(email=f"loner@{label}.test", password=PASSWORD)
     s.invitation, _ = invitation_create(workspace=workspace, actor=owner, email=f"new@{label}.test", role="viewer")
     s.key = ProviderKey.objects.create(
@@ -151,6 +153,8 @@ def _space(label: str) -> SimpleNamespace:
     return s
 
 
+REPEAT = {"match": "all", "conditions": [{"type": "total", "field": "orders", "op": "gte", "value": 2}]}
+REPEAT_ROW = {"c-0-type": "total", "c-0-field": "orders", "c-0-op": "gte", "c-0-value": "2", "match": "all"}
 DEAD_URL = "http://127.0.0.1:9/v1"  # the discard port: a provider call is refused at once, never leaves the host
 
 
@@ -223,6 +227,37 @@ CASES = [
         "audiences.push",
         body=lambda s: {"segment": "cart_abandoners", "audienceId": "555"},
     ),
+    Case("integrations-api:audience-list", "post", "audiences.edit", body=lambda s: {"name": "Loyal", "rules": REPEAT}),
+    Case(
+        "integrations-api:audience-detail",
+        "patch",
+        "audiences.edit",
+        lambda s: [s.audience.id],
+        lambda s: {"name": "R"},
+    ),
+    Case("integrations-api:audience-detail", "delete", "audiences.edit", lambda s: [s.audience.id]),
+    Case("integrations-api:audience-refresh", "post", "audiences.edit", lambda s: [s.audience.id]),
+    Case("integrations-api:audience-export", "get", "customers.export", lambda s: [s.audience.id]),
+    Case(
+        "integrations-api:audience-pushes",
+        "post",
+        "audiences.push",
+        lambda s: [s.audience.id],
+        lambda s: {"audienceId": "555"},
+    ),
+    Case("audiences:audience-new", "post", "audiences.edit", body=lambda s: {"name": "Loyal", **REPEAT_ROW}),
+    Case(
+        "audiences:audience-edit",
+        "post",
+        "audiences.edit",
+        lambda s: [s.audience.id],
+        lambda s: {"name": "R", **REPEAT_ROW},
+    ),
+    Case("audiences:audience-refresh", "post", "audiences.edit", lambda s: [s.audience.id]),
+    Case(
+        "audiences:audience-push", "post", "audiences.push", lambda s: [s.audience.id], lambda s: {"audience_id": "555"}
+    ),
+    Case("audiences:audience-delete", "post", "audiences.edit", lambda s: [s.audience.id]),
     Case("analytics-api:segment-export", "get", "customers.export", lambda s: ["cart_abandoners"]),
     Case("analytics-api:segment-meta-audience", "get", "customers.export", lambda s: ["cart_abandoners"]),
     Case(
@@ -467,6 +502,8 @@ UNGATED = {
     "integrations:customer-detail": "read",
     "integrations:source-detail": "read",
     "analytics:overview": "read",
+    "audiences:audience-list": "read",
+    "audiences:audience-detail": "read",
     "analytics:segment-customers": "read",
     "chat:chat": "own conversations",
     "chat:conversation-new": "own conversations",
@@ -597,6 +634,10 @@ CONTROLS = [
     (lambda s: reverse("campaigns:campaign-detail", args=[s.draft.id]), "Generate content", "content.generate"),
     (lambda s: reverse("campaigns:brand-profile"), "Save brand profile", "brand.edit"),
     (lambda s: reverse("campaigns:brand-profile"), "/campaigns/brand/assets/", "brand.edit"),
+    (lambda s: reverse("audiences:audience-list"), "New audience", "audiences.edit"),
+    (lambda s: reverse("audiences:audience-detail", args=[s.audience.id]), "/refresh/", "audiences.edit"),
+    (lambda s: reverse("audiences:audience-detail", args=[s.audience.id]), "Push audience", "audiences.push"),
+    (lambda s: reverse("audiences:audience-detail", args=[s.audience.id]), "format=csv", "customers.export"),
     (lambda s: reverse("ai:settings"), "Check and save key", "provider_keys.manage"),
     (lambda s: reverse("accounts:members"), "/workspace/invitations/", "members.manage"),
     (lambda s: reverse("analytics:segment-customers", args=["cart_abandoners"]), "Export CSV", "customers.export"),

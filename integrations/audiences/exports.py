@@ -9,11 +9,14 @@ from collections.abc import Iterator
 
 from django.db.models import QuerySet
 
+from accounts.models import User
+from accounts.policy import policy_require
 from integrations.analysis.audiences import CONTACT_COLUMNS, EXPORT_BATCH, csv_safe, email_normalize
 from integrations.audiences_out import customer_hashed_row
 from integrations.models import Customer
 
 from .models import Audience
+from .selectors import audience_customers
 
 EXPORT_FORMATS = ("csv", "hashed", "klaviyo", "mailchimp")
 CSV_COLUMNS = [
@@ -53,6 +56,15 @@ def _batches(customers: QuerySet[Customer]) -> Iterator[list[Customer]]:
             batch = []
     if batch:
         yield batch
+
+
+def audience_export(*, user: User, audience: Audience, export_format: str) -> Iterator[str]:
+    """The audience's members as a file (editors and up: exports of customer data, DESIGN §3); asked before the
+    first line is produced, since the file streams."""
+    policy_require(user=user, workspace=audience.workspace_id, action="customers.export")
+    return audience_export_lines(
+        audience=audience, customers=audience_customers(audience=audience), export_format=export_format
+    )
 
 
 def audience_export_lines(*, audience: Audience, customers: QuerySet[Customer], export_format: str) -> Iterator[str]:

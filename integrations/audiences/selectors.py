@@ -2,14 +2,13 @@
 
 from django.db.models import QuerySet
 
-from accounts.models import Membership, User, Workspace
+from accounts.models import User, Workspace
+from accounts.policy import role_allows
 from accounts.selectors import membership_current_for_user, workspace_current_for_user
 from integrations.models import Customer
 from marketing_ai.errors import NotFound
 
 from .models import Audience, AudienceSizePoint
-
-EDITOR_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN, Membership.Role.EDITOR)
 
 
 def audience_list_for_user(*, user: User) -> QuerySet[Audience]:
@@ -43,4 +42,4 @@ def audience_size_history(*, audience: Audience, limit: int = 90) -> list[Audien
 def audience_may_edit(*, user: User) -> bool:
     """Whether the user's role in the current workspace manages audiences (pages hide the buttons otherwise)."""
     membership = membership_current_for_user(user=user)
-    return bool(membership) and membership.role in EDITOR_ROLES
+    return bool(membership) and role_allows(membership.role, "audiences.edit")

@@ -13,24 +13,18 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Value
 from django.utils import timezone
 
-from accounts.models import Membership, User, Workspace
+from accounts.models import User, Workspace
+from accounts.policy import policy_require
 from accounts.selectors import workspace_current_for_user
 from integrations.models import Customer
 from marketing_ai.celery import QUEUE_UNAVAILABLE, task_publish_on_commit
-from marketing_ai.errors import ApplicationError, Conflict, PermissionDenied
+from marketing_ai.errors import ApplicationError, Conflict
 
 from .models import Audience, AudienceMember, AudienceSizePoint
 from .rules import rules_condition, rules_validate
-from .selectors import EDITOR_ROLES
 
 logger = logging.getLogger(__name__)
 REFRESHING = (Audience.RefreshStatus.QUEUED, Audience.RefreshStatus.RUNNING)
-
-
-def audience_ensure_editor(*, user: User, workspace: Workspace) -> None:
-    """PermissionDenied (403) unless the user manages audiences in the workspace (editors and up)."""
-    if not Membership.objects.filter(user=user, workspace=workspace, role__in=EDITOR_ROLES).exists():
-        raise PermissionDenied("Your role cannot manage audiences.")
 
 
 def _name_clean(name) -> str:
@@ -56,7 +50,7 @@ def _saved(audience: Audience, fields: list[str] | None = None) -> Audience:
 def audience_create(*, user: User, name: str, rules, description: str = "") -> Audience:
     """A new audience in the user's current workspace (editors and up), refreshed once its row is committed."""
     workspace = workspace_current_for_user(user=user)
-    audience_ensure_editor(user=user, workspace=workspace)
+    policy_require(user=user, workspace=workspace, action="audiences.edit")
     audience = Audience(
         workspace=workspace,
         name=_name_clean(name),
@@ -72,7 +66,7 @@ def audience_create(*, user: User, name: str, rules, description: str = "") -> A
 @transaction.atomic
 def audience_update(*, audience: Audience, user: User, data: dict) -> Audience:
     """Edit name, description and rules (editors and up); new rules queue a refresh."""
-    audience_ensure_editor(user=user, workspace=audience.workspace)
+    policy_require(user=user, workspace=audience.workspace_id, action="audiences.edit")
     fields = []
     if "name" in data:
         audience.name = _name_clean(data["name"])
@@ -94,14 +88,13 @@ def audience_update(*, audience: Audience, user: User, data: dict) -> Audience:
 @transaction.atomic
 def audience_delete(*, audience: Audience, user: User) -> None:
     """Delete the audience with its members and history; campaigns keep their launch snapshot."""
-    audience_ensure_editor(user=user, workspace=audience.workspace)
+    policy_require(user=user, workspace=audience.workspace_id, action="audiences.edit")
     audience.delete()
 
 
 def audience_refresh_start(*, audience: Audience, user: User | None) -> Audience:
     """Queue a refresh (a Celery task after commit); one already queued or running is not queued twice."""
-    if user is not None:
-        audience_ensure_editor(user=user, workspace=audience.workspace)
+    policy_require(user=user, workspace=audience.workspace_id, action="audiences.edit")
     with transaction.atomic():
         claimed = (
             Audience.objects.filter(id=audience.id)

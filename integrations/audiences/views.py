@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.policy import policy_page
 from accounts.selectors import workspace_current_for_user
 from integrations.audiences_out import audience_push_list_for_user, audience_push_start
 from integrations.models import AudiencePush
@@ -63,12 +64,14 @@ def audience_list(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@policy_page("audiences.edit")
 def audience_new(request):
     return _builder(request, audience=None)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@policy_page("audiences.edit")
 @not_found_is_404
 def audience_edit(request, audience_id: int):
     return _builder(request, audience=audience_get_for_user(user=request.user, audience_id=audience_id))
@@ -179,6 +182,7 @@ def _action(request, audience_id: int, action, success: str):
 
 @login_required
 @require_POST
+@policy_page("audiences.edit")
 @not_found_is_404
 def audience_refresh(request, audience_id: int):
     return _action(
@@ -191,6 +195,7 @@ def audience_refresh(request, audience_id: int):
 
 @login_required
 @require_POST
+@policy_page("audiences.push")
 @not_found_is_404
 def audience_push(request, audience_id: int):
     return _action(
@@ -208,6 +213,7 @@ def audience_push(request, audience_id: int):
 
 @login_required
 @require_POST
+@policy_page("audiences.edit")
 @not_found_is_404
 def audience_remove(request, audience_id: int):
     audience = audience_get_for_user(user=request.user, audience_id=audience_id)
