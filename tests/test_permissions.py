@@ -26,7 +26,7 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from accounts.invitations import invitation_create
-from accounts.models import User, Workspace
+from accounts.models import AuditEvent, User, Workspace
 from accounts.policy import POLICY, role_allows
 from accounts.services import login_session_open, user_register
 from ai.models import ProviderKey
@@ -162,12 +162,14 @@ DEAD_URL = "http://127.0.0.1:9/v1"  # the discard port: a provider call is refus
 def world(django_db_setup, django_db_blocker, tmp_path_factory):
     media = tmp_path_factory.mktemp("media")
     with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=media):
+        last_audit = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
         main, other = _space("acme"), _space("globex")
     yield SimpleNamespace(main=main, other=other, media=media)
-    with django_db_blocker.unblock():
+    with django_db_blocker.unblock():  # leave the database as the next module expects it: empty
         Workspace.objects.filter(id__in=[main.workspace.id, other.workspace.id]).delete()
         User.objects.filter(email__endswith="@acme.test").delete()
         User.objects.filter(email__endswith="@globex.test").delete()
+        AuditEvent.objects.filter(id__gt=last_audit).delete()
 
 
 @pytest.fixture(autouse=True)
