@@ -49,8 +49,8 @@ class ProviderKeyForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.default_scope = "workspace" if can_manage else "personal"
         self.fields["scope"].initial = self.default_scope
-        if not can_manage:
-            self.fields["scope"].choices = [("personal", "Only my chats")]
+        if not can_manage:  # offered only their own; a posted "workspace" is refused by the policy (403)
+            self.fields["scope"].widget.choices = [("personal", "Only my chats")]
 
     def clean_scope(self) -> str:
         return self.cleaned_data["scope"] or self.default_scope
