@@ -527,6 +527,10 @@ UNGATED = {
     "campaigns:brand-asset-file": "read",
     "campaigns:variant-image-public": "public: an expiring signed link for Instagram",
     "django.views.generic.base.RedirectView": "a redirect",
+    "monitoring:healthz": "public: liveness probe, reads nothing",
+    "monitoring:readyz": "public: readiness probe (database, Redis, broker)",
+    "monitoring:metrics": "read: the metrics token or staff (monitoring's own tests)",
+    "monitoring:page": "read: staff only (admin staff roles, tests/accounts/test_staff_roles.py)",
     "schema": "read",
     "docs": "read",
 }

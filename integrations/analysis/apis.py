@@ -132,7 +132,7 @@ class SegmentExportApi(APIView):
     @extend_schema(
         operation_id="analytics_segment_export",
         parameters=[SEGMENT_NAME, *RANGE_PARAMETERS, EXPORT_TOOL],
-        responses={(200, "text/csv"): OpenApiTypes.STR, **ERRORS, 403: OpenApiResponse(ERROR)},
+        responses={(200, "text/csv"): OpenApiTypes.STR, **errors(400, 401, 403, 404)},
         tags=["analytics"],
     )
     def get(self, request: Request, name: str) -> StreamingHttpResponse:
@@ -154,7 +154,7 @@ class SegmentMetaAudienceApi(SegmentExportApi):
     @extend_schema(
         operation_id="analytics_segment_meta_audience",
         parameters=[SEGMENT_NAME, *RANGE_PARAMETERS],
-        responses={(200, "text/csv"): OpenApiTypes.STR, **ERRORS, 403: OpenApiResponse(ERROR)},
+        responses={(200, "text/csv"): OpenApiTypes.STR, **errors(400, 401, 403, 404)},
         tags=["analytics"],
         description="Header `email`, then one SHA-256 per customer of the e-mail trimmed and lower-cased.",
     )

@@ -35,7 +35,8 @@ def test_the_migration_gives_each_staff_group_its_permissions():
 
     assert support and all(code.startswith("view_") for code in support)
     assert {"view_syncjob", "view_user", "view_auditevent", "view_campaign"} <= support
-    assert {"change_syncjob", "change_datasource", "delete_datasource", "change_publication"} <= ops
+    assert {"change_syncjob", "change_datasource", "delete_datasource", "change_publication", "change_alert"} <= ops
+    assert "view_alert" in support and "change_alert" not in support
     assert not {"change_user", "change_membership", "change_campaign", "change_providerkey"} & ops
     assert superadmin == set(Permission.objects.values_list("codename", flat=True))
 
