@@ -29,6 +29,8 @@ def navigation(request):
         except NoReverseMatch:
             continue
         items.append({"label": label, "url": url, "icon": icon, "active": False})
+    if request.user.is_staff:  # the site's monitoring page (monitoring/), staff only
+        items.append({"label": "Monitoring", "url": reverse("monitoring:page"), "icon": "chart", "active": False})
     # The longest matching prefix wins, so /campaigns/brand/ marks "Brand", not "Campaigns" too.
     matching = [item for item in items if item["url"] != "/" and request.path.startswith(item["url"])]
     if matching:

@@ -41,3 +41,11 @@ def test_without_samples_the_page_says_how_they_are_taken(staff_client):
 
     assert response.status_code == 200
     assert "No samples in the last 6 h" in response.content.decode()
+
+
+def test_staff_find_the_page_in_the_navigation_and_members_do_not(client, user, staff_user):
+    client.force_login(staff_user)
+    assert 'href="/admin/monitoring/"' in client.get("/admin/monitoring/").content.decode()
+
+    client.force_login(user)
+    assert 'href="/admin/monitoring/"' not in client.get("/dashboard/").content.decode()
