@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Notification, User, Workspace
 from accounts.notifications import notification_create
+from accounts.staff import OPS, SUPERADMIN
 
 from .metrics import failed_logins_count
 from .models import Alert, MetricSample, WorkspaceBudget
@@ -140,7 +141,13 @@ RULES = {
 
 
 def _recipients(workspace_id: int | None) -> list[User]:
-    staff = list(User.objects.filter(is_staff=True, is_active=True))
+    """Who runs the site (the ops and superadmin staff roles, and superusers), plus the workspace's owners and
+    admins when the alert concerns one workspace."""
+    staff = list(
+        User.objects.filter(is_active=True)
+        .filter(Q(is_superuser=True) | Q(groups__name__in=[OPS, SUPERADMIN]))
+        .distinct()
+    )
     if workspace_id is None:
         return staff
     managers = User.objects.filter(

@@ -138,3 +138,17 @@ def test_a_push_source_that_usually_sends_and_went_quiet_alerts_until_events_arr
     DataSource.objects.filter(id=quiet.id).update(last_event_at=timezone.now())
     evaluate()
     assert Alert.objects.get(rule="ingest_stopped").status == "resolved"
+
+
+def test_support_staff_are_not_sent_alerts(evaluate, workspace, staff_user):
+    from django.contrib.auth.models import Group
+
+    from accounts.models import User
+
+    support = User.objects.create_user(email="help@site.test", password="Help-Passw0rd!", is_staff=True)
+    support.groups.add(Group.objects.get(name="support"))
+    _provider_calls(workspace, failures=6)
+
+    evaluate()
+
+    assert list(Notification.objects.values_list("user__email", flat=True)) == [staff_user.email]
