@@ -145,6 +145,8 @@ def _listen(local: _LocalRows) -> None:
                     if message is None:
                         continue
                     if message["type"] == "subscribe":
+                        # Changes made before now went unheard: a request already under way keeps nothing.
+                        local.generation += 1
                         local.listening, warned = True, False
                     elif message["type"] == "message":
                         local.forget(message["data"].decode().split(","))
