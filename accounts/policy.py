@@ -86,7 +86,8 @@ def policy_require(*, user: User | None, workspace: Workspace | int, action: str
     """The user's membership when their role allows `action`; PermissionDenied (403) when it does not, NotFound
     (404) when they are not a member. `user=None` is the system itself (staff in the admin, scheduled tasks),
     which the admin's own staff permissions guard; it is allowed and returns None."""
-    POLICY[action]  # an unknown action is a KeyError even for the system
+    if action not in POLICY:  # a misspelt action fails loudly, for the system too
+        raise KeyError(f"No such action in the permission policy: {action}")
     if user is None:
         return None
     membership = _membership(user=user, workspace=workspace)

@@ -27,13 +27,14 @@ from rest_framework.test import APIClient
 
 from accounts.invitations import invitation_create
 from accounts.models import AuditEvent, User, Workspace
-from accounts.policy import POLICY, role_allows
+from accounts.policy import POLICY, policy_allows, policy_require, role_allows
 from accounts.services import login_session_open, user_register
 from ai.models import ProviderKey
 from campaigns.models import Campaign, Publication
 from campaigns.workflow import campaign_submit
 from integrations.audiences.models import Audience
 from integrations.models import DataSource, SyncJob
+from marketing_ai.errors import NotFound
 from tests.ai.ai_helpers import fake  # noqa: F401 (pytest fixture: a fake OpenAI-compatible server)
 from tests.campaigns.factories import CampaignFactory, RecommendationFactory, member, scored_variant
 
@@ -673,3 +674,13 @@ def test_pages_show_each_role_only_the_controls_it_may_use(role, world):
         if (control in pages[url]) != role_allows(role, action):
             wrong.append(f"{url}: {control!r} {'shown' if control in pages[url] else 'hidden'}")
     assert not wrong
+
+
+def test_the_policy_refuses_an_unknown_action_and_answers_a_stranger_not_found(world):
+    owner, stranger = world.main.users["owner"], world.other.users["owner"]
+    with pytest.raises(KeyError):
+        policy_require(user=owner, workspace=world.main.workspace, action="sources.mange")
+    with pytest.raises(NotFound):  # another workspace's member learns nothing about this one
+        policy_require(user=stranger, workspace=world.main.workspace, action="workspace.read")
+    assert not policy_allows(user=stranger, workspace=world.main.workspace, action="workspace.read")
+    assert policy_require(user=None, workspace=world.main.workspace, action="workspace.delete") is None  # the system
