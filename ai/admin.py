@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from .files import admin as files_admin  # noqa: F401 (registers the file pages)
 from .models import ProviderCall, ProviderKey, UsageDailySummary
 
 

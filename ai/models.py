@@ -6,6 +6,7 @@ from marketing_ai.fields import EncryptedTextField
 from marketing_ai.models import TimeStampedModel
 
 from .catalog import LABELS
+from .files.models import FilePassage, FileUpload  # noqa: F401 (the app's models include the files')
 
 
 class ProviderKey(TimeStampedModel):

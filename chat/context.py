@@ -7,6 +7,7 @@ import logging
 
 from django.utils import timezone
 
+from ai.files.selectors import file_context_for_question
 from campaigns.selectors import campaign_summaries_recent
 from integrations.analysis.selectors import analysis_overview
 from integrations.selectors import data_source_summaries_for_workspace
@@ -42,15 +43,20 @@ def _analysis_computed(workspace) -> dict | None:
     return {key: value for key, value in overview.items() if key not in ANALYSIS_KEYS_LEFT_OUT}
 
 
-def context_build(*, conversation: Conversation) -> dict:
-    """The context dict handed to the provider router for this conversation."""
+def context_build(*, conversation: Conversation, question: str = "") -> dict:
+    """The context dict handed to the provider router for this conversation; `question` (the message being
+    answered) selects the uploaded files, and their passages, the answer may quote."""
     user, workspace = conversation.user, conversation.workspace
     if user is None or workspace is None:
         return {"anonymous": True}
-    return {
+    context = {
         "user": {"firstName": user.first_name, "lastName": user.last_name},
         "workspace": {"id": workspace.id, "name": workspace.name},
         "sources": data_source_summaries_for_workspace(workspace_id=workspace.id),
         "analysis": _analysis(workspace),
         "campaigns": campaign_summaries_recent(workspace_id=workspace.id, limit=CAMPAIGNS_IN_CONTEXT),
     }
+    files = file_context_for_question(workspace_id=workspace.id, question=question)
+    if files:
+        context["files"] = files
+    return context

@@ -40,7 +40,9 @@ HISTORY_LENGTH = 10
 PERSIST_EVERY_SECONDS = 0.5
 SYSTEM_PROMPT = (
     "You are Marketing AI, an assistant for digital marketers. Answer from the workspace context you are given "
-    "(sources, analysis, campaigns); say so when the data is missing. Be concise and use Markdown."
+    "(sources, analysis, campaigns, uploaded files); say so when the data is missing. When you use an uploaded "
+    'file\'s passage, name the file and its place, e.g. "According to Q3-report.pdf, page 2: ...". Be concise and '
+    "use Markdown."
 )
 INTERRUPTED_MESSAGE = "Something went wrong while writing this answer. The part written so far is kept."
 
@@ -197,7 +199,7 @@ def reply_prepare(
     )
     try:
         inputs = (
-            context_build(conversation=conversation),
+            context_build(conversation=conversation, question=question.content),
             providers_for(  # (also loads the conversation's user, for the call log)
                 workspace=conversation.workspace,
                 user=conversation.user,

@@ -136,15 +136,28 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# Uploaded files for analysis (ai/files) live in their own storage, outside MEDIA_ROOT: nothing serves them
+# by path, only the short-lived signed links of ai/files/signing.py. A local folder by default; any
+# S3-compatible store by setting FILES_STORAGE_BACKEND (e.g. storages.backends.s3.S3Storage, from
+# django-storages) and its FILES_STORAGE_OPTIONS as JSON (bucket_name, endpoint_url, ...).
+FILES_ROOT = env.path("FILES_ROOT", default=BASE_DIR / "var" / "files")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "files": {
+        "BACKEND": env.str("FILES_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": env.json("FILES_STORAGE_OPTIONS", default={"location": str(FILES_ROOT), "base_url": None}),
+    },
 }
+FILES_MAX_BYTES = env.int("FILES_MAX_BYTES", default=64 * 1024 * 1024)
+FILES_WORKSPACE_QUOTA_BYTES = env.int("FILES_WORKSPACE_QUOTA_BYTES", default=1024 * 1024 * 1024)
+FILES_URL_MAX_AGE = env.int("FILES_URL_MAX_AGE", default=300)  # seconds a download link stays valid
 
-# Request size limits (the collect endpoint allows 1 MB; brand assets are uploaded as multipart).
+# Request size limits (the collect endpoint allows 1 MB; brand assets and files are uploaded as multipart).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
-API_MAX_UPLOAD_BYTES = env.int("API_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
+# A multipart body carries the largest file plus its form fields and boundaries.
+API_MAX_UPLOAD_BYTES = env.int("API_MAX_UPLOAD_BYTES", default=max(10 * 1024 * 1024, FILES_MAX_BYTES + 64 * 1024))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # Redis: channel layer, Celery broker and cache move there when REDIS_URL is set.
@@ -209,6 +222,10 @@ CELERY_BEAT_SCHEDULE["integrations-recover-stale-jobs"] = {
 }
 # Retention: ended login sessions, finished jobs and webhook delivery records are purged once this old.
 RETENTION_DAYS = env.int("RETENTION_DAYS", default=90)
+CELERY_BEAT_SCHEDULE["ai-files-recover-stale"] = {
+    "task": "ai.files.tasks.files_recover_task",
+    "schedule": timedelta(seconds=max(5, JOB_STALE_SECONDS // 2)),
+}
 CELERY_BEAT_SCHEDULE["accounts-purge"] = {
     "task": "accounts.tasks.accounts_purge_task",
     "schedule": crontab(minute=0, hour=3),

@@ -9,6 +9,7 @@ api_patterns = [
     path("", include("integrations.api_urls")),
     path("", include("integrations.analysis.api_urls")),
     path("", include("ai.api_urls")),
+    path("", include("ai.files.api_urls")),
     path("", include("chat.api_urls")),
     path("", include("campaigns.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -28,6 +29,7 @@ urlpatterns = [
     path("audiences/", include("integrations.audiences.urls")),
     path("chat/", include("chat.urls")),
     path("", include("ai.urls")),
+    path("files/", include("ai.files.urls")),
     path("campaigns/", include("campaigns.urls")),
 ]
 

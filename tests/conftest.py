@@ -42,6 +42,16 @@ def _celery_runs_tasks_inline():
 
 
 @pytest.fixture(autouse=True)
+def _files_in_a_temporary_folder(settings, tmp_path_factory):
+    """Uploaded files (STORAGES["files"]) go to a folder of the test's own, never to the project's var/files."""
+    location = tmp_path_factory.mktemp("files")
+    settings.STORAGES = settings.STORAGES | {
+        "files": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(location)}}
+    }
+    return location
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     from django.core.cache import cache
 

@@ -7,6 +7,7 @@ invitation to connect data.
 
 from ..intent.classifier import intent_classify
 from .base import ChatRequest
+from .local_files import file_analysis_text, file_citation_answer
 
 SEGMENT_LABELS = {
     "cart_abandoners": "cart abandoners",
@@ -228,13 +229,18 @@ def _general_answer(analysis: dict, has_data: bool) -> str:
 
 
 def answer_for(request: ChatRequest) -> str:
-    question = _question(request).strip()
     context = request.context or {}
+    if request.purpose == "file_analysis":
+        return file_analysis_text(context)
+    question = _question(request).strip()
     intent = _intent(request, question)
     kind = intent.get("intent", "other")
     workspace = context.get("workspace") or {}
     if not workspace or context.get("anonymous"):
         return _anonymous(kind, question)
+    cited = file_citation_answer(question, context.get("files") or [])
+    if cited:
+        return cited
     name = workspace.get("name", "your workspace")
     analysis = context.get("analysis") or {}
     sources = context.get("sources") or []

@@ -1,0 +1,154 @@
+"""Reads of uploaded files, scoped to the reader's current workspace, and the files a chat question is about."""
+
+import re
+from functools import reduce
+from operator import or_
+from pathlib import PurePath
+
+from django.db.models import Q, QuerySet
+
+from accounts.models import Membership, User
+from accounts.selectors import workspace_current_for_user
+from marketing_ai.errors import NotFound
+
+from ..providers.local_files import question_terms
+from .models import FilePassage, FileUpload
+
+EDITOR_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN, Membership.Role.EDITOR)
+FILES_CONSIDERED = 50
+FILES_IN_CONTEXT = 3
+PASSAGES_PER_FILE = 3
+PASSAGES_SCANNED = 400
+CONTEXT_PASSAGE_CHARS = 1_500
+# Phrases that point at "the file I uploaded" without naming it: the latest analysed file is then the subject.
+FILE_WORDS = re.compile(
+    r"\b(the|this|that|my|our|last|latest|attached)\s+(file|document|pdf|spreadsheet|workbook|upload)\b|\buploaded\b",
+    re.I,
+)
+
+
+def file_list_for_user(*, user: User) -> QuerySet[FileUpload]:
+    """The uploads of the user's current workspace, newest first (without the stored analysis bodies' passages)."""
+    workspace = workspace_current_for_user(user=user)
+    return FileUpload.objects.filter(workspace=workspace).select_related("uploaded_by").order_by("-created_at", "-id")
+
+
+def file_get_for_user(*, user: User, file_id: int) -> FileUpload:
+    """One upload of the user's current workspace; NotFound (404) for anything else."""
+    upload = file_list_for_user(user=user).filter(id=file_id).first()
+    if upload is None:
+        raise NotFound()
+    return upload
+
+
+def file_passages_for_upload(*, upload: FileUpload, limit: int = 200) -> list[FilePassage]:
+    return list(
+        FilePassage.objects.filter(workspace_id=upload.workspace_id, upload=upload).order_by("position")[:limit]
+    )
+
+
+def user_can_write_files(*, user: User) -> bool:
+    """Whether the user may upload, reanalyse or delete files in the current workspace (pages hide the buttons)."""
+    workspace = workspace_current_for_user(user=user)
+    return Membership.objects.filter(user=user, workspace=workspace, role__in=EDITOR_ROLES).exists()
+
+
+def _name_tokens(name: str) -> set[str]:
+    stem = PurePath(name).stem.lower()
+    return {token for token in re.split(r"[\s_\-.()]+", stem) if len(token) > 1}
+
+
+def _named_in(question: str, upload: FileUpload) -> int:
+    """How clearly the question names the file: 3 for its full name, 2 for its stem, 1 for every word of the stem."""
+    lowered = question.lower()
+    name = upload.name.lower()
+    if name in lowered:
+        return 3
+    stem = PurePath(name).stem
+    if len(stem) > 2 and stem in lowered:
+        return 2
+    tokens = _name_tokens(upload.name)
+    words = set(re.findall(r"[a-z0-9]+", lowered))
+    return 1 if tokens and tokens <= words else 0
+
+
+def _passage_entry(passage: FilePassage) -> dict:
+    return {"label": passage.label, "page": passage.page, "text": passage.text[:CONTEXT_PASSAGE_CHARS]}
+
+
+def _best_passages(*, upload: FileUpload, terms: list[str]) -> tuple[list[FilePassage], int]:
+    """The file's passages that hold most of the question's terms (earliest first on ties), and the best score."""
+    passages = FilePassage.objects.filter(workspace_id=upload.workspace_id, upload=upload)
+    if terms:
+        matching = passages.filter(reduce(or_, (Q(text__icontains=term) for term in terms)))
+        scored = [
+            (sum(term in passage.text.lower() for term in terms), passage)
+            for passage in matching.order_by("position")[:PASSAGES_SCANNED]
+        ]
+        scored.sort(key=lambda entry: (-entry[0], entry[1].position))
+        if scored:
+            return [passage for _, passage in scored[:PASSAGES_PER_FILE]], scored[0][0]
+    return list(passages.order_by("position")[:PASSAGES_PER_FILE]), 0
+
+
+def _entry(upload: FileUpload, passages: list[FilePassage], *, cite: bool) -> dict:
+    return {
+        "name": upload.name,
+        "fileId": upload.id,
+        "kind": upload.kind,
+        "summary": (upload.analysis or {}).get("summary", ""),
+        "facts": (upload.analysis or {}).get("facts", [])[:5],
+        "passages": [_passage_entry(passage) for passage in passages],
+        "cite": cite,
+    }
+
+
+def _unnamed_matches(*, workspace_id: int, terms: list[str]) -> list[dict]:
+    """Files none of whose names the question gives, picked by one passage holding most of its words."""
+    if len(terms) < 2:
+        return []
+    needed = max(2, (len(terms) * 2 + 2) // 3)
+    matching = FilePassage.objects.filter(
+        reduce(or_, (Q(text__icontains=term) for term in terms)),
+        workspace_id=workspace_id,
+        upload__status=FileUpload.Status.SUCCEEDED,
+    ).select_related("upload")
+    by_upload: dict[int, list[tuple[int, FilePassage]]] = {}
+    for passage in matching.order_by("-upload_id", "position")[:PASSAGES_SCANNED]:
+        score = sum(term in passage.text.lower() for term in terms)
+        if score >= needed:
+            by_upload.setdefault(passage.upload_id, []).append((score, passage))
+    ranked = sorted(by_upload.values(), key=lambda found: -max(score for score, _ in found))
+    entries = []
+    for found in ranked[:FILES_IN_CONTEXT]:
+        found.sort(key=lambda entry: (-entry[0], entry[1].position))
+        passages = [passage for _, passage in found[:PASSAGES_PER_FILE]]
+        entries.append(_entry(passages[0].upload, passages, cite=True))
+    return entries
+
+
+def file_context_for_question(*, workspace_id: int, question: str) -> list[dict]:
+    """The analysed files a chat question is about, each with its summary and the passages that answer it.
+
+    A file is picked when the question names it, when it says "the file/report/PDF..." (the latest file), or
+    when one of its passages holds most of the question's words. Every entry carries the file's name and each
+    passage its place (page, section, line, column), which answers quote (`cite`).
+    """
+    if not question.strip():
+        return []
+    uploads = list(
+        FileUpload.objects.filter(workspace_id=workspace_id, status=FileUpload.Status.SUCCEEDED).order_by(
+            "-created_at", "-id"
+        )[:FILES_CONSIDERED]
+    )
+    if not uploads:
+        return []
+    named = sorted(((score, u) for u in uploads if (score := _named_in(question, u))), key=lambda e: -e[0])
+    chosen = [upload for _, upload in named[:FILES_IN_CONTEXT]]
+    if not chosen and FILE_WORDS.search(question):
+        chosen = uploads[:1]
+    name_words = set().union(*(_name_tokens(upload.name) for upload in chosen)) if chosen else set()
+    terms = [term for term in question_terms(question) if term not in name_words]
+    if not chosen:
+        return _unnamed_matches(workspace_id=workspace_id, terms=terms)
+    return [_entry(upload, _best_passages(upload=upload, terms=terms)[0], cite=True) for upload in chosen]
