@@ -8,6 +8,7 @@ from .selectors import workspace_list_for_user
 NAVIGATION = [
     ("Dashboard", "accounts:dashboard", "home"),
     ("Chat", "chat:chat", "chat"),
+    ("Files", "files:file-list", "file"),
     ("Data sources", "integrations:source-list", "database"),
     ("Customers", "integrations:customer-list", "users"),
     ("Analytics", "analytics:overview", "chart"),

@@ -197,7 +197,8 @@ class TableProfiler:
             low, high = self._one(f"SELECT MIN({text}), MAX({text}) FROM t")
             if all(_iso(value) for value in (low, high)):
                 column |= {"min": low, "max": high}
-        if column["type"] not in ("integer", "number") or distinct <= 10:
+        repeats = distinct < filled  # all-distinct values (ids, e-mails) have no "most common"
+        if repeats and (column["type"] not in ("integer", "number") or distinct <= 10):
             column["topValues"] = [
                 {"value": value[:CELL_PREVIEW_CHARS], "count": count}
                 for value, count in self._db.execute(

@@ -5,9 +5,9 @@ from functools import reduce
 from operator import or_
 from pathlib import PurePath
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Sum
 
-from accounts.models import Membership, User
+from accounts.models import Membership, User, Workspace
 from accounts.selectors import workspace_current_for_user
 from marketing_ai.errors import NotFound
 
@@ -39,6 +39,11 @@ def file_get_for_user(*, user: User, file_id: int) -> FileUpload:
     if upload is None:
         raise NotFound()
     return upload
+
+
+def file_storage_used(*, workspace: Workspace) -> int:
+    """Bytes of the workspace's stored files (what the quota counts)."""
+    return FileUpload.objects.filter(workspace=workspace).aggregate(total=Sum("size"))["total"] or 0
 
 
 def file_passages_for_upload(*, upload: FileUpload, limit: int = 200) -> list[FilePassage]:

@@ -12,7 +12,6 @@ from pathlib import PurePath
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
@@ -25,6 +24,7 @@ from marketing_ai.live import live_publish
 from .detection import FileRejected, file_inspect
 from .models import FileUpload
 from .runs import file_announce, files_storage, run_is_stale
+from .selectors import file_storage_used
 from .tasks import file_analyse_task
 
 logger = logging.getLogger(__name__)
@@ -66,10 +66,6 @@ def _sha256(stream) -> str:
 
 def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB".replace(".0 MB", " MB")
-
-
-def file_storage_used(*, workspace: Workspace) -> int:
-    return FileUpload.objects.filter(workspace=workspace).aggregate(total=Sum("size"))["total"] or 0
 
 
 def _quota_check(*, workspace: Workspace, size: int) -> None:

@@ -32,6 +32,19 @@ def _fmt(value) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
+IDENTIFIER = re.compile(r"(^|[_\s-])(id|code|zip|postcode|phone|number|no|ref|sku)$|^id[_\s-]", re.I)
+
+
+def _is_measure(column: dict) -> bool:
+    """A numeric column worth totalling: not an identifier (order_id, zip, sku...), not unique integers with a
+    name that says nothing about money or counts."""
+    if column.get("sum") is None or IDENTIFIER.search(column["name"]):
+        return False
+    name = column["name"].lower()
+    named_measure = any(word in name for word in MONEY_WORDS + COUNT_WORDS)
+    return named_measure or not (column["type"] == "integer" and column["distinct"] == column["filled"])
+
+
 def _rank_numeric(column: dict) -> tuple:
     name = column["name"].lower()
     return (
@@ -51,7 +64,7 @@ def _table_analysis(name: str, tables: list[dict]) -> dict:
             f"{table['rowCount']:,} rows and {table['columnCount']} columns{where} "
             f"({', '.join(c['name'] for c in columns[:8])}{', ...' if len(columns) > 8 else ''})"
         )
-        numeric = sorted((c for c in columns if c.get("sum") is not None), key=_rank_numeric)
+        numeric = sorted((c for c in columns if _is_measure(c)), key=_rank_numeric)
         for column in numeric[:3]:
             facts.append(
                 f"{column['name']}{where} totals {_fmt(column['sum'])} (min {_fmt(column['min'])}, max "
@@ -95,7 +108,7 @@ def _table_analysis(name: str, tables: list[dict]) -> dict:
 
 def _topic(tables: list[dict]) -> str:
     for table in tables:
-        numeric = sorted((c for c in table["columns"] if c.get("sum") is not None), key=_rank_numeric)
+        numeric = sorted((c for c in table["columns"] if _is_measure(c)), key=_rank_numeric)
         if numeric:
             return numeric[0]["name"]
     return tables[0]["columns"][0]["name"] if tables and tables[0]["columns"] else "its contents"

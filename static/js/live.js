@@ -6,6 +6,7 @@
   var EVENT_OF = {
     "events.stored": "live-events",
     "job.progress": "live-job",
+    "file.progress": "live-file",
     "campaign.changed": "live-campaign",
     "recommendation.created": "live-recommendation",
     "notification.created": "live-notification",
@@ -27,8 +28,7 @@
   }
   function catchUp() { namesOnPage().forEach(function (name) { fire(name, { catchUp: true }); }); }
 
-  function jobMoved(d) {
-    var card = document.getElementById("job-" + d.jobId);
+  function barMoved(card, d) {
     if (card && d.progress !== null && d.progress !== undefined) {
       var bar = card.querySelector(".progress");
       if (bar) {
@@ -36,6 +36,9 @@
         bar.firstElementChild.style.width = d.progress + "%";
       }
     }
+  }
+  function jobMoved(d) {
+    barMoved(document.getElementById("job-" + d.jobId), d);
     if (DONE[d.status]) fire("live-job-done-" + d.jobId, d);
   }
   function received(message) {
@@ -44,6 +47,7 @@
     var data = message.data || {};
     fire(name, data);
     if (message.type === "job.progress") jobMoved(data);
+    if (message.type === "file.progress") barMoved(document.getElementById("file-" + data.fileId), data);
     if (message.type === "campaign.changed") fire("live-campaign-" + data.campaignId, data);
     if (message.type === "notification.created" && window.showToast) window.showToast(data.message, "info");
   }

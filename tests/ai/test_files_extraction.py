@@ -55,7 +55,7 @@ def test_csv_dialects_quotes_money_and_ragged_rows():
     table = extracted.profile["tables"][0]
     assert table["rowCount"] == 3 and table["raggedRows"] == 1
     assert columns["amount"]["sum"] == pytest.approx(1338.5)
-    assert columns["name"]["topValues"][0]["value"] in {"Smith; J.", "Lee", "Short"}
+    assert "topValues" not in columns["name"]  # every value distinct: nothing is "most common"
     assert table["sampleRows"][1] == ["Lee", "€99", "multi\nline"]
 
 
