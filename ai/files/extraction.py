@@ -61,9 +61,14 @@ class Extracted:
     passages: list[Passage] = field(default_factory=list)
 
 
+NUMBER_START = frozenset("0123456789-+.$€£¥")
+
+
 def _number(text: str) -> float | None:
     """The value of a numeric cell ("1234.5", "1,234.50", "$12", "15%"), or None."""
-    if not text or text[0].isalpha():  # float() would take "nan", "inf" and "infinity"
+    # Cheap refusals first (most text cells): float() would also take "nan" and "inf", and a dash past the
+    # first character without an exponent is a date or a code, not a number.
+    if text[0] not in NUMBER_START or ("-" in text[1:] and "e" not in text and "E" not in text):
         return None
     try:
         value = float(text)
@@ -150,8 +155,15 @@ class TableProfiler:
         if len(cells) != len(self.all_columns):
             self.ragged += 1
         values: list = []
-        for index in range(self.width):
-            values.extend(_cell(cells[index] if index < len(cells) else None))
+        extend = values.extend
+        for cell in cells[: self.width]:
+            if type(cell) is str:  # every CSV cell: the hot path
+                text = cell.strip()
+                extend((text, _number(text)) if text else (None, None))
+            else:
+                extend(_cell(cell))
+        if len(cells) < self.width:
+            values.extend([None] * 2 * (self.width - len(cells)))
         self.rows += 1
         if len(self.sample) < SAMPLE_ROWS:
             self.sample.append([(values[2 * i] or "")[:CELL_PREVIEW_CHARS] for i in range(self.width)])
@@ -164,56 +176,76 @@ class TableProfiler:
             self._db.executemany(self._insert, self._batch)
             self._batch = []
 
-    def _one(self, sql: str, *params):
-        return self._db.execute(sql, params).fetchone()
+    def _aggregates(self) -> list[tuple]:
+        """Per column, in one scan of the table: filled, numeric, integral, booleans, sum, min, max, mean of the
+        numbers, and min/max of the text."""
+        words = ", ".join(f"'{word}'" for word in BOOLEAN_WORDS)
+        parts = []
+        for index in range(self.width):
+            text, number = f"t{index}", f"n{index}"
+            parts += [
+                f"COUNT({text})",
+                f"COUNT({number})",
+                f"SUM({number} = CAST({number} AS INTEGER))",
+                f"SUM(lower({text}) IN ({words}))",
+                f"SUM({number})",
+                f"MIN({number})",
+                f"MAX({number})",
+                f"AVG({number})",
+                f"MIN({text})",
+                f"MAX({text})",
+            ]
+        row = self._db.execute(f"SELECT {', '.join(parts)} FROM t").fetchone()
+        return [row[i : i + 10] for i in range(0, len(row), 10)]
 
-    def _column(self, index: int, name: str) -> dict:
-        text, number = f"t{index}", f"n{index}"
-        filled, numeric, integral, distinct = self._one(
-            f"SELECT COUNT({text}), COUNT({number}), SUM({number} = CAST({number} AS INTEGER)), "
-            f"COUNT(DISTINCT {text}) FROM t"
-        )
+    def _groups(self, index: int) -> tuple[int, list[dict]]:
+        """Distinct values and the most common ones, from one grouping of the column."""
+        text = f"t{index}"
+        rows = self._db.execute(
+            f"SELECT {text}, c, COUNT(*) OVER () FROM (SELECT {text}, COUNT(*) AS c FROM t "
+            f"WHERE {text} IS NOT NULL GROUP BY {text}) ORDER BY c DESC, 1 LIMIT ?",
+            (TOP_VALUES,),
+        ).fetchall()
+        distinct = rows[0][2] if rows else 0
+        return distinct, [{"value": value[:CELL_PREVIEW_CHARS], "count": count} for value, count, _ in rows]
+
+    def _column(self, index: int, name: str, aggregates: tuple) -> dict:
+        filled, numeric, integral, booleans, total, low, high, mean, text_low, text_high = aggregates
+        distinct, tops = self._groups(index) if filled else (0, [])
         column = {"name": name, "type": "empty", "filled": filled, "empty": self.rows - filled, "distinct": distinct}
         if not filled:
             return column
-        booleans = self._one(f"SELECT COUNT(*) FROM t WHERE lower({text}) IN ({', '.join('?' * 4)})", *BOOLEAN_WORDS)
-        sample = [row[0] for row in self._db.execute(f"SELECT {text} FROM t WHERE {text} IS NOT NULL LIMIT ?", (50,))]
         if numeric == filled:
             column["type"] = "integer" if integral == numeric else "number"
         elif numeric >= 0.9 * filled:
             column["type"], column["invalid"] = "number", filled - numeric
-        elif booleans[0] == filled:
+        elif booleans == filled:
             column["type"] = "boolean"
-        elif all(_is_date(value) for value in sample[:DATE_SAMPLE]):
+        elif all(_is_date(value) for value in self._sample(index)):
             column["type"] = "date"
         else:
             column["type"] = "text"
         if column["type"] in ("integer", "number"):
-            total, low, high, mean = self._one(
-                f"SELECT SUM({number}), MIN({number}), MAX({number}), AVG({number}) FROM t"
-            )
             column |= {"sum": _rounded(total), "min": _rounded(low), "max": _rounded(high), "mean": _rounded(mean)}
-        elif column["type"] == "date":
-            low, high = self._one(f"SELECT MIN({text}), MAX({text}) FROM t")
-            if all(_iso(value) for value in (low, high)):
-                column |= {"min": low, "max": high}
+        elif column["type"] == "date" and _iso(text_low) and _iso(text_high):
+            column |= {"min": text_low, "max": text_high}
         repeats = distinct < filled  # all-distinct values (ids, e-mails) have no "most common"
         if repeats and (column["type"] not in ("integer", "number") or distinct <= 10):
-            column["topValues"] = [
-                {"value": value[:CELL_PREVIEW_CHARS], "count": count}
-                for value, count in self._db.execute(
-                    f"SELECT {text}, COUNT(*) AS c FROM t WHERE {text} IS NOT NULL GROUP BY {text} "
-                    "ORDER BY c DESC, 1 LIMIT ?",
-                    (TOP_VALUES,),
-                )
-            ]
+            column["topValues"] = tops
         return column
+
+    def _sample(self, index: int) -> list[str]:
+        text = f"t{index}"
+        return [
+            row[0] for row in self._db.execute(f"SELECT {text} FROM t WHERE {text} IS NOT NULL LIMIT ?", (DATE_SAMPLE,))
+        ]
 
     def finish(self) -> dict:
         """The profile of the rows added; the scratch table is dropped."""
         self._flush()
         try:
-            columns = [self._column(index, name) for index, name in enumerate(self.columns)]
+            aggregates = self._aggregates()
+            columns = [self._column(index, name, aggregates[index]) for index, name in enumerate(self.columns)]
         finally:
             self._db.close()
         return {
