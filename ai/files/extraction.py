@@ -272,7 +272,7 @@ def _iso(value: str | None) -> bool:
 def _money(value) -> str:
     if value is None:
         return "-"
-    return f"{value:,.2f}".rstrip("0").rstrip(".") if isinstance(value, float) else f"{value:,}"
+    return f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
 
 
 def column_passage_text(table: dict, column: dict) -> str:

@@ -77,33 +77,37 @@ def _named_in(question: str, upload: FileUpload) -> int:
     return 1 if tokens and tokens <= words else 0
 
 
-def _passage_entry(passage: FilePassage) -> dict:
-    return {"label": passage.label, "page": passage.page, "text": passage.text[:CONTEXT_PASSAGE_CHARS]}
+def _passage_entry(passage: FilePassage, score: int = 0) -> dict:
+    return {"label": passage.label, "page": passage.page, "text": passage.text[:CONTEXT_PASSAGE_CHARS], "score": score}
 
 
-def _best_passages(*, upload: FileUpload, terms: list[str]) -> tuple[list[FilePassage], int]:
-    """The file's passages that hold most of the question's terms (earliest first on ties), and the best score."""
+def _score(passage: FilePassage, terms: list[str]) -> int:
+    """Question terms in the passage, counted again when its place names them ("column revenue")."""
+    text, label = passage.text.lower(), passage.label.lower()
+    return sum(term in text for term in terms) + sum(term in label for term in terms)
+
+
+def _best_passages(*, upload: FileUpload, terms: list[str]) -> list[tuple[int, FilePassage]]:
+    """The file's passages (with their scores) that hold most of the question's terms, earliest first on ties;
+    the first passages when none does."""
     passages = FilePassage.objects.filter(workspace_id=upload.workspace_id, upload=upload)
     if terms:
         matching = passages.filter(reduce(or_, (Q(text__icontains=term) for term in terms)))
-        scored = [
-            (sum(term in passage.text.lower() for term in terms), passage)
-            for passage in matching.order_by("position")[:PASSAGES_SCANNED]
-        ]
+        scored = [(_score(passage, terms), passage) for passage in matching.order_by("position")[:PASSAGES_SCANNED]]
         scored.sort(key=lambda entry: (-entry[0], entry[1].position))
         if scored:
-            return [passage for _, passage in scored[:PASSAGES_PER_FILE]], scored[0][0]
-    return list(passages.order_by("position")[:PASSAGES_PER_FILE]), 0
+            return scored[:PASSAGES_PER_FILE]
+    return [(0, passage) for passage in passages.order_by("position")[:PASSAGES_PER_FILE]]
 
 
-def _entry(upload: FileUpload, passages: list[FilePassage], *, cite: bool) -> dict:
+def _entry(upload: FileUpload, scored: list[tuple[int, FilePassage]], *, cite: bool) -> dict:
     return {
         "name": upload.name,
         "fileId": upload.id,
         "kind": upload.kind,
         "summary": (upload.analysis or {}).get("summary", ""),
         "facts": (upload.analysis or {}).get("facts", [])[:5],
-        "passages": [_passage_entry(passage) for passage in passages],
+        "passages": [_passage_entry(passage, score) for score, passage in scored],
         "cite": cite,
     }
 
@@ -120,15 +124,14 @@ def _unnamed_matches(*, workspace_id: int, terms: list[str]) -> list[dict]:
     ).select_related("upload")
     by_upload: dict[int, list[tuple[int, FilePassage]]] = {}
     for passage in matching.order_by("-upload_id", "position")[:PASSAGES_SCANNED]:
-        score = sum(term in passage.text.lower() for term in terms)
+        score = _score(passage, terms)
         if score >= needed:
             by_upload.setdefault(passage.upload_id, []).append((score, passage))
     ranked = sorted(by_upload.values(), key=lambda found: -max(score for score, _ in found))
     entries = []
     for found in ranked[:FILES_IN_CONTEXT]:
         found.sort(key=lambda entry: (-entry[0], entry[1].position))
-        passages = [passage for _, passage in found[:PASSAGES_PER_FILE]]
-        entries.append(_entry(passages[0].upload, passages, cite=True))
+        entries.append(_entry(found[0][1].upload, found[:PASSAGES_PER_FILE], cite=True))
     return entries
 
 
@@ -156,4 +159,4 @@ def file_context_for_question(*, workspace_id: int, question: str) -> list[dict]
     terms = [term for term in question_terms(question) if term not in name_words]
     if not chosen:
         return _unnamed_matches(workspace_id=workspace_id, terms=terms)
-    return [_entry(upload, _best_passages(upload=upload, terms=terms)[0], cite=True) for upload in chosen]
+    return [_entry(upload, _best_passages(upload=upload, terms=terms), cite=True) for upload in chosen]

@@ -222,7 +222,9 @@ def file_citation_answer(question: str, files: list[dict]) -> str | None:
     terms = question_terms(question)
     lines = []
     for file in cited[:2]:
-        for passage in file["passages"][:2]:
+        best = file["passages"][0].get("score", 0)
+        quoted = [p for p in file["passages"] if p.get("score", 0) == best][:2]  # the strongest matches only
+        for passage in quoted:
             quote = _best_sentences(passage["text"], terms)
             if quote:
                 lines.append(f"According to {file['name']}, {passage['label']}: \u201c{quote[:600]}\u201d")
@@ -230,5 +232,4 @@ def file_citation_answer(question: str, files: list[dict]) -> str | None:
             lines.append(f"In short: {file['summary']}")
     if not lines:
         return None
-    sources = "; ".join(f"{f['name']} ({', '.join(p['label'] for p in f['passages'][:2])})" for f in cited[:2])
-    return "\n\n".join(lines) + f"\n\nSources: {sources}."
+    return "\n\n".join(lines)

@@ -35,7 +35,7 @@ async def test_a_question_naming_a_pdf_is_answered_with_a_quote_of_its_page(jwt_
     text = await answer(jwt_api_client, "What does Q3-report.pdf say about revenue?")
 
     assert "According to Q3-report.pdf, page 2: \u201cRevenue grew 18% to $1.2M in Q3" in text
-    assert "Sources: Q3-report.pdf (page 2" in text
+    assert "page 1" not in text and "page 3" not in text  # only the passage that answers is quoted
 
 
 async def test_a_question_about_a_csv_column_quotes_its_profile(jwt_api_client):
@@ -44,6 +44,7 @@ async def test_a_question_about_a_csv_column_quotes_its_profile(jwt_api_client):
     text = await answer(jwt_api_client, "What is the total revenue in sales.csv?")
 
     assert "According to sales.csv, column revenue:" in text and "sum 606.22" in text
+    assert "overview" not in text  # the column named by the question outranks the list of columns
 
 
 async def test_the_uploaded_file_is_the_subject_of_an_unnamed_question(jwt_api_client):
