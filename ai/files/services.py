@@ -6,6 +6,7 @@ be written). The analysis itself runs as a job (`runs.py`, through `tasks.py`).
 
 import hashlib
 import logging
+import re
 import unicodedata
 import uuid
 from pathlib import PurePath
@@ -13,7 +14,6 @@ from pathlib import PurePath
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.text import get_valid_filename
 
 from accounts.models import Membership, User, Workspace
 from accounts.selectors import workspace_current_for_user
@@ -53,6 +53,11 @@ def _clean_name(name: str) -> str:
         stem, suffix = base.rsplit(".", 1) if "." in base[-12:] else (base, "")
         base = stem[: 200 - len(suffix) - 1] + ("." + suffix if suffix else "")
     return base or "upload"
+
+
+def _storage_safe(name: str) -> str:
+    """The name as a path segment: ASCII letters, digits, dot, dash and underscore only (never "." or "..")."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")[:120] or "upload"
 
 
 def _sha256(stream) -> str:
@@ -98,7 +103,7 @@ def file_upload(*, user: User, uploaded) -> FileUpload:
     inspected = file_inspect(stream=uploaded, name=name)
     digest = _sha256(uploaded)
     storage = files_storage()
-    stored = storage.save(f"workspaces/{workspace.id}/{uuid.uuid4().hex}/{get_valid_filename(name)}", uploaded)
+    stored = storage.save(f"workspaces/{workspace.id}/{uuid.uuid4().hex}/{_storage_safe(name)}", uploaded)
     try:
         with transaction.atomic():
             Workspace.objects.select_for_update().filter(id=workspace.id).first()  # one quota decision at a time

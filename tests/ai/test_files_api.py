@@ -161,6 +161,16 @@ def test_a_file_over_the_workspace_quota_is_refused(jwt_api_client, settings, _f
     assert FileUpload.objects.count() == 1 and len(stored_files(_files_in_a_temporary_folder)) == 1
 
 
+@pytest.mark.parametrize("name", ["...", "../../etc/passwd.csv", "C:\\Users\\me\\q3 report (final).csv", "\u0000x.csv"])
+def test_any_file_name_is_kept_for_display_and_never_used_as_a_path(jwt_api_client, _files_in_a_temporary_folder, name):
+    response = post_file(jwt_api_client, name, SALES_CSV)
+
+    assert response.status_code == 201, response.content
+    [stored] = stored_files(_files_in_a_temporary_folder)
+    assert stored.is_relative_to(_files_in_a_temporary_folder) and ".." not in stored.parts
+    assert "/" not in response.json()["file"]["name"] and "\\" not in response.json()["file"]["name"]
+
+
 def test_a_request_without_a_file_gets_the_field_error(jwt_api_client):
     response = jwt_api_client.post("/api/files", {}, format="multipart")
 
