@@ -105,3 +105,25 @@ def test_a_viewer_sees_files_without_the_upload_form_or_the_buttons(client, work
     assert "Key facts" in detail and "Analyse again" not in detail and ">Delete<" not in detail
     refused = client.post("/files/upload", {"file": upload_of("x.csv", SALES_CSV)})
     assert refused.status_code == 403 and "cannot upload or analyse files" in refused.content.decode()
+
+
+def test_the_admin_lists_files_shows_their_passages_and_deletes_the_stored_bytes(
+    admin_client, upload_page, _files_in_a_temporary_folder, django_capture_on_commit_callbacks
+):
+    upload_page("Q3-report.pdf", pdf_bytes(Q3_PAGES))
+    upload = FileUpload.objects.get()
+
+    listing = admin_client.get("/admin/ai/fileupload/?status=succeeded")
+    detail = admin_client.get(f"/admin/ai/fileupload/{upload.id}/change/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        again = admin_client.post(
+            "/admin/ai/fileupload/", {"action": "reanalyse", "_selected_action": [upload.id]}, follow=True
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(f"/admin/ai/fileupload/{upload.id}/delete/", {"post": "yes"})
+
+    assert listing.status_code == 200 and "Q3-report.pdf" in listing.content.decode()
+    assert "Revenue grew 18%" in detail and "page 2" in detail
+    assert "1 file(s) queued for analysis." in again.content.decode()
+    assert not FileUpload.objects.exists()
+    assert not [path for path in _files_in_a_temporary_folder.rglob("*") if path.is_file()]
