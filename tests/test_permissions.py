@@ -29,6 +29,7 @@ from accounts.invitations import invitation_create
 from accounts.models import AuditEvent, User, Workspace
 from accounts.policy import POLICY, policy_allows, policy_require, role_allows
 from accounts.services import login_session_open, user_register
+from ai.files.models import FileUpload
 from ai.models import ProviderKey
 from campaigns.models import Campaign, Publication
 from campaigns.workflow import campaign_submit
@@ -142,6 +143,18 @@ def _space(label: str) -> SimpleNamespace:
     )
     s.recommendation = RecommendationFactory(workspace=workspace)
     s.audience = Audience.objects.create(workspace=workspace, name="Repeat buyers", rules=REPEAT, created_by=author)
+    s.file = FileUpload.objects.create(
+        workspace=workspace,
+        uploaded_by=author,
+        name="notes.txt",
+        kind="text",
+        content_type="text/plain",
+        size=12,
+        sha256="0" * 64,
+        storage_name=f"workspaces/{workspace.id}/gone/notes.txt",
+        status="succeeded",
+        progress=100,
+    )
     s.loner = User.objects.create_user(email=f"loner@{label}.test", password=PASSWORD)
     s.invitation, _ = invitation_create(workspace=workspace, actor=owner, email=f"new@{label}.test", role="viewer")
     s.key = ProviderKey.objects.create(
@@ -443,6 +456,13 @@ CASES = [
     ),
     Case("ai:provider-key-delete", "post", "provider_keys.manage", lambda s: ["openai"]),
     Case("ai:provider-key-test", "post", "provider_keys.manage", lambda s: ["openai"]),
+    # uploaded files (editor)
+    Case("files-api:file-list", "post", "files.upload", body=lambda s: {"file": _csv()}, multipart=True),
+    Case("files-api:file-detail", "delete", "files.upload", lambda s: [s.file.id]),
+    Case("files-api:file-reanalyse", "post", "files.upload", lambda s: [s.file.id]),
+    Case("files:file-upload", "post", "files.upload", body=lambda s: {"file": _csv()}, multipart=True),
+    Case("files:file-reanalyse", "post", "files.upload", lambda s: [s.file.id]),
+    Case("files:file-delete", "post", "files.upload", lambda s: [s.file.id]),
     # members and workspace settings (admin)
     Case(
         "accounts-api:invitation-create",
@@ -522,6 +542,9 @@ UNGATED = {
     "chat:message": "own conversations",
     "ai:settings": "read",
     "ai:usage": "read; its POST recomputes the usage summary from the call log (derived, idempotent)",
+    "files:file-list": "read",
+    "files:file-detail": "read",
+    "files:file-download": "public: an expiring signed link naming one file (the token is the permission)",
     "campaigns:campaign-list": "read",
     "campaigns:campaign-detail": "read",
     "campaigns:variant-image": "read",
@@ -650,6 +673,8 @@ CONTROLS = [
     (lambda s: reverse("audiences:audience-detail", args=[s.audience.id]), "/refresh/", "audiences.edit"),
     (lambda s: reverse("audiences:audience-detail", args=[s.audience.id]), "Push audience", "audiences.push"),
     (lambda s: reverse("audiences:audience-detail", args=[s.audience.id]), "format=csv", "customers.export"),
+    (lambda s: reverse("files:file-list"), "Upload and analyse", "files.upload"),
+    (lambda s: reverse("files:file-detail", args=[s.file.id]), "Analyse again", "files.upload"),
     (lambda s: reverse("ai:settings"), reverse("ai:provider-order"), "provider_keys.manage"),
     (lambda s: reverse("ai:settings"), 'value="workspace"', "provider_keys.manage"),
     (lambda s: reverse("accounts:members"), "/workspace/invitations/", "members.manage"),

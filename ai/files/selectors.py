@@ -7,14 +7,14 @@ from pathlib import PurePath
 
 from django.db.models import Q, QuerySet, Sum
 
-from accounts.models import Membership, User, Workspace
+from accounts.models import User, Workspace
+from accounts.policy import policy_allows
 from accounts.selectors import workspace_current_for_user
 from marketing_ai.errors import NotFound
 
 from ..providers.local_files import question_terms
 from .models import FilePassage, FileUpload
 
-EDITOR_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN, Membership.Role.EDITOR)
 FILES_CONSIDERED = 50
 FILES_IN_CONTEXT = 3
 PASSAGES_PER_FILE = 3
@@ -54,8 +54,7 @@ def file_passages_for_upload(*, upload: FileUpload, limit: int = 200) -> list[Fi
 
 def user_can_write_files(*, user: User) -> bool:
     """Whether the user may upload, reanalyse or delete files in the current workspace (pages hide the buttons)."""
-    workspace = workspace_current_for_user(user=user)
-    return Membership.objects.filter(user=user, workspace=workspace, role__in=EDITOR_ROLES).exists()
+    return policy_allows(user=user, workspace=workspace_current_for_user(user=user), action="files.upload")
 
 
 def _name_tokens(name: str) -> set[str]:

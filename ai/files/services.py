@@ -15,10 +15,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Membership, User, Workspace
+from accounts.models import User, Workspace
+from accounts.policy import policy_require
 from accounts.selectors import workspace_current_for_user
 from marketing_ai.celery import task_publish_on_commit
-from marketing_ai.errors import Conflict, NotFound, PermissionDenied
+from marketing_ai.errors import Conflict
 from marketing_ai.live import live_publish
 
 from .detection import FileRejected, file_inspect
@@ -30,19 +31,6 @@ from .tasks import file_analyse_task
 logger = logging.getLogger(__name__)
 
 READ_CHUNK = 1024 * 1024
-EDITOR_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN, Membership.Role.EDITOR)
-
-
-def _may_write_files(*, user: User | None, workspace: Workspace) -> None:
-    """DESIGN §3: editors and above upload and analyse files; viewers and approvers only read them.
-    `user=None` is the system (staff in the admin, whose own permissions guard it)."""
-    if user is None:
-        return
-    role = Membership.objects.filter(user=user, workspace=workspace).values_list("role", flat=True).first()
-    if role is None:
-        raise NotFound()
-    if role not in EDITOR_ROLES:
-        raise PermissionDenied(f"Your role ({role}) cannot upload or analyse files.")
 
 
 def _clean_name(name: str) -> str:
@@ -96,7 +84,7 @@ def file_upload(*, user: User, uploaded) -> FileUpload:
     """Validate (size, quota, type and readability by content), store and register a file, then queue its
     analysis after commit. FileRejected (400/413/415) or Conflict (409, quota) leave no row and no stored file."""
     workspace = workspace_current_for_user(user=user)
-    _may_write_files(user=user, workspace=workspace)
+    policy_require(user=user, workspace=workspace, action="files.upload")
     name = _clean_name(uploaded.name)
     _size_check(uploaded.size)
     _quota_check(workspace=workspace, size=uploaded.size)
@@ -143,7 +131,7 @@ def _analysis_queue(upload: FileUpload) -> None:
 @transaction.atomic
 def file_reanalyse(*, user: User | None, upload: FileUpload) -> FileUpload:
     """Queue a fresh analysis of a stored file (editors and above); Conflict while one is still running."""
-    _may_write_files(user=user, workspace=upload.workspace)
+    policy_require(user=user, workspace=upload.workspace_id, action="files.upload")
     upload = FileUpload.objects.select_for_update().get(id=upload.id)
     if upload.status == FileUpload.Status.QUEUED or (
         upload.status == FileUpload.Status.RUNNING and not run_is_stale(upload)
@@ -158,7 +146,7 @@ def file_reanalyse(*, user: User | None, upload: FileUpload) -> FileUpload:
 
 def file_delete(*, user: User | None, upload: FileUpload) -> None:
     """Delete the file's row, passages and (after commit) its stored bytes; editors and above."""
-    _may_write_files(user=user, workspace=upload.workspace)
+    policy_require(user=user, workspace=upload.workspace_id, action="files.upload")
     storage_name = upload.storage_name
     with transaction.atomic():
         upload.delete()

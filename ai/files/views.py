@@ -15,8 +15,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
+from accounts.policy import policy_page
 from accounts.selectors import workspace_current_for_user
-from marketing_ai.errors import ApplicationError, NotFound, PermissionDenied
+from marketing_ai.errors import ApplicationError, NotFound
 
 from .forms import FileUploadForm
 from .models import FileUpload
@@ -78,15 +79,15 @@ def files_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@policy_page("files.upload")
 def file_upload_view(request: HttpRequest) -> HttpResponse:
     form = FileUploadForm(request.POST, request.FILES)
-    error, status = "", 422
+    error = ""
     if form.is_valid():
         try:
             upload = file_upload(user=request.user, uploaded=form.cleaned_data["file"])
         except ApplicationError as exc:
             error = exc.message
-            status = 403 if isinstance(exc, PermissionDenied) else 422
         else:
             message = f"{upload.name} uploaded: the analysis is under way."
             if not request.htmx:
@@ -94,7 +95,7 @@ def file_upload_view(request: HttpRequest) -> HttpResponse:
             response = render(request, LIST_TEMPLATE + "#uploads", _list_context(request))
             return trigger_client_event(response, "toast", {"message": message, "level": "success"})
     context = _list_context(request, form=form, error=error)
-    return render(request, LIST_TEMPLATE + ("#uploads" if request.htmx else ""), context, status=status)
+    return render(request, LIST_TEMPLATE + ("#uploads" if request.htmx else ""), context, status=422)
 
 
 @login_required
@@ -119,6 +120,7 @@ def file_detail(request: HttpRequest, file_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@policy_page("files.upload")
 def file_reanalyse_view(request: HttpRequest, file_id: int) -> HttpResponse:
     upload = file_get_for_user(user=request.user, file_id=file_id)
     url = reverse("files:file-detail", args=[upload.id])
@@ -134,6 +136,7 @@ def file_reanalyse_view(request: HttpRequest, file_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@policy_page("files.upload")
 def file_delete_view(request: HttpRequest, file_id: int) -> HttpResponse:
     upload = file_get_for_user(user=request.user, file_id=file_id)
     file_delete(user=request.user, upload=upload)
