@@ -237,13 +237,14 @@ def table_sizes() -> dict:
     with connection.cursor() as cursor:
         for name in tables:  # a partitioned table counts its partitions (pg_partition_tree)
             cursor.execute(
-                "SELECT greatest(sum(c.reltuples), 0)::bigint, sum(pg_total_relation_size(c.oid)) "
-                "FROM pg_partition_tree(to_regclass(%s)) t JOIN pg_class c ON c.oid = t.relid",
-                [name],
+                "SELECT greatest(sum(c.reltuples), 0)::bigint, sum(pg_total_relation_size(c.oid)) FROM pg_class c "
+                "WHERE c.relkind <> 'p' AND (c.oid = to_regclass(%s) "
+                "OR c.oid IN (SELECT relid FROM pg_partition_tree(to_regclass(%s))))",
+                [name, name],
             )
             rows, size = cursor.fetchone()
             if size is not None:
-                sizes[name] = {"rowsEstimate": rows, "mb": round(size / 1e6)}
+                sizes[name] = {"rowsEstimate": rows, "mb": round(int(size) / 1e6)}
     return sizes
 
 
