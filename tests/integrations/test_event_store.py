@@ -195,3 +195,23 @@ def test_deleting_a_workspace_takes_its_events_and_keys(gtm_source, other_worksp
 
     assert list(Event.objects.values_list("source_id", flat=True)) == [other.id]
     assert list(EventKey.objects.values_list("source_id", flat=True)) == [other.id]
+
+
+def test_the_overview_reads_rollups_only_so_the_event_partitions_do_not_change_its_cost(gtm_source):
+    import re
+
+    from django.test.utils import CaptureQueriesContext
+
+    from integrations.analysis.selectors import analysis_overview
+
+    items = [purchase(f"T-{n}", f"2026-11-{n + 1:02d}T10:00:00Z", user=f"u{n % 3}") for n in range(9)]
+    batch_ingest(source=gtm_source, items=items, mapper=gtm.map_item)
+
+    with CaptureQueriesContext(connection) as captured:
+        overview = analysis_overview(
+            workspace=gtm_source.workspace, date_from=date(2026, 11, 1), date_to=date(2026, 11, 30)
+        )
+
+    assert overview["rowCounts"]["events"] == 9
+    events_table = re.compile(r"integrations_event(?![a-z_])")
+    assert not [query["sql"] for query in captured.captured_queries if events_table.search(query["sql"])]
