@@ -13,6 +13,8 @@ import time
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from .fake_providers import FakeProviderServer
+
 MODEL = "gpt-4o-mini"
 
 
@@ -75,19 +77,11 @@ class FakeOpenAI:
                 self._stream(body, text, mode=behaviour)
 
             def _json(self, status, payload, extra=None):
-                raw = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                for key, value in (extra or {}).items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(raw)
+                FakeProviderServer.send_json(self, status, payload, extra)
 
             def _chunk(self, obj) -> None:
                 data = ("data: " + (obj if isinstance(obj, str) else json.dumps(obj)) + "\n\n").encode()
-                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-                self.wfile.flush()
+                FakeProviderServer.write_chunk(self, data)
 
             def _stream(self, body, text, *, mode="ok"):
                 self.send_response(200)

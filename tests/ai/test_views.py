@@ -138,3 +138,16 @@ def test_without_javascript_the_order_form_redirects_with_a_message(logged_in_cl
 
     assert response.redirect_chain == [(reverse("ai:settings"), 302)]
     assert "Provider order saved." in response.content.decode()
+
+
+def test_testing_a_key_the_provider_now_refuses_switches_it_off_and_shows_it(logged_in_client, fake, workspace):
+    ProviderKey.objects.create(
+        workspace=workspace, provider="openai", secret="sk-test-revoked-0000", last_four="0000", base_url=fake.base_url
+    )
+
+    response = logged_in_client.post(reverse("ai:provider-key-test", args=["openai"]), {"scope": "workspace"}, **HTMX)
+
+    html = response.content.decode()
+    assert response.status_code == 200 and response["HX-Retarget"] == "#provider-keys"
+    assert "Refused" in html and "switched off" in html
+    assert not ProviderKey.objects.get().is_active
