@@ -194,6 +194,6 @@ def test_the_settings_page_offers_members_only_personal_keys(client, claude, wor
 
     text = page.content.decode()
     assert "Your personal keys" in text and 'value="workspace"' not in text
-    assert saved.status_code == 422 and not ProviderKey.objects.filter(user__isnull=True).exists()
+    assert saved.status_code == 403 and not ProviderKey.objects.filter(user__isnull=True).exists()
     assert personal.status_code == 200 and "****1234" in personal.content.decode()
     assert ProviderKey.objects.get().user == viewer
