@@ -11,6 +11,12 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketing_ai.settings")
 django_application = get_wsgi_application()
 
+from django.urls import get_resolver  # noqa: E402
+
+# Import every view now, and the AI SDKs behind them (~3 s of CPU): gunicorn preloads this module, so its
+# workers fork with them loaded instead of each paying for them on its first request.
+get_resolver().check()
+
 from marketing_ai.middleware import RequestBodyLimitWSGI  # noqa: E402
 
 _limited_application = RequestBodyLimitWSGI(django_application)

@@ -140,3 +140,21 @@ def test_the_shared_cache_follows_a_change_of_the_cache_settings(settings):
     before = shared_cache()
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
     assert shared_cache() is not before and shared_cache().get("anything", "missing") == "missing"
+
+
+def test_the_wsgi_module_loads_every_view_before_gunicorn_forks_its_workers():
+    """Otherwise each worker imported the views and the AI SDKs on its first request (seconds, not milliseconds)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, marketing_ai.wsgi\n"
+        "loaded = set(sys.modules)\n"
+        "from django.test import Client\n"
+        "assert Client().get('/api/ping').status_code == 200\n"
+        "print(sorted(m for m in set(sys.modules) - loaded if m.split('.')[0] in "
+        "{'accounts', 'ai', 'campaigns', 'chat', 'integrations', 'openai', 'anthropic', 'google'}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
