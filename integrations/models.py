@@ -108,6 +108,12 @@ class Event(models.Model):
                 include=["occurred_at", "value"],
             ),
             models.Index(fields=["workspace", "event_type", "occurred_at"], name="integ_event_ws_type_idx"),
+            # Only anonymous events: identity stitching finds a visitor's earlier history when they identify.
+            models.Index(
+                fields=["workspace", "anonymous_id"],
+                name="integ_event_anonymous_idx",
+                condition=models.Q(customer_key="") & ~models.Q(anonymous_id=""),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -164,7 +170,15 @@ class Customer(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["workspace", "customer_key"], name="integrations_customer_key_unique")
         ]
-        indexes = [models.Index(fields=["workspace", "-last_seen_at"], name="integ_customer_recent_idx")]
+        indexes = [
+            models.Index(fields=["workspace", "-last_seen_at"], name="integ_customer_recent_idx"),
+            # Identity stitching joins the keys of one hashed e-mail.
+            models.Index(
+                fields=["workspace", "email_sha256"],
+                name="integ_customer_email_idx",
+                condition=~models.Q(email_sha256=""),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.email or self.customer_key
@@ -414,6 +428,67 @@ class AudiencePush(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.segment or self.audience_id} -> {self.platform_audience_id or 'new audience'} ({self.status})"
+
+
+class IdentityMerge(models.Model):
+    """One join of an identity into a person (DESIGN §10): an anonymous id (client_id, fbp, cart token) seen with a
+    customer key, or a second customer key of the same person (the same hashed e-mail).
+
+    Written by the pipeline's stitching step (integrations/identity.py) or by hand; while active, events carrying
+    `value` are stored under `customer_key`. Undoing keeps the row (`undone_at`) as a tombstone, so the pipeline
+    never joins the same identity again on its own. Unique per (workspace, kind, value): an identity belongs to
+    at most one person.
+    """
+
+    class Kind(models.TextChoices):
+        ANONYMOUS = "anonymous", "Anonymous id"
+        CUSTOMER = "customer", "Customer key"
+
+    class Reason(models.TextChoices):
+        IDENTIFIED = "identified", "Anonymous visitor identified"
+        SAME_EMAIL = "same_email", "Same hashed e-mail"
+
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="identity_merges", db_index=False
+    )  # covered by the unique (workspace, kind, value) index
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    value = models.CharField(max_length=255, help_text="The anonymous id or customer key joined.")
+    customer_key = models.CharField(max_length=255, help_text="The person it joined (Customer.customer_key).")
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    evidence = models.JSONField(default=dict, blank=True, help_text="The event or keys that justified the join.")
+    profile = models.JSONField(
+        default=dict, blank=True, help_text="The joined customer's e-mail and names, restored on undo."
+    )
+    created_at = models.DateTimeField()
+    merged_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="identity_merges"
+    )  # empty: the pipeline
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="identity_merges_undone"
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "kind", "value"], name="integ_identity_unique")]
+        indexes = [models.Index(fields=["workspace", "customer_key"], name="integ_identity_person_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.value} -> {self.customer_key}"
+
+
+class StitchedEvent(models.Model):
+    """An event re-attributed by `merge` (from '' for an anonymous id, from `merge.value` for a customer key):
+    what undoing the merge reverts. An event moved along a chain (anonymous -> B, then B -> A) has one row each."""
+
+    event_id = models.BigIntegerField()
+    merge = models.ForeignKey("integrations.IdentityMerge", on_delete=models.CASCADE, related_name="stitched_events")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["merge", "event_id"], name="integ_stitched_event_unique")]
+        indexes = [models.Index(fields=["event_id"], name="integ_stitched_event_idx")]
+
+    def __str__(self) -> str:
+        return f"event {self.event_id} by merge {self.merge_id}"
 
 
 # Saved audiences live in their own package; importing them here registers them with the app.

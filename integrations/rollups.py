@@ -231,7 +231,7 @@ def _customer_days_add(source: DataSource, days: dict[tuple, dict]) -> None:
 # --- Rebuild from the stored events ---------------------------------------------------------------------------
 
 
-def _day_sql(zone_parameter: str = "%(zone)s") -> str:
+def day_sql(zone_parameter: str = "%(zone)s") -> str:
     """The event's day in the analysis time zone, as SQL on this database."""
     if connection.vendor == "postgresql":
         return f"(occurred_at AT TIME ZONE {zone_parameter})::date"
@@ -289,12 +289,12 @@ def _customer_days_sql(subset: str) -> str:
     INSERT INTO {{customer_day}} (workspace_id, customer_id, day, source_id, events, type_mask, purchases,
         purchase_cents, page_views, add_to_cart, begin_checkout, cart_cents, first_at, last_at,
         last_add_to_cart_at, last_purchase_at)
-    SELECT e.workspace_id, c.id, {_day_sql()}, e.source_id, count(*), {_mask_sql()}, {count(PURCHASE)},
+    SELECT e.workspace_id, c.id, {day_sql()}, e.source_id, count(*), {_mask_sql()}, {count(PURCHASE)},
         {cents(PURCHASE)}, {count(PAGE_VIEW)}, {count(ADD_TO_CART)}, {count(BEGIN_CHECKOUT)}, {cents(ADD_TO_CART)},
         min(occurred_at), max(occurred_at), {latest(ADD_TO_CART)}, {latest(PURCHASE)}
     FROM {{event}} e JOIN {{customer}} c ON c.workspace_id = e.workspace_id AND c.customer_key = e.customer_key
     WHERE e.workspace_id = %(workspace)s AND e.customer_key <> '' {subset}
-    GROUP BY e.workspace_id, c.id, {_day_sql()}, e.source_id
+    GROUP BY e.workspace_id, c.id, {day_sql()}, e.source_id
     """.format(**_tables())
 
 
@@ -302,20 +302,20 @@ def _event_rollups_sql() -> str:
     return f"""
     INSERT INTO {{event_rollup}} (workspace_id, source_id, day, event_type, currency, events, value_cents,
         identified_events, identified_value_cents)
-    SELECT workspace_id, source_id, {_day_sql()}, event_type, currency, count(*), coalesce(sum({CENTS_SQL}), 0),
+    SELECT workspace_id, source_id, {day_sql()}, event_type, currency, count(*), coalesce(sum({CENTS_SQL}), 0),
         count(CASE WHEN customer_key <> '' THEN 1 END),
         coalesce(sum(CASE WHEN customer_key <> '' THEN {CENTS_SQL} END), 0)
     FROM {{event}} WHERE workspace_id = %(workspace)s
-    GROUP BY workspace_id, source_id, {_day_sql()}, event_type, currency
+    GROUP BY workspace_id, source_id, {day_sql()}, event_type, currency
     """.format(**_tables())
 
 
 def _purchase_rollups_sql() -> str:
     return f"""
     INSERT INTO {{purchase_rollup}} (workspace_id, source_id, day, value_cents, purchases)
-    SELECT workspace_id, source_id, {_day_sql()}, {CENTS_SQL}, count(*)
+    SELECT workspace_id, source_id, {day_sql()}, {CENTS_SQL}, count(*)
     FROM {{event}} WHERE workspace_id = %(workspace)s AND event_type = 'purchase' AND value IS NOT NULL
-    GROUP BY workspace_id, source_id, {_day_sql()}, {CENTS_SQL}
+    GROUP BY workspace_id, source_id, {day_sql()}, {CENTS_SQL}
     """.format(**_tables())
 
 

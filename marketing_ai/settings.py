@@ -220,6 +220,8 @@ CELERY_BEAT_SCHEDULE["integrations-recover-stale-jobs"] = {
     "task": "integrations.tasks.jobs_recover_task",
     "schedule": timedelta(seconds=max(5, JOB_STALE_SECONDS // 2)),
 }
+# Identity stitching in the pipeline's customer step (integrations/identity.py); off only to measure its cost.
+IDENTITY_STITCHING = env.bool("IDENTITY_STITCHING", default=True)
 # Retention: ended login sessions, finished jobs and webhook delivery records are purged once this old.
 RETENTION_DAYS = env.int("RETENTION_DAYS", default=90)
 CELERY_BEAT_SCHEDULE["ai-files-recover-stale"] = {

@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
+from integrations import identity
 from integrations.models import (
     AnalysisSettings,
     Customer,
@@ -33,7 +34,7 @@ from .schema import EventRecord
 STAGE_COLUMNS = (
     "external_id text, event_type text, raw_name text, customer_key text, anonymous_id text, session_id text, "
     "occurred_at timestamptz, currency text, properties text, email text, email_sha256 text, first_name text, "
-    "last_name text, value numeric"
+    "last_name text, value numeric, merge_id bigint"  # merge_id: set by identity stitching, never copied
 )
 # `value` comes last: it is the one column whose text form may be the NULL marker \\N (see stage_text).
 COPY_COLUMNS = (
@@ -236,12 +237,19 @@ def events_store(
 
 def _store_postgres(*, source: DataSource, records: list[EventRecord], received_at: datetime, staged) -> int:
     text = stage_text(records) if staged is None else staged
+    workspace_id, stitching, joins = source.workspace_id, identity.stitching_enabled(), False
     with connection.cursor() as cursor:
-        cursor.execute(f"{STAGE_PREPARE}; {rollup_lock_sql(source.workspace_id)}")
+        cursor.execute(STAGE_PREPARE)
         with cursor.cursor.copy(f"COPY integ_stage ({COPY_COLUMNS}) FROM STDIN") as copy:  # the psycopg 3 cursor
             copy.write(text)
-        cursor.execute(PG_INSERT, {"workspace": source.workspace_id, "source": source.id, "received": received_at})
+        if stitching:  # the staged batch goes under the people its keys belong to
+            joins = identity.stage_resolve(workspace_id=workspace_id, source_id=source.id).joins
+        # A batch that moves history between people holds the workspace's stores off (see identity.py).
+        cursor.execute(rollup_lock_sql(workspace_id, exclusive=joins))
+        cursor.execute(PG_INSERT, {"workspace": workspace_id, "source": source.id, "received": received_at})
         inserted = cursor.fetchone()[0]
+    if stitching:
+        identity.stitch(workspace_id=workspace_id, source_id=source.id, joins=joins)
     return int(inserted)
 
 
@@ -268,6 +276,12 @@ def events_build(*, source: DataSource, records: list[EventRecord], received_at:
 
 
 def _store_orm(*, source: DataSource, records: list[EventRecord], received_at: datetime) -> int:
+    stitching = identity.stitching_enabled()
+    if stitching:  # the batch goes under the people its keys belong to
+        identity.stage_keys(records)
+        resolved = identity.stage_resolve(workspace_id=source.workspace_id, source_id=source.id)
+        for record in records:
+            record.customer_key = resolved.people.get(record.external_id, record.customer_key)
     candidate_list = list({r.external_id for r in records})
     existing: set[str] = set()
     for start in range(0, len(candidate_list), 900):
@@ -294,6 +308,8 @@ def _store_orm(*, source: DataSource, records: list[EventRecord], received_at: d
         workspace_id=source.workspace_id, new_records=new_records, all_records=records, now=received_at
     )
     rollups_add(source=source, records=new_records, customer_ids=customer_ids)
+    if stitching:
+        identity.stitch(workspace_id=source.workspace_id, source_id=source.id, joins=resolved.joins)
     return len(new_records)
 
 
