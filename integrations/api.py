@@ -13,6 +13,7 @@ from marketing_ai.pagination import PageNumberPagination
 
 from .audiences_out import audience_push_get_for_user, audience_push_list_for_user, audience_push_start
 from .csv_preview import csv_preview
+from .identity import identity_merge_undo
 from .models import AudiencePush, DataSource
 from .selectors import (
     customer_get_for_user,
@@ -21,9 +22,18 @@ from .selectors import (
     data_source_get_for_user,
     data_source_list_for_user,
     event_list_for_user,
+    identity_merge_get_for_user,
+    identity_merges_for_customer,
     job_get_for_user,
 )
-from .serializers import AudiencePushOutput, CustomerOutput, DataSourceOutput, EventOutput, JobOutput
+from .serializers import (
+    AudiencePushOutput,
+    CustomerOutput,
+    DataSourceOutput,
+    EventOutput,
+    IdentityMergeOutput,
+    JobOutput,
+)
 from .services import (
     DUMMY_SOURCE_TYPES,
     csv_import_start,
@@ -202,12 +212,30 @@ class CustomerListApi(APIView):
 
 
 class CustomerDetailApi(APIView):
-    @extend_schema(responses=CustomerOutput)
+    class Output(CustomerOutput):
+        recentEvents = EventOutput(many=True)
+        identities = IdentityMergeOutput(many=True)
+
+        class Meta(CustomerOutput.Meta):
+            fields = [*CustomerOutput.Meta.fields, "recentEvents", "identities"]
+
+    @extend_schema(responses=Output)
     def get(self, request, customer_id: int) -> Response:
         customer = customer_get_for_user(user=request.user, customer_id=customer_id)
         body = CustomerOutput(customer).data
         body["recentEvents"] = EventOutput(customer_recent_events(customer=customer), many=True).data
+        body["identities"] = IdentityMergeOutput(identity_merges_for_customer(customer=customer), many=True).data
         return Response(body)
+
+
+class IdentityMergeUndoApi(APIView):
+    """Undo an identity merge (editors and up): the joined events and customer come back; 409 if already undone."""
+
+    @extend_schema(request=None, responses=IdentityMergeOutput)
+    def post(self, request, merge_id: int) -> Response:
+        merge = identity_merge_get_for_user(user=request.user, merge_id=merge_id)
+        merge = identity_merge_undo(merge=merge, user=request.user)
+        return Response(IdentityMergeOutput(merge).data)
 
 
 class AudiencePushListCreateApi(APIView):

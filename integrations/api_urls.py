@@ -17,6 +17,7 @@ urlpatterns = [
     path("events", api.EventListApi.as_view(), name="event-list"),
     path("customers", api.CustomerListApi.as_view(), name="customer-list"),
     path("customers/<int:customer_id>", api.CustomerDetailApi.as_view(), name="customer-detail"),
+    path("identity-merges/<int:merge_id>/undo", api.IdentityMergeUndoApi.as_view(), name="identity-merge-undo"),
     path("audience-pushes", api.AudiencePushListCreateApi.as_view(), name="audience-push-list"),
     path("audience-pushes/<int:push_id>", api.AudiencePushDetailApi.as_view(), name="audience-push-detail"),
     path("audiences", audiences.AudienceListCreateApi.as_view(), name="audience-list"),

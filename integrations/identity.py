@@ -208,7 +208,8 @@ WITH hashes AS ({hashes}), members AS (
         count(*) OVER (PARTITION BY hash) AS size
     FROM members
 )
-SELECT hash, id, customer_key, email, email_sha256, first_name, last_name, n FROM numbered WHERE size > 1 ORDER BY hash, n
+SELECT hash, id, customer_key, email, email_sha256, first_name, last_name, n FROM numbered
+WHERE size > 1 ORDER BY hash, n
 """
 
 
@@ -425,7 +426,7 @@ def _customer_days_add_sql() -> str:
     INSERT INTO {table["customer_day"]} AS r (workspace_id, customer_id, day, source_id, events, type_mask,
         purchases, purchase_cents, page_views, add_to_cart, begin_checkout, cart_cents, first_at, last_at,
         last_add_to_cart_at, last_purchase_at)
-    SELECT %(workspace)s, c.id, {day_sql()}, e.source_id, count(*), bit_or({TYPE_BIT_SQL.replace("event_type", "e.event_type")}),
+    SELECT %(workspace)s, c.id, {day_sql()}, e.source_id, count(*), bit_or({TYPE_BIT_SQL}),
         {count("purchase")}, {cents("purchase")}, {count("page_view")}, {count("add_to_cart")},
         {count("begin_checkout")}, {cents("add_to_cart")}, min(e.occurred_at), max(e.occurred_at),
         {latest("add_to_cart")}, {latest("purchase")}

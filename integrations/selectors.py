@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from django.db.models import OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
@@ -11,8 +11,10 @@ from accounts.selectors import workspace_current_for_user
 from marketing_ai.db import rows_fetched
 from marketing_ai.errors import ApplicationError, NotFound
 
-from .models import Customer, DataSource, Event, EventRollup, SyncJob
+from .models import Customer, DataSource, Event, EventRollup, IdentityMerge, SyncJob
 from .pipeline.schema import Rejection, parse_time
+
+MERGES_SHOWN = 50
 
 
 def data_source_list_for_user(*, user: User, with_counts: bool = False) -> QuerySet[DataSource]:
@@ -149,3 +151,25 @@ def customer_recent_events(*, customer: Customer, limit: int = 20) -> list[Event
         .select_related("source")
         .order_by("-occurred_at")[:limit]
     )
+
+
+def identity_merges_for_customer(*, customer: Customer) -> list[IdentityMerge]:
+    """The joins into this customer and the undone joins that separated it from another, newest first, each
+    with `events` (events it re-attributed that still are)."""
+    joined_here = Q(customer_key=customer.customer_key) | Q(
+        kind=IdentityMerge.Kind.CUSTOMER, value=customer.customer_key
+    )
+    return list(
+        IdentityMerge.objects.filter(joined_here, workspace_id=customer.workspace_id)
+        .annotate(events=Count("stitched_events"))
+        .select_related("merged_by", "undone_by")
+        .order_by("-created_at", "-id")[:MERGES_SHOWN]
+    )
+
+
+def identity_merge_get_for_user(*, user: User, merge_id: int) -> IdentityMerge:
+    workspace = workspace_current_for_user(user=user)
+    merge = IdentityMerge.objects.filter(workspace=workspace, id=merge_id).first()
+    if merge is None:
+        raise NotFound("Identity merge not found.")
+    return merge

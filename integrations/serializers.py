@@ -4,7 +4,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from .config import secrets_masked
-from .models import AudiencePush, Customer, DataSource, Event, SyncJob
+from .models import AudiencePush, Customer, DataSource, Event, IdentityMerge, SyncJob
 
 PUSH_TYPES = DataSource.PUSH_TYPES
 
@@ -173,4 +173,33 @@ class AudiencePushOutput(serializers.ModelSerializer):
             "createdAt",
             "startedAt",
             "finishedAt",
+        ]
+
+
+class IdentityMergeOutput(serializers.ModelSerializer):
+    """One join into a person (DESIGN §10): what was joined, why, by whom (null: the pipeline), and its undo."""
+
+    customerKey = serializers.CharField(source="customer_key")
+    reasonLabel = serializers.CharField(source="get_reason_display")
+    createdAt = serializers.DateTimeField(source="created_at")
+    mergedBy = serializers.EmailField(source="merged_by.email", allow_null=True, default=None)
+    undoneAt = serializers.DateTimeField(source="undone_at", allow_null=True)
+    undoneBy = serializers.EmailField(source="undone_by.email", allow_null=True, default=None)
+    events = serializers.IntegerField(read_only=True, default=None, help_text="Events re-attributed by the join.")
+
+    class Meta:
+        model = IdentityMerge
+        fields = [
+            "id",
+            "kind",
+            "value",
+            "customerKey",
+            "reason",
+            "reasonLabel",
+            "evidence",
+            "events",
+            "createdAt",
+            "mergedBy",
+            "undoneAt",
+            "undoneBy",
         ]

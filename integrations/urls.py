@@ -15,6 +15,11 @@ urlpatterns = [
     path("jobs/<int:job_id>/cancel/", views.job_cancel_action, name="job-cancel"),
     path("customers/", views.customer_list, name="customer-list"),
     path("customers/<int:customer_id>/", views.customer_detail, name="customer-detail"),
+    path(
+        "customers/<int:customer_id>/merges/<int:merge_id>/undo/",
+        views.identity_merge_undo_action,
+        name="identity-merge-undo",
+    ),
     path("<int:source_id>/", views.source_detail, name="source-detail"),
     path("<int:source_id>/sync/", views.source_sync, name="source-sync"),
     path("<int:source_id>/delete/", views.source_delete, name="source-delete"),

@@ -21,6 +21,7 @@ from .csv_preview import csv_preview
 from .forms import CsvImportForm, CsvUploadForm, EventFilterForm, SourceCreateForm
 from .intake import ADAPTERS
 from .models import DataSource
+from .identity import identity_merge_undo
 from .selectors import (
     customer_get_for_user,
     customer_list_for_user,
@@ -28,6 +29,8 @@ from .selectors import (
     data_source_get_for_user,
     data_source_list_for_user,
     event_list_for_user,
+    identity_merge_get_for_user,
+    identity_merges_for_customer,
     job_control_allowed,
     job_get_for_user,
     job_list_for_source,
@@ -288,8 +291,30 @@ def customer_list(request):
 @login_required
 def customer_detail(request, customer_id: int):
     customer = customer_get_for_user(user=request.user, customer_id=customer_id)
-    events = customer_recent_events(customer=customer, limit=50)
-    return render(request, "integrations/customer_detail.html", {"customer": customer, "events": events})
+    context = {
+        "customer": customer,
+        "events": customer_recent_events(customer=customer, limit=50),
+        "merges": identity_merges_for_customer(customer=customer),
+        "can_undo_merges": job_control_allowed(user=request.user, workspace_id=customer.workspace_id),
+    }
+    return render(request, "integrations/customer_detail.html", context)
+
+
+@login_required
+@require_POST
+def identity_merge_undo_action(request, customer_id: int, merge_id: int):
+    """Undo a merge shown on a customer's page, then show that page again (the customer stays: it kept its key)."""
+    customer = customer_get_for_user(user=request.user, customer_id=customer_id)
+    merge = identity_merge_get_for_user(user=request.user, merge_id=merge_id)
+    try:
+        merge = identity_merge_undo(merge=merge, user=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        what = "Anonymous visitor" if merge.kind == merge.Kind.ANONYMOUS else "Customer"
+        messages.success(request, f"{what} {merge.value} separated again; totals and segments are recomputed.")
+    target = reverse("integrations:customer-detail", args=[customer.id])
+    return HttpResponseClientRedirect(target) if request.htmx else redirect(target)
 
 
 @login_required

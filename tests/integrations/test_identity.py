@@ -288,7 +288,8 @@ def test_concurrent_batches_join_each_identity_once_and_count_each_event_once(wo
         thread.join()
     # A history stored by one batch while another joined it is picked up by the visitor's next batch.
     events_store(
-        source=source, records=[event(10_000 + 2 * n + d, "page_view", anon=f"cid.{n}.{d}") for n in range(30) for d in (0, 1)]
+        source=source,
+        records=[event(10_000 + 2 * n + d, "page_view", anon=f"cid.{n}.{d}") for n in range(30) for d in (0, 1)],
     )
 
     assert errors == []
@@ -296,3 +297,99 @@ def test_concurrent_batches_join_each_identity_once_and_count_each_event_once(wo
     assert sum(Customer.objects.values_list("event_count", flat=True)) == Event.objects.exclude(customer_key="").count()
     assert analysis_overview(workspace=workspace, **PERIOD) == raw_overview(workspace=workspace, **PERIOD)
     assert IdentityMerge.objects.values("kind", "value").distinct().count() == IdentityMerge.objects.count()
+
+
+def test_segment_page_views_then_identify_then_an_order_are_one_customer_with_its_merge_on_its_page(
+    client, logged_in_client, workspace
+):
+    from integrations.models import DataSource
+    from tests.integrations.test_tracking_api import post_segment
+
+    segment = DataSource.objects.create(workspace=workspace, source_type="segment", name="Segment")
+    anonymous = [
+        {"type": "page", "name": "Home", "anonymousId": "a-77", "messageId": "m1", "timestamp": "2026-03-10T09:00:00Z"},
+        {
+            "type": "track",
+            "event": "Product Viewed",
+            "anonymousId": "a-77",
+            "messageId": "m2",
+            "properties": {"product_id": "P1"},
+            "timestamp": "2026-03-10T09:01:00Z",
+        },
+    ]
+    post_segment(client, "/v1/batch", {"batch": anonymous}, key=segment.write_key)
+    identify = {
+        "type": "identify",
+        "userId": "u-77",
+        "anonymousId": "a-77",
+        "messageId": "m3",
+        "traits": {"email": "ada@example.com", "firstName": "Ada"},
+        "timestamp": "2026-03-10T09:02:00Z",
+    }
+    order = {
+        "type": "track",
+        "event": "Order Completed",
+        "userId": "u-77",
+        "messageId": "m4",
+        "properties": {"order_id": "O-9", "revenue": 30, "currency": "EUR"},
+        "timestamp": "2026-03-10T09:03:00Z",
+    }
+    post_segment(client, "/v1/batch", {"batch": [identify, order]}, key=segment.write_key)
+
+    person = Customer.objects.get(workspace=workspace)
+    assert (person.customer_key, person.event_count, person.purchase_count) == ("u-77", 4, 1)
+    funnel = analysis_overview(workspace=workspace, **PERIOD)["funnel"]["steps"]
+    assert funnel[0]["customers"] == funnel[-1]["customers"] == 1
+    page = logged_in_client.get(f"/sources/customers/{person.id}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Anonymous visitor" in html and "a-77" in html and "Anonymous visitor identified" in html
+    assert "Undo" in html
+
+
+def test_the_api_lists_a_customers_identities_and_an_editor_undoes_one(jwt_api_client, workspace, source):
+    browse, buy = browse_then_buy()
+    events_store(source=source, records=browse + buy)
+    person = Customer.objects.get()
+
+    body = jwt_api_client.get(f"/api/customers/{person.id}").json()
+    assert [(i["kind"], i["value"], i["reason"], i["events"]) for i in body["identities"]] == [
+        ("anonymous", "cid.1", "identified", 3)
+    ]
+    merge_id = body["identities"][0]["id"]
+
+    undone = jwt_api_client.post(f"/api/identity-merges/{merge_id}/undo")
+    again = jwt_api_client.post(f"/api/identity-merges/{merge_id}/undo")
+
+    assert undone.status_code == 200 and undone.json()["undoneAt"]
+    assert again.status_code == 409 and again.json()["statusCode"] == 409
+    assert Customer.objects.get().event_count == 2
+
+
+def test_another_workspace_cannot_see_or_undo_a_merge_and_a_viewer_is_refused(
+    other_jwt_api_client, other_workspace_user, workspace, source
+):
+    from accounts.models import Membership
+    from tests.conftest import api_client_for
+
+    events_store(source=source, records=sum(browse_then_buy(), []))
+    merge = IdentityMerge.objects.get()
+
+    assert other_jwt_api_client.post(f"/api/identity-merges/{merge.id}/undo").status_code == 404
+    Membership.objects.filter(user=other_workspace_user).update(workspace=workspace, role=Membership.Role.VIEWER)
+    other_workspace_user.refresh_from_db()
+    refused = api_client_for(other_workspace_user).post(f"/api/identity-merges/{merge.id}/undo")
+    assert refused.status_code in (403, 404)
+    assert IdentityMerge.objects.get().undone_at is None
+
+
+def test_an_editor_undoes_a_merge_from_the_customer_page(logged_in_client, workspace, source):
+    events_store(source=source, records=sum(browse_then_buy(), []))
+    person, merge = Customer.objects.get(), IdentityMerge.objects.get()
+
+    response = logged_in_client.post(f"/sources/customers/{person.id}/merges/{merge.id}/undo/", follow=True)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "separated again" in html and "Undone" in html
+    assert Customer.objects.get().event_count == 2
