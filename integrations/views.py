@@ -19,9 +19,9 @@ from marketing_ai.errors import ApplicationError, NotFound
 from .analysis.coverage import coverage_report
 from .csv_preview import csv_preview
 from .forms import CsvImportForm, CsvUploadForm, EventFilterForm, SourceCreateForm
+from .identity import identity_merge_undo
 from .intake import ADAPTERS
 from .models import DataSource
-from .identity import identity_merge_undo
 from .selectors import (
     customer_get_for_user,
     customer_list_for_user,
