@@ -16,6 +16,7 @@ from accounts.policy import policy_require
 from ai import router
 from ai.providers.base import ChatRequest
 from ai.ratelimit import ai_rate_limit_check
+from integrations.recommendations.selectors import products_to_feature
 from marketing_ai.celery import QUEUE_UNAVAILABLE, task_publish_on_commit
 from marketing_ai.errors import Conflict, RateLimited
 
@@ -176,10 +177,14 @@ def copy_generate(
 ) -> tuple[dict, dict]:
     """Ask the provider router for JSON copy (its usage counted for `user`); the offline copy when unusable."""
     workspace = campaign.workspace
+    products = products_to_feature(workspace=workspace, segment=campaign.segment or "")
+    featured = "; ".join(f"{p.name} ({p.reason})" for p in products)
     prompt = (
         f"Write a {spec.label} post for the campaign “{campaign.name}”. Objective: {campaign.objective}. "
         f"Audience segment: {campaign.segment or 'all customers'}. Key message: {campaign.key_message or '-'}. "
-        f"Offer: {campaign.offer or '-'}. At most {spec.max_chars} characters including at most "
+        f"Offer: {campaign.offer or '-'}. "
+        + (f"Products this audience is most likely to buy next: {featured}. " if featured else "")
+        + f"At most {spec.max_chars} characters including at most "
         f"{spec.max_hashtags} hashtags. Answer as JSON with headline, body, hashtags (list) and cta."
     )
     system = "You write on-brand marketing copy."
@@ -190,7 +195,10 @@ def copy_generate(
     request = ChatRequest(
         messages=[{"role": "user", "content": prompt}],
         system=system,
-        context={"campaign": {"name": campaign.name, "objective": campaign.objective, "segment": campaign.segment}},
+        context={
+            "campaign": {"name": campaign.name, "objective": campaign.objective, "segment": campaign.segment},
+            "products": [{"name": p.name, "reason": p.reason, "lift": p.lift} for p in products],
+        },
         purpose="content",
         json_schema=COPY_SCHEMA,
     )

@@ -2,6 +2,7 @@ from django.urls import path
 
 from . import api, collect
 from .audiences import api as audiences
+from .recommendations import api as recommendations_api
 
 app_name = "integrations-api"
 
@@ -18,6 +19,21 @@ urlpatterns = [
     path("customers", api.CustomerListApi.as_view(), name="customer-list"),
     path("customers/<int:customer_id>", api.CustomerDetailApi.as_view(), name="customer-detail"),
     path("identity-merges/<int:merge_id>/undo", api.IdentityMergeUndoApi.as_view(), name="identity-merge-undo"),
+    path(
+        "product-recommendations",
+        recommendations_api.ProductRecommendationListApi.as_view(),
+        name="product-recommendation-list",
+    ),
+    path(
+        "product-recommendations/state",
+        recommendations_api.ProductRecommendationStateApi.as_view(),
+        name="product-recommendation-state",
+    ),
+    path(
+        "product-recommendations/refresh",
+        recommendations_api.ProductRecommendationRefreshApi.as_view(),
+        name="product-recommendation-refresh",
+    ),
     path("audience-pushes", api.AudiencePushListCreateApi.as_view(), name="audience-push-list"),
     path("audience-pushes/<int:push_id>", api.AudiencePushDetailApi.as_view(), name="audience-push-detail"),
     path("audiences", audiences.AudienceListCreateApi.as_view(), name="audience-list"),

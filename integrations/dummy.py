@@ -2,7 +2,10 @@
 
 A customer pool shared across sources (customer N is the same person in GTM, the pixel and Shopify) and
 personas that fill every analysis segment: page-view-only visitors, cart abandoners, buyers, repeat buyers,
-big spenders (> 100) and engaged customers (3+ event types). The same seed yields the same events and ids.
+big spenders (> 100) and engaged customers (3+ event types). The signals the intelligence features look for
+are there too: orders follow product bundles (co-purchases for the recommendations), repeat buyers come back,
+churners were last seen weeks ago, some first visits are anonymous until checkout and some pixel customers are
+known only by their hashed e-mail (identity stitching). The same seed yields the same events and ids.
 """
 
 import hashlib
@@ -22,8 +25,50 @@ PRODUCTS = [
     ("1008", "Trail Boot", "149.00"),
     ("1009", "Down Parka", "329.00"),
     ("1010", "Tent 2P", "249.00"),
+    ("1011", "Sleeping Bag", "119.00"),
+    ("1012", "Camp Stove", "54.00"),
+    ("1013", "Headlamp", "29.50"),
+    ("1014", "Rain Pants", "69.00"),
+    ("1015", "Pack Cover", "19.00"),
+    ("1016", "Water Bottle", "16.00"),
+    ("1017", "Trekking Poles", "79.00"),
+    ("1018", "Wool Gloves", "34.00"),
+    ("1019", "Base Layer", "59.00"),
+    ("1020", "Pour-over Kit", "39.00"),
+    ("1021", "Coffee Beans", "14.50"),
+    ("1022", "Hand Grinder", "45.00"),
+    ("1023", "Sticker Pack", "6.00"),
+    ("1024", "Enamel Pin", "8.00"),
+    ("1025", "Yoga Mat", "42.00"),
+    ("1026", "Foam Roller", "27.00"),
+    ("1027", "Resistance Bands", "19.50"),
+    ("1028", "Sleeping Pad", "89.00"),
+    ("1029", "Camp Pillow", "24.00"),
+    ("1030", "Dry Bag", "22.00"),
+    ("1031", "Bike Light", "35.00"),
+    ("1032", "Bike Lock", "49.00"),
+    ("1033", "Cycling Gloves", "28.00"),
+    ("1034", "Sun Hat", "26.00"),
+    ("1035", "Sunscreen", "12.50"),
+    ("1036", "Beach Towel", "31.00"),
 ]
-CHEAP, PREMIUM = PRODUCTS[:7], PRODUCTS[7:]
+BY_ID = {product[0]: product for product in PRODUCTS}
+# Products bought together: a customer's orders follow one bundle, anchor first (the co-purchase signal the
+# recommendations find). The first bundles are the most common (popularity is skewed, as in real shops).
+BUNDLES = [
+    ("1001", "1002", "1023", "1024"),  # merch
+    ("1005", "1014", "1015", "1004"),  # rain
+    ("1003", "1020", "1021", "1022"),  # coffee
+    ("1008", "1004", "1017", "1016"),  # hiking
+    ("1025", "1026", "1027", "1016"),  # training
+    ("1010", "1011", "1028", "1029"),  # camping (premium)
+    ("1009", "1006", "1018", "1019"),  # winter (premium)
+    ("1031", "1032", "1033", "1016"),  # cycling
+    ("1034", "1035", "1036", "1030"),  # beach
+    ("1007", "1013", "1012", "1030"),  # day trip
+]
+PREMIUM_BUNDLES = (5, 6)
+CHEAP_BUNDLES = tuple(index for index in range(len(BUNDLES)) if index not in PREMIUM_BUNDLES)
 FIRST = ["Ada", "Ben", "Chloe", "Dan", "Eva", "Finn", "Grace", "Hugo", "Iris", "Jack", "Kira", "Leo", "Maya", "Noah"]
 LAST = ["Smith", "Jones", "Garcia", "Muller", "Rossi", "Dubois", "Novak", "Silva", "Kim", "Okafor", "Berg"]
 AGENTS = [
@@ -65,15 +110,34 @@ SHOPIFY_NAMES = {
 
 
 def customer_profile(number: int) -> dict:
-    """Customer N of the shared pool: the same id, name and e-mail whichever source generates it."""
+    """Customer N of the shared pool: the same id, name and e-mail whichever source generates it.
+
+    Besides the persona: the bundle its orders follow, whether it is a churner (all its visits 6-12 weeks ago),
+    whether its first visit starts anonymous (identified at checkout: stitching joins the two), and whether the
+    pixel knows it only by its hashed e-mail (joined to its shop id by the same hash)."""
     first, last = FIRST[number % len(FIRST)], LAST[(number // len(FIRST)) % len(LAST)]
+    persona = PERSONAS[number % len(PERSONAS)]
+    pick = zlib.crc32(f"bundle:{number}".encode()) % 100
+    cheap = CHEAP_BUNDLES[min(int((pick / 100) ** 2 * len(CHEAP_BUNDLES)), len(CHEAP_BUNDLES) - 1)]
     return {
         "id": f"cust_{number:06d}",
         "first": first,
         "last": last,
         "email": f"{first.lower()}.{last.lower()}.{number}@example.com",
-        "persona": PERSONAS[number % len(PERSONAS)],
+        "persona": persona,
+        "bundle": BUNDLES[PREMIUM_BUNDLES[number % 2] if persona == "big" else cheap],
+        "churner": persona in ("buyer", "repeat") and (number // 10) % 3 == 1,
+        "anonymous_first": (number // 10) % 4 == 2,
+        "pixel_email_only": (number // 10) % 5 == 3,
     }
+
+
+def _product(person: dict, order: int, rng: random.Random) -> tuple:
+    """The product of a customer's `order`-th purchase (or visit): its bundle in order, sometimes anything."""
+    if rng.random() < 0.15:
+        return BY_ID[rng.choice(rng.choice(BUNDLES))]
+    bundle = person["bundle"]
+    return BY_ID[bundle[order % len(bundle)]]
 
 
 def _session_steps(persona: str, rng: random.Random) -> list[str]:
@@ -99,31 +163,41 @@ def canonical_stream(*, count: int, seed) -> Iterator[dict]:
     pool = max(10, min(count // 6, 250_000))
     seed_tag = zlib.crc32(str(seed).encode()) % 100_000
     produced, session = 0, 0
+    visits: dict[int, int] = {}  # sessions so far per customer: their orders walk through their bundle
     while produced < count:
         number = session % pool if session < pool else rng.randrange(pool)
         person = customer_profile(number)
+        visit = visits[number] = visits.get(number, -1) + 1
         steps = _session_steps(person["persona"], rng)
         if session < len(PERSONAS) and session == 1:  # small runs still show the whole funnel and a refund
             steps = ["page_view", "view_item", "add_to_cart", "remove_from_cart"]
         if session == 7:
             steps = [*steps, "refund"] if "refund" not in steps else steps
         recent = person["persona"] not in ("browser",) or rng.random() < 0.5
-        start = anchor - timedelta(days=rng.uniform(0, 20 if recent else 85), seconds=rng.randint(0, 86_399))
-        catalog = PREMIUM if person["persona"] == "big" else CHEAP
-        product = rng.choice(catalog)
+        days_ago = rng.uniform(42, 85) if person["churner"] else rng.uniform(0, 20 if recent else 85)
+        start = anchor - timedelta(days=days_ago, seconds=rng.randint(0, 86_399))
+        product = _product(person, visit, rng)
         quantity = 1 if person["persona"] != "big" else rng.randint(1, 2)
         session_id = f"s{seed_tag}-{session}"
         order = f"{seed_tag}{session:09d}"
+        # A first visit that starts anonymous is identified at checkout (or sign-up): its earlier steps carry
+        # only the browser's ids.
+        anonymous_until = len(steps) if visit == 0 and person["anonymous_first"] else 0
+        for name in ("begin_checkout", "sign_up", "purchase"):
+            if anonymous_until and name in steps:
+                anonymous_until = min(anonymous_until, steps.index(name))
         for step_index, step in enumerate(steps):
             if produced >= count:
                 return
             moment = start + timedelta(minutes=step_index * rng.uniform(0.5, 4))
             if step == "purchase" and step_index == len(steps) - 1 and steps.count("purchase") == 2:
-                moment += timedelta(days=rng.randint(3, 20))  # the repeat buyer's second order
+                moment += timedelta(days=rng.randint(3, 20))  # the repeat buyer's second order: the bundle's next
                 order = f"{seed_tag}{session:09d}2"
+                product = _product(person, visit + 1, rng)
             yield {
                 "type": step,
                 "customer": person,
+                "identified": step_index >= anonymous_until,
                 "product": product,
                 "quantity": quantity,
                 "occurred_at": min(moment, anchor),  # never in the future: anchor is the start of today (UTC)
@@ -153,7 +227,6 @@ def to_gtm(event: dict) -> dict | None:
         "eventName": GA4_NAMES.get(kind, kind),
         "eventId": event["event_id"],
         "pageUrl": f"{SITE}/products/{product_id}" if kind != "page_view" else f"{SITE}/",
-        "userId": person["id"],
         "clientId": event["client_id"],
         "sessionId": event["session_id"],
         "timestamp": _iso(event["occurred_at"]),
@@ -177,8 +250,10 @@ def to_gtm(event: dict) -> dict | None:
         raw["transactionId"] = event["order_id"]
     if kind == "search":
         raw["searchTerm"] = title.split()[-1].lower()
-    if kind in ("sign_up", "purchase", "lead"):
-        raw["userEmail"] = person["email"]
+    if event["identified"]:
+        raw["userId"] = person["id"]
+        if kind in ("sign_up", "purchase", "lead"):
+            raw["userEmail"] = person["email"]
     return raw
 
 
@@ -204,13 +279,14 @@ def to_pixel(event: dict) -> dict | None:
         "eventId": event["order_id"] if kind == "purchase" else event["event_id"],
         "pixelId": "100000000000001",
         "eventName": META_NAMES[kind],
-        "userId": person["id"],
         "pageUrl": f"{SITE}/products/{product_id}",
         "timestamp": _iso(event["occurred_at"]),
         "userAgent": event["user_agent"],
         "fbp": f"fb.1.{event['client_id'].replace('.', '')}",
     }
-    if kind in ("purchase", "lead", "sign_up"):
+    if event["identified"] and not person["pixel_email_only"]:
+        raw["userId"] = person["id"]
+    if event["identified"] and kind in ("purchase", "lead", "sign_up"):  # a pixel-only customer: its hashed e-mail
         raw["emailSha256"] = hashlib.sha256(person["email"].encode()).hexdigest()
     if kind not in ("page_view", "search", "sign_up", "lead", "custom"):
         raw.update(value=f"{float(price) * event['quantity']:.2f}", currency="USD", contentIds=[product_id])
@@ -227,7 +303,6 @@ def to_shopify(event: dict) -> dict | None:
     raw = {
         "eventName": SHOPIFY_NAMES[kind],
         "eventId": event["event_id"],
-        "customerId": person["id"],
         "clientId": event["client_id"],
         "sessionId": event["session_id"],
         "timestamp": _iso(event["occurred_at"]),
@@ -239,7 +314,9 @@ def to_shopify(event: dict) -> dict | None:
         "quantity": event["quantity"],
         "currency": "USD",
     }
-    if kind in ("purchase", "refund", "sign_up"):
+    if event["identified"]:
+        raw["customerId"] = person["id"]
+    if event["identified"] and kind in ("purchase", "refund", "sign_up"):
         raw.update(customerEmail=person["email"], customerFirstName=person["first"], customerLastName=person["last"])
     if kind in ("purchase", "refund"):
         raw.update(orderId=event["order_id"], totalPrice=f"{float(price) * event['quantity']:.2f}")

@@ -491,5 +491,115 @@ class StitchedEvent(models.Model):
         return f"event {self.event_id} by merge {self.merge_id}"
 
 
+class Product(models.Model):
+    """A product seen in the workspace's events (items' ids), with how many customers bought and viewed it.
+
+    Maintained with `CustomerProduct` and `ProductPair` by the recommendations refresh
+    (integrations/recommendations/refresh.py), not on ingest.
+    """
+
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="products", db_index=False
+    )
+    product_id = models.CharField(max_length=255)
+    name = models.CharField(max_length=255, blank=True)
+    buyers = models.IntegerField(default=0, help_text="Customers who bought it.")
+    viewers = models.IntegerField(default=0, help_text="Customers who viewed it or put it in their cart.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "product_id"], name="integ_product_unique")]
+
+    def __str__(self) -> str:
+        return self.name or self.product_id
+
+
+class CustomerProduct(models.Model):
+    """How often one customer (by key) bought and viewed one product: the recommendations' view of the events."""
+
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="customer_products", db_index=False
+    )
+    customer_key = models.CharField(max_length=255)
+    product_id = models.CharField(max_length=255)
+    purchases = models.IntegerField(default=0)
+    views = models.IntegerField(default=0)
+    last_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "customer_key", "product_id"], name="integ_customer_product_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_key} {self.product_id}"
+
+
+class ProductPair(models.Model):
+    """Customers who bought (or viewed) both products; stored in both directions, so one product's neighbours
+    are one index range."""
+
+    class Kind(models.TextChoices):
+        PURCHASE = "purchase", "Bought together"
+        VIEW = "view", "Viewed together"
+
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="product_pairs", db_index=False
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    product_id = models.CharField(max_length=255)
+    other_id = models.CharField(max_length=255)
+    customers = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "kind", "product_id", "other_id"], name="integ_product_pair_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.product_id} + {self.other_id}: {self.customers}"
+
+
+class RecommendationState(models.Model):
+    """A workspace's product recommendations: where the last refresh left off and what it found.
+
+    A refresh re-reads the events of the customers changed since the previous one (new events, identity
+    merges); the first, or a forced one, reads them all.
+    """
+
+    class Status(models.TextChoices):
+        NEVER = "never", "Never refreshed"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    workspace = models.OneToOneField(
+        "accounts.Workspace", on_delete=models.CASCADE, primary_key=True, related_name="recommendation_state"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEVER)
+    mode = models.CharField(max_length=16, blank=True, help_text="full or incremental, of the last refresh.")
+    event_watermark = models.BigIntegerField(default=0, help_text="Highest event id read by the last refresh.")
+    previous_watermark = models.BigIntegerField(
+        default=0, help_text="The refresh before's: events committed late below the last one are read again."
+    )
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    customers_changed = models.PositiveIntegerField(default=0)
+    buyers = models.PositiveIntegerField(default=0)
+    viewers = models.PositiveIntegerField(default=0)
+    products = models.PositiveIntegerField(default=0)
+    pairs = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id}: {self.status}"
+
+
 # Saved audiences live in their own package; importing them here registers them with the app.
 from .audiences.models import Audience, AudienceMember, AudienceSizePoint  # noqa: E402, F401

@@ -114,3 +114,22 @@ def audiences_refresh_due_task() -> int:
     from .audiences.services import audiences_refresh_due
 
     return audiences_refresh_due()
+
+
+@shared_task(acks_late=True)
+def recommendations_refresh_task(workspace_id: int, full: bool = False) -> dict:
+    """Refresh one workspace's product recommendations; safe to run twice (the second finds nothing new)."""
+    from .recommendations.services import recommendation_summary, recommendations_refresh
+
+    return recommendation_summary(recommendations_refresh(workspace_id=workspace_id, full=full))
+
+
+@shared_task
+def recommendations_refresh_due_task() -> int:
+    """Beat: queue a refresh for every workspace that received events since its last one."""
+    from .recommendations.refresh import workspaces_due
+
+    due = workspaces_due()
+    for workspace_id in due:
+        recommendations_refresh_task.delay(workspace_id)
+    return len(due)

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .recommendations import views as recommendation_views
 
 app_name = "integrations"
 
@@ -19,6 +20,12 @@ urlpatterns = [
         "customers/<int:customer_id>/merges/<int:merge_id>/undo/",
         views.identity_merge_undo_action,
         name="identity-merge-undo",
+    ),
+    path("recommendations/", recommendation_views.product_recommendations, name="product-recommendations"),
+    path(
+        "recommendations/refresh/",
+        recommendation_views.product_recommendations_refresh,
+        name="product-recommendations-refresh",
     ),
     path("<int:source_id>/", views.source_detail, name="source-detail"),
     path("<int:source_id>/sync/", views.source_sync, name="source-sync"),

@@ -22,6 +22,7 @@ from .forms import CsvImportForm, CsvUploadForm, EventFilterForm, SourceCreateFo
 from .identity import identity_merge_undo
 from .intake import ADAPTERS
 from .models import DataSource
+from .recommendations.blocks import recommendations_block_context
 from .selectors import (
     customer_get_for_user,
     customer_list_for_user,
@@ -296,6 +297,7 @@ def customer_detail(request, customer_id: int):
         "events": customer_recent_events(customer=customer, limit=50),
         "merges": identity_merges_for_customer(customer=customer),
         "can_undo_merges": job_control_allowed(user=request.user, workspace_id=customer.workspace_id),
+        **recommendations_block_context(request, customer=customer),
     }
     return render(request, "integrations/customer_detail.html", context)
 

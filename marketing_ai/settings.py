@@ -222,6 +222,15 @@ CELERY_BEAT_SCHEDULE["integrations-recover-stale-jobs"] = {
 }
 # Identity stitching in the pipeline's customer step (integrations/identity.py); off only to measure its cost.
 IDENTITY_STITCHING = env.bool("IDENTITY_STITCHING", default=True)
+# Product recommendations (integrations/recommendations/): refreshed this often for workspaces with new events;
+# a pair of products counts once at least this many customers bought (viewed) both.
+RECOMMENDATIONS_REFRESH_MINUTES = env.int("RECOMMENDATIONS_REFRESH_MINUTES", default=15)
+RECOMMENDATION_MIN_SUPPORT = env.int("RECOMMENDATION_MIN_SUPPORT", default=2)
+RECOMMENDATIONS_MAX = 50  # products per customer or segment the API pages through
+CELERY_BEAT_SCHEDULE["integrations-recommendations-refresh"] = {
+    "task": "integrations.tasks.recommendations_refresh_due_task",
+    "schedule": timedelta(minutes=RECOMMENDATIONS_REFRESH_MINUTES),
+}
 # Retention: ended login sessions, finished jobs and webhook delivery records are purged once this old.
 RETENTION_DAYS = env.int("RETENTION_DAYS", default=90)
 CELERY_BEAT_SCHEDULE["ai-files-recover-stale"] = {

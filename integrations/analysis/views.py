@@ -16,6 +16,7 @@ from accounts.policy import policy_page
 from accounts.selectors import workspace_current_for_user
 from integrations.audiences_out import audience_push_list_for_user, audience_push_start
 from integrations.models import AudiencePush, EventRollup
+from integrations.recommendations.blocks import recommendations_block_context
 from integrations.selectors import meta_connection_for_workspace
 from marketing_ai.charts import funnel_chart, time_chart
 from marketing_ai.errors import ApplicationError, NotFound
@@ -110,6 +111,7 @@ def segment_customers(request, name: str):
         "pushes": audience_push_list_for_user(user=request.user, segment=name)[:5],
         "meta_connected": meta_connection_for_workspace(workspace=workspace) is not None,
         "push_modes": AudiencePush.Mode.choices,
+        **recommendations_block_context(request, segment=name, filters=filters),
     }
     return render(request, "analytics/segment_customers.html", context)
 

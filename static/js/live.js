@@ -9,6 +9,7 @@
     "file.progress": "live-file",
     "campaign.changed": "live-campaign",
     "recommendation.created": "live-recommendation",
+    "recommendations": "live-product-recommendations",
     "notification.created": "live-notification",
     "alert.raised": "live-alert"
   };
