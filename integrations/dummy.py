@@ -149,8 +149,8 @@ def _session_steps(persona: str, rng: random.Random) -> list[str]:
     if persona == "engaged":
         return ["page_view", "search", "view_item", "sign_up", "lead", "custom"]
     buy = ["view_item", "add_to_cart", "begin_checkout", "add_payment_info", "purchase"]
-    if persona == "repeat":
-        return ["page_view", *buy, "purchase"]
+    if persona == "repeat":  # comes back for one to three more orders (dated days apart below)
+        return ["page_view", *buy] + ["purchase"] * rng.randint(1, 3)
     if persona == "big":
         return ["page_view", *buy, "refund"] if rng.random() < 0.3 else ["page_view", *buy]
     return ["page_view", "search", *buy] if rng.random() < 0.5 else ["page_view", *buy]
@@ -186,14 +186,17 @@ def canonical_stream(*, count: int, seed) -> Iterator[dict]:
         for name in ("begin_checkout", "sign_up", "purchase"):
             if anonymous_until and name in steps:
                 anonymous_until = min(anonymous_until, steps.index(name))
+        repeat_order = 0
         for step_index, step in enumerate(steps):
             if produced >= count:
                 return
             moment = start + timedelta(minutes=step_index * rng.uniform(0.5, 4))
-            if step == "purchase" and step_index == len(steps) - 1 and steps.count("purchase") == 2:
-                moment += timedelta(days=rng.randint(3, 20))  # the repeat buyer's second order: the bundle's next
-                order = f"{seed_tag}{session:09d}2"
-                product = _product(person, visit + 1, rng)
+            if step == "purchase" and step_index > 0 and steps[step_index - 1] == "purchase":
+                repeat_order += 1  # a repeat buyer's next order, days later: the bundle's next product
+                gap = rng.randint(1, 4) if person["churner"] else rng.randint(3, 12)  # a churner stays gone
+                moment += timedelta(days=repeat_order * gap)
+                order = f"{seed_tag}{session:09d}{repeat_order + 1}"
+                product = _product(person, visit + repeat_order, rng)
             yield {
                 "type": step,
                 "customer": person,

@@ -90,14 +90,28 @@ def stage_keys(records: list) -> None:
 
 
 # A customer key already joined to another person is stored under that person.
-_RESOLVE_KEYS = """
-UPDATE integ_stage SET customer_key = m.customer_key, merge_id = m.id
-FROM {merge} m
-WHERE m.workspace_id = %(workspace)s AND m.kind = 'customer' AND m.undone_at IS NULL
-    AND m.value = integ_stage.customer_key
-"""
+# Statements over the staged batch probe the merges once per staged row with scalar subqueries, which PostgreSQL
+# never turns into joins: the merges table grows during a job faster than its statistics, and a planner that
+# believes it tiny joins it by scanning the batch once per merge.
+def _probe(*, kind: str, column: str, columns: str = "m.id", active: bool = True) -> str:
+    undone = "AND m.undone_at IS NULL" if active else ""
+    return (
+        f"(SELECT {columns} FROM {{merge}} m WHERE m.workspace_id = %(workspace)s AND m.kind = '{kind}' {undone} "
+        f"AND m.value = {column})"
+    )
+
+
+# A customer key already joined to another person is stored under that person.
+_RESOLVE_KEYS = (
+    "UPDATE integ_stage SET (customer_key, merge_id) = "
+    + _probe(kind="customer", column="integ_stage.customer_key", columns="m.customer_key, m.id")
+    + " WHERE customer_key <> '' AND "
+    + _probe(kind="customer", column="integ_stage.customer_key")
+    + " IS NOT NULL"
+)
 # An anonymous id first seen with a customer key joins it (the batch's earliest such event is the evidence).
-_LINK_ANONYMOUS = """
+_LINK_ANONYMOUS = (
+    """
 INSERT INTO {merge} (workspace_id, kind, value, customer_key, reason, evidence, profile, created_at)
 SELECT %(workspace)s, 'anonymous', anonymous_id, customer_key, 'identified',
     {json}('sourceId', %(source)s, 'externalId', external_id, 'eventType', event_type), {json}(), %(now)s
@@ -106,45 +120,58 @@ FROM (
         row_number() OVER (PARTITION BY anonymous_id ORDER BY occurred_at, external_id) AS n
     FROM integ_stage WHERE anonymous_id <> '' AND customer_key <> ''
 ) first_seen
-WHERE n = 1 AND NOT EXISTS (
-    SELECT 1 FROM {merge} m WHERE m.workspace_id = %(workspace)s AND m.kind = 'anonymous'
-        AND m.value = first_seen.anonymous_id
-)
+WHERE n = 1 AND """
+    + _probe(kind="anonymous", column="first_seen.anonymous_id", active=False)
+    + """ IS NULL
 ORDER BY anonymous_id
 ON CONFLICT (workspace_id, kind, value) DO NOTHING
 """
-_RESOLVE_ANONYMOUS = """
-UPDATE integ_stage SET customer_key = m.customer_key, merge_id = m.id
-FROM {merge} m
-WHERE m.workspace_id = %(workspace)s AND m.kind = 'anonymous' AND m.undone_at IS NULL
-    AND integ_stage.customer_key = '' AND m.value = integ_stage.anonymous_id
-"""
+)
+_RESOLVE_ANONYMOUS = (
+    "UPDATE integ_stage SET (customer_key, merge_id) = "
+    + _probe(kind="anonymous", column="integ_stage.anonymous_id", columns="m.customer_key, m.id")
+    + " WHERE customer_key = '' AND anonymous_id <> '' AND "
+    + _probe(kind="anonymous", column="integ_stage.anonymous_id")
+    + " IS NOT NULL"
+)
 
 
 # Whether the batch moves history between people: anonymous events of its identified visitors stored before, or
 # customer keys of one hashed e-mail (stored, or arriving now) not joined yet.
-_JOINS_PENDING = """
-SELECT 1 FROM (SELECT DISTINCT anonymous_id FROM integ_stage WHERE anonymous_id <> '') batch
-JOIN {merge} m ON m.workspace_id = %(workspace)s AND m.kind = 'anonymous' AND m.undone_at IS NULL
-    AND m.value = batch.anonymous_id
-JOIN {event} e ON e.workspace_id = %(workspace)s AND e.customer_key = '' AND e.anonymous_id <> ''
-    AND e.anonymous_id = batch.anonymous_id
+_STAGED_HASHES = """
+    SELECT email_sha256 AS hash, customer_key AS key FROM integ_stage WHERE email_sha256 <> '' AND customer_key <> ''
+    UNION SELECT substr(customer_key, {prefix_length} + 1), customer_key FROM integ_stage
+    WHERE customer_key LIKE 'email:%%'
+"""
+_JOINS_PENDING = (
+    """
+SELECT 1 FROM integ_stage
+WHERE anonymous_id <> '' AND """
+    + _probe(kind="anonymous", column="integ_stage.anonymous_id")
+    + """ IS NOT NULL AND (
+    SELECT e.id FROM {event} e WHERE e.workspace_id = %(workspace)s AND e.customer_key = '' AND e.anonymous_id <> ''
+        AND e.anonymous_id = integ_stage.anonymous_id LIMIT 1
+) IS NOT NULL
 UNION ALL
-SELECT * FROM (
-    WITH hashes AS ({hashes}), keyed AS (
-        SELECT h.hash, c.customer_key AS key FROM hashes h JOIN {customer} c ON c.workspace_id = %(workspace)s
-            AND (c.email_sha256 = h.hash OR c.customer_key = 'email:' || h.hash)
-        UNION SELECT email_sha256, customer_key FROM integ_stage WHERE email_sha256 <> '' AND customer_key <> ''
-        UNION SELECT substr(customer_key, {prefix_length} + 1), customer_key FROM integ_stage
-            WHERE customer_key LIKE 'email:%%'
-    )
-    SELECT 1 AS one FROM keyed WHERE NOT EXISTS (
-        SELECT 1 FROM {merge} m WHERE m.workspace_id = %(workspace)s AND m.kind = 'customer' AND m.value = keyed.key
-    )
-    GROUP BY hash HAVING count(*) > 1
-) emails
+SELECT 1 FROM ({staged_hashes}) staged
+WHERE """
+    + _probe(kind="customer", column="staged.key", active=False)
+    + """ IS NULL AND (
+    SELECT c.id FROM {customer} c WHERE c.workspace_id = %(workspace)s AND c.email_sha256 = staged.hash
+        AND c.customer_key <> staged.key AND """
+    + _probe(kind="customer", column="c.customer_key", active=False)
+    + """ IS NULL LIMIT 1
+) IS NOT NULL OR (
+    SELECT c.id FROM {customer} c WHERE c.workspace_id = %(workspace)s AND c.customer_key = 'email:' || staged.hash
+        AND c.customer_key <> staged.key AND """
+    + _probe(kind="customer", column="c.customer_key", active=False)
+    + """ IS NULL
+) IS NOT NULL
+UNION ALL
+SELECT 1 FROM ({staged_hashes}) staged GROUP BY hash HAVING count(DISTINCT key) > 1
 LIMIT 1
 """
+)
 _HASHES = """
     SELECT email_sha256 AS hash FROM integ_stage WHERE email_sha256 <> ''
     UNION SELECT substr(customer_key, {prefix_length} + 1) FROM integ_stage WHERE customer_key LIKE 'email:%%'
@@ -166,7 +193,7 @@ def stage_resolve(*, workspace_id: int, source_id: int) -> Resolved:
         cursor.execute(_RESOLVE_KEYS.format(**sql), params)
         cursor.execute(_LINK_ANONYMOUS.format(**sql), params)
         cursor.execute(_RESOLVE_ANONYMOUS.format(**sql), params)
-        cursor.execute(_JOINS_PENDING.format(hashes=_HASHES.format(**sql), **sql), params)
+        cursor.execute(_JOINS_PENDING.format(staged_hashes=_STAGED_HASHES.format(**sql), **sql), params)
         joins = cursor.fetchone() is not None
         people = {}
         if not _postgres():
