@@ -134,7 +134,7 @@ def customer_profile(number: int) -> dict:
 
 def _product(person: dict, order: int, rng: random.Random) -> tuple:
     """The product of a customer's `order`-th purchase (or visit): its bundle in order, sometimes anything."""
-    if rng.random() < 0.15:
+    if rng.random() < 0.1:
         return BY_ID[rng.choice(rng.choice(BUNDLES))]
     bundle = person["bundle"]
     return BY_ID[bundle[order % len(bundle)]]
@@ -175,6 +175,8 @@ def canonical_stream(*, count: int, seed) -> Iterator[dict]:
             steps = [*steps, "refund"] if "refund" not in steps else steps
         recent = person["persona"] not in ("browser",) or rng.random() < 0.5
         days_ago = rng.uniform(42, 85) if person["churner"] else rng.uniform(0, 20 if recent else 85)
+        if person["persona"] == "repeat" and not person["churner"]:
+            days_ago += 30  # room for its later orders before today
         start = anchor - timedelta(days=days_ago, seconds=rng.randint(0, 86_399))
         product = _product(person, visit, rng)
         quantity = 1 if person["persona"] != "big" else rng.randint(1, 2)
@@ -193,7 +195,7 @@ def canonical_stream(*, count: int, seed) -> Iterator[dict]:
             moment = start + timedelta(minutes=step_index * rng.uniform(0.5, 4))
             if step == "purchase" and step_index > 0 and steps[step_index - 1] == "purchase":
                 repeat_order += 1  # a repeat buyer's next order, days later: the bundle's next product
-                gap = rng.randint(1, 4) if person["churner"] else rng.randint(3, 12)  # a churner stays gone
+                gap = rng.randint(1, 4) if person["churner"] else rng.randint(3, 9)  # a churner stays gone
                 moment += timedelta(days=repeat_order * gap)
                 order = f"{seed_tag}{session:09d}{repeat_order + 1}"
                 product = _product(person, visit + repeat_order, rng)

@@ -264,8 +264,10 @@ def jobs_purge(*, now: datetime | None = None) -> dict[str, int]:
 
 
 def demo_data_ensure(*, workspace, count: int = 300) -> int:
-    """Fill a workspace without events with dummy gtm, pixel and Shopify data (run inline); returns events stored."""
+    """Fill a workspace without events with dummy gtm, pixel and Shopify data and compute its product
+    recommendations (run inline); returns events stored."""
     from .models import Event
+    from .recommendations.services import recommendations_refresh
 
     if Event.objects.filter(workspace=workspace).exists():
         return 0
@@ -280,4 +282,5 @@ def demo_data_ensure(*, workspace, count: int = 300) -> int:
                 params={"count": count, "seed": seed},
             )
         job_run(job_id=job.id)
+    recommendations_refresh(workspace_id=workspace.id)  # so the demo's customers and segments show some at once
     return Event.objects.filter(workspace=workspace).count()

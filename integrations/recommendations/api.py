@@ -22,7 +22,7 @@ class RecommendationOutput(serializers.Serializer):
     productId = serializers.CharField(source="product_id")
     name = serializers.CharField()
     score = serializers.FloatField(help_text="Ranking score: the summed confidences of the pairs behind it.")
-    basis = serializers.ChoiceField(choices=["bought_together", "viewed_together", "popular"])
+    basis = serializers.ChoiceField(choices=["bought_together", "looked_not_bought", "viewed_together", "popular"])
     reason = serializers.CharField()
     support = serializers.IntegerField(help_text="Customers behind the reason.")
     confidence = serializers.FloatField()

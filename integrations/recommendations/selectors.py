@@ -4,8 +4,8 @@ Scores from co-purchases first: for a product B and a product A the customer bou
 share of A's buyers who also bought B, support the number of customers who bought both, and lift the
 confidence over B's share of all buyers (above 1: buying A makes B likelier). A candidate's score combines
 the confidences of everything the customer bought (1 - the product of (1 - confidence)); its reason is its
-strongest pair. Then co-views (viewed or carted together), at half weight, then the most bought products. What
-the customer already bought is never offered.
+strongest pair. Then what the customer viewed or carted without buying, then co-views (viewed or carted
+together) at half weight, then the most bought products. What the customer already bought is never offered.
 """
 
 import hashlib
@@ -19,6 +19,7 @@ from django.db.models import Count, Q, QuerySet
 from integrations.models import Customer, CustomerProduct, Product, ProductPair, RecommendationState
 
 VIEW_WEIGHT = 0.5  # a co-view says less than a co-purchase
+LOOKED_WEIGHT = 0.6  # looked at without buying: retargeting, below a co-purchase
 POPULAR_WEIGHT = 0.1
 
 
@@ -27,7 +28,7 @@ class Recommendation:
     product_id: str
     name: str
     score: float
-    basis: str  # bought_together | viewed_together | popular
+    basis: str  # bought_together | looked_not_bought | viewed_together | popular
     reason: str
     support: int  # customers behind the reason
     confidence: float
@@ -162,6 +163,7 @@ def recommendations_for_customer(*, customer: Customer, limit: int = 10) -> list
         ).values_list("product_id", "purchases", "views")
     )
     bought = {product_id for product_id, purchases, _views in owned if purchases}
+    looked = {product_id: views for product_id, purchases, views in owned if views and not purchases}
     return _recommend(
         workspace_id=customer.workspace_id,
         state=state,
@@ -169,12 +171,48 @@ def recommendations_for_customer(*, customer: Customer, limit: int = 10) -> list
         viewed={product_id: 1.0 for product_id, _purchases, views in owned if views},
         exclude=bought,
         limit=limit,
+        looked=_looked_at(workspace_id=customer.workspace_id, looked=looked, size=None, state=state),
     )
 
 
+def _looked_at(*, workspace_id: int, looked: dict[str, int], size: int | None, state) -> list[Recommendation]:
+    """Products viewed or put in the cart and not bought: by one customer (`size` None: `looked` counts their
+    views) or by a segment's customers (`looked` counts them, of `size`; only those the segment looks at more
+    than all viewers do)."""
+    products: dict[str, Product] = {}
+    _products_load(workspace_id=workspace_id, products=products, ids=set(looked))
+    made = []
+    for product_id, count in looked.items():
+        if size is None:
+            share, lift = 1.0, 1.0
+            reason = f"viewed or put in the cart {count} time{'s' if count != 1 else ''}, not bought yet"
+        else:
+            share = count / size
+            viewers = getattr(products.get(product_id), "viewers", 0)
+            lift = share / (viewers / state.viewers) if viewers and state.viewers else 1.0
+            if lift <= 1:  # the segment looks at it no more than everyone does: no reason to single it out
+                continue
+            reason = f"viewed or put in the cart by {count} of this segment's {size} customers, who did not buy it"
+        made.append(
+            Recommendation(
+                product_id=product_id,
+                name=_name(products, product_id),
+                score=round(LOOKED_WEIGHT * share, 4),
+                basis="looked_not_bought",
+                reason=reason,
+                support=count,
+                confidence=round(share, 4),
+                lift=round(lift, 2),
+            )
+        )
+    return sorted(made, key=lambda r: (-r.support, -r.lift, r.product_id))
+
+
 def _recommend(
-    *, workspace_id: int, state, bought: dict, viewed: dict, exclude: set, limit: int
+    *, workspace_id: int, state, bought: dict, viewed: dict, exclude: set, limit: int, looked: list | None = None
 ) -> list[Recommendation]:
+    """Bought-together first, then what was looked at without buying (`looked`, made by the caller), then
+    viewed-together, then the best sellers."""
     if state.refreshed_at is None:
         return []
     products: dict[str, Product] = {}
@@ -196,6 +234,7 @@ def _recommend(
     )
     return _merged(
         _ranked(together, weight=1.0, basis="bought_together", verb="bought", products=products),
+        looked or [],
         _ranked(seen, weight=VIEW_WEIGHT, basis="viewed_together", verb="viewed", products=products),
         _popular(workspace_id=workspace_id, exclude=exclude, buyers=state.buyers, limit=limit),
         limit=limit,
@@ -217,7 +256,11 @@ def recommendations_for_segment(*, workspace, members: QuerySet, limit: int = 10
     rows = (
         CustomerProduct.objects.filter(workspace_id=workspace.id, customer_key__in=members)
         .values("product_id")
-        .annotate(buyers=Count("id", filter=Q(purchases__gt=0)), viewers=Count("id", filter=Q(views__gt=0)))
+        .annotate(
+            buyers=Count("id", filter=Q(purchases__gt=0)),
+            viewers=Count("id", filter=Q(views__gt=0)),
+            lookers=Count("id", filter=Q(views__gt=0, purchases=0)),
+        )
     )
     size = members.count()
     counts = {row["product_id"]: row for row in rows}
@@ -229,6 +272,12 @@ def recommendations_for_segment(*, workspace, members: QuerySet, limit: int = 10
         viewed={p: row["viewers"] / size for p, row in counts.items() if row["viewers"]} if size else {},
         exclude=owned_by_most,
         limit=limit,
+        looked=_looked_at(
+            workspace_id=workspace.id,
+            looked={p: row["lookers"] for p, row in counts.items() if row["lookers"] and p not in owned_by_most},
+            size=size,
+            state=state,
+        ),
     )
     for recommendation in made:  # the segment's own numbers behind the reason
         _segment_reason_add(recommendation, counts=counts, size=size)
@@ -237,7 +286,7 @@ def recommendations_for_segment(*, workspace, members: QuerySet, limit: int = 10
 
 
 def _segment_reason_add(recommendation: Recommendation, *, counts: dict, size: int) -> None:
-    if recommendation.basis == "popular":
+    if recommendation.basis not in ("bought_together", "viewed_together"):
         return
     bought = recommendation.basis == "bought_together"
     had = counts.get(recommendation.because_id, {}).get("buyers" if bought else "viewers")

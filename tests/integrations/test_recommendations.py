@@ -104,17 +104,22 @@ def test_a_customer_is_never_offered_what_they_bought_and_weak_pairs_are_left_ou
     assert offered["C"].basis == "popular"  # A -> C: only one customer, below the minimum support of 2
 
 
-def test_co_views_recommend_after_co_purchases(workspace, shop):
+def test_what_a_customer_looked_at_comes_before_co_views(workspace, shop):
     recommendations_refresh(workspace_id=workspace.id)
 
-    viewer = CustomerModel.objects.get(customer_key="v1")
-    first, *others = recommendations_for_customer(customer=viewer)
+    carted = CustomerModel.objects.get(customer_key="x1")  # put the tent in the cart, bought nothing
+    looked, seen, *others = recommendations_for_customer(customer=carted)
 
-    # The stove's 3 viewers all viewed the tent, which 5 of the 7 viewers viewed.
-    assert (first.product_id, first.basis, first.support, first.lift) == ("A", "viewed_together", 3, round(7 / 5, 2))
-    assert first.reason == "viewed together with Stove by 3 customers"
-    assert (others[0].product_id, others[0].basis) == ("E", "viewed_together")  # viewed, not bought: offered
-    assert {r.basis for r in others[1:]} == {"popular"}
+    assert (looked.product_id, looked.basis, looked.reason) == (
+        "A",
+        "looked_not_bought",
+        "viewed or put in the cart 1 time, not bought yet",
+    )
+    # 3 of the tent's 5 viewers viewed the stove, which 3 of the 7 viewers viewed.
+    assert (seen.product_id, seen.basis, seen.support) == ("E", "viewed_together", 3)
+    assert seen.lift == round(0.6 / (3 / 7), 2)
+    assert seen.reason == "viewed together with Tent by 3 customers"
+    assert {r.basis for r in others} == {"popular"}
 
 
 def test_before_the_first_refresh_there_is_nothing_and_the_api_says_so(jwt_api_client, workspace, shop):
@@ -227,9 +232,11 @@ def test_a_segments_recommendations_say_how_many_of_its_customers_stand_behind_t
 
     body = jwt_api_client.get("/api/product-recommendations?segment=cart_abandoners").json()
 
-    first = body["results"][0]
-    assert (first["productId"], first["basis"]) == ("E", "viewed_together")
-    assert first["reason"] == ("viewed together with Tent by 3 customers; 3 of this segment's 3 customers viewed Tent")
+    looked, seen = body["results"][:2]
+    assert (looked["productId"], looked["basis"], looked["support"]) == ("A", "looked_not_bought", 3)
+    assert looked["reason"] == "viewed or put in the cart by 3 of this segment's 3 customers, who did not buy it"
+    assert (seen["productId"], seen["basis"]) == ("E", "viewed_together")
+    assert seen["reason"] == "viewed together with Tent by 3 customers; 3 of this segment's 3 customers viewed Tent"
 
 
 @pytest.mark.parametrize(
@@ -280,7 +287,7 @@ def test_the_customer_and_segment_pages_show_the_recommendations(logged_in_clien
     segment = logged_in_client.get("/analytics/segments/cart_abandoners/").content.decode()
 
     assert "Recommended next" in page and "Sleeping Bag" in page and "Bought together with Tent by 5 customers" in page
-    assert "Products to offer this segment" in segment and "Stove" in segment
+    assert "Products to offer this segment" in segment and "Stove" in segment and "Not bought yet" in segment
     block = logged_in_client.get(f"/sources/recommendations/?customer={customer.id}", HTTP_HX_REQUEST="true")
     assert block.status_code == 200 and "Sleeping Bag" in block.content.decode()
 
@@ -306,7 +313,8 @@ def test_campaign_content_is_asked_to_feature_the_segments_products(workspace, s
     featured = products_to_feature(workspace=workspace, segment="cart_abandoners")
     fallback = products_to_feature(workspace=workspace, segment="")
 
-    assert featured[0].name == "Stove" and "3 of this segment's 3 customers" in featured[0].reason
+    assert [p.name for p in featured[:2]] == ["Tent", "Stove"]
+    assert "3 of this segment's 3 customers" in featured[1].reason
     assert [p.product_id for p in fallback] == ["B", "A", "D"]  # the best sellers: 8, 7 and 4 buyers
 
 

@@ -9,6 +9,7 @@ from accounts.models import Membership, User, Workspace
 DEMO_EMAIL = "demo@marketing-ai.local"
 DEMO_PASSWORD = "demo-Marketing-AI-2025"
 DEMO_WORKSPACE = "Demo Store"
+DEMO_EVENTS_PER_SOURCE = 2400
 
 
 class Command(BaseCommand):
@@ -32,10 +33,11 @@ class Command(BaseCommand):
                 user.current_workspace = membership.workspace
                 user.save(update_fields=["current_workspace", "updated_at"])
 
-        # Demo events for the dashboard, analytics and chat: dummy GTM, pixel and Shopify data, once (integrations).
+        # Demo events for the dashboard, analytics, chat and recommendations: dummy GTM, pixel and Shopify data,
+        # once (integrations); enough customers for repeat orders of the same bundles to show as co-purchases.
         from integrations.jobs import demo_data_ensure
 
-        demo_data_ensure(workspace=membership.workspace)
+        demo_data_ensure(workspace=membership.workspace, count=DEMO_EVENTS_PER_SOURCE)
 
         state = "Created" if created else "Ready"
         self.stdout.write(self.style.SUCCESS(f"{state}: demo workspace '{membership.workspace.name}'."))
