@@ -128,7 +128,7 @@ def customer_profile(number: int) -> dict:
         "bundle": BUNDLES[PREMIUM_BUNDLES[number % 2] if persona == "big" else cheap],
         "churner": persona in ("buyer", "repeat") and (number // 10) % 3 == 1,
         "anonymous_first": (number // 10) % 4 == 2,
-        "pixel_email_only": (number // 10) % 5 == 3,
+        "pixel_email_only": (number // 10) % 5 == 3,  # the pixel sends its hashed e-mail, never its user id
     }
 
 
@@ -183,11 +183,10 @@ def canonical_stream(*, count: int, seed) -> Iterator[dict]:
         session_id = f"s{seed_tag}-{session}"
         order = f"{seed_tag}{session:09d}"
         # A first visit that starts anonymous is identified at checkout (or sign-up): its earlier steps carry
-        # only the browser's ids.
-        anonymous_until = len(steps) if visit == 0 and person["anonymous_first"] else 0
-        for name in ("begin_checkout", "sign_up", "purchase"):
-            if anonymous_until and name in steps:
-                anonymous_until = min(anonymous_until, steps.index(name))
+        # only the browser's ids. Every event ends up with a customer once the pipeline stitches them.
+        identifying = [steps.index(name) for name in ("begin_checkout", "sign_up", "purchase") if name in steps]
+        whole = produced + len(steps) <= count  # a visit cut off by the end of the run stays identified
+        anonymous_until = min(identifying) if visit == 0 and person["anonymous_first"] and identifying and whole else 0
         repeat_order = 0
         for step_index, step in enumerate(steps):
             if produced >= count:
@@ -289,10 +288,13 @@ def to_pixel(event: dict) -> dict | None:
         "userAgent": event["user_agent"],
         "fbp": f"fb.1.{event['client_id'].replace('.', '')}",
     }
-    if event["identified"] and not person["pixel_email_only"]:
+    email_sha256 = hashlib.sha256(person["email"].encode()).hexdigest()
+    if event["identified"] and person["pixel_email_only"]:  # a server-side setup sending only the hashed e-mail
+        raw["emailSha256"] = email_sha256
+    elif event["identified"]:
         raw["userId"] = person["id"]
-    if event["identified"] and kind in ("purchase", "lead", "sign_up"):  # a pixel-only customer: its hashed e-mail
-        raw["emailSha256"] = hashlib.sha256(person["email"].encode()).hexdigest()
+        if kind in ("purchase", "lead", "sign_up"):
+            raw["emailSha256"] = email_sha256
     if kind not in ("page_view", "search", "sign_up", "lead", "custom"):
         raw.update(value=f"{float(price) * event['quantity']:.2f}", currency="USD", contentIds=[product_id])
     if kind == "purchase":

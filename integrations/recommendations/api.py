@@ -18,7 +18,7 @@ from .selectors import recommendation_state, recommendations_for_customer, segme
 from .services import recommendation_summary, recommendations_refresh_request
 
 
-class RecommendationOutput(serializers.Serializer):
+class ProductRecommendationOutput(serializers.Serializer):
     productId = serializers.CharField(source="product_id")
     name = serializers.CharField()
     score = serializers.FloatField(help_text="Ranking score: the summed confidences of the pairs behind it.")
@@ -31,7 +31,7 @@ class RecommendationOutput(serializers.Serializer):
     becauseName = serializers.CharField(source="because_name", allow_blank=True)
 
 
-class RecommendationStateOutput(serializers.Serializer):
+class ProductRecommendationStateOutput(serializers.Serializer):
     status = serializers.CharField()
     mode = serializers.CharField()
     refreshedAt = serializers.DateTimeField(allow_null=True)
@@ -53,7 +53,7 @@ class ProductRecommendationListApi(APIView):
             OpenApiParameter("page", int),
             OpenApiParameter("pageSize", int),
         ],
-        responses=RecommendationOutput(many=True),
+        responses=ProductRecommendationOutput(many=True),
     )
     def get(self, request) -> Response:
         params = request.query_params
@@ -77,11 +77,11 @@ class ProductRecommendationListApi(APIView):
             found = segment_recommendations(workspace=workspace, segment=segment, limit=limit, **filters)
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(found, request, view=self)
-        return paginator.get_paginated_response(RecommendationOutput(page, many=True).data)
+        return paginator.get_paginated_response(ProductRecommendationOutput(page, many=True).data)
 
 
 class ProductRecommendationStateApi(APIView):
-    @extend_schema(responses=RecommendationStateOutput)
+    @extend_schema(responses=ProductRecommendationStateOutput)
     def get(self, request) -> Response:
         """When the workspace's recommendations were last refreshed, and what the refresh found."""
         workspace = workspace_current_for_user(user=request.user)
@@ -92,7 +92,7 @@ class ProductRecommendationRefreshApi(APIView):
     class Input(serializers.Serializer):
         full = serializers.BooleanField(default=False, help_text="Re-read every customer, not only the changed.")
 
-    @extend_schema(request=Input, responses={202: RecommendationStateOutput})
+    @extend_schema(request=Input, responses={202: ProductRecommendationStateOutput})
     def post(self, request) -> Response:
         """Queue a refresh (editors and up): 202 with the state; a `recommendations` message follows live."""
         data = self.Input(data=request.data)
