@@ -1,0 +1,192 @@
+"""What the stitching steps share: table names, per-database SQL spellings and the moves of events between keys
+with their customer totals and rollups (integrations/identity/__init__.py)."""
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from integrations.models import Customer, CustomerDayRollup, Event, EventRollup, IdentityMerge, StitchedEvent
+from integrations.rollups import CENTS_SQL, TYPE_BIT_SQL, analysis_time_zone, day_sql
+
+ANONYMOUS, CUSTOMER = IdentityMerge.Kind.ANONYMOUS.value, IdentityMerge.Kind.CUSTOMER.value
+EMAIL_PREFIX = "email:"
+MOVED_SQL = (
+    "CREATE TEMP TABLE IF NOT EXISTS integ_moved (event_id bigint, merge_id bigint, customer_key text, old_key text)"
+)
+
+
+def stitching_enabled() -> bool:
+    return settings.IDENTITY_STITCHING
+
+
+def tables() -> dict[str, str]:
+    return {
+        "event": Event._meta.db_table,
+        "customer": Customer._meta.db_table,
+        "merge": IdentityMerge._meta.db_table,
+        "stitched": StitchedEvent._meta.db_table,
+        "customer_day": CustomerDayRollup._meta.db_table,
+        "event_rollup": EventRollup._meta.db_table,
+    }
+
+
+def on_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def json_object_sql() -> str:
+    return "jsonb_build_object" if on_postgres() else "json_object"
+
+
+def least_sql() -> str:
+    return "LEAST" if on_postgres() else "min"
+
+
+def greatest_sql() -> str:
+    return "GREATEST" if on_postgres() else "max"
+
+
+# --- Moving events between keys, with their rollups -------------------------------------------------------------
+
+
+def moves_apply(cursor, *, workspace_id: int) -> int:
+    """Move the events queued in `integ_moved` to their new keys, record them as stitched and carry their
+    rollups and totals: returns the events moved. Only events still under the key they were found with move
+    (a concurrent batch that moved them first wins)."""
+    table = tables()
+    cursor.execute(
+        f"""
+        UPDATE {table["event"]} SET customer_key = mv.customer_key
+        FROM integ_moved mv
+        WHERE {table["event"]}.id = mv.event_id AND {table["event"]}.workspace_id = %(workspace)s
+            AND {table["event"]}.customer_key = mv.old_key
+        RETURNING {table["event"]}.id
+        """,
+        {"workspace": workspace_id},
+    )
+    moved = [row[0] for row in cursor.fetchall()]
+    cursor.execute("SELECT count(*) FROM integ_moved")
+    if cursor.fetchone()[0] != len(moved):
+        _moved_keep_only(cursor, moved)
+    if not moved:
+        return 0
+    params = {"workspace": workspace_id, "zone": analysis_time_zone(workspace_id=workspace_id), "now": timezone.now()}
+    cursor.execute(
+        f"INSERT INTO {table['stitched']} (event_id, merge_id) SELECT event_id, merge_id FROM integ_moved "
+        "WHERE true ORDER BY event_id ON CONFLICT (merge_id, event_id) DO NOTHING"
+    )
+    cursor.execute(identified_shift_sql(sign="+", moved="mv.old_key = ''"), params)
+    cursor.execute(_customers_add_sql(), params)
+    cursor.execute(_customer_days_add_sql(), params)
+    cursor.execute(  # a customer key whose events all moved to its person is gone (its profile is on the join)
+        f"""
+        DELETE FROM {table["customer_day"]} WHERE customer_id IN (
+            SELECT c.id FROM {table["customer"]} c WHERE c.workspace_id = %(workspace)s
+                AND c.customer_key IN (SELECT old_key FROM integ_moved WHERE old_key <> '')
+        )
+        """,
+        params,
+    )
+    cursor.execute(
+        f"""
+        DELETE FROM {table["customer"]} WHERE workspace_id = %(workspace)s
+            AND customer_key IN (SELECT old_key FROM integ_moved WHERE old_key <> '')
+        """,
+        params,
+    )
+    return len(moved)
+
+
+def _moved_keep_only(cursor, moved: list[int]) -> None:
+    cursor.execute("CREATE TEMP TABLE IF NOT EXISTS integ_moved_ids (event_id bigint)")
+    cursor.execute("DELETE FROM integ_moved_ids")
+    cursor.executemany("INSERT INTO integ_moved_ids (event_id) VALUES (%s)", [(event_id,) for event_id in moved])
+    cursor.execute("DELETE FROM integ_moved WHERE event_id NOT IN (SELECT event_id FROM integ_moved_ids)")
+
+
+def identified_shift_sql(*, sign: str, moved: str) -> str:
+    """Day totals of identified events grow (`+`) or shrink (`-`) by the queued events matching `moved` (those
+    leaving or joining the anonymous key '')."""
+    table = tables()
+    return f"""
+    UPDATE {table["event_rollup"]} SET
+        identified_events = identified_events {sign} x.events,
+        identified_value_cents = identified_value_cents {sign} x.cents
+    FROM (
+        SELECT e.source_id, {day_sql()} AS day, e.event_type, e.currency, count(*) AS events,
+            coalesce(sum({CENTS_SQL}), 0) AS cents
+        FROM integ_moved mv JOIN {table["event"]} e ON e.id = mv.event_id
+        WHERE {moved}
+        GROUP BY e.source_id, {day_sql()}, e.event_type, e.currency
+    ) x
+    WHERE {table["event_rollup"]}.workspace_id = %(workspace)s AND {table["event_rollup"]}.source_id = x.source_id
+        AND {table["event_rollup"]}.day = x.day AND {table["event_rollup"]}.event_type = x.event_type
+        AND {table["event_rollup"]}.currency = x.currency
+    """
+
+
+def _customers_add_sql() -> str:
+    table, least, greatest = tables(), least_sql(), greatest_sql()
+    return f"""
+    INSERT INTO {table["customer"]} AS c (workspace_id, customer_key, email, email_sha256, first_name, last_name,
+        first_seen_at, last_seen_at, event_count, purchase_count, total_value, created_at, updated_at)
+    SELECT %(workspace)s, mv.customer_key, '', '', '', '', min(e.occurred_at), max(e.occurred_at), count(*),
+        count(CASE WHEN e.event_type = 'purchase' THEN 1 END),
+        coalesce(sum(CASE WHEN e.event_type = 'purchase' THEN {CENTS_SQL} END), 0) / 100.0, %(now)s, %(now)s
+    FROM integ_moved mv JOIN {table["event"]} e ON e.id = mv.event_id
+    WHERE true
+    GROUP BY mv.customer_key
+    ORDER BY mv.customer_key
+    ON CONFLICT (workspace_id, customer_key) DO UPDATE SET
+        first_seen_at = {least}(c.first_seen_at, excluded.first_seen_at),
+        last_seen_at = {greatest}(c.last_seen_at, excluded.last_seen_at),
+        event_count = c.event_count + excluded.event_count,
+        purchase_count = c.purchase_count + excluded.purchase_count,
+        total_value = c.total_value + excluded.total_value,
+        updated_at = excluded.updated_at
+    """
+
+
+def _customer_days_add_sql() -> str:
+    table, greatest, least = tables(), greatest_sql(), least_sql()
+
+    def count(event_type: str) -> str:
+        return f"count(CASE WHEN e.event_type = '{event_type}' THEN 1 END)"
+
+    def cents(event_type: str) -> str:
+        return f"coalesce(sum(CASE WHEN e.event_type = '{event_type}' THEN {CENTS_SQL} END), 0)"
+
+    def latest(event_type: str) -> str:
+        return f"max(CASE WHEN e.event_type = '{event_type}' THEN e.occurred_at END)"
+
+    # NULL-safe GREATEST: PostgreSQL's ignores NULLs, SQLite's max() returns NULL with one.
+    def latest_of(column: str) -> str:
+        return f"coalesce({greatest}(r.{column}, excluded.{column}), r.{column}, excluded.{column})"
+
+    return f"""
+    INSERT INTO {table["customer_day"]} AS r (workspace_id, customer_id, day, source_id, events, type_mask,
+        purchases, purchase_cents, page_views, add_to_cart, begin_checkout, cart_cents, first_at, last_at,
+        last_add_to_cart_at, last_purchase_at)
+    SELECT %(workspace)s, c.id, {day_sql()}, e.source_id, count(*), bit_or({TYPE_BIT_SQL}),
+        {count("purchase")}, {cents("purchase")}, {count("page_view")}, {count("add_to_cart")},
+        {count("begin_checkout")}, {cents("add_to_cart")}, min(e.occurred_at), max(e.occurred_at),
+        {latest("add_to_cart")}, {latest("purchase")}
+    FROM integ_moved mv JOIN {table["event"]} e ON e.id = mv.event_id
+    JOIN {table["customer"]} c ON c.workspace_id = %(workspace)s AND c.customer_key = mv.customer_key
+    WHERE true
+    GROUP BY c.id, {day_sql()}, e.source_id
+    ORDER BY c.id, {day_sql()}, e.source_id
+    ON CONFLICT (workspace_id, customer_id, day, source_id) DO UPDATE SET
+        events = r.events + excluded.events,
+        type_mask = r.type_mask | excluded.type_mask,
+        purchases = r.purchases + excluded.purchases,
+        purchase_cents = r.purchase_cents + excluded.purchase_cents,
+        page_views = r.page_views + excluded.page_views,
+        add_to_cart = r.add_to_cart + excluded.add_to_cart,
+        begin_checkout = r.begin_checkout + excluded.begin_checkout,
+        cart_cents = r.cart_cents + excluded.cart_cents,
+        first_at = {least}(r.first_at, excluded.first_at),
+        last_at = {greatest}(r.last_at, excluded.last_at),
+        last_add_to_cart_at = {latest_of("last_add_to_cart_at")},
+        last_purchase_at = {latest_of("last_purchase_at")}
+    """

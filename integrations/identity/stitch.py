@@ -1,0 +1,277 @@
+"""The pipeline's stitching steps over the staged batch: `stage_resolve` before the insert, `stitch` after it."""
+
+from dataclasses import dataclass
+
+from django.db import connection
+from django.utils import timezone
+
+from integrations.models import Event, IdentityMerge
+
+from .moves import CUSTOMER, EMAIL_PREFIX, MOVED_SQL, json_object_sql, moves_apply, on_postgres, tables
+
+# The batch's keys, for databases where the store does not stage the batch in SQL (SQLite).
+STAGE_KEYS_SQL = (
+    "CREATE TEMP TABLE IF NOT EXISTS integ_stage (external_id text, event_type text, customer_key text, "
+    "anonymous_id text, occurred_at text, email_sha256 text, merge_id bigint)"
+)
+
+
+# --- Before the insert: the batch under the people it belongs to -------------------------------------------------
+
+
+def stage_keys(records: list) -> None:
+    """Stage the batch's keys where the store did not (SQLite): the stitching statements read `integ_stage`."""
+    with connection.cursor() as cursor:
+        cursor.execute(STAGE_KEYS_SQL)
+        cursor.execute("DELETE FROM integ_stage")
+        cursor.executemany(
+            "INSERT INTO integ_stage (external_id, event_type, customer_key, anonymous_id, occurred_at, email_sha256)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            [
+                (r.external_id, r.event_type, r.customer_key, r.anonymous_id, r.occurred_at, r.email_sha256)
+                for r in records
+                if r.customer_key or r.anonymous_id or r.email_sha256
+            ],
+        )
+
+
+# Statements over the staged batch probe the merges once per staged row with scalar subqueries, which PostgreSQL
+# never turns into joins: the merges table grows during a job faster than its statistics, and a planner that
+# believes it tiny joins it by scanning the batch once per merge.
+def _probe(*, kind: str, column: str, columns: str = "m.id", active: bool = True) -> str:
+    undone = "AND m.undone_at IS NULL" if active else ""
+    return (
+        f"(SELECT {columns} FROM {{merge}} m WHERE m.workspace_id = %(workspace)s AND m.kind = '{kind}' {undone} "
+        f"AND m.value = {column})"
+    )
+
+
+# A customer key already joined to another person is stored under that person.
+_RESOLVE_KEYS = (
+    "UPDATE integ_stage SET (customer_key, merge_id) = "
+    + _probe(kind="customer", column="integ_stage.customer_key", columns="m.customer_key, m.id")
+    + " WHERE customer_key <> '' AND "
+    + _probe(kind="customer", column="integ_stage.customer_key")
+    + " IS NOT NULL"
+)
+# An anonymous id first seen with a customer key joins it (the batch's earliest such event is the evidence).
+_LINK_ANONYMOUS = (
+    """
+INSERT INTO {merge} (workspace_id, kind, value, customer_key, reason, evidence, profile, created_at)
+SELECT %(workspace)s, 'anonymous', anonymous_id, customer_key, 'identified',
+    {json}('sourceId', %(source)s, 'externalId', external_id, 'eventType', event_type), {json}(), %(now)s
+FROM (
+    SELECT anonymous_id, customer_key, external_id, event_type,
+        row_number() OVER (PARTITION BY anonymous_id ORDER BY occurred_at, external_id) AS n
+    FROM integ_stage WHERE anonymous_id <> '' AND customer_key <> ''
+) first_seen
+WHERE n = 1 AND """
+    + _probe(kind="anonymous", column="first_seen.anonymous_id", active=False)
+    + """ IS NULL
+ORDER BY anonymous_id
+ON CONFLICT (workspace_id, kind, value) DO NOTHING
+"""
+)
+_RESOLVE_ANONYMOUS = (
+    "UPDATE integ_stage SET (customer_key, merge_id) = "
+    + _probe(kind="anonymous", column="integ_stage.anonymous_id", columns="m.customer_key, m.id")
+    + " WHERE customer_key = '' AND anonymous_id <> '' AND "
+    + _probe(kind="anonymous", column="integ_stage.anonymous_id")
+    + " IS NOT NULL"
+)
+
+
+# Whether the batch moves history between people: anonymous events of its identified visitors stored before, or
+# customer keys of one hashed e-mail (stored, or arriving now) not joined yet.
+_STAGED_HASHES = """
+    SELECT email_sha256 AS hash, customer_key AS key FROM integ_stage WHERE email_sha256 <> '' AND customer_key <> ''
+    UNION SELECT substr(customer_key, {prefix_length} + 1), customer_key FROM integ_stage
+    WHERE customer_key LIKE 'email:%%'
+"""
+_JOINS_PENDING = (
+    """
+SELECT 1 FROM integ_stage
+WHERE anonymous_id <> '' AND """
+    + _probe(kind="anonymous", column="integ_stage.anonymous_id")
+    + """ IS NOT NULL AND (
+    SELECT e.id FROM {event} e WHERE e.workspace_id = %(workspace)s AND e.customer_key = '' AND e.anonymous_id <> ''
+        AND e.anonymous_id = integ_stage.anonymous_id LIMIT 1
+) IS NOT NULL
+UNION ALL
+SELECT 1 FROM ({staged_hashes}) staged
+WHERE """
+    + _probe(kind="customer", column="staged.key", active=False)
+    + """ IS NULL AND (
+    SELECT c.id FROM {customer} c WHERE c.workspace_id = %(workspace)s AND c.email_sha256 = staged.hash
+        AND c.customer_key <> staged.key AND """
+    + _probe(kind="customer", column="c.customer_key", active=False)
+    + """ IS NULL LIMIT 1
+) IS NOT NULL OR (
+    SELECT c.id FROM {customer} c WHERE c.workspace_id = %(workspace)s AND c.customer_key = 'email:' || staged.hash
+        AND c.customer_key <> staged.key AND """
+    + _probe(kind="customer", column="c.customer_key", active=False)
+    + """ IS NULL
+) IS NOT NULL
+UNION ALL
+SELECT 1 FROM ({staged_hashes}) staged GROUP BY hash HAVING count(DISTINCT key) > 1
+LIMIT 1
+"""
+)
+_HASHES = """
+    SELECT email_sha256 AS hash FROM integ_stage WHERE email_sha256 <> ''
+    UNION SELECT substr(customer_key, {prefix_length} + 1) FROM integ_stage WHERE customer_key LIKE 'email:%%'
+"""
+
+
+@dataclass(frozen=True)
+class Resolved:
+    people: dict[str, str]  # external_id -> customer key, of the staged events stored under another key (SQLite)
+    joins: bool  # whether `stitch` moves history between people
+
+
+def stage_resolve(*, workspace_id: int, source_id: int) -> Resolved:
+    """Join the batch's new anonymous ids to their customers, store the staged batch under its people, and tell
+    whether storing it moves history between people (the caller then holds the workspace's other stores off)."""
+    params = {"workspace": workspace_id, "source": source_id, "now": timezone.now()}
+    sql = {**tables(), "json": json_object_sql(), "prefix_length": len(EMAIL_PREFIX)}
+    with connection.cursor() as cursor:
+        cursor.execute(_RESOLVE_KEYS.format(**sql), params)
+        cursor.execute(_LINK_ANONYMOUS.format(**sql), params)
+        cursor.execute(_RESOLVE_ANONYMOUS.format(**sql), params)
+        cursor.execute(_JOINS_PENDING.format(staged_hashes=_STAGED_HASHES.format(**sql), **sql), params)
+        joins = cursor.fetchone() is not None
+        people = {}
+        if not on_postgres():
+            cursor.execute("SELECT external_id, customer_key FROM integ_stage WHERE merge_id IS NOT NULL")
+            people = dict(cursor.fetchall())
+    return Resolved(people=people, joins=joins)
+
+
+# --- After the insert: what the batch was stitched by, earlier history, e-mail joins ---------------------------
+
+_RECORD_STITCHED = """
+INSERT INTO {stitched} (event_id, merge_id)
+SELECT e.id, s.merge_id FROM integ_stage s
+JOIN {event} e ON e.source_id = %(source)s AND e.external_id = s.external_id AND e.customer_key = s.customer_key
+WHERE s.merge_id IS NOT NULL
+ORDER BY e.id
+ON CONFLICT (merge_id, event_id) DO NOTHING
+"""
+# Anonymous events stored before their visitor was identified (or by a concurrent batch that did not see the join).
+_FIND_ANONYMOUS_HISTORY = """
+INSERT INTO integ_moved (event_id, merge_id, customer_key, old_key)
+SELECT e.id, m.id, m.customer_key, ''
+FROM (SELECT DISTINCT anonymous_id FROM integ_stage WHERE anonymous_id <> '') batch
+JOIN {merge} m ON m.workspace_id = %(workspace)s AND m.kind = 'anonymous' AND m.undone_at IS NULL
+    AND m.value = batch.anonymous_id
+JOIN {event} e ON e.workspace_id = %(workspace)s AND e.customer_key = '' AND e.anonymous_id <> ''
+    AND e.anonymous_id = batch.anonymous_id
+"""
+# Customers of the batch's hashed e-mails, numbered per e-mail: 1 is the person the others join.
+_EMAIL_GROUPS = """
+WITH hashes AS ({hashes}), members AS (
+    SELECT DISTINCT h.hash, c.id, c.customer_key, c.email, c.email_sha256, c.first_name, c.last_name
+    FROM hashes h JOIN {customer} c ON c.workspace_id = %(workspace)s
+        AND (c.email_sha256 = h.hash OR c.customer_key = 'email:' || h.hash)
+), numbered AS (
+    SELECT hash, id, customer_key, email, email_sha256, first_name, last_name,
+        row_number() OVER (PARTITION BY hash ORDER BY CASE WHEN customer_key LIKE 'email:%%' THEN 1 ELSE 0 END, id)
+            AS n,
+        count(*) OVER (PARTITION BY hash) AS size
+    FROM members
+)
+SELECT hash, id, customer_key, email, email_sha256, first_name, last_name, n FROM numbered
+WHERE size > 1 ORDER BY hash, n
+"""
+
+
+def stitch(*, workspace_id: int, source_id: int, joins: bool) -> None:
+    """After the staged batch is stored: record its stitched events and, with `joins`, join the customers of its
+    hashed e-mails and move the earlier anonymous history of its identified visitors; rollups and totals follow
+    the events. On PostgreSQL the caller holds the workspace's exclusive rollup lock when `joins`: the moves touch
+    customers in no order a concurrent store could share, so they run while no other store does."""
+    params = {"workspace": workspace_id, "source": source_id, "now": timezone.now()}
+    sql = {**tables(), "prefix_length": len(EMAIL_PREFIX)}
+    with connection.cursor() as cursor:
+        cursor.execute(_RECORD_STITCHED.format(**sql), params)
+        if not joins:
+            return
+        cursor.execute(MOVED_SQL)
+        cursor.execute("DELETE FROM integ_moved")
+        cursor.execute(_EMAIL_GROUPS.format(hashes=_HASHES.format(**sql), **sql), params)
+        groups = cursor.fetchall()
+        if groups:  # first: a joined customer's identities lead to its person before the history is looked up
+            _email_joins_record(cursor, workspace_id=workspace_id, groups=groups, now=params["now"])
+        cursor.execute(_FIND_ANONYMOUS_HISTORY.format(**sql), params)
+        moves_apply(cursor, workspace_id=workspace_id)
+
+
+@dataclass(frozen=True)
+class _Member:
+    hash: str
+    id: int
+    customer_key: str
+    email: str
+    email_sha256: str
+    first_name: str
+    last_name: str
+    n: int
+
+
+def _email_joins_record(cursor, *, workspace_id: int, groups: list[tuple], now) -> None:
+    """Join every customer of a hashed e-mail to the group's first (unless a join was undone before), then queue
+    the events of every joined customer that still has events under its own key."""
+    members = [_Member(*row) for row in groups]
+    people = {m.hash: m.customer_key for m in members if m.n == 1}
+    joins = [
+        IdentityMerge(
+            workspace_id=workspace_id,
+            kind=CUSTOMER,
+            value=m.customer_key,
+            customer_key=people[m.hash],
+            reason=IdentityMerge.Reason.SAME_EMAIL,
+            evidence={"emailSha256": m.hash, "keys": [people[m.hash], m.customer_key]},
+            profile={
+                "email": m.email,
+                "emailSha256": m.email_sha256,
+                "firstName": m.first_name,
+                "lastName": m.last_name,
+            },
+            created_at=now,
+        )
+        for m in members
+        if m.n > 1
+    ]
+    IdentityMerge.objects.bulk_create(joins, ignore_conflicts=True)
+    joined = list(
+        IdentityMerge.objects.filter(
+            workspace_id=workspace_id, kind=CUSTOMER, undone_at=None, value__in=[j.value for j in joins]
+        ).values_list("id", "value", "customer_key")
+    )
+    for merge_id, key, person in joined:
+        _merges_repoint(workspace_id=workspace_id, merge_id=merge_id, absorbed=key, person=person)
+    if joined:
+        cursor.execute(
+            f"""
+            INSERT INTO integ_moved (event_id, merge_id, customer_key, old_key)
+            SELECT e.id, m.id, m.customer_key, e.customer_key
+            FROM {IdentityMerge._meta.db_table} m
+            JOIN {Event._meta.db_table} e ON e.workspace_id = m.workspace_id AND e.customer_key = m.value
+            WHERE m.id IN ({", ".join(str(int(merge_id)) for merge_id, _key, _person in joined)})
+            """
+        )
+
+
+def _merges_repoint(*, workspace_id: int, merge_id: int, absorbed: str, person: str) -> None:
+    """Identities joined to the absorbed customer now lead to its person; the join remembers them for undo."""
+    repointed = list(
+        IdentityMerge.objects.filter(workspace_id=workspace_id, customer_key=absorbed, undone_at=None)
+        .exclude(id=merge_id)
+        .values_list("id", flat=True)
+    )
+    if not repointed:
+        return
+    IdentityMerge.objects.filter(id__in=repointed).update(customer_key=person)
+    merge = IdentityMerge.objects.get(id=merge_id)
+    merge.evidence = {**merge.evidence, "repointed": sorted({*merge.evidence.get("repointed", []), *repointed})}
+    merge.save(update_fields=["evidence"])
