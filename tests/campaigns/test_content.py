@@ -143,3 +143,48 @@ def test_a_model_answer_that_is_not_the_json_asked_for_falls_back_to_the_offline
 
     assert variant.metadata["copySource"] == "offline"
     assert variant.headline == "Frost boots"
+
+
+def test_the_model_is_asked_to_feature_the_products_the_campaigns_segment_is_likely_to_buy(fake, workspace, user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from integrations.models import DataSource
+    from integrations.pipeline.schema import EventRecord
+    from integrations.pipeline.store import events_store
+    from integrations.recommendations.services import recommendations_refresh
+
+    source = DataSource.objects.create(workspace=workspace, source_type="gtm", name="Site")
+    moment = timezone.now() - timedelta(days=2)
+    carts = [
+        EventRecord(
+            external_id=f"c{n}",
+            event_type="add_to_cart",
+            occurred_at=moment,
+            customer_key=f"k{n}",
+            properties={"items": [{"item_id": "B7", "item_name": "Trail Boot"}]},
+        )
+        for n in range(3)
+    ]
+    views = [
+        EventRecord(
+            external_id=f"v{n}",
+            event_type="view_item",
+            occurred_at=moment,
+            customer_key=f"w{n}",
+            properties={"items": [{"item_id": "S1", "item_name": "Sock"}]},
+        )
+        for n in range(3)
+    ]
+    events_store(source=source, records=carts + views)
+    recommendations_refresh(workspace_id=workspace.id)
+    fake.behaviours.append(
+        'text:{"headline": "Boots", "body": "Still thinking? Shop now", "hashtags": [], "cta": "Shop"}'
+    )
+    campaign = CampaignFactory(workspace=workspace, created_by=user, segment="cart_abandoners")
+
+    variant_generate(campaign=campaign, platform="x", job=None, user=user)
+
+    prompt = " ".join(m["content"] for m in fake.completions[0]["body"]["messages"])
+    assert "Products this audience is most likely to buy next: Trail Boot (viewed or put in the cart by 3" in prompt
