@@ -5,7 +5,18 @@ from django.contrib import admin, messages
 
 from marketing_ai.errors import ApplicationError
 
-from .models import AnalysisSettings, Customer, DataSource, Event, SyncJob, WebhookDelivery
+from .identity import identity_merge_undo
+from .models import (
+    AnalysisSettings,
+    Customer,
+    DataSource,
+    Event,
+    IdentityMerge,
+    RecommendationState,
+    SyncJob,
+    WebhookDelivery,
+)
+from .recommendations.services import recommendations_refresh
 from .retention import KEPT_MONTHS_MAX, event_retention_set
 from .rollups import analysis_time_zone_set
 from .services import data_source_delete, job_cancel, job_retry
@@ -127,3 +138,48 @@ class AnalysisSettingsAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         analysis_time_zone_set(workspace_id=obj.workspace_id, time_zone=obj.time_zone)
         event_retention_set(workspace_id=obj.workspace_id, months=obj.events_kept_months)
+
+
+@admin.register(IdentityMerge)
+class IdentityMergeAdmin(admin.ModelAdmin):
+    """Identity merges, read-only; undo one with the action (rollups rebuilt, as from the customer page)."""
+
+    list_display = ["created_at", "workspace", "kind", "value", "customer_key", "reason", "merged_by", "undone_at"]
+    list_filter = ["kind", "reason", ("undone_at", admin.EmptyFieldListFilter)]
+    search_fields = ["value", "customer_key"]
+    raw_id_fields = ["workspace", "merged_by", "undone_by"]
+    actions = ["undo_merges"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Undo the selected merges")
+    def undo_merges(self, request, queryset):
+        undone = 0
+        for merge in queryset.filter(undone_at=None):
+            try:
+                identity_merge_undo(merge=merge, user=None)
+            except ApplicationError:  # undone meanwhile
+                continue
+            undone += 1
+        self.message_user(request, f"{undone} merge(s) undone; the customers' totals and rollups are rebuilt.")
+
+
+@admin.register(RecommendationState)
+class RecommendationStateAdmin(admin.ModelAdmin):
+    list_display = ["workspace", "status", "mode", "refreshed_at", "duration_ms", "products", "pairs", "buyers"]
+    list_filter = ["status", "mode"]
+    readonly_fields = [f.name for f in RecommendationState._meta.fields]
+    actions = ["refresh_fully"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Refresh fully now")
+    def refresh_fully(self, request, queryset):
+        for state in queryset:
+            recommendations_refresh(workspace_id=state.workspace_id, full=True)
+        self.message_user(request, f"{queryset.count()} workspace(s) refreshed.")

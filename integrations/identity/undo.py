@@ -14,11 +14,11 @@ from .moves import ANONYMOUS, MOVED_SQL, identified_shift_sql, on_postgres, tabl
 
 
 def identity_merge_undo(*, merge: IdentityMerge, user) -> IdentityMerge:
-    """Undo a join (editors and up): its events go back to the key they had before it (anonymous, or the joined
-    customer, whose profile comes back), identities it re-pointed lead to that customer again, and the totals
-    and rollups of everyone involved are rebuilt, all in one transaction. The join stays as a tombstone, so the
-    pipeline does not make it again. Conflict if already undone."""
-    if not job_control_allowed(user=user, workspace_id=merge.workspace_id):
+    """Undo a join (editors and up; `user=None` is staff in the admin): its events go back to the key they had
+    before it (anonymous, or the joined customer, whose profile comes back), identities it re-pointed lead to
+    that customer again, and the totals and rollups of everyone involved are rebuilt, all in one transaction.
+    The join stays as a tombstone, so the pipeline does not make it again. Conflict if already undone."""
+    if user is not None and not job_control_allowed(user=user, workspace_id=merge.workspace_id):
         raise PermissionDenied("Your role cannot undo identity merges.")
     with transaction.atomic(), connection.cursor() as cursor:
         if on_postgres():  # no store of the workspace runs meanwhile: none resolves through this join halfway

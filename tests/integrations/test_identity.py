@@ -393,3 +393,19 @@ def test_an_editor_undoes_a_merge_from_the_customer_page(logged_in_client, works
     html = response.content.decode()
     assert "separated again" in html and "Undone" in html
     assert Customer.objects.get().event_count == 2
+
+
+def test_staff_undo_merges_from_the_admin(admin_client, workspace, source):
+    events_store(source=source, records=sum(browse_then_buy(), []))
+    merge = IdentityMerge.objects.get()
+
+    listing = admin_client.get("/admin/integrations/identitymerge/")
+    response = admin_client.post(
+        "/admin/integrations/identitymerge/",
+        {"action": "undo_merges", "_selected_action": [merge.id]},
+        follow=True,
+    )
+
+    assert listing.status_code == 200 and "cid.1" in listing.content.decode()
+    assert "1 merge(s) undone" in response.content.decode()
+    assert IdentityMerge.objects.get().undone_at is not None and Customer.objects.get().event_count == 2
