@@ -34,6 +34,8 @@ POLICY: dict[str, tuple[str, str]] = {
     "files.upload": (Role.EDITOR, "upload or analyse files"),
     "jobs.run": (Role.EDITOR, "start, retry or cancel syncs, imports and demo data"),
     "customers.export": (Role.EDITOR, "export customer data"),
+    "identities.undo": (Role.EDITOR, "undo identity merges"),
+    "product_recommendations.refresh": (Role.EDITOR, "refresh product recommendations"),
     # admin: sources and their secrets, provider keys, brand, workflows, members below owner, models
     "sources.manage": (Role.ADMIN, "create, change or delete data sources"),
     "provider_keys.manage": (Role.ADMIN, "change AI provider keys and settings"),

@@ -481,6 +481,7 @@ class StitchedEvent(models.Model):
     what undoing the merge reverts. An event moved along a chain (anonymous -> B, then B -> A) has one row each."""
 
     event_id = models.BigIntegerField()
+    occurred_at = models.DateTimeField(help_text="The event's time: with its id, the event's key (partitions).")
     merge = models.ForeignKey("integrations.IdentityMerge", on_delete=models.CASCADE, related_name="stitched_events")
 
     class Meta:

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
-from accounts.policy import policy_page
+from accounts.policy import policy_allows, policy_page
 from accounts.selectors import workspace_current_for_user
 from marketing_ai.errors import ApplicationError, NotFound
 
@@ -296,7 +296,7 @@ def customer_detail(request, customer_id: int):
         "customer": customer,
         "events": customer_recent_events(customer=customer, limit=50),
         "merges": identity_merges_for_customer(customer=customer),
-        "can_undo_merges": job_control_allowed(user=request.user, workspace_id=customer.workspace_id),
+        "can_undo_merges": policy_allows(user=request.user, workspace=customer.workspace_id, action="identities.undo"),
         **recommendations_block_context(request, customer=customer),
     }
     return render(request, "integrations/customer_detail.html", context)
@@ -304,6 +304,7 @@ def customer_detail(request, customer_id: int):
 
 @login_required
 @require_POST
+@policy_page("identities.undo")
 def identity_merge_undo_action(request, customer_id: int, merge_id: int):
     """Undo a merge shown on a customer's page, then show that page again (the customer stays: it kept its key)."""
     customer = customer_get_for_user(user=request.user, customer_id=customer_id)

@@ -34,7 +34,7 @@ from ai.models import ProviderKey
 from campaigns.models import Campaign, Publication
 from campaigns.workflow import campaign_submit
 from integrations.audiences.models import Audience
-from integrations.models import DataSource, SyncJob
+from integrations.models import Customer, DataSource, IdentityMerge, SyncJob
 from marketing_ai.errors import NotFound
 from tests.ai.ai_helpers import fake  # noqa: F401 (pytest fixture: a fake OpenAI-compatible server)
 from tests.campaigns.factories import CampaignFactory, RecommendationFactory, member, scored_variant
@@ -155,6 +155,9 @@ def _space(label: str) -> SimpleNamespace:
         status="succeeded",
         progress=100,
     )
+    s.customer = Customer.objects.create(
+        workspace=workspace, customer_key="u-1", first_seen_at=timezone.now(), last_seen_at=timezone.now()
+    )
     s.loner = User.objects.create_user(email=f"loner@{label}.test", password=PASSWORD)
     s.invitation, _ = invitation_create(workspace=workspace, actor=owner, email=f"new@{label}.test", role="viewer")
     s.key = ProviderKey.objects.create(
@@ -215,7 +218,29 @@ class Case:
         return f"{self.method.upper()} {self.route}"
 
 
+def fresh_merge(s: SimpleNamespace) -> IdentityMerge:
+    """An identity merge into the space's customer, new for each request (an undone one cannot be undone again)."""
+    return IdentityMerge.objects.create(
+        workspace=s.workspace,
+        kind="anonymous",
+        value=f"cid-{IdentityMerge.objects.count()}",
+        customer_key=s.customer.customer_key,
+        reason="identified",
+        created_at=timezone.now(),
+    )
+
+
 CASES = [
+    # integrations: identity merges undone and product recommendations refreshed (editor)
+    Case("integrations-api:identity-merge-undo", "post", "identities.undo", lambda s: [fresh_merge(s).id]),
+    Case(
+        "integrations:identity-merge-undo",
+        "post",
+        "identities.undo",
+        lambda s: [s.customer.id, fresh_merge(s).id],
+    ),
+    Case("integrations-api:product-recommendation-refresh", "post", "product_recommendations.refresh"),
+    Case("integrations:product-recommendations-refresh", "post", "product_recommendations.refresh"),
     # integrations: sources (admin), jobs and CSV imports on existing sources (editor), audience pushes (editor)
     Case(
         "integrations-api:source-list",
@@ -488,6 +513,7 @@ CASES = [
 
 # Routes no role gates, each with the reason; everything else that changes state must be in CASES.
 UNGATED = {
+    "integrations:product-recommendations": "read-only: the recommendations block every member may read",
     "accounts-api:register": "public: creates the caller's own account and workspace",
     "accounts-api:login": "public: authentication",
     "accounts-api:refresh": "public: authentication",

@@ -11,7 +11,8 @@ from integrations.rollups import CENTS_SQL, TYPE_BIT_SQL, analysis_time_zone, da
 ANONYMOUS, CUSTOMER = IdentityMerge.Kind.ANONYMOUS.value, IdentityMerge.Kind.CUSTOMER.value
 EMAIL_PREFIX = "email:"
 MOVED_SQL = (
-    "CREATE TEMP TABLE IF NOT EXISTS integ_moved (event_id bigint, merge_id bigint, customer_key text, old_key text)"
+    "CREATE TEMP TABLE IF NOT EXISTS integ_moved (event_id bigint, occurred_at {time_type}, merge_id bigint, "
+    "customer_key text, old_key text)"
 )
 
 
@@ -49,6 +50,20 @@ def greatest_sql() -> str:
 # --- Moving events between keys, with their rollups -------------------------------------------------------------
 
 
+# The moved event's row: by the events' key (workspace_id, occurred_at, id) on PostgreSQL, which partitions them
+# by month; the time finds the partition.
+EVENT_OF_MOVED = "e.workspace_id = %(workspace)s AND e.occurred_at = mv.occurred_at AND e.id = mv.event_id"
+
+
+def _event_day() -> str:
+    return day_sql().replace("occurred_at", "e.occurred_at")
+
+
+def moved_table_sql() -> str:
+    """The temporary table of events queued to move between keys."""
+    return MOVED_SQL.format(time_type="timestamptz" if on_postgres() else "text")
+
+
 def moves_apply(cursor, *, workspace_id: int) -> int:
     """Move the events queued in `integ_moved` to their new keys, record them as stitched and carry their
     rollups and totals: returns the events moved. Only events still under the key they were found with move
@@ -58,7 +73,8 @@ def moves_apply(cursor, *, workspace_id: int) -> int:
         f"""
         UPDATE {table["event"]} SET customer_key = mv.customer_key
         FROM integ_moved mv
-        WHERE {table["event"]}.id = mv.event_id AND {table["event"]}.workspace_id = %(workspace)s
+        WHERE {table["event"]}.workspace_id = %(workspace)s AND {table["event"]}.occurred_at = mv.occurred_at
+            AND {table["event"]}.id = mv.event_id
             AND {table["event"]}.customer_key = mv.old_key
         RETURNING {table["event"]}.id
         """,
@@ -72,7 +88,8 @@ def moves_apply(cursor, *, workspace_id: int) -> int:
         return 0
     params = {"workspace": workspace_id, "zone": analysis_time_zone(workspace_id=workspace_id), "now": timezone.now()}
     cursor.execute(
-        f"INSERT INTO {table['stitched']} (event_id, merge_id) SELECT event_id, merge_id FROM integ_moved "
+        f"INSERT INTO {table['stitched']} (event_id, occurred_at, merge_id) SELECT event_id, occurred_at, merge_id "
+        "FROM integ_moved "
         "WHERE true ORDER BY event_id ON CONFLICT (merge_id, event_id) DO NOTHING"
     )
     cursor.execute(identified_shift_sql(sign="+", moved="mv.old_key = ''"), params)
@@ -113,11 +130,11 @@ def identified_shift_sql(*, sign: str, moved: str) -> str:
         identified_events = identified_events {sign} x.events,
         identified_value_cents = identified_value_cents {sign} x.cents
     FROM (
-        SELECT e.source_id, {day_sql()} AS day, e.event_type, e.currency, count(*) AS events,
+        SELECT e.source_id, {_event_day()} AS day, e.event_type, e.currency, count(*) AS events,
             coalesce(sum({CENTS_SQL}), 0) AS cents
-        FROM integ_moved mv JOIN {table["event"]} e ON e.id = mv.event_id
+        FROM integ_moved mv JOIN {table["event"]} e ON {EVENT_OF_MOVED}
         WHERE {moved}
-        GROUP BY e.source_id, {day_sql()}, e.event_type, e.currency
+        GROUP BY e.source_id, {_event_day()}, e.event_type, e.currency
     ) x
     WHERE {table["event_rollup"]}.workspace_id = %(workspace)s AND {table["event_rollup"]}.source_id = x.source_id
         AND {table["event_rollup"]}.day = x.day AND {table["event_rollup"]}.event_type = x.event_type
@@ -133,7 +150,7 @@ def _customers_add_sql() -> str:
     SELECT %(workspace)s, mv.customer_key, '', '', '', '', min(e.occurred_at), max(e.occurred_at), count(*),
         count(CASE WHEN e.event_type = 'purchase' THEN 1 END),
         coalesce(sum(CASE WHEN e.event_type = 'purchase' THEN {CENTS_SQL} END), 0) / 100.0, %(now)s, %(now)s
-    FROM integ_moved mv JOIN {table["event"]} e ON e.id = mv.event_id
+    FROM integ_moved mv JOIN {table["event"]} e ON {EVENT_OF_MOVED}
     WHERE true
     GROUP BY mv.customer_key
     ORDER BY mv.customer_key
@@ -167,15 +184,15 @@ def _customer_days_add_sql() -> str:
     INSERT INTO {table["customer_day"]} AS r (workspace_id, customer_id, day, source_id, events, type_mask,
         purchases, purchase_cents, page_views, add_to_cart, begin_checkout, cart_cents, first_at, last_at,
         last_add_to_cart_at, last_purchase_at)
-    SELECT %(workspace)s, c.id, {day_sql()}, e.source_id, count(*), bit_or({TYPE_BIT_SQL}),
+    SELECT %(workspace)s, c.id, {_event_day()}, e.source_id, count(*), bit_or({TYPE_BIT_SQL}),
         {count("purchase")}, {cents("purchase")}, {count("page_view")}, {count("add_to_cart")},
         {count("begin_checkout")}, {cents("add_to_cart")}, min(e.occurred_at), max(e.occurred_at),
         {latest("add_to_cart")}, {latest("purchase")}
-    FROM integ_moved mv JOIN {table["event"]} e ON e.id = mv.event_id
+    FROM integ_moved mv JOIN {table["event"]} e ON {EVENT_OF_MOVED}
     JOIN {table["customer"]} c ON c.workspace_id = %(workspace)s AND c.customer_key = mv.customer_key
     WHERE true
-    GROUP BY c.id, {day_sql()}, e.source_id
-    ORDER BY c.id, {day_sql()}, e.source_id
+    GROUP BY c.id, {_event_day()}, e.source_id
+    ORDER BY c.id, {_event_day()}, e.source_id
     ON CONFLICT (workspace_id, customer_id, day, source_id) DO UPDATE SET
         events = r.events + excluded.events,
         type_mask = r.type_mask | excluded.type_mask,

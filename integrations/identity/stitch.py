@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from integrations.models import Event, IdentityMerge
 
-from .moves import CUSTOMER, EMAIL_PREFIX, MOVED_SQL, json_object_sql, moves_apply, on_postgres, tables
+from .moves import CUSTOMER, EMAIL_PREFIX, json_object_sql, moved_table_sql, moves_apply, on_postgres, tables
 
 # The batch's keys, for databases where the store does not stage the batch in SQL (SQLite).
 STAGE_KEYS_SQL = (
@@ -20,7 +20,9 @@ STAGE_KEYS_SQL = (
 
 
 def stage_keys(records: list) -> None:
-    """Stage the batch's keys where the store did not (SQLite): the stitching statements read `integ_stage`."""
+    """Stage the batch's keys where the store did not (SQLite): the stitching statements read `integ_stage`; its
+    times as the events' column holds them, so the two compare equal."""
+    stored = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
         cursor.execute(STAGE_KEYS_SQL)
         cursor.execute("DELETE FROM integ_stage")
@@ -28,7 +30,7 @@ def stage_keys(records: list) -> None:
             "INSERT INTO integ_stage (external_id, event_type, customer_key, anonymous_id, occurred_at, email_sha256)"
             " VALUES (%s, %s, %s, %s, %s, %s)",
             [
-                (r.external_id, r.event_type, r.customer_key, r.anonymous_id, r.occurred_at, r.email_sha256)
+                (r.external_id, r.event_type, r.customer_key, r.anonymous_id, stored(r.occurred_at), r.email_sha256)
                 for r in records
                 if r.customer_key or r.anonymous_id or r.email_sha256
             ],
@@ -149,18 +151,20 @@ def stage_resolve(*, workspace_id: int, source_id: int) -> Resolved:
 
 # --- After the insert: what the batch was stitched by, earlier history, e-mail joins ---------------------------
 
+# The staged event's row by the events' key: (workspace_id, occurred_at) leads it, and finds the partition.
 _RECORD_STITCHED = """
-INSERT INTO {stitched} (event_id, merge_id)
-SELECT e.id, s.merge_id FROM integ_stage s
-JOIN {event} e ON e.source_id = %(source)s AND e.external_id = s.external_id AND e.customer_key = s.customer_key
+INSERT INTO {stitched} (event_id, occurred_at, merge_id)
+SELECT e.id, e.occurred_at, s.merge_id FROM integ_stage s
+JOIN {event} e ON e.workspace_id = %(workspace)s AND e.occurred_at = s.occurred_at AND e.source_id = %(source)s
+    AND e.external_id = s.external_id AND e.customer_key = s.customer_key
 WHERE s.merge_id IS NOT NULL
 ORDER BY e.id
 ON CONFLICT (merge_id, event_id) DO NOTHING
 """
 # Anonymous events stored before their visitor was identified (or by a concurrent batch that did not see the join).
 _FIND_ANONYMOUS_HISTORY = """
-INSERT INTO integ_moved (event_id, merge_id, customer_key, old_key)
-SELECT e.id, m.id, m.customer_key, ''
+INSERT INTO integ_moved (event_id, occurred_at, merge_id, customer_key, old_key)
+SELECT e.id, e.occurred_at, m.id, m.customer_key, ''
 FROM (SELECT DISTINCT anonymous_id FROM integ_stage WHERE anonymous_id <> '') batch
 JOIN {merge} m ON m.workspace_id = %(workspace)s AND m.kind = 'anonymous' AND m.undone_at IS NULL
     AND m.value = batch.anonymous_id
@@ -196,7 +200,7 @@ def stitch(*, workspace_id: int, source_id: int, joins: bool) -> None:
         cursor.execute(_RECORD_STITCHED.format(**sql), params)
         if not joins:
             return
-        cursor.execute(MOVED_SQL)
+        cursor.execute(moved_table_sql())
         cursor.execute("DELETE FROM integ_moved")
         cursor.execute(_EMAIL_GROUPS.format(hashes=_HASHES.format(**sql), **sql), params)
         groups = cursor.fetchall()
@@ -253,8 +257,8 @@ def _email_joins_record(cursor, *, workspace_id: int, groups: list[tuple], now) 
     if joined:
         cursor.execute(
             f"""
-            INSERT INTO integ_moved (event_id, merge_id, customer_key, old_key)
-            SELECT e.id, m.id, m.customer_key, e.customer_key
+            INSERT INTO integ_moved (event_id, occurred_at, merge_id, customer_key, old_key)
+            SELECT e.id, e.occurred_at, m.id, m.customer_key, e.customer_key
             FROM {IdentityMerge._meta.db_table} m
             JOIN {Event._meta.db_table} e ON e.workspace_id = m.workspace_id AND e.customer_key = m.value
             WHERE m.id IN ({", ".join(str(int(merge_id)) for merge_id, _key, _person in joined)})

@@ -3,12 +3,12 @@
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.policy import policy_require
 from integrations.models import Customer, IdentityMerge
 from integrations.rollups import analysis_time_zone, rollup_lock_sql, rollups_recompute
-from integrations.selectors import job_control_allowed
-from marketing_ai.errors import Conflict, PermissionDenied
+from marketing_ai.errors import Conflict
 
-from .moves import ANONYMOUS, MOVED_SQL, identified_shift_sql, on_postgres, tables
+from .moves import ANONYMOUS, identified_shift_sql, moved_table_sql, on_postgres, tables
 
 # --- Undo -------------------------------------------------------------------------------------------------------
 
@@ -18,8 +18,7 @@ def identity_merge_undo(*, merge: IdentityMerge, user) -> IdentityMerge:
     before it (anonymous, or the joined customer, whose profile comes back), identities it re-pointed lead to
     that customer again, and the totals and rollups of everyone involved are rebuilt, all in one transaction.
     The join stays as a tombstone, so the pipeline does not make it again. Conflict if already undone."""
-    if user is not None and not job_control_allowed(user=user, workspace_id=merge.workspace_id):
-        raise PermissionDenied("Your role cannot undo identity merges.")
+    policy_require(user=user, workspace=merge.workspace_id, action="identities.undo")
     with transaction.atomic(), connection.cursor() as cursor:
         if on_postgres():  # no store of the workspace runs meanwhile: none resolves through this join halfway
             cursor.execute(rollup_lock_sql(merge.workspace_id, exclusive=True))
@@ -48,14 +47,15 @@ def _undo_events(cursor, *, merge: IdentityMerge, restored: str) -> set[str]:
     table = tables()
     params = {"workspace": merge.workspace_id, "merge": merge.id, "restored": restored}
     params["zone"] = analysis_time_zone(workspace_id=merge.workspace_id)
-    cursor.execute(MOVED_SQL)
+    cursor.execute(moved_table_sql())
     cursor.execute("DELETE FROM integ_moved")
     cursor.execute(
         f"""
-        INSERT INTO integ_moved (event_id, merge_id, customer_key, old_key)
-        SELECT e.id, s.merge_id, %(restored)s, e.customer_key
-        FROM {table["stitched"]} s JOIN {table["event"]} e ON e.id = s.event_id
-        WHERE s.merge_id = %(merge)s AND e.workspace_id = %(workspace)s
+        INSERT INTO integ_moved (event_id, occurred_at, merge_id, customer_key, old_key)
+        SELECT e.id, e.occurred_at, s.merge_id, %(restored)s, e.customer_key
+        FROM {table["stitched"]} s JOIN {table["event"]} e
+            ON e.workspace_id = %(workspace)s AND e.occurred_at = s.occurred_at AND e.id = s.event_id
+        WHERE s.merge_id = %(merge)s
         """,
         params,
     )

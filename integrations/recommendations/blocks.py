@@ -3,8 +3,8 @@ shared by the customer page, the segment page and the block's own view."""
 
 from django.urls import reverse
 
+from accounts.policy import policy_allows
 from accounts.selectors import workspace_current_for_user
-from integrations.selectors import job_control_allowed
 
 from .selectors import recommendation_state, recommendations_for_customer, segment_recommendations
 
@@ -31,5 +31,7 @@ def recommendations_block_context(request, *, customer=None, segment: str = "", 
             if customer is not None
             else reverse("analytics:segment-customers", args=[segment])
         ),
-        "can_refresh_recommendations": job_control_allowed(user=request.user, workspace_id=workspace.id),
+        "can_refresh_recommendations": policy_allows(
+            user=request.user, workspace=workspace, action="product_recommendations.refresh"
+        ),
     }

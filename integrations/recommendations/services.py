@@ -7,10 +7,9 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from accounts.models import User, Workspace
+from accounts.policy import policy_require
 from integrations.models import RecommendationState
-from integrations.selectors import job_control_allowed
 from marketing_ai.celery import QUEUE_UNAVAILABLE, task_publish_on_commit
-from marketing_ai.errors import PermissionDenied
 from marketing_ai.live import live_publish
 
 from .refresh import tables_refresh
@@ -56,8 +55,7 @@ def recommendations_refresh_request(*, workspace: Workspace, user: User, full: b
     runs. ServiceUnavailable (503) when the queue is unreachable, with the state marked failed."""
     from integrations.tasks import recommendations_refresh_task
 
-    if not job_control_allowed(user=user, workspace_id=workspace.id):
-        raise PermissionDenied("Your role cannot refresh recommendations.")
+    policy_require(user=user, workspace=workspace, action="product_recommendations.refresh")
     with transaction.atomic():
         state, _ = RecommendationState.objects.select_for_update().get_or_create(workspace_id=workspace.id)
         state.status, state.error = RecommendationState.Status.QUEUED, ""

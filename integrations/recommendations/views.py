@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.policy import policy_page
 from accounts.selectors import workspace_current_for_user
 from integrations.analysis.forms import AnalysisFilterForm
 from integrations.analysis.queries import SEGMENTS
@@ -37,17 +38,23 @@ def product_recommendations(request):
 
 @login_required
 @require_POST
+@policy_page("product_recommendations.refresh")
 def product_recommendations_refresh(request):
-    """Queue a refresh and show the block as queued; it reloads itself when the refresh is done."""
+    """Queue a refresh and show the block (of `?customer=` or `?segment=`) as queued; it reloads itself when the
+    refresh is done. A plain form post goes back to the page the block is on (the customers without one)."""
     workspace = workspace_current_for_user(user=request.user)
     error = ""
     try:
         recommendations_refresh_request(workspace=workspace, user=request.user)
-    except ApplicationError as exc:
+    except ApplicationError as exc:  # the queue is unreachable (503)
         error = exc.message
+    targeted = request.GET.get("customer", "").isdigit() or request.GET.get("segment", "") in SEGMENTS
+    if not targeted:
+        messages.info(request, error or "Refreshing the product recommendations.")
+        return redirect("integrations:customer-list")
     context = {**_block_context(request), "recommendations_error": error}
-    if not request.htmx:  # a plain form post: back to the page the block is on
+    if not request.htmx:
         if error:
             messages.error(request, error)
         return redirect(context["recommendations_page"])
-    return render(request, "integrations/_product_recommendations.html", context, status=403 if error else 200)
+    return render(request, "integrations/_product_recommendations.html", context, status=503 if error else 200)
