@@ -185,7 +185,9 @@ class IdentityMergeOutput(serializers.ModelSerializer):
     mergedBy = serializers.EmailField(source="merged_by.email", allow_null=True, default=None)
     undoneAt = serializers.DateTimeField(source="undone_at", allow_null=True)
     undoneBy = serializers.EmailField(source="undone_by.email", allow_null=True, default=None)
-    events = serializers.IntegerField(read_only=True, default=None, help_text="Events re-attributed by the join.")
+    events = serializers.IntegerField(
+        read_only=True, allow_null=True, default=None, help_text="Events re-attributed by the join."
+    )
 
     class Meta:
         model = IdentityMerge

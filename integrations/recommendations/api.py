@@ -14,7 +14,12 @@ from integrations.selectors import customer_get_for_user
 from marketing_ai.errors import ApplicationError
 from marketing_ai.pagination import PageNumberPagination
 
-from .selectors import recommendation_state, recommendations_for_customer, segment_recommendations
+from .selectors import (
+    products_to_feature,
+    recommendation_state,
+    recommendations_for_customer,
+    segment_recommendations,
+)
 from .services import recommendation_summary, recommendations_refresh_request
 
 
@@ -42,8 +47,8 @@ class ProductRecommendationStateOutput(serializers.Serializer):
 
 
 class ProductRecommendationListApi(APIView):
-    """Products for one customer (`customer`) or one analysis segment (`segment`, over `from`/`to`/`source`),
-    best first, each with its reason, support and lift."""
+    """Products for one customer (`customer`), else one analysis segment (`segment`, over `from`/`to`/`source`),
+    else the workspace's best sellers; best first, each with its reason, support and lift."""
 
     @extend_schema(
         parameters=[
@@ -59,22 +64,21 @@ class ProductRecommendationListApi(APIView):
         params = request.query_params
         customer, segment = params.get("customer", "").strip(), params.get("segment", "").strip()
         limit = settings.RECOMMENDATIONS_MAX
-        if bool(customer) == bool(segment):
-            message = "Give either `customer` (an id) or `segment` (a segment name)."
-            raise ApplicationError("Some fields are invalid.", errors={"customer": [message]})
         if customer:
             if not customer.isdigit():
                 raise ApplicationError("Some fields are invalid.", errors={"customer": ["Give a customer id."]})
             found = recommendations_for_customer(
                 customer=customer_get_for_user(user=request.user, customer_id=int(customer)), limit=limit
             )
-        else:
+        elif segment:
             if segment not in SEGMENTS:
                 choices = ", ".join(SEGMENTS)
                 raise ApplicationError("Some fields are invalid.", errors={"segment": [f"Choose one of {choices}."]})
             workspace = workspace_current_for_user(user=request.user)
             filters = analysis_filters(request)  # a source of another workspace is a 404, as on the analysis API
             found = segment_recommendations(workspace=workspace, segment=segment, limit=limit, **filters)
+        else:  # neither: the workspace's best sellers
+            found = products_to_feature(workspace=workspace_current_for_user(user=request.user), limit=limit)
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(found, request, view=self)
         return paginator.get_paginated_response(ProductRecommendationOutput(page, many=True).data)

@@ -242,8 +242,6 @@ def test_a_segments_recommendations_say_how_many_of_its_customers_stand_behind_t
 @pytest.mark.parametrize(
     ("query", "field"),
     [
-        ("", "customer"),
-        ("customer=1&segment=cart_abandoners", "customer"),
         ("customer=abc", "customer"),
         ("segment=nope", "segment"),
         ("segment=cart_abandoners&from=2026-13-01", "from"),
