@@ -12,6 +12,7 @@ from integrations.analysis.apis import RANGE_PARAMETERS, analysis_filters
 from integrations.analysis.queries import SEGMENTS
 from integrations.selectors import customer_get_for_user
 from marketing_ai.errors import ApplicationError
+from marketing_ai.openapi import paginated
 from marketing_ai.pagination import PageNumberPagination
 
 from .selectors import (
@@ -58,7 +59,7 @@ class ProductRecommendationListApi(APIView):
             OpenApiParameter("page", int),
             OpenApiParameter("pageSize", int),
         ],
-        responses=ProductRecommendationOutput(many=True),
+        responses=paginated(ProductRecommendationOutput),
     )
     def get(self, request) -> Response:
         params = request.query_params
