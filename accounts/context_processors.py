@@ -13,6 +13,7 @@ NAVIGATION = [
     ("Customers", "integrations:customer-list", "users"),
     ("Analytics", "analytics:overview", "chart"),
     ("Audiences", "audiences:audience-list", "users"),
+    ("Predictions", "ai:predictions", "sparkles"),
     ("Campaigns", "campaigns:campaign-list", "megaphone"),
     ("Brand", "campaigns:brand-profile", "palette"),
     ("Usage & cost", "ai:usage", "coins"),

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import api
+from .predictions import api as predictions
 
 app_name = "ai-api"
 
@@ -13,4 +14,8 @@ urlpatterns = [
     path("ai/usage", api.AiUsageApi.as_view(), name="usage"),
     path("ai/intent", api.IntentApi.as_view(), name="intent"),
     path("usage/daily", api.UsageDailyApi.as_view(), name="usage-daily"),
+    path("models", predictions.ModelListApi.as_view(), name="model-list"),
+    path("models/train", predictions.ModelTrainApi.as_view(), name="model-train"),
+    path("models/<int:model_id>", predictions.ModelDetailApi.as_view(), name="model-detail"),
+    path("models/<int:model_id>/activate", predictions.ModelActivateApi.as_view(), name="model-activate"),
 ]

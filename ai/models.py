@@ -139,3 +139,7 @@ class UsageDailySummary(models.Model):
     @property
     def success_rate(self) -> float:
         return self.successes / self.requests if self.requests else 0.0
+
+
+# Trained models and predictions live in their own package; importing them here registers them with the app.
+from .predictions.models import CustomerPrediction, PredictionModel  # noqa: E402, F401

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .predictions import views as predictions
 
 app_name = "ai"
 
@@ -11,4 +12,7 @@ urlpatterns = [
     path("settings/ai/keys/<str:provider>/delete", views.ai_provider_key_delete, name="provider-key-delete"),
     path("settings/ai/keys/<str:provider>/test", views.ai_provider_key_test, name="provider-key-test"),
     path("usage/", views.usage, name="usage"),
+    path("predictions/", predictions.predictions, name="predictions"),
+    path("predictions/train", predictions.predictions_train, name="predictions-train"),
+    path("predictions/<int:model_id>/activate", predictions.predictions_activate, name="predictions-activate"),
 ]

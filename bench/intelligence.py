@@ -13,15 +13,25 @@ Usage: .venv/bin/python bench/intelligence.py [--sizes 10000,100000] [--stitch-e
 2. Stitching: the same dummy-data job (GTM events: every event carries the browser's client id, a quarter of
    first visits are anonymous until checkout) with identity stitching off and on, interleaved rounds in fresh
    workspaces; events/s of each and the ratio.
+3. Predictions, per size (`--prediction-sizes`, default 1000,10000,100000 customers): a fresh workspace whose
+   customers' day rollups (what the features read) are written directly for 120 days of simulated behaviour
+   (regular buyers with their own cadence, customers who fade out, browsers who never buy); the real training job
+   (`prediction_model_train_run`: features in SQL, the time split, fit, held-out metrics, refit, scoring every
+   customer), timed; held-out AUC against the recency-only baseline on the same customers; then the rescoring of
+   one customer after new events (`predictions_score_customers`, what the pipeline's hook runs) timed
+   `--rescores` times; resident memory before and after training and across the rescoring loop.
 Prints one JSON document. Uses its own database (created and migrated; default `mai_intel_bench`).
 """
 
 import argparse
 import json
 import os
+import random
+import resource
 import statistics
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +39,8 @@ sys.path.insert(0, str(ROOT))
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/mai_intel_bench"
 EVENTS_PER_CUSTOMER = 6  # the generator's pool is count // 6 customers
 EVALUATED_MAX = 3000  # held-out customers scored per size (a sample beyond that)
+DAYS = 120  # of simulated behaviour behind the predictions part
+BATCH = 5000  # customers and rollup rows written per bulk insert
 
 
 def parse_args():
@@ -36,7 +48,9 @@ def parse_args():
     parser.add_argument("--sizes", default="10000,100000", help="customers per recommendations run")
     parser.add_argument("--stitch-events", type=int, default=200_000, help="events per stitching run")
     parser.add_argument("--stitch-rounds", type=int, default=2, help="rounds of (off, on) runs, interleaved")
-    parser.add_argument("--parts", default="recommendations,stitching")
+    parser.add_argument("--parts", default="recommendations,stitching,predictions")
+    parser.add_argument("--prediction-sizes", default="1000,10000,100000", help="customers per predictions run")
+    parser.add_argument("--rescores", type=int, default=300, help="one-customer rescorings timed per size")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     return parser.parse_args()
 
@@ -227,6 +241,172 @@ def bench_stitching(events: int, rounds: int) -> dict:
     }
 
 
+def rss_mb() -> float:
+    """Current resident memory of this process (Linux), in MB."""
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    return round(pages * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
+
+
+def customers_simulate(workspace, size: int, seed: int) -> int:
+    """`size` customers and their day rollups over the last DAYS days; returns the rollup rows written."""
+    from django.utils import timezone
+
+    from integrations.models import Customer, CustomerDayRollup, DataSource
+
+    rng = random.Random(seed)
+    source = DataSource.objects.create(workspace=workspace, source_type="shopify", name="Bench store")
+    now = timezone.now()
+    today = timezone.localdate()
+    rows, written = [], 0
+    for start in range(0, size, BATCH):
+        chunk = []
+        histories = []
+        for number in range(start, min(start + BATCH, size)):
+            days = _visits(rng)
+            if not days:
+                days = [(rng.randint(0, DAYS - 1), False, 0)]
+            first, last = max(d for d, _, _ in days), min(d for d, _, _ in days)
+            chunk.append(
+                Customer(
+                    workspace=workspace,
+                    customer_key=f"c{number:07d}",
+                    first_seen_at=now - timedelta(days=first),
+                    last_seen_at=now - timedelta(days=last),
+                    event_count=len(days) * 2,
+                    purchase_count=sum(1 for _, bought, _ in days if bought),
+                )
+            )
+            histories.append(days)
+        created = Customer.objects.bulk_create(chunk, batch_size=BATCH)
+        for customer, days in zip(created, histories, strict=True):
+            for age, bought, cents in days:
+                moment = now - timedelta(days=age)
+                rows.append(
+                    CustomerDayRollup(
+                        workspace=workspace,
+                        customer=customer,
+                        day=today - timedelta(days=age),
+                        source=source,
+                        events=3 if bought else 1 + rng.randint(0, 2),
+                        type_mask=0b1 | (0b10000000 if bought else 0),
+                        purchases=1 if bought else 0,
+                        purchase_cents=cents,
+                        page_views=1,
+                        add_to_cart=1 if bought else rng.random() < 0.2,
+                        first_at=moment,
+                        last_at=moment,
+                        last_purchase_at=moment if bought else None,
+                    )
+                )
+        CustomerDayRollup.objects.bulk_create(rows, batch_size=BATCH, ignore_conflicts=True)
+        written += len(rows)
+        rows = []
+    return written
+
+
+def _visits(rng: random.Random) -> list[tuple[int, bool, int]]:
+    """Days ago of one customer's visits, whether each bought, and the order value in cents."""
+    kind = rng.random()
+    start = rng.uniform(0.5, 1.0) * DAYS
+    cadence = rng.uniform(4, 30)
+    stop = rng.uniform(0, start) if kind < 0.35 else 0  # fading customers stop at some point
+    buys = kind > 0.15  # browsers never buy
+    appetite = rng.uniform(0.2, 0.7)
+    visits, age, seen = [], start, set()
+    while age > stop:
+        day = int(age)
+        if day not in seen:
+            seen.add(day)
+            bought = buys and rng.random() < appetite
+            visits.append((day, bought, rng.randint(1500, 15000) if bought else 0))
+        age -= rng.expovariate(1 / cadence)
+    return visits
+
+
+def predictions_part(sizes: list[int], rescores: int) -> dict:
+    from django.db.models import Count
+
+    from accounts.models import Workspace
+    from ai.predictions.jobs import prediction_model_train_run, predictions_score_customers
+    from ai.predictions.models import CustomerPrediction, PredictionModel
+    from integrations.models import Customer
+
+    results = []
+    for index, size in enumerate(sizes):
+        workspace = Workspace.objects.create(name=f"Bench predictions {size}")
+        started = time.perf_counter()
+        rollup_rows = customers_simulate(workspace, size, seed=index + 1)
+        generated = time.perf_counter() - started
+        rss_before = rss_mb()
+        model = PredictionModel.objects.create(workspace=workspace, version=1)
+        started = time.perf_counter()
+        prediction_model_train_run(model_id=model.id)
+        job_seconds = time.perf_counter() - started
+        model.refresh_from_db()
+        rss_after_training = rss_mb()
+        ids = list(Customer.objects.filter(workspace=workspace).values_list("id", flat=True))
+        rng = random.Random(size)
+        latencies = []
+        rss_loop_start = rss_mb()
+        for _ in range(rescores):
+            customer_id = rng.choice(ids)
+            tick = time.perf_counter()
+            predictions_score_customers(workspace_id=workspace.id, customer_ids=[customer_id])
+            latencies.append((time.perf_counter() - tick) * 1000)
+        latencies.sort()
+        head = model.metrics.get("purchase30d", {})
+        churn = model.metrics.get("churnRisk", {})
+        results.append(
+            {
+                "customers": size,
+                "rollupRows": rollup_rows,
+                "generateSeconds": round(generated, 1),
+                "status": model.status,
+                "message": model.message,
+                "algorithm": model.algorithm,
+                "trainSeconds": model.training_seconds,  # features, split, fit, held-out metrics, refit
+                "jobSeconds": round(job_seconds, 2),  # the whole job: training plus scoring every customer
+                "scored": model.scored_customers,
+                "confidence": dict(
+                    CustomerPrediction.objects.filter(workspace=workspace)
+                    .order_by()
+                    .values_list("confidence")
+                    .annotate(n=Count("customer"))
+                ),
+                "heldOut": {
+                    "auc": head.get("auc"),
+                    "recencyBaselineAuc": head.get("baselineAuc"),
+                    "aucVsBaseline": head.get("aucLift"),
+                    "customers": head.get("customers"),
+                    "buyers": head.get("positives"),
+                    "brier": (head.get("calibration") or {}).get("brier"),
+                    "ece": (head.get("calibration") or {}).get("ece"),
+                    "churnAuc": churn.get("auc"),
+                    "churnRecencyBaselineAuc": churn.get("baselineAuc"),
+                    "value30dMae": (model.metrics.get("value30d") or {}).get("mae"),
+                    "value30dBaselineMae": (model.metrics.get("value30d") or {}).get("baselineMae"),
+                },
+                "rescoreOneCustomerMs": {
+                    "p50": round(statistics.median(latencies), 2),
+                    "p99": round(latencies[int(0.99 * (len(latencies) - 1))], 2),
+                    "max": round(latencies[-1], 2),
+                    "runs": len(latencies),
+                },
+                "rssMb": {
+                    "beforeTraining": rss_before,
+                    "afterTraining": rss_after_training,
+                    "rescoreLoopStart": rss_loop_start,
+                    "rescoreLoopEnd": rss_mb(),
+                },
+            }
+        )
+    return {
+        "sizes": results,
+        "peakRssMb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
 def main() -> None:
     args = parse_args()
     database_reset(args.database_url)
@@ -242,6 +422,9 @@ def main() -> None:
             print(json.dumps({"progress": f"recommendations {size}"}), file=sys.stderr, flush=True)
     if "stitching" in parts:
         result["stitching"] = bench_stitching(args.stitch_events, args.stitch_rounds)
+    if "predictions" in parts:
+        sizes = [int(s) for s in args.prediction_sizes.split(",")]
+        result["predictions"] = predictions_part(sizes, args.rescores)
     print(json.dumps(result, indent=2))
 
 

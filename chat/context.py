@@ -8,6 +8,7 @@ import logging
 from django.utils import timezone
 
 from ai.files.selectors import file_context_for_question
+from ai.predictions.selectors import predictions_summary
 from campaigns.selectors import campaign_summaries_recent
 from integrations.analysis.selectors import analysis_overview
 from integrations.selectors import data_source_summaries_for_workspace
@@ -55,8 +56,19 @@ def context_build(*, conversation: Conversation, question: str = "") -> dict:
         "sources": data_source_summaries_for_workspace(workspace_id=workspace.id),
         "analysis": _analysis(workspace),
         "campaigns": campaign_summaries_recent(workspace_id=workspace.id, limit=CAMPAIGNS_IN_CONTEXT),
+        "predictions": _predictions(workspace),
     }
     files = file_context_for_question(workspace_id=workspace.id, question=question)
     if files:
         context["files"] = files
     return context
+
+
+def _predictions(workspace) -> dict:
+    """The stored predictions' summary (model quality, likeliest buyers), shared per workspace for a minute."""
+    key = f"chat-context-predictions:{workspace.id}"
+    summary = shared_cache().get(key)
+    if summary is None:
+        summary = predictions_summary(workspace_id=workspace.id)
+        shared_cache().set(key, summary, ANALYSIS_CACHE_SECONDS)
+    return summary

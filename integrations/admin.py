@@ -5,9 +5,11 @@ from django.contrib import admin, messages
 
 from marketing_ai.errors import ApplicationError
 
+from .audiences.services import audience_refresh
 from .identity import identity_merge_undo
 from .models import (
     AnalysisSettings,
+    Audience,
     Customer,
     DataSource,
     Event,
@@ -183,3 +185,24 @@ class RecommendationStateAdmin(admin.ModelAdmin):
         for state in queryset:
             recommendations_refresh(workspace_id=state.workspace_id, full=True)
         self.message_user(request, f"{queryset.count()} workspace(s) refreshed.")
+
+
+@admin.register(Audience)
+class AudienceAdmin(admin.ModelAdmin):
+    """Saved audiences; rules are edited on the audience pages (validated there), refreshed from here."""
+
+    list_display = ["name", "workspace", "size", "refresh_status", "refreshed_at", "updated_at"]
+    list_filter = ["refresh_status"]
+    search_fields = ["name", "workspace__name"]
+    list_select_related = ["workspace"]
+    readonly_fields = ["workspace", "rules", "size", "refresh_status", "refresh_error", "refreshed_at", "created_by"]
+    actions = ["refresh"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Refresh the selected audiences now")
+    def refresh(self, request, queryset):
+        for audience in queryset:
+            audience_refresh(audience_id=audience.id)
+        self.message_user(request, f"Refreshed {queryset.count()} audience(s).", messages.SUCCESS)

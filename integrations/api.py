@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from accounts.selectors import workspace_current_for_user
 from accounts.serializers import StrictCharField
+from ai.predictions.selectors import customer_predictions_data
 from marketing_ai.openapi import paginated
 from marketing_ai.pagination import PageNumberPagination
 
@@ -225,6 +226,7 @@ class CustomerDetailApi(APIView):
         body = CustomerOutput(customer).data
         body["recentEvents"] = EventOutput(customer_recent_events(customer=customer), many=True).data
         body["identities"] = IdentityMergeOutput(identity_merges_for_customer(customer=customer), many=True).data
+        body["predictions"] = customer_predictions_data(customer=customer)
         return Response(body)
 
 

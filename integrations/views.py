@@ -14,6 +14,7 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from accounts.policy import policy_allows, policy_page
 from accounts.selectors import workspace_current_for_user
+from ai.predictions.selectors import customer_predictions_data
 from marketing_ai.errors import ApplicationError, NotFound
 
 from .analysis.coverage import coverage_report
@@ -298,6 +299,7 @@ def customer_detail(request, customer_id: int):
         "merges": identity_merges_for_customer(customer=customer),
         "can_undo_merges": policy_allows(user=request.user, workspace=customer.workspace_id, action="identities.undo"),
         **recommendations_block_context(request, customer=customer),
+        "predictions": customer_predictions_data(customer=customer),
     }
     return render(request, "integrations/customer_detail.html", context)
 

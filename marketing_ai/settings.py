@@ -260,6 +260,16 @@ CELERY_BEAT_SCHEDULE["integrations-refresh-audiences"] = {
     "task": "integrations.tasks.audiences_refresh_due_task",
     "schedule": timedelta(minutes=15),
 }
+# Predictions: every customer is rescored nightly (recency moves with the calendar); customers of a stored batch
+# are rescored at once when the batch has at most PREDICTIONS_RESCORE_MAX_CUSTOMERS of them (imports wait for night).
+PREDICTIONS_MIN_CUSTOMERS = env.int("PREDICTIONS_MIN_CUSTOMERS", default=100)
+PREDICTIONS_MIN_BUYERS = env.int("PREDICTIONS_MIN_BUYERS", default=10)
+PREDICTIONS_MIN_EVENTS = env.int("PREDICTIONS_MIN_EVENTS", default=2)
+PREDICTIONS_RESCORE_MAX_CUSTOMERS = env.int("PREDICTIONS_RESCORE_MAX_CUSTOMERS", default=1000)
+CELERY_BEAT_SCHEDULE["ai-predictions-rescore"] = {
+    "task": "ai.predictions.tasks.predictions_rescore_task",
+    "schedule": crontab(hour=2, minute=30),
+}
 # Campaigns: overdue approval steps escalate.
 CELERY_BEAT_SCHEDULE["campaigns-escalate-approvals"] = {
     "task": "campaigns.tasks.approval_escalate_task",

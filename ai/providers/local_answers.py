@@ -8,6 +8,7 @@ invitation to connect data.
 from ..intent.classifier import intent_classify
 from .base import ChatRequest
 from .local_files import file_analysis_text, file_citation_answer
+from .local_predictions import is_prediction_question, predictions_answer
 
 SEGMENT_LABELS = {
     "cart_abandoners": "cart abandoners",
@@ -245,6 +246,8 @@ def answer_for(request: ChatRequest) -> str:
     analysis = context.get("analysis") or {}
     sources = context.get("sources") or []
     entities = intent.get("entities") or {}
+    if "predictions" in context and is_prediction_question(question):
+        return predictions_answer(context["predictions"])
     if kind == "data_source_help":
         return _source_answer(entities, sources)
     if not sources and kind in ("campaign_recommendation", "performance_question", "greeting"):

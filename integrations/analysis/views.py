@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from accounts.display import label, money_format
 from accounts.policy import policy_page
 from accounts.selectors import workspace_current_for_user
+from ai.predictions.selectors import predictions_for_customers
 from integrations.audiences_out import audience_push_list_for_user, audience_push_start
 from integrations.models import AudiencePush, EventRollup
 from integrations.recommendations.blocks import recommendations_block_context
@@ -96,6 +97,11 @@ def segment_customers(request, name: str):
     rows = segment_customer_list(workspace=workspace, name=name, **filters)
     page = Paginator(rows, SEGMENT_PAGE_SIZE).get_page(request.GET.get("page"))
     members = segment_members_describe(workspace=workspace, name=name, rows=page.object_list)
+    predictions = predictions_for_customers(
+        workspace_id=workspace.id, customer_ids=[member["customerId"] for member in members]
+    )
+    for member in members:
+        member["prediction"] = predictions.get(member["customerId"])
     params = request.GET.copy()
     params.pop("page", None)
     api_params = {"from": filters.get("date_from"), "to": filters.get("date_to"), "source": filters.get("source_id")}

@@ -48,7 +48,7 @@ PREDICTION_FIELDS = {
     "nextOrderDays": "Days to next order",
 }
 EVENT_TYPES = tuple(choice for choice in Event.EventType.values if choice in TYPE_BITS)
-CONDITION_TYPES = ("segment", "event", "total")
+CONDITION_TYPES = ("segment", "event", "total", "prediction")
 CONDITION_LABELS = {
     "segment": "Segment",
     "event": "Did / didn't do",

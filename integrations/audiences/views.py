@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.policy import policy_page
 from accounts.selectors import workspace_current_for_user
+from ai.predictions.selectors import predictions_for_customers
 from integrations.audiences_out import audience_push_list_for_user, audience_push_start
 from integrations.models import AudiencePush
 from integrations.selectors import meta_connection_for_workspace
@@ -138,11 +139,15 @@ def _builder_page(request, *, audience, state, rows, preview=None, error=None, s
 def audience_detail(request, audience_id: int):
     audience = audience_get_for_user(user=request.user, audience_id=audience_id)
     page = Paginator(audience_customers(audience=audience), MEMBER_PAGE_SIZE).get_page(request.GET.get("page"))
+    predictions = predictions_for_customers(
+        workspace_id=audience.workspace_id, customer_ids=[customer.id for customer in page.object_list]
+    )
     history = _last_per_day(audience_size_history(audience=audience))
     context = {
         "audience": audience,
         "summary": rules_describe(audience.rules),
         "page": page,
+        "members": [(customer, predictions.get(customer.id)) for customer in page.object_list],
         "chart": time_chart(
             title="Audience size",
             labels=[point.measured_at.date().isoformat() for point in history],

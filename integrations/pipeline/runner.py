@@ -14,6 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from integrations.models import DataSource, SyncJob
+from integrations.signals import events_stored
 from marketing_ai.live import live_publish
 from monitoring.metrics import events_ingested_record
 
@@ -66,15 +67,26 @@ def batch_ingest(*, source: DataSource, items: Iterable, mapper: Mapper, **kwarg
     received_at = timezone.now()
     result = items_map(items=items, mapper=mapper, received_at=received_at, **kwargs)
     inserted = events_store(source=source, records=result.records, received_at=received_at)
-    batch_recorded(source=source, mapped=len(result.records), inserted=inserted, rejected=len(result.rejected))
+    batch_recorded(
+        source=source,
+        mapped=len(result.records),
+        inserted=inserted,
+        rejected=len(result.rejected),
+        customer_keys={record.customer_key for record in result.records},
+    )
     return result, inserted
 
 
-def batch_recorded(*, source: DataSource, mapped: int, inserted: int, rejected: int) -> None:
+def batch_recorded(
+    *, source: DataSource, mapped: int, inserted: int, rejected: int, customer_keys: set[str] = frozenset()
+) -> None:
     """Every stored batch passes here: count what the coverage report shows (duplicates dropped, rejected events,
-    when data last arrived) on the source, and tell the workspace's open pages (after commit, coalesced)."""
+    when data last arrived) on the source, tell the workspace's open pages (after commit, coalesced), and send
+    `events_stored` with the batch's customers (predictions rescore them)."""
     if not (mapped or rejected):
         return
+    if inserted and customer_keys - {""}:
+        events_stored.send(sender=DataSource, workspace_id=source.workspace_id, customer_keys=customer_keys - {""})
     DataSource.objects.filter(id=source.id).update(
         last_event_at=timezone.now(),
         duplicates_dropped=F("duplicates_dropped") + max(mapped - inserted, 0),
@@ -204,7 +216,8 @@ def job_batches_run(
                 if not job_owned(job).update(**updates):
                     raise JobLost
                 mapped, rejected = len(result.records), len(result.rejected)
-                batch_recorded(source=source, mapped=mapped, inserted=inserted, rejected=rejected)
+                keys = {record.customer_key for record in result.records}
+                batch_recorded(source=source, mapped=mapped, inserted=inserted, rejected=rejected, customer_keys=keys)
                 job_announce(job, status=SyncJob.Status.RUNNING, progress=updates.get("progress"))
     job.refresh_from_db()
     return job

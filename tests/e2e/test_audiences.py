@@ -48,3 +48,29 @@ def test_an_audience_is_built_with_the_rule_builder_and_shows_its_members(page, 
     expect(page.locator(".audience-size")).to_contain_text(f"{expected:,} customer")
     expect(page.locator(".members-table tbody tr")).to_have_count(min(expected, 50))
     expect(page.locator("svg.time-chart")).to_be_visible()
+
+
+def test_an_admin_trains_predictions_in_the_browser_and_they_show_on_a_customer(page, live_asgi_server, settings):
+    from ai.predictions.models import CustomerPrediction
+    from tests.ai.prediction_data import histories_create
+
+    settings.PREDICTIONS_MIN_CUSTOMERS = 60
+    owner = user_register(
+        email="ml@acme.test", password="Correct-Horse-42", first_name="Mo", last_name="Del", company_name="Acme"
+    )
+    histories_create(owner.current_workspace, customers=120)
+    sign_in(page, owner, live_asgi_server)
+
+    page.goto("/predictions/")
+    expect(page.get_by_role("heading", name="No model yet")).to_be_visible()
+    page.get_by_role("button", name="Train the model").click()
+
+    expect(page.get_by_role("heading", name="How good is it?")).to_be_visible()
+    expect(page.get_by_text("from recency alone").first).to_be_visible()
+    top = CustomerPrediction.objects.exclude(confidence="insufficient").order_by("-purchase_30d", "customer_id").first()
+    page.get_by_role("link", name=top.customer.customer_key).first.click()
+
+    card = page.locator("#predictions")
+    expect(card).to_contain_text(f"{round(100 * top.purchase_30d)}%")
+    expect(card).to_contain_text("Chance to buy in the next 30 days")
+    expect(card).to_contain_text(f"{top.get_confidence_display()} confidence")
