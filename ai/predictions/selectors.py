@@ -1,8 +1,10 @@
 """Prediction reads, scoped to the actor's workspace (another workspace's model is a 404)."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import workspace_current_for_user
@@ -43,10 +45,6 @@ def predictions_for_customers(*, workspace_id: int, customer_ids: list[int]) -> 
 def prediction_condition(*, workspace, field: str, op: str, value: Decimal) -> Q:
     """An audience rule over predictions as a filter on customers: only confident predictions ever match."""
     if field == "nextOrderDays":
-        from datetime import timedelta
-
-        from django.utils import timezone
-
         day = timezone.localdate() + timedelta(days=int(value))
         column, value = "next_order_on", day
     else:

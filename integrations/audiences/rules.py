@@ -17,6 +17,7 @@ customer without a confident prediction never matches one). Nothing here scans r
 
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
 
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
@@ -176,9 +177,7 @@ def rules_condition(*, workspace, rules: dict) -> Q:
     return combined
 
 
-def _zone(workspace):
-    from zoneinfo import ZoneInfo
-
+def _zone(workspace) -> ZoneInfo:
     return ZoneInfo(analysis_time_zone(workspace_id=workspace.id))
 
 
