@@ -1,6 +1,7 @@
 """The predictions page: the active model and its held-out quality, versions (train, roll back), likely buyers and
 churn risks. Thin: selectors and services do the work."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -44,6 +45,7 @@ def predictions(request):
         "buyers": likely_buyers(workspace_id=workspace.id, limit=LIST_SIZE) if active else [],
         "risks": churn_risks(workspace_id=workspace.id, limit=LIST_SIZE) if active else [],
         "is_admin": _is_admin(request.user),
+        "min_events": settings.PREDICTIONS_MIN_EVENTS,
     }
     return render(request, "ai/predictions.html", context)
 
