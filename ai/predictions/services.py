@@ -7,31 +7,25 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 
-from accounts.models import Membership, User, Workspace
+from accounts.models import User, Workspace
+from accounts.policy import policy_require
 from accounts.selectors import workspace_current_for_user
 from marketing_ai.celery import QUEUE_UNAVAILABLE, task_publish, task_publish_on_commit
-from marketing_ai.errors import Conflict, PermissionDenied
+from marketing_ai.errors import Conflict
 
 from .jobs import prediction_model_make_active
 from .models import PredictionModel
 from .tasks import prediction_model_train_task, predictions_score_customers_task
 
 logger = logging.getLogger(__name__)
-ADMIN_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN)
 RUNNING = (PredictionModel.Status.QUEUED, PredictionModel.Status.TRAINING)
-
-
-def prediction_ensure_admin(*, user: User, workspace: Workspace) -> None:
-    """PermissionDenied (403) unless the user may train and roll back models (admins and owners)."""
-    if not Membership.objects.filter(user=user, workspace=workspace, role__in=ADMIN_ROLES).exists():
-        raise PermissionDenied("Only admins can train or roll back prediction models.")
 
 
 @transaction.atomic
 def prediction_model_train_start(*, user: User, kind: str = PredictionModel.Kind.CUSTOMER) -> PredictionModel:
     """Queue a training job for the user's current workspace (admins); 409 while one is queued or training."""
     workspace = workspace_current_for_user(user=user)
-    prediction_ensure_admin(user=user, workspace=workspace)
+    policy_require(user=user, workspace=workspace, action="models.train")
     Workspace.objects.select_for_update().filter(id=workspace.id).first()  # one start at a time per workspace
     if PredictionModel.objects.filter(workspace=workspace, status__in=RUNNING).exists():
         raise Conflict("A model is already being trained for this workspace.")
@@ -50,8 +44,7 @@ def prediction_model_train_start(*, user: User, kind: str = PredictionModel.Kind
 def prediction_model_activate(*, model: PredictionModel, user: User | None) -> PredictionModel:
     """Make this trained version the active one (workspace admins, or staff in the Django admin with `user=None`;
     roll back or forward) and rescore every customer."""
-    if user is not None:
-        prediction_ensure_admin(user=user, workspace=model.workspace)
+    policy_require(user=user, workspace=model.workspace_id, action="models.train")
     if model.status != PredictionModel.Status.READY:
         raise Conflict("Only a trained version can be activated.")
     return prediction_model_make_active(model=model)

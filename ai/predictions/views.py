@@ -8,8 +8,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.models import Membership
-from accounts.selectors import membership_current_for_user, workspace_current_for_user
+from accounts.policy import policy_allows, policy_page
+from accounts.selectors import workspace_current_for_user
 from marketing_ai.errors import ApplicationError, NotFound
 
 from .selectors import (
@@ -22,11 +22,6 @@ from .selectors import (
 from .services import RUNNING, prediction_model_activate, prediction_model_train_start
 
 LIST_SIZE = 15
-
-
-def _is_admin(user) -> bool:
-    membership = membership_current_for_user(user=user)
-    return bool(membership) and membership.role in (Membership.Role.OWNER, Membership.Role.ADMIN)
 
 
 @login_required
@@ -44,7 +39,7 @@ def predictions(request):
         "training": any(version.status in RUNNING for version in versions),
         "buyers": likely_buyers(workspace_id=workspace.id, limit=LIST_SIZE) if active else [],
         "risks": churn_risks(workspace_id=workspace.id, limit=LIST_SIZE) if active else [],
-        "is_admin": _is_admin(request.user),
+        "is_admin": policy_allows(user=request.user, workspace=workspace, action="models.train"),
         "min_events": settings.PREDICTIONS_MIN_EVENTS,
     }
     return render(request, "ai/predictions.html", context)
@@ -52,6 +47,7 @@ def predictions(request):
 
 @login_required
 @require_POST
+@policy_page("models.train")
 def predictions_train(request):
     try:
         prediction_model_train_start(user=request.user)
@@ -64,6 +60,7 @@ def predictions_train(request):
 
 @login_required
 @require_POST
+@policy_page("models.train")
 def predictions_activate(request, model_id: int):
     try:
         model = prediction_model_get_for_user(user=request.user, model_id=model_id)

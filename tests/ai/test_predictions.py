@@ -6,6 +6,7 @@ import json
 from datetime import date, timedelta
 
 import pytest
+from django.template.defaultfilters import floatformat
 from django.utils import timezone
 
 from accounts.models import Membership
@@ -216,7 +217,7 @@ def test_the_predictions_page_shows_quality_likely_buyers_and_versions(train, st
 
     html = logged_in_client.get("/predictions/").content.decode()
 
-    assert f"{model['metrics']['purchase30d']['auc']:.3f}" in html
+    assert floatformat(model["metrics"]["purchase30d"]["auc"], 3) in html
     assert "from recency alone" in html and "Likely to buy in the next 30 days" in html
     assert "v1" in html and "Active" in html
 
