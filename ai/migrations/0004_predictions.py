@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0007_rate_counter'),
-        ('ai', '0002_keys_personal_calls_user_feature'),
+        ('ai', '0003_files'),
         ('integrations', '0011_saved_audiences'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
