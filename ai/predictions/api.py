@@ -5,6 +5,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from marketing_ai.openapi import paginated
 from marketing_ai.pagination import PageNumberPagination
 
 from .models import CustomerPrediction, PredictionModel
@@ -88,7 +89,7 @@ class ModelTrainApi(APIView):
 
 
 class ModelListApi(APIView):
-    @extend_schema(responses=PredictionModelOutput(many=True), tags=["predictions"])
+    @extend_schema(responses=paginated(PredictionModelOutput), tags=["predictions"])
     def get(self, request) -> Response:
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(prediction_model_list_for_user(user=request.user), request, view=self)
