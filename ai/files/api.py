@@ -8,6 +8,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from marketing_ai.openapi import paginated
 from marketing_ai.pagination import PageNumberPagination
 
 from .selectors import file_get_for_user, file_list_for_user
@@ -87,7 +88,7 @@ class FileListApi(APIView):
     class Input(serializers.Serializer):
         file = serializers.FileField(allow_empty_file=True)
 
-    @extend_schema(responses=FileOutput(many=True))
+    @extend_schema(responses=paginated(FileOutput))
     def get(self, request):
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(file_list_for_user(user=request.user), request, view=self)
