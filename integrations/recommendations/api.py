@@ -65,6 +65,7 @@ class ProductRecommendationListApi(APIView):
         params = request.query_params
         customer, segment = params.get("customer", "").strip(), params.get("segment", "").strip()
         limit = settings.RECOMMENDATIONS_MAX
+        filters = analysis_filters(request)  # range and source checked on every branch; a foreign source is a 404
         if customer:
             if not customer.isdigit():
                 raise ApplicationError("Some fields are invalid.", errors={"customer": ["Give a customer id."]})
@@ -76,7 +77,6 @@ class ProductRecommendationListApi(APIView):
                 choices = ", ".join(SEGMENTS)
                 raise ApplicationError("Some fields are invalid.", errors={"segment": [f"Choose one of {choices}."]})
             workspace = workspace_current_for_user(user=request.user)
-            filters = analysis_filters(request)  # a source of another workspace is a 404, as on the analysis API
             found = segment_recommendations(workspace=workspace, segment=segment, limit=limit, **filters)
         else:  # neither: the workspace's best sellers
             found = products_to_feature(workspace=workspace_current_for_user(user=request.user), limit=limit)
