@@ -17,7 +17,7 @@ Two processes, so that the fake never shares an event loop with what is measured
 
 Time to first token = first text received - request start; per chunk = receive time - the fake's emit time.
 At `--concurrency N`, N answers run at once (`--rounds` times); at 1, `--answers` run one after another.
-The aim (issue 11): the router adds at most 5 ms p50 to time to first token.
+The aim: the router adds at most 5 ms p50 to time to first token.
 """
 
 import argparse

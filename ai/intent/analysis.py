@@ -81,9 +81,10 @@ async def aintent_for_answer(
     """The intent a chat answer is shaped by: the offline classifier's when it is sure (confidence at least
     INTENT_LOCAL_CONFIDENCE), else `aintent_analyze`'s.
 
-    Asking the model is a whole round trip before the answer's own call starts; the classifier answers in well
-    under a millisecond, and at the default threshold it is sure of ~80% of messages, with ~96% accuracy on
-    those in cross-validation (bench/intent_accuracy.py, `confidenceGate`). The model is asked about the rest.
+    Asking the model is a whole round trip before the answer's own call starts, while the classifier answers
+    at once; the threshold weighs how many messages skip the model against how accurate the classifier is on
+    those (bench/intent_accuracy.py, `confidenceGate`; figures in bench/README.md). The model is asked about the
+    rest.
     """
     offline = intent_classify(text=text)
     if offline["confidence"] >= settings.INTENT_LOCAL_CONFIDENCE:

@@ -21,8 +21,8 @@ _clients_per_call: contextvars.ContextVar[bool] = contextvars.ContextVar("client
 
 @functools.cache
 def tls_context() -> ssl.SSLContext:
-    """One TLS context per process: building it loads the whole CA bundle (~80 ms of blocked event loop),
-    which each SDK would otherwise repeat for every client, i.e. for every chat answer."""
+    """One TLS context per process: building it loads the whole CA bundle, blocking the event loop, which each
+    SDK would otherwise repeat for every client, i.e. for every chat answer."""
     try:
         import certifi
 

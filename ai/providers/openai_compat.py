@@ -38,9 +38,9 @@ def provider_error_from(exc: Exception) -> ProviderError:
 def client_for(*, api_key: str, base_url: str, timeout: float | None = None) -> AsyncOpenAI:
     """An SDK client with our timeout and no SDK-level retries (the router owns retries).
 
-    It runs on the SDK's aiohttp transport: reading a streamed answer costs ~27 us of CPU per chunk there
-    against ~65 us on the default httpx one, and its connection pool does not scan every connection on each
-    request (which made hundreds of concurrent streams on one client quadratic).
+    It runs on the SDK's aiohttp transport: it reads a streamed answer with less CPU per chunk than the default
+    httpx one, and its connection pool does not scan every connection on each request, so many concurrent
+    streams on one kept client stay cheap (figures: bench/README.md, "bench/ai.py").
     """
     return AsyncOpenAI(
         api_key=api_key,
@@ -172,8 +172,8 @@ class OpenAICompatibleProvider(KeyedProvider):
         async with openai_client_lease(api_key=self.api_key, base_url=self.base_url) as client:
             # The SDK's own request (auth, base URL, timeouts, HTTP errors as openai exceptions) with the body
             # as plain JSON, and its stream read as plain JSON: the typed layer of `chat.completions.create`
-            # cost ~1.4 ms of CPU per request to check the parameters and ~70 us per chunk to build typed
-            # objects, most of what a busy chat process did.
+            # validates the parameters on every request and builds a typed object per chunk, CPU a busy chat
+            # process cannot spare (figures: bench/README.md, "bench/ai.py").
             try:
                 response = await client.post("/chat/completions", body=body, cast_to=httpx2.Response, stream=True)
             except openai.OpenAIError as exc:
