@@ -9,34 +9,31 @@ from ai.providers.kept import clients_per_call
 from ai.router import stream_reply
 
 from .fake_openai import FakeOpenAI, fake_openai_settings
-from .fake_providers import FakeAnthropic, FakeGemini, fake_providers_settings
+from .fake_providers import FakeAnthropic, FakeGemini, fake_providers_settings, running
 
 
 @pytest.fixture
 def fake(settings):
     """A running fake OpenAI-compatible server that the openai provider points to (stopped after the test)."""
-    server = FakeOpenAI().start()
-    fake_openai_settings(settings, server)
-    yield server
-    server.stop()
+    with running(FakeOpenAI()) as server:
+        fake_openai_settings(settings, server)
+        yield server
 
 
 @pytest.fixture
 def gemini(settings):
     """A running fake Gemini API that the gemini provider points to (stopped after the test)."""
-    server = FakeGemini().start()
-    fake_providers_settings(settings, gemini=server)
-    yield server
-    server.stop()
+    with running(FakeGemini()) as server:
+        fake_providers_settings(settings, gemini=server)
+        yield server
 
 
 @pytest.fixture
 def claude(settings):
     """A running fake Anthropic API that the claude provider points to (stopped after the test)."""
-    server = FakeAnthropic().start()
-    fake_providers_settings(settings, claude=server)
-    yield server
-    server.stop()
+    with running(FakeAnthropic()) as server:
+        fake_providers_settings(settings, claude=server)
+        yield server
 
 
 def stream_then_stop(**kwargs) -> list[dict]:

@@ -11,14 +11,14 @@ import json
 import threading
 import time
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
-from .fake_providers import FakeProviderServer
+from .fake_providers import FakeProviderServer, ServedFromThread
 
 MODEL = "gpt-4o-mini"
 
 
-class FakeOpenAI:
+class FakeOpenAI(ServedFromThread):
     def __init__(self):
         self.behaviours: deque[str] = deque()
         self.reply = "Your cart abandoners are the quickest win: 12 people added to cart without buying."
@@ -127,22 +127,7 @@ class FakeOpenAI:
                 except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
                     fake.client_hung_up.set()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def start(self) -> "FakeOpenAI":
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    @property
-    def completions(self) -> list[dict]:
-        return [r for r in self.requests if r["method"] == "POST"]
+        self.base_url = self.serve(Handler) + "/v1"
 
 
 def fake_openai_settings(settings, fake: FakeOpenAI, *, providers=("openai", "local")) -> None:

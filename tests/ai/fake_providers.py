@@ -14,6 +14,7 @@ provider's own in-stream error event), "drip" (streams slowly until the client h
 "replay:<path>" (serve that file's bytes as the stream, e.g. a documented fixture).
 """
 
+import contextlib
 import json
 import re
 import threading
@@ -23,7 +24,42 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 
-class FakeProviderServer:
+@contextlib.contextmanager
+def running(fake: "ServedFromThread"):
+    """The fake, started, and stopped when the block ends."""
+    fake.start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+class ServedFromThread:
+    """A fake's HTTP/1.1 server on a free local port, served from a daemon thread; the requests it saw."""
+
+    requests: list[dict]
+
+    def serve(self, handler: type[BaseHTTPRequestHandler]) -> str:
+        """Bind the server for `handler` (started by `start`); its address."""
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    @property
+    def completions(self) -> list[dict]:
+        return [r for r in self.requests if r["method"] == "POST"]
+
+
+class FakeProviderServer(ServedFromThread):
     """The plumbing both fakes share: a threaded HTTP/1.1 server, queued behaviours and the requests it saw."""
 
     valid_keys = {"fake-valid-key-1234", "fake-valid-key-5678"}
@@ -71,22 +107,7 @@ class FakeProviderServer:
                 except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
                     fake.client_hung_up.set()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.address = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-    @property
-    def completions(self) -> list[dict]:
-        return [r for r in self.requests if r["method"] == "POST"]
+        self.address = self.serve(Handler)
 
     # What each fake fills in.
 
