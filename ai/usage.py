@@ -13,7 +13,8 @@ from accounts.models import Workspace
 from .models import ProviderCall, UsageDailySummary
 
 
-def _day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """The UTC instants [start 00:00, the day after end 00:00) that the days start..end cover."""
     low = datetime.combine(start, datetime.min.time(), tzinfo=UTC)
     high = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
     return low, high
@@ -59,7 +60,7 @@ def usage_aggregate(*, start: date, end: date, workspace: Workspace | None = Non
         day="(created_at AT TIME ZONE 'UTC')::date" if postgres else "date(created_at)",
         workspace_filter="AND workspace_id = %s" if workspace is not None else "",
     )
-    low, high = _day_bounds(start, end)
+    low, high = day_bounds(start, end)
     adapt = connection.ops.adapt_datetimefield_value
     group_params = [adapt(low), adapt(high)] + ([workspace.pk] if workspace is not None else [])
     now = adapt(timezone.now())
@@ -102,7 +103,7 @@ def usage_totals(rows) -> dict:
 
 def _today_live(*, workspace: Workspace, today: date) -> list[UsageDailySummary]:
     """Today's rows straight from the call log, unsaved (the nightly job stores them): a read never writes."""
-    low, high = _day_bounds(today, today)
+    low, high = day_bounds(today, today)
     grouped = (
         ProviderCall.objects.filter(workspace=workspace, created_at__gte=low, created_at__lt=high)
         .values("provider")

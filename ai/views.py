@@ -5,7 +5,7 @@ Thin HTMX views: parse the form, call one service from `ai.keys` or `ai.usage`, 
 Only owners and admins may change provider settings (403 otherwise); everyone in the workspace may look.
 """
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -32,6 +32,7 @@ from .keys import (
     user_can_manage_providers,
 )
 from .usage import (
+    day_bounds,
     usage_aggregate,
     usage_breakdown_for_workspace,
     usage_daily_for_workspace,
@@ -160,10 +161,7 @@ BREAKDOWN_TITLES = {"feature": "Per feature", "model": "Per model", "user": "Per
 
 
 def _breakdowns(*, workspace, start, end) -> list[dict]:
-    since, until = (
-        datetime.combine(start, time.min, tzinfo=UTC),
-        datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC),
-    )
+    since, until = day_bounds(start, end)
     return [
         {
             "by": by,
