@@ -157,26 +157,21 @@ def test_the_model_is_asked_to_feature_the_products_the_campaigns_segment_is_lik
 
     source = DataSource.objects.create(workspace=workspace, source_type="gtm", name="Site")
     moment = timezone.now() - timedelta(days=2)
-    carts = [
-        EventRecord(
-            external_id=f"c{n}",
-            event_type="add_to_cart",
-            occurred_at=moment,
-            customer_key=f"k{n}",
-            properties={"items": [{"item_id": "B7", "item_name": "Trail Boot"}]},
-        )
-        for n in range(3)
-    ]
-    views = [
-        EventRecord(
-            external_id=f"v{n}",
-            event_type="view_item",
-            occurred_at=moment,
-            customer_key=f"w{n}",
-            properties={"items": [{"item_id": "S1", "item_name": "Sock"}]},
-        )
-        for n in range(3)
-    ]
+    def item_events(event_type: str, prefix: str, item_id: str, item_name: str) -> list[EventRecord]:
+        """Three customers' `event_type` events on one product."""
+        return [
+            EventRecord(
+                external_id=f"{prefix}{n}",
+                event_type=event_type,
+                occurred_at=moment,
+                customer_key=f"{prefix}k{n}",
+                properties={"items": [{"item_id": item_id, "item_name": item_name}]},
+            )
+            for n in range(3)
+        ]
+
+    carts = item_events("add_to_cart", "c", "B7", "Trail Boot")
+    views = item_events("view_item", "v", "S1", "Sock")
     events_store(source=source, records=carts + views)
     recommendations_refresh(workspace_id=workspace.id)
     fake.behaviours.append(
