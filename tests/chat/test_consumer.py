@@ -40,6 +40,16 @@ async def settled(message_id: int, *, timeout: float = 10) -> Message | None:
     raise AssertionError("the answer is still streaming")
 
 
+async def answer_started_then_left(conversation, session_key, *, frames: int) -> list[dict]:
+    """Ask for an answer on one socket, read its first `frames` events, and leave while it is still written."""
+    first = ws_communicator(f"/ws/chat/{conversation.id}/", session_key=session_key)
+    await first.connect()
+    await first.send_json_to({"type": "message", "content": "Tell me everything"})
+    seen = [await first.receive_json_from(timeout=5) for _ in range(frames)]
+    await first.disconnect()
+    return seen
+
+
 def text_of(events) -> str:
     return "".join(e["content"] for e in events if e["type"] == "chunk")
 
@@ -155,11 +165,7 @@ async def test_stop_aborts_the_provider_call_and_keeps_the_partial_answer_with_u
 
 
 async def test_disconnect_mid_stream_keeps_the_answer(conversation, session_key, fake_llm):
-    communicator = ws_communicator(f"/ws/chat/{conversation.id}/", session_key=session_key)
-    await communicator.connect()
-    await communicator.send_json_to({"type": "message", "content": "Tell me everything"})
-    events = [await communicator.receive_json_from(timeout=5) for _ in range(4)]
-    await communicator.disconnect()
+    events = await answer_started_then_left(conversation, session_key, frames=4)
 
     message = await settled(events[0]["messageId"])
     # The producer is detached from the socket: the answer is finished and kept for the next visit.
@@ -168,11 +174,7 @@ async def test_disconnect_mid_stream_keeps_the_answer(conversation, session_key,
 
 
 async def test_reconnecting_during_an_answer_resumes_it_where_it_is(conversation, session_key, fake_llm):
-    first = ws_communicator(f"/ws/chat/{conversation.id}/", session_key=session_key)
-    await first.connect()
-    await first.send_json_to({"type": "message", "content": "Tell me everything"})
-    seen = [await first.receive_json_from(timeout=5) for _ in range(4)]
-    await first.disconnect()
+    seen = await answer_started_then_left(conversation, session_key, frames=4)
 
     second = ws_communicator(f"/ws/chat/{conversation.id}/", session_key=session_key)
     assert (await second.connect())[0]
@@ -185,11 +187,7 @@ async def test_reconnecting_during_an_answer_resumes_it_where_it_is(conversation
 
 
 async def test_stop_from_a_resumed_socket_stops_the_answer(conversation, session_key, fake_llm):
-    first = ws_communicator(f"/ws/chat/{conversation.id}/", session_key=session_key)
-    await first.connect()
-    await first.send_json_to({"type": "message", "content": "Tell me everything"})
-    seen = [await first.receive_json_from(timeout=5) for _ in range(3)]
-    await first.disconnect()
+    seen = await answer_started_then_left(conversation, session_key, frames=3)
     second = ws_communicator(f"/ws/chat/{conversation.id}/", session_key=session_key)
     await second.connect()
     await second.receive_json_from(timeout=5)  # intent
@@ -235,11 +233,7 @@ async def test_with_the_channel_layer_down_a_resumed_answer_says_so_and_still_ar
         "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [_dead_redis_url()]}}
     }
     channel_layers.backends.clear()
-    first = ws_communicator(f"/ws/chat/{conversation.id}/", session_key=session_key)
-    await first.connect()
-    await first.send_json_to({"type": "message", "content": "Tell me everything"})
-    seen = [await first.receive_json_from(timeout=5) for _ in range(3)]
-    await first.disconnect()
+    seen = await answer_started_then_left(conversation, session_key, frames=3)
 
     second = ws_communicator(f"/ws/chat/{conversation.id}/", session_key=session_key)
     assert (await second.connect())[0]
