@@ -157,6 +157,7 @@ def test_the_model_is_asked_to_feature_the_products_the_campaigns_segment_is_lik
 
     source = DataSource.objects.create(workspace=workspace, source_type="gtm", name="Site")
     moment = timezone.now() - timedelta(days=2)
+
     def item_events(event_type: str, prefix: str, item_id: str, item_name: str) -> list[EventRecord]:
         """Three customers' `event_type` events on one product."""
         return [
