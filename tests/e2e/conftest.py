@@ -11,6 +11,7 @@ import pytest
 
 from tests.servers import AsgiServerThread, free_port
 
+PASSWORD = "Correct-Horse-42"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--no-first-run"]
 
 
@@ -60,6 +61,19 @@ def page(chromium, live_asgi_server):
     page = context.new_page()
     yield page
     context.close()
+
+
+def owner_register(email: str, *, first_name: str = "Ada", last_name: str = "Owner", demo_customers: int = 0):
+    """A new owner of an "Acme" workspace, optionally with `demo_customers` demo customers and their events."""
+    from accounts.services import user_register
+    from integrations.jobs import demo_data_ensure
+
+    owner = user_register(
+        email=email, password=PASSWORD, first_name=first_name, last_name=last_name, company_name="Acme"
+    )
+    if demo_customers:
+        demo_data_ensure(workspace=owner.current_workspace, count=demo_customers)
+    return owner
 
 
 def sign_in(page, user, base_url: str) -> None:

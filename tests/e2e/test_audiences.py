@@ -3,22 +3,16 @@
 import pytest
 from playwright.sync_api import expect
 
-from accounts.services import user_register
-from integrations.jobs import demo_data_ensure
 from integrations.models import Audience, Customer
 
-from .conftest import sign_in
+from .conftest import owner_register, sign_in
 
 pytestmark = [pytest.mark.e2e]
 
 
 @pytest.fixture
 def owner(transactional_db):
-    owner = user_register(
-        email="aud@acme.test", password="Correct-Horse-42", first_name="Ada", last_name="Owner", company_name="Acme"
-    )
-    demo_data_ensure(workspace=owner.current_workspace, count=80)
-    return owner
+    return owner_register("aud@acme.test", demo_customers=80)
 
 
 def test_an_audience_is_built_with_the_rule_builder_and_shows_its_members(page, live_asgi_server, owner):
@@ -55,9 +49,7 @@ def test_an_admin_trains_predictions_in_the_browser_and_they_show_on_a_customer(
     from tests.ai.prediction_data import histories_create
 
     settings.PREDICTIONS_MIN_CUSTOMERS = 60
-    owner = user_register(
-        email="ml@acme.test", password="Correct-Horse-42", first_name="Mo", last_name="Del", company_name="Acme"
-    )
+    owner = owner_register("ml@acme.test", first_name="Mo", last_name="Del")
     histories_create(owner.current_workspace, customers=120)
     sign_in(page, owner, live_asgi_server)
 

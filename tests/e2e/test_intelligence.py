@@ -4,22 +4,16 @@ and what to offer next; an editor undoes a merge and refreshes the recommendatio
 import pytest
 from playwright.sync_api import expect
 
-from accounts.services import user_register
-from integrations.jobs import demo_data_ensure
 from integrations.models import Customer, IdentityMerge
 
-from .conftest import sign_in
+from .conftest import owner_register, sign_in
 
 pytestmark = [pytest.mark.e2e]
 
 
 @pytest.fixture
 def owner(transactional_db):
-    owner = user_register(
-        email="intel@acme.test", password="Correct-Horse-42", first_name="Ada", last_name="Owner", company_name="Acme"
-    )
-    demo_data_ensure(workspace=owner.current_workspace, count=300)
-    return owner
+    return owner_register("intel@acme.test", demo_customers=300)
 
 
 def test_a_customer_page_shows_its_merges_and_recommendations_and_an_editor_undoes_a_merge(

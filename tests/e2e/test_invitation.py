@@ -7,9 +7,8 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from accounts.models import Membership, User
-from accounts.services import user_register
 
-from .conftest import sign_in
+from .conftest import owner_register, sign_in
 
 pytestmark = [pytest.mark.e2e]
 
@@ -18,9 +17,7 @@ def test_an_invitation_is_sent_from_the_members_page_and_accepted_by_someone_new
     page, chromium, live_asgi_server, transactional_db, settings
 ):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    owner = user_register(
-        email="own@acme.test", password="Correct-Horse-42", first_name="Ada", last_name="Owner", company_name="Acme"
-    )
+    owner = owner_register("own@acme.test")
     sign_in(page, owner, live_asgi_server)
     page.goto("/workspace/members/")
     page.get_by_label("E-mail").fill("nia@colleague.test")

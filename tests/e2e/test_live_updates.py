@@ -3,18 +3,14 @@
 import pytest
 from playwright.sync_api import expect
 
-from accounts.services import user_register
-
-from .conftest import sign_in
+from .conftest import owner_register, sign_in
 
 pytestmark = [pytest.mark.e2e]
 
 
 @pytest.fixture
 def owner(transactional_db):
-    return user_register(
-        email="live@acme.test", password="Correct-Horse-42", first_name="Liv", last_name="Owner", company_name="Acme"
-    )
+    return owner_register("live@acme.test", first_name="Liv")
 
 
 def test_the_sources_page_and_the_dashboard_update_live_while_another_tab_loads_demo_data(

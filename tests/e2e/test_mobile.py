@@ -5,10 +5,8 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from accounts.context_processors import NAVIGATION
-from accounts.services import user_register
-from integrations.jobs import demo_data_ensure
 
-from .conftest import sign_in
+from .conftest import owner_register, sign_in
 
 pytestmark = [pytest.mark.e2e]
 
@@ -22,10 +20,7 @@ def main_pages() -> list[str]:
 
 @pytest.fixture
 def phone(chromium, live_asgi_server, transactional_db):
-    owner = user_register(
-        email="phone@acme.test", password="Correct-Horse-42", first_name="Pia", last_name="Phone", company_name="Acme"
-    )
-    demo_data_ensure(workspace=owner.current_workspace, count=60)
+    owner = owner_register("phone@acme.test", first_name="Pia", last_name="Phone", demo_customers=60)
     context = chromium.new_context(base_url=live_asgi_server, viewport={"width": 390, "height": 844})
     context.set_default_timeout(10_000)
     page = context.new_page()
