@@ -113,9 +113,9 @@ def _approval_request_notify(*, step: ApprovalStep, campaign: Campaign) -> None:
         kind="approval_requested",
         message=f"“{campaign.name}” waits for your approval ({step.name}).",
     )
-    if len(deciding) < len(approvers) and not deciding:
+    if approvers and not deciding:  # every approver wrote the content: they cannot decide it themselves
         campaign_notify(
-            users=[user for user in approvers if user not in deciding],
+            users=approvers,
             campaign=campaign,
             kind="approval_requested",
             message=f"“{campaign.name}” needs another approver ({step.name}): under the four-eyes rule nobody "
