@@ -81,13 +81,11 @@ def campaign_list(request):
 @require_http_methods(["GET", "POST"])
 @policy_page("campaigns.edit")
 def campaign_new(request):
-    audiences = audience_list_for_workspace(workspace=workspace_current_for_user(user=request.user))
-    form = CampaignForm(request.POST or None, audiences=audiences)
+    workspace = workspace_current_for_user(user=request.user)
+    form = CampaignForm(request.POST or None, audiences=audience_list_for_workspace(workspace=workspace))
     if request.method == "POST" and form.is_valid():
         try:
-            campaign = campaign_create(
-                user=request.user, workspace=workspace_current_for_user(user=request.user), **form.cleaned_data
-            )
+            campaign = campaign_create(user=request.user, workspace=workspace, **form.cleaned_data)
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
