@@ -297,10 +297,11 @@ def _events_from_row(message: Message | None, *, message_id: int, offset: int) -
     return events
 
 
-async def _follow_saved(*, message_id: int, offset: int) -> AsyncIterator[dict]:
-    """Follow an answer from its database row (when the channel layer is down): the intent, the text as it is
-    saved, and the end."""
-    known, announced = offset, False
+async def _follow_saved(*, message_id: int, offset: int, announced: bool = False) -> AsyncIterator[dict]:
+    """With the channel layer (Redis) down: say so, then follow the answer from its database row: the intent
+    (unless the follower has it already: `announced`), the text as it is saved, and the end."""
+    yield {"type": "error", "message": LIVE_UPDATES_DOWN}
+    known = offset
     while True:
         message = await db_sync_to_async(_message_state)(message_id)
         if message is None or message.status != Message.Status.STREAMING:
@@ -334,7 +335,6 @@ async def reply_follow(*, message_id: int, offset: int = 0) -> AsyncIterator[dic
         )
     except Exception:  # the layer (Redis) is down: say so, then follow the saved answer
         logger.warning("Channel layer unavailable; following answer %s from the database", message_id, exc_info=True)
-        yield {"type": "error", "message": LIVE_UPDATES_DOWN}
         async for event in _follow_saved(message_id=message_id, offset=offset):
             yield event
         return
@@ -345,7 +345,6 @@ async def reply_follow(*, message_id: int, offset: int = 0) -> AsyncIterator[dic
             try:
                 received = await asyncio.wait_for(layer.receive(channel), timeout=0.5)
             except (ConnectionError, RedisError):  # the layer (Redis) went away
-                yield {"type": "error", "message": LIVE_UPDATES_DOWN}
                 async for event in _follow_saved(message_id=message_id, offset=offset):
                     yield event
                 return
@@ -378,10 +377,8 @@ async def reply_follow(*, message_id: int, offset: int = 0) -> AsyncIterator[dic
                 try:
                     received = await asyncio.wait_for(layer.receive(channel), timeout=IDLE_CHECK_SECONDS)
                 except (ConnectionError, RedisError):  # the layer (Redis) went away
-                    yield {"type": "error", "message": LIVE_UPDATES_DOWN}
-                    async for event in _follow_saved(message_id=message_id, offset=known):
-                        if event["type"] != "intent":
-                            yield event
+                    async for event in _follow_saved(message_id=message_id, offset=known, announced=True):
+                        yield event
                     return
                 except TimeoutError:
                     message = await db_sync_to_async(_message_state)(message_id)
