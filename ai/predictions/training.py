@@ -14,11 +14,6 @@ from datetime import date, timedelta
 
 import numpy as np
 from django.conf import settings
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import brier_score_loss, roc_auc_score
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from integrations.analysis.customer_features import FEATURE_NAMES, customer_features, customer_outcomes, history_span
 
@@ -114,7 +109,17 @@ def _check_enough(train: Window, held_out: Window) -> None:
         raise NotEnoughData(reasons)
 
 
+# scikit-learn is imported where an estimator or metric is built, not with this module: every process imports
+# the module at start-up (admin, signals, scoring helpers) but only training needs scikit-learn, whose import is
+# heavy. Unpickling a stored model imports it on its own.
+
+
 def _classifier(rows: int):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     if rows >= LARGE_DATASET:
         return HistGradientBoostingClassifier(
             max_iter=150, learning_rate=0.08, max_leaf_nodes=15, l2_regularization=1.0, random_state=0
@@ -142,6 +147,8 @@ class ConstantModel:
 
 def calibration(y: np.ndarray, p: np.ndarray, bins: int = 5) -> dict:
     """Brier score, expected calibration error and the reliability table (predicted vs observed per bin)."""
+    from sklearn.metrics import brier_score_loss
+
     edges = np.quantile(p, np.linspace(0, 1, bins + 1))
     table, error = [], 0.0
     index = np.clip(np.searchsorted(edges[1:-1], p, side="right"), 0, bins - 1)
@@ -156,6 +163,8 @@ def calibration(y: np.ndarray, p: np.ndarray, bins: int = 5) -> dict:
 
 
 def _auc(y: np.ndarray, score: np.ndarray) -> float | None:
+    from sklearn.metrics import roc_auc_score
+
     return round(float(roc_auc_score(y, score)), 4) if 0 < y.sum() < len(y) else None
 
 
