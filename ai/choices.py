@@ -26,7 +26,7 @@ def model_choices_for(*, workspace=None, user=None) -> list[dict]:
     """The models one may pick, provider by provider in the order they would be tried (the default first)."""
     keys = provider_keys_for_answer(workspace=workspace, user=user)
     choices = []
-    for provider in providers_for(workspace=workspace, user=user):
+    for provider in providers_for(workspace=workspace, user=user, keys=keys):
         for index, model in enumerate(_models_of(provider.name, key=keys.get(provider.name))):
             choices.append(
                 {

@@ -22,6 +22,7 @@ from marketing_ai.db import db_sync_to_async
 from .calls import aprovider_call_record, elapsed_ms
 from .catalog import LABELS, provider_order_for, settings_api_key
 from .keys import provider_key_mark_invalid, provider_keys_for_answer
+from .models import ProviderKey
 from .providers.base import ChatRequest, Provider, ProviderError, Usage
 from .providers.kept import clients_per_call
 from .providers.local import LocalProvider
@@ -37,15 +38,18 @@ FALLBACK_NOTE = (
 )
 
 
-def providers_for(*, workspace=None, user=None, choice: dict | None = None) -> list[Provider]:
+def providers_for(
+    *, workspace=None, user=None, choice: dict | None = None, keys: dict[str, ProviderKey] | None = None
+) -> list[Provider]:
     """Configured providers in order, skipping those without a key; never empty (local at worst).
 
     Keys: the member's personal key first, then the workspace's, then the server's (settings). Providers that
     run on the member's own keys lead the order: their chats use their keys first. A `choice` ({provider,
     model}, checked by `ai.choices.model_choice_resolve`) goes first with its model; the rest stay behind it as
-    the fallback.
+    the fallback. `keys` (from `provider_keys_for_answer`) saves looking them up again when the caller has them.
     """
-    keys = provider_keys_for_answer(workspace=workspace, user=user)
+    if keys is None:
+        keys = provider_keys_for_answer(workspace=workspace, user=user)
     providers: list[Provider] = []
     for name in provider_order_for(workspace=workspace):
         key = keys.get(name)
