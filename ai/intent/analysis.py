@@ -5,12 +5,14 @@ import json
 from functools import lru_cache
 
 import jsonschema
+from asgiref.sync import async_to_sync
 from django.conf import settings
 
 from marketing_ai.db import db_sync_to_async
 
 from ..providers.base import ChatRequest
-from ..router import complete, complete_sync, llm_configured, providers_for
+from ..providers.kept import clients_per_call
+from ..router import complete, providers_for
 from .classifier import INTENT_SCHEMA, intent_classify, intent_result, tokens_of
 
 INTENT_SYSTEM = (
@@ -58,11 +60,8 @@ def intent_from_model_output(raw: str, offline: dict) -> dict:
 
 def intent_analyze(*, text: str, workspace=None) -> dict:
     """Classify a message: by the configured model when there is one (validated JSON), else offline. Sync."""
-    offline = intent_classify(text=text)
-    if not tokens_of(text) or not llm_configured(workspace=workspace):
-        return offline
-    raw, _usage = complete_sync(request=intent_request(text), workspace=workspace, purpose="intent", llm_only=True)
-    return intent_from_model_output(raw, offline)
+    with clients_per_call():
+        return async_to_sync(aintent_analyze)(text=text, workspace=workspace)
 
 
 async def aintent_analyze(
@@ -93,9 +92,11 @@ async def aintent_for_answer(
 
 
 async def _amodel_intent(*, text: str, offline: dict, workspace, providers: list | None, ledger) -> dict:
+    if not tokens_of(text):
+        return offline
     if providers is None:
         providers = await db_sync_to_async(providers_for)(workspace=workspace)
-    if not tokens_of(text) or providers[0].name == "local":
+    if providers[0].name == "local":
         return offline
     raw, _usage = await complete(
         request=intent_request(text),
