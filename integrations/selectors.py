@@ -19,6 +19,11 @@ MERGES_SHOWN = 50
 
 def data_source_list_for_user(*, user: User, with_counts: bool = False) -> QuerySet[DataSource]:
     workspace = workspace_current_for_user(user=user)
+    return data_source_list_for_workspace(workspace=workspace, with_counts=with_counts)
+
+
+def data_source_list_for_workspace(*, workspace, with_counts: bool = False) -> QuerySet[DataSource]:
+    """The workspace's sources, newest first; `with_counts` adds `events_total` (events stored, from the rollups)."""
     sources = DataSource.objects.filter(workspace=workspace).order_by("-created_at", "-id")
     if with_counts:  # from the day totals: counting a large source's events would scan them all
         totals = (

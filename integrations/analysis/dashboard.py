@@ -4,9 +4,8 @@ selectors (never raw event queries), and the health of each source."""
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Count
-
 from integrations.models import DataSource
+from integrations.selectors import data_source_list_for_workspace
 
 from .queries import period_build
 from .selectors import analysis_overview
@@ -77,11 +76,7 @@ def dashboard_summary(*, workspace, date_from: date | None = None, date_to: date
 
 def source_health(*, workspace) -> list[dict]:
     """Each source with its status, when data last arrived and how many events it holds."""
-    sources = (
-        DataSource.objects.filter(workspace=workspace)
-        .annotate(events_total=Count("events"))
-        .order_by("-created_at", "-id")
-    )
+    sources = data_source_list_for_workspace(workspace=workspace, with_counts=True)
     return [
         {
             "source": source,

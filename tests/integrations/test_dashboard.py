@@ -1,11 +1,14 @@
 """The dashboard home: key figures against the previous period, charts, segments, source health, empty state."""
 
+import re
 from datetime import date
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from integrations.analysis.dashboard import dashboard_summary
+from integrations.analysis.dashboard import dashboard_summary, source_health
 from integrations.models import SyncJob
 from tests.integrations.analysis_data import FROM, TO, Events, at, source_create
 
@@ -48,6 +51,15 @@ def test_the_dashboard_shows_figures_charts_funnel_and_segments_linked_to_their_
     assert 'data-tip="Mar 10 · Revenue: €150.00"' in html  # hover value of the revenue line
     assert reverse("analytics:segment-customers", args=["repeat_customers"]) + "?date_from=2026-03-01" in html
     assert "Load demo data" not in html
+
+
+def test_source_health_counts_each_sources_events_from_the_rollups_not_the_events_table(shop):
+    with CaptureQueriesContext(connection) as captured:
+        health = source_health(workspace=shop)
+
+    assert [(row["source"].name, row["events"], row["healthy"]) for row in health] == [("Store", 8, True)]
+    events_table = re.compile(r"integrations_event(?![a-z_])")
+    assert not [query["sql"] for query in captured.captured_queries if events_table.search(query["sql"])]
 
 
 def test_a_live_region_is_served_alone_to_htmx(logged_in_client, shop):
