@@ -67,26 +67,20 @@ def batch_ingest(*, source: DataSource, items: Iterable, mapper: Mapper, **kwarg
     received_at = timezone.now()
     result = items_map(items=items, mapper=mapper, received_at=received_at, **kwargs)
     inserted = events_store(source=source, records=result.records, received_at=received_at)
-    batch_recorded(
-        source=source,
-        mapped=len(result.records),
-        inserted=inserted,
-        rejected=len(result.rejected),
-        customer_keys={record.customer_key for record in result.records},
-    )
+    batch_recorded(source=source, result=result, inserted=inserted)
     return result, inserted
 
 
-def batch_recorded(
-    *, source: DataSource, mapped: int, inserted: int, rejected: int, customer_keys: set[str] = frozenset()
-) -> None:
+def batch_recorded(*, source: DataSource, result: MapResult, inserted: int) -> None:
     """Every stored batch passes here: count what the coverage report shows (duplicates dropped, rejected events,
     when data last arrived) on the source, tell the workspace's open pages (after commit, coalesced), and send
     `events_stored` with the batch's customers (predictions rescore them)."""
+    mapped, rejected = len(result.records), len(result.rejected)
     if not (mapped or rejected):
         return
-    if inserted and customer_keys - {""}:
-        events_stored.send(sender=DataSource, workspace_id=source.workspace_id, customer_keys=customer_keys - {""})
+    customer_keys = {record.customer_key for record in result.records} - {""} if inserted else set()
+    if customer_keys:
+        events_stored.send(sender=DataSource, workspace_id=source.workspace_id, customer_keys=customer_keys)
     DataSource.objects.filter(id=source.id).update(
         last_event_at=timezone.now(),
         duplicates_dropped=F("duplicates_dropped") + max(mapped - inserted, 0),
@@ -215,9 +209,7 @@ def job_batches_run(
                     updates["progress"] = min(99, progress(checkpoint))
                 if not job_owned(job).update(**updates):
                     raise JobLost
-                mapped, rejected = len(result.records), len(result.rejected)
-                keys = {record.customer_key for record in result.records}
-                batch_recorded(source=source, mapped=mapped, inserted=inserted, rejected=rejected, customer_keys=keys)
+                batch_recorded(source=source, result=result, inserted=inserted)
                 job_announce(job, status=SyncJob.Status.RUNNING, progress=updates.get("progress"))
     job.refresh_from_db()
     return job
