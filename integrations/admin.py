@@ -84,27 +84,24 @@ class SyncJobAdmin(admin.ModelAdmin):
         description="Retry the selected failed or cancelled jobs (resume from their checkpoint)", permissions=["change"]
     )
     def retry_jobs(self, request, queryset):
-        retried = 0
-        for job in queryset:
-            try:
-                job_retry(job=job)
-                retried += 1
-            except ApplicationError as exc:
-                self.message_user(request, f"Job {job.id}: {exc.message}", level=messages.WARNING)
-        self.message_user(request, f"{retried} job(s) queued again.")
+        self._jobs_apply(request, queryset, job_retry, "queued again")
 
     @admin.action(
         description="Cancel the selected queued or running jobs (they keep what they stored)", permissions=["change"]
     )
     def cancel_jobs(self, request, queryset):
-        cancelled = 0
+        self._jobs_apply(request, queryset, job_cancel, "cancelled")
+
+    def _jobs_apply(self, request, queryset, service, done: str) -> None:
+        """Run the job service on each selected job; a refused one is reported and the others still go."""
+        applied = 0
         for job in queryset:
             try:
-                job_cancel(job=job)
-                cancelled += 1
+                service(job=job)
+                applied += 1
             except ApplicationError as exc:
                 self.message_user(request, f"Job {job.id}: {exc.message}", level=messages.WARNING)
-        self.message_user(request, f"{cancelled} job(s) cancelled.")
+        self.message_user(request, f"{applied} job(s) {done}.")
 
 
 @admin.register(WebhookDelivery)
