@@ -153,8 +153,8 @@ def prefetch(
 @contextmanager
 def _gil_handoffs_fast(interval: float = 0.0005):
     """While the prefetch thread is busy in Python, every database round trip of the storing thread ends by
-    waiting for the GIL, up to the 5 ms switch interval by default: about 40 ms per batch. A shorter interval
-    hands it back sooner (process-wide, so it is restored afterwards)."""
+    waiting for the GIL, for up to the switch interval (5 ms by default) each time. A shorter interval hands it
+    back sooner (process-wide, so it is restored afterwards)."""
     previous = sys.getswitchinterval()
     sys.setswitchinterval(min(previous, interval))
     try:
