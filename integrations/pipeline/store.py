@@ -28,6 +28,7 @@ from integrations.models import (
     PurchaseRollup,
 )
 from integrations.rollups import TYPE_BIT_SQL, rollup_lock_sql, rollups_add
+from marketing_ai.text import json_storable
 
 from .schema import EventRecord
 
@@ -199,24 +200,13 @@ def _head_escaped(r: EventRecord) -> str:
         r.session_id,
         r.occurred_at.isoformat(),
         r.currency,
-        _properties_json(_without_nul(r.properties)),
+        _properties_json(json_storable(r.properties)),
         r.email,
         r.email_sha256,
         r.first_name,
         r.last_name,
     )
     return "\t".join(str(field).translate(_COPY_ESCAPES) for field in fields)
-
-
-def _without_nul(value):
-    """PostgreSQL text and jsonb cannot hold U+0000: drop it from the strings of a properties object."""
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, dict):
-        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_without_nul(item) for item in value]
-    return value
 
 
 def events_store(
