@@ -1,12 +1,9 @@
 """HTML pages (HTMX): sources, source detail with events and jobs, CSV preview/import, customers."""
 
-import functools
-
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required as django_login_required
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -15,7 +12,7 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 from accounts.policy import policy_allows, policy_page
 from accounts.selectors import workspace_current_for_user
 from ai.predictions.selectors import customer_predictions_data
-from marketing_ai.errors import ApplicationError, NotFound
+from marketing_ai.errors import ApplicationError
 
 from .analysis.coverage import coverage_report
 from .csv_preview import csv_preview
@@ -48,20 +45,6 @@ from .services import (
     job_retry,
     sync_job_start,
 )
-
-
-def login_required(view):
-    """Signed-in users only; another workspace's object (NotFound) is the HTML 404 page."""
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.message) from exc
-
-    return django_login_required(wrapper)
-
 
 DUMMY_TYPES = [("gtm", "Google Tag Manager"), ("facebook_pixel", "Meta Pixel"), ("shopify", "Shopify")]
 

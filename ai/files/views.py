@@ -4,10 +4,8 @@ delete, and the signed download (no session needed there: the token is the permi
 Thin views: parse the form, call one selector or service, render the page or its fragment.
 """
 
-import functools
-
 from django.conf import settings
-from django.contrib.auth.decorators import login_required as django_login_required
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -36,19 +34,6 @@ LIST_TEMPLATE = "files/files.html"
 DETAIL_TEMPLATE = "files/file_detail.html"
 PAGE_SIZE = 20
 PASSAGES_SHOWN = 30
-
-
-def login_required(view):
-    """Signed-in users only; another workspace's file (NotFound) is the HTML 404 page."""
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.message) from exc
-
-    return django_login_required(wrapper)
 
 
 def _list_context(request: HttpRequest, *, form: FileUploadForm | None = None, error: str = "") -> dict:

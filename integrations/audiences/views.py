@@ -1,12 +1,9 @@
 """Saved-audience pages: the list, the rule builder (new and edit), and one audience with its size history,
 members, exports and pushes to Meta. Thin: selectors and services do the work."""
 
-from functools import wraps
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -18,7 +15,7 @@ from integrations.audiences_out import audience_push_list_for_user, audience_pus
 from integrations.models import AudiencePush
 from integrations.selectors import meta_connection_for_workspace
 from marketing_ai.charts import time_chart
-from marketing_ai.errors import ApplicationError, NotFound
+from marketing_ai.errors import ApplicationError
 
 from .forms import blank_row, builder_choices, row_errors, rows_from_post, rows_from_rules, rules_from_rows
 from .rules import rules_describe
@@ -41,19 +38,6 @@ MEMBER_PAGE_SIZE = 50
 MAX_ROWS = 20
 
 
-def not_found_is_404(view):
-    """Our NotFound (another workspace's audience, a deleted one) as the 404 page."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as error:
-            raise Http404(error.message) from error
-
-    return wrapper
-
-
 @login_required
 def audience_list(request):
     audiences = audience_list_for_user(user=request.user)
@@ -73,7 +57,6 @@ def audience_new(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 @policy_page("audiences.edit")
-@not_found_is_404
 def audience_edit(request, audience_id: int):
     return _builder(request, audience=audience_get_for_user(user=request.user, audience_id=audience_id))
 
@@ -135,7 +118,6 @@ def _builder_page(request, *, audience, state, rows, preview=None, error=None, s
 
 
 @login_required
-@not_found_is_404
 def audience_detail(request, audience_id: int):
     audience = audience_get_for_user(user=request.user, audience_id=audience_id)
     page = Paginator(audience_customers(audience=audience), MEMBER_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -188,7 +170,6 @@ def _action(request, audience_id: int, action, success: str):
 @login_required
 @require_POST
 @policy_page("audiences.edit")
-@not_found_is_404
 def audience_refresh(request, audience_id: int):
     return _action(
         request,
@@ -201,7 +182,6 @@ def audience_refresh(request, audience_id: int):
 @login_required
 @require_POST
 @policy_page("audiences.push")
-@not_found_is_404
 def audience_push(request, audience_id: int):
     return _action(
         request,
@@ -219,7 +199,6 @@ def audience_push(request, audience_id: int):
 @login_required
 @require_POST
 @policy_page("audiences.edit")
-@not_found_is_404
 def audience_remove(request, audience_id: int):
     audience = audience_get_for_user(user=request.user, audience_id=audience_id)
     try:
