@@ -35,6 +35,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.ingest import database_reset  # noqa: E402 (bench/ is a package once ROOT is on the path)
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/mai_faults_bench"
 PASSWORD = "Bench-Faults-Passw0rd!"
 BATCH = 50
@@ -65,15 +67,6 @@ def wait_port(port: int, seconds: float = 60) -> float:
                 return time.monotonic() - started
         time.sleep(0.05)
     raise RuntimeError(f"nothing listens on {port} after {seconds} s")
-
-
-def database_reset(url: str) -> None:
-    import psycopg
-
-    base, name = url.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 class Processes:

@@ -80,6 +80,7 @@ def parse_args():
 
 
 def database_reset(url: str) -> None:
+    """Drop the database at `url` (its connections too) and create it empty; the benchmarks' own databases."""
     import psycopg
 
     base, name = url.rsplit("/", 1)

@@ -36,6 +36,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.ingest import database_reset  # noqa: E402 (bench/ is a package once ROOT is on the path)
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/mai_intel_bench"
 EVENTS_PER_CUSTOMER = 6  # the generator's pool is count // 6 customers
 EVALUATED_MAX = 3000  # held-out customers scored per size (a sample beyond that)
@@ -53,15 +55,6 @@ def parse_args():
     parser.add_argument("--rescores", type=int, default=300, help="one-customer rescorings timed per size")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     return parser.parse_args()
-
-
-def database_reset(url: str) -> None:
-    import psycopg
-
-    base, name = url.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def django_setup(url: str) -> None:
