@@ -2,7 +2,6 @@
 several analysis time zones, repairs (recompute, a re-keyed customer, a deleted source) and retried batches."""
 
 import random
-import threading
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -17,6 +16,7 @@ from integrations.pipeline.store import events_store
 from integrations.rollups import analysis_time_zone_set, customers_per_day, rollups_recompute
 from integrations.services import data_source_delete
 from tests.integrations.raw_overview import raw_overview
+from tests.integrations.threaded_store import store_from_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -245,22 +245,8 @@ def test_concurrent_stores_of_overlapping_batches_count_each_event_once(workspac
     rng = random.Random(17)
     events = records(rng, 400)
     batches = shuffled_batches(rng, events, size=25)
-    errors = []
 
-    def store(part):
-        try:
-            for batch in part:
-                events_store(source=sources[0], records=batch)
-        except Exception as exc:  # reported by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=store, args=(batches[i::3],)) for i in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = store_from_threads(sources[0], batches)
 
     assert errors == []
     assert sum(EventRollup.objects.values_list("events", flat=True)) == 400
