@@ -36,7 +36,7 @@ from .invitations import (
     invitation_revoke,
     invitation_url,
 )
-from .models import LoginSession
+from .models import LoginSession, Membership
 from .notifications import notification_mark_read
 from .policy import policy_page, role_allows
 from .selectors import (
@@ -70,6 +70,14 @@ def _safe_next(request: HttpRequest) -> str:
     if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
         return target
     return reverse("accounts:dashboard")
+
+
+def _membership_current(request: HttpRequest) -> Membership:
+    """The signed-in member's membership of the current workspace; NotFound (the 404 page) when they have none."""
+    membership = request.membership.get()
+    if membership is None:
+        raise NotFound("You do not belong to any workspace.")
+    return membership
 
 
 def landing(request: HttpRequest) -> HttpResponse:
@@ -140,9 +148,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     recommendations and source health. `?part=` serves one live region (static/js/live.js asks for it)."""
     from .dashboard import dashboard_context
 
-    membership = membership_current_for_user(user=request.user)
-    if membership is None:
-        return render(request, "404.html", status=404)
+    membership = _membership_current(request)
     context, status = dashboard_context(request, membership=membership)
     template = "accounts/dashboard.html"
     part = request.GET.get("part")
@@ -301,9 +307,7 @@ def workspace_switch_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @policy_page("members.manage", methods=("POST",))
 def members(request: HttpRequest) -> HttpResponse:
-    membership = membership_current_for_user(user=request.user)
-    if membership is None:
-        return render(request, "404.html", status=404)
+    membership = _membership_current(request)
     form = MemberAddForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -320,12 +324,16 @@ def members(request: HttpRequest) -> HttpResponse:
                 toast = f"{added.user.email} joined as {added.get_role_display()}."
                 if not request.htmx:
                     messages.success(request, toast)
-    context = _members_context(membership, form=form)
-    template = "accounts/members.html#members-panel" if request.htmx else "accounts/members.html"
-    response = render(request, template, context, status=status)
+    response = _members_page(request, membership, status=status, form=form)
     if request.htmx and request.method == "POST" and status == 200:
         trigger_client_event(response, "toast", {"message": toast, "level": "success"})
     return response
+
+
+def _members_page(request: HttpRequest, membership, *, status: int = 200, **extra) -> HttpResponse:
+    """The members page, or for htmx only its panel (where the page's forms post)."""
+    template = "accounts/members.html" + ("#members-panel" if request.htmx else "")
+    return render(request, template, _members_context(membership, **extra), status=status)
 
 
 def _members_context(membership, **extra) -> dict:
@@ -350,9 +358,7 @@ def _members_context(membership, **extra) -> dict:
 @policy_page("members.manage")
 def invitation_create_view(request: HttpRequest) -> HttpResponse:
     """The members page's "Invite by e-mail": the panel again, with the link to share."""
-    membership = membership_current_for_user(user=request.user)
-    if membership is None:
-        return render(request, "404.html", status=404)
+    membership = _membership_current(request)
     form, status, extra = InvitationForm(request.POST, prefix="invite"), 422, {}
     if form.is_valid():
         try:
@@ -367,9 +373,7 @@ def invitation_create_view(request: HttpRequest) -> HttpResponse:
         else:
             status, form = 200, InvitationForm(prefix="invite")
             extra["invited"] = {"email": invitation.email, "url": request.build_absolute_uri(invitation_url(token))}
-    context = _members_context(membership, invite_form=form, **extra)
-    template = "accounts/members.html#members-panel" if request.htmx else "accounts/members.html"
-    response = render(request, template, context, status=status)
+    response = _members_page(request, membership, status=status, invite_form=form, **extra)
     if status == 200:
         trigger_client_event(response, "toast", {"message": f"Invitation sent to {extra['invited']['email']}."})
     return response
@@ -380,9 +384,7 @@ def invitation_create_view(request: HttpRequest) -> HttpResponse:
 @policy_page("workspace.settings")
 def workspace_display_view(request: HttpRequest) -> HttpResponse:
     """The members page's "Money and numbers": the workspace's currency and locale."""
-    membership = membership_current_for_user(user=request.user)
-    if membership is None:
-        return render(request, "404.html", status=404)
+    membership = _membership_current(request)
     form, status = WorkspaceDisplayForm(request.POST), 422
     if form.is_valid():
         try:
@@ -399,23 +401,21 @@ def workspace_display_view(request: HttpRequest) -> HttpResponse:
                 if request.htmx
                 else redirect("accounts:members")
             )
-    template = "accounts/members.html#members-panel" if request.htmx else "accounts/members.html"
-    return render(request, template, _members_context(membership, display_form=form), status=status)
+    return _members_page(request, membership, status=status, display_form=form)
 
 
 @login_required
 @require_POST
 @policy_page("members.manage")
 def invitation_revoke_view(request: HttpRequest, invitation_id: int) -> HttpResponse:
-    membership = membership_current_for_user(user=request.user)
+    membership = _membership_current(request)
     try:
         invitation_revoke(invitation_id=invitation_id, workspace=membership.workspace, actor=request.user)
     except NotFound:
         return render(request, "404.html", status=404)
     except ApplicationError as exc:
         return render(request, "403.html", {"message": exc.message}, status=exc.status)
-    template = "accounts/members.html#members-panel" if request.htmx else "accounts/members.html"
-    return render(request, template, _members_context(membership))
+    return _members_page(request, membership)
 
 
 def invitation_page(request: HttpRequest, token: str) -> HttpResponse:
