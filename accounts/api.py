@@ -314,30 +314,22 @@ class InvitationCreateApi(APIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
+class InvitationAcceptedOutput(serializers.Serializer):
+    """The membership an accepted invitation made."""
+
+    workspaceId = serializers.IntegerField(source="workspace_id")
+    workspaceName = serializers.CharField(source="workspace.name")
+    role = serializers.CharField()
+
+
 class InvitationAcceptApi(APIView):
     @extend_schema(
         operation_id="invitation_accept",
         tags=["workspace"],
         request=None,
-        responses={
-            200: inline_serializer(
-                "InvitationAccepted",
-                {
-                    "workspaceId": serializers.IntegerField(),
-                    "workspaceName": serializers.CharField(),
-                    "role": serializers.CharField(),
-                },
-            ),
-            **errors(401, 403, 404, 409, 410),
-        },
+        responses={200: InvitationAcceptedOutput, **errors(401, 403, 404, 409, 410)},
     )
     def post(self, request: Request, token: str) -> Response:
         """Join the invited workspace (the signed-in address must be the invited one); the link is then used."""
         membership = invitation_accept(token=token, user=request.user)
-        return Response(
-            {
-                "workspaceId": membership.workspace_id,
-                "workspaceName": membership.workspace.name,
-                "role": membership.role,
-            }
-        )
+        return Response(InvitationAcceptedOutput(membership).data)

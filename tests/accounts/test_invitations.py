@@ -69,7 +69,8 @@ def test_the_invited_address_accepts_by_api_once_then_the_link_is_gone(invited, 
     first = client.post(f"/api/invitations/{token}/accept")
     again = client.post(f"/api/invitations/{token}/accept")
 
-    assert first.status_code == 200 and first.json()["workspaceId"] == workspace.id and first.json()["role"] == "editor"
+    assert first.status_code == 200
+    assert first.json() == {"workspaceId": workspace.id, "workspaceName": workspace.name, "role": "editor"}
     assert again.status_code == 410
     newcomer.refresh_from_db()
     assert newcomer.current_workspace_id == workspace.id
