@@ -242,17 +242,25 @@ def fresh_merge(s: SimpleNamespace) -> IdentityMerge:
     )
 
 
+def ids_of(*names: str) -> Callable[[SimpleNamespace], list]:
+    """Address arguments: the ids of the space's objects of these names, e.g. `ids_of("approved", "variant")`."""
+    return lambda s: [getattr(s, name).id for name in names]
+
+
+def api_and_page(api_route: str, page_route: str, action: str, *args, **options) -> list[Case]:
+    """One action posted from the API and from a page alike: the same address arguments, the same body."""
+    return [Case(api_route, "post", action, *args, **options), Case(page_route, "post", action, *args, **options)]
+
+
 CASES = [
     # integrations: identity merges undone and product recommendations refreshed (editor)
     Case("integrations-api:identity-merge-undo", "post", "identities.undo", lambda s: [fresh_merge(s).id]),
-    Case(
-        "integrations:identity-merge-undo",
-        "post",
-        "identities.undo",
-        lambda s: [s.customer.id, fresh_merge(s).id],
+    Case("integrations:identity-merge-undo", "post", "identities.undo", lambda s: [s.customer.id, fresh_merge(s).id]),
+    *api_and_page(
+        "integrations-api:product-recommendation-refresh",
+        "integrations:product-recommendations-refresh",
+        "product_recommendations.refresh",
     ),
-    Case("integrations-api:product-recommendation-refresh", "post", "product_recommendations.refresh"),
-    Case("integrations:product-recommendations-refresh", "post", "product_recommendations.refresh"),
     # integrations: sources (admin), jobs and CSV imports on existing sources (editor), audience pushes (editor)
     Case(
         "integrations-api:source-list",
@@ -260,20 +268,20 @@ CASES = [
         "sources.manage",
         body=lambda s: {"sourceType": "gtm", "name": "New tag", "config": {"containerId": "GTM-NEW1234"}},
     ),
-    Case("integrations-api:source-detail", "patch", "sources.manage", lambda s: [s.gtm.id], lambda s: {"name": "Tag"}),
-    Case("integrations-api:source-detail", "delete", "sources.manage", lambda s: [s.gtm.id]),
-    Case("integrations-api:source-sync", "post", "jobs.run", lambda s: [s.shopify.id]),
+    Case("integrations-api:source-detail", "patch", "sources.manage", ids_of("gtm"), lambda s: {"name": "Tag"}),
+    Case("integrations-api:source-detail", "delete", "sources.manage", ids_of("gtm")),
+    *api_and_page("integrations-api:source-sync", "integrations:source-sync", "jobs.run", ids_of("shopify")),
     Case("integrations-api:dummy-data", "post", "jobs.run", lambda s: ["gtm"], lambda s: {"count": 5}),
-    Case(
+    *api_and_page(
         "integrations-api:source-csv",
-        "post",
+        "integrations:csv-upload",
         "jobs.run",
-        lambda s: [s.csv.id],
+        ids_of("csv"),
         lambda s: {"file": _csv("order_id,email,total\n1,a@b.test,10\n")},
         multipart=True,
     ),
-    Case("integrations-api:job-retry", "post", "jobs.run", lambda s: [s.failed_job.id]),
-    Case("integrations-api:job-cancel", "post", "jobs.run", lambda s: [s.queued_job.id]),
+    *api_and_page("integrations-api:job-retry", "integrations:job-retry", "jobs.run", ids_of("failed_job")),
+    *api_and_page("integrations-api:job-cancel", "integrations:job-cancel", "jobs.run", ids_of("queued_job")),
     Case(
         "integrations-api:audience-push-list",
         "post",
@@ -281,42 +289,30 @@ CASES = [
         body=lambda s: {"segment": "cart_abandoners", "audienceId": "555"},
     ),
     Case("integrations-api:audience-list", "post", "audiences.edit", body=lambda s: {"name": "Loyal", "rules": REPEAT}),
-    Case(
-        "integrations-api:audience-detail",
-        "patch",
-        "audiences.edit",
-        lambda s: [s.audience.id],
-        lambda s: {"name": "R"},
+    Case("integrations-api:audience-detail", "patch", "audiences.edit", ids_of("audience"), lambda s: {"name": "R"}),
+    Case("integrations-api:audience-detail", "delete", "audiences.edit", ids_of("audience")),
+    *api_and_page(
+        "integrations-api:audience-refresh", "audiences:audience-refresh", "audiences.edit", ids_of("audience")
     ),
-    Case("integrations-api:audience-detail", "delete", "audiences.edit", lambda s: [s.audience.id]),
-    Case("integrations-api:audience-refresh", "post", "audiences.edit", lambda s: [s.audience.id]),
-    Case("integrations-api:audience-export", "get", "customers.export", lambda s: [s.audience.id]),
+    Case("integrations-api:audience-export", "get", "customers.export", ids_of("audience")),
     Case(
         "integrations-api:audience-pushes",
         "post",
         "audiences.push",
-        lambda s: [s.audience.id],
+        ids_of("audience"),
         lambda s: {"audienceId": "555"},
     ),
     Case("audiences:audience-new", "post", "audiences.edit", body=lambda s: {"name": "Loyal", **REPEAT_ROW}),
     Case(
-        "audiences:audience-edit",
-        "post",
-        "audiences.edit",
-        lambda s: [s.audience.id],
-        lambda s: {"name": "R", **REPEAT_ROW},
+        "audiences:audience-edit", "post", "audiences.edit", ids_of("audience"), lambda s: {"name": "R", **REPEAT_ROW}
     ),
-    Case("audiences:audience-refresh", "post", "audiences.edit", lambda s: [s.audience.id]),
-    Case(
-        "audiences:audience-push", "post", "audiences.push", lambda s: [s.audience.id], lambda s: {"audience_id": "555"}
-    ),
-    Case("audiences:audience-delete", "post", "audiences.edit", lambda s: [s.audience.id]),
+    Case("audiences:audience-push", "post", "audiences.push", ids_of("audience"), lambda s: {"audience_id": "555"}),
+    Case("audiences:audience-delete", "post", "audiences.edit", ids_of("audience")),
     Case("analytics-api:segment-export", "get", "customers.export", lambda s: ["cart_abandoners"]),
     # predictions: training and rolling back are admins' (a train here is refused for want of data: still a 202)
     Case("ai-api:model-train", "post", "models.train", body=lambda s: {"kind": "customer"}),
-    Case("ai-api:model-activate", "post", "models.train", lambda s: [s.model.id]),
+    *api_and_page("ai-api:model-activate", "ai:predictions-activate", "models.train", ids_of("model")),
     Case("ai:predictions-train", "post", "models.train"),
-    Case("ai:predictions-activate", "post", "models.train", lambda s: [s.model.id]),
     Case("analytics-api:segment-meta-audience", "get", "customers.export", lambda s: ["cart_abandoners"]),
     Case(
         "integrations:source-create",
@@ -324,25 +320,14 @@ CASES = [
         "sources.manage",
         body=lambda s: {"source_type": "gtm", "name": "T", "containerId": "GTM-ABC1235"},
     ),
-    Case("integrations:source-sync", "post", "jobs.run", lambda s: [s.shopify.id]),
-    Case("integrations:source-delete", "post", "sources.manage", lambda s: [s.gtm.id]),
+    Case("integrations:source-delete", "post", "sources.manage", ids_of("gtm")),
     Case("integrations:dummy-data", "post", "jobs.run", lambda s: ["gtm"]),
     Case("integrations:demo-data", "post", "jobs.run"),
-    Case("integrations:job-retry", "post", "jobs.run", lambda s: [s.failed_job.id]),
-    Case("integrations:job-cancel", "post", "jobs.run", lambda s: [s.queued_job.id]),
-    Case(
-        "integrations:csv-upload",
-        "post",
-        "jobs.run",
-        lambda s: [s.csv.id],
-        lambda s: {"file": _csv("order_id,email,total\n1,a@b.test,10\n")},
-        multipart=True,
-    ),
     Case(
         "integrations:csv-import",
         "post",
         "jobs.run",
-        lambda s: [s.csv.id],
+        ids_of("csv"),
         lambda s: {"path": s.csv_path, "map_email": "email"},
     ),
     Case(
@@ -359,46 +344,45 @@ CASES = [
         "campaigns.edit",
         body=lambda s: {"name": "Summer", "objective": "Sell more", "channels": ["instagram"]},
     ),
-    Case("campaigns-api:campaign-from-recommendation", "post", "campaigns.edit", lambda s: [s.recommendation.id]),
-    Case(
-        "campaigns-api:campaign-detail",
-        "patch",
+    *api_and_page(
+        "campaigns-api:campaign-from-recommendation",
+        "campaigns:from-recommendation",
         "campaigns.edit",
-        lambda s: [s.draft.id],
-        lambda s: {"name": "Renamed"},
+        ids_of("recommendation"),
     ),
-    Case("campaigns-api:campaign-detail", "delete", "campaigns.edit", lambda s: [s.draft.id]),
-    Case(
+    Case("campaigns-api:campaign-detail", "patch", "campaigns.edit", ids_of("draft"), lambda s: {"name": "Renamed"}),
+    Case("campaigns-api:campaign-detail", "delete", "campaigns.edit", ids_of("draft")),
+    *api_and_page(
         "campaigns-api:campaign-content",
-        "post",
+        "campaigns:campaign-generate",
         "content.generate",
-        lambda s: [s.draft.id],
+        ids_of("draft"),
         lambda s: {"platforms": ["instagram"]},
     ),
-    Case("campaigns-api:campaign-submit", "post", "campaigns.edit", lambda s: [s.draft.id]),
+    *api_and_page("campaigns-api:campaign-submit", "campaigns:campaign-submit", "campaigns.edit", ids_of("draft")),
     Case(
         "campaigns-api:campaign-metrics",
         "post",
         "metrics.import",
-        lambda s: [s.draft.id],
+        ids_of("draft"),
         lambda s: {"rows": [{"date": "2026-01-02", "platform": "instagram", "impressions": 100, "clicks": 5}]},
     ),
-    Case("campaigns-api:variant-publish", "post", "campaigns.publish", lambda s: [s.approved.id, s.variant.id]),
-    Case("campaigns-api:publication-cancel", "post", "campaigns.publish", lambda s: [s.scheduled_post.id]),
-    Case("campaigns-api:publication-retry", "post", "campaigns.publish", lambda s: [s.failed_post.id]),
+    Case("campaigns-api:variant-publish", "post", "campaigns.publish", ids_of("approved", "variant")),
+    Case("campaigns-api:publication-cancel", "post", "campaigns.publish", ids_of("scheduled_post")),
+    Case("campaigns-api:publication-retry", "post", "campaigns.publish", ids_of("failed_post")),
     Case(
         "campaigns-api:publication-metrics",
         "post",
         "metrics.import",
-        lambda s: [s.published_post.id],
+        ids_of("published_post"),
         lambda s: {"since": "2026-01-01", "until": "2026-01-07"},
         fixtures=("graph",),
     ),
-    Case(
+    *api_and_page(
         "campaigns-api:approval-decision",
-        "post",
+        "campaigns:approval-decision",
         "approvals.decide",
-        lambda s: [s.step.id],
+        ids_of("step"),
         lambda s: {"decision": "approve"},
     ),
     Case(
@@ -421,27 +405,12 @@ CASES = [
         "campaigns.edit",
         body=lambda s: {"name": "Summer", "objective": "Sell more", "budget": "0"},
     ),
-    Case("campaigns:from-recommendation", "post", "campaigns.edit", lambda s: [s.recommendation.id]),
-    Case(
-        "campaigns:campaign-generate",
-        "post",
-        "content.generate",
-        lambda s: [s.draft.id],
-        lambda s: {"platforms": ["instagram"]},
-    ),
-    Case("campaigns:campaign-submit", "post", "campaigns.edit", lambda s: [s.draft.id]),
-    Case(
-        "campaigns:campaign-status",
-        "post",
-        "campaigns.edit",
-        lambda s: [s.approved.id],
-        lambda s: {"status": "scheduled"},
-    ),
+    Case("campaigns:campaign-status", "post", "campaigns.edit", ids_of("approved"), lambda s: {"status": "scheduled"}),
     Case(
         "campaigns:campaign-metrics",
         "post",
         "metrics.import",
-        lambda s: [s.draft.id],
+        ids_of("draft"),
         lambda s: {"file": _csv()},
         multipart=True,
     ),
@@ -449,18 +418,11 @@ CASES = [
         "campaigns:campaign-publish",
         "post",
         "campaigns.publish",
-        lambda s: [s.approved.id],
+        ids_of("approved"),
         lambda s: {"variant": s.variant.id},
     ),
-    Case("campaigns:publication-cancel", "post", "campaigns.publish", lambda s: [s.approved.id, s.scheduled_post.id]),
-    Case("campaigns:publication-retry", "post", "campaigns.publish", lambda s: [s.approved.id, s.failed_post.id]),
-    Case(
-        "campaigns:approval-decision",
-        "post",
-        "approvals.decide",
-        lambda s: [s.step.id],
-        lambda s: {"decision": "approve"},
-    ),
+    Case("campaigns:publication-cancel", "post", "campaigns.publish", ids_of("approved", "scheduled_post")),
+    Case("campaigns:publication-retry", "post", "campaigns.publish", ids_of("approved", "failed_post")),
     Case(
         "campaigns:brand-profile", "post", "brand.edit", body=lambda s: {"palette": "#5B4BFF", "tone_of_voice": "Warm"}
     ),
@@ -482,7 +444,7 @@ CASES = [
     ),
     Case("ai-api:provider-keys", "delete", "provider_keys.manage", body=lambda s: {"provider": "openai"}),
     Case("ai-api:provider-key-detail", "delete", "provider_keys.manage", lambda s: ["openai"]),
-    Case("ai-api:provider-key-test", "post", "provider_keys.manage", lambda s: ["openai"]),
+    *api_and_page("ai-api:provider-key-test", "ai:provider-key-test", "provider_keys.manage", lambda s: ["openai"]),
     Case("ai:provider-order", "post", "provider_keys.manage", body=lambda s: {"providers": "local"}),
     Case(
         "ai:provider-key-save",
@@ -497,14 +459,12 @@ CASES = [
         fixtures=("fake",),
     ),
     Case("ai:provider-key-delete", "post", "provider_keys.manage", lambda s: ["openai"]),
-    Case("ai:provider-key-test", "post", "provider_keys.manage", lambda s: ["openai"]),
     # uploaded files (editor)
     Case("files-api:file-list", "post", "files.upload", body=lambda s: {"file": _csv()}, multipart=True),
-    Case("files-api:file-detail", "delete", "files.upload", lambda s: [s.file.id]),
-    Case("files-api:file-reanalyse", "post", "files.upload", lambda s: [s.file.id]),
+    Case("files-api:file-detail", "delete", "files.upload", ids_of("file")),
+    *api_and_page("files-api:file-reanalyse", "files:file-reanalyse", "files.upload", ids_of("file")),
     Case("files:file-upload", "post", "files.upload", body=lambda s: {"file": _csv()}, multipart=True),
-    Case("files:file-reanalyse", "post", "files.upload", lambda s: [s.file.id]),
-    Case("files:file-delete", "post", "files.upload", lambda s: [s.file.id]),
+    Case("files:file-delete", "post", "files.upload", ids_of("file")),
     # members and workspace settings (admin)
     Case(
         "accounts-api:invitation-create",
@@ -519,7 +479,7 @@ CASES = [
         "members.manage",
         body=lambda s: {"invite-email": "y@new.test", "invite-role": "viewer"},
     ),
-    Case("accounts:invitation-revoke", "post", "members.manage", lambda s: [s.invitation.id]),
+    Case("accounts:invitation-revoke", "post", "members.manage", ids_of("invitation")),
     Case(
         "accounts:workspace-display",
         "post",
