@@ -6,10 +6,16 @@ and daphne (what `make run` serves), on PostgreSQL when DATABASE_URL is set (wit
 throwaway SQLite file. Load comes from `wrk` when installed (apt-get install wrk), else from a small asyncio
 keep-alive client. Usage: .venv/bin/python bench/api.py [--seconds 10] [--concurrency 32]
 [--servers gunicorn,uvicorn,daphne] [--no-flood]
+
+A server is `gunicorn`, `uvicorn` or `daphne`; `gunicorn:sync:3` or `gunicorn:gthread:2x4` overrides the worker
+class, processes and threads of `gunicorn.conf.py` (to compare layouts), and `...@/path/to/checkout` serves that
+checkout's code instead of this one (before/after in one run). All listed servers are started together and
+measured in alternation (ping and profile of each, round after round), so every figure shares the same noise.
 """
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -55,8 +61,14 @@ def base_env(**extra: str) -> dict:
 
 
 def server_command(kind: str, port: int) -> list[str]:
-    if kind == "gunicorn":  # workers, worker class and the rest from gunicorn.conf.py
-        return [str(BIN / "gunicorn"), "marketing_ai.wsgi:application", "--bind", f"127.0.0.1:{port}"]
+    kind = kind.split("@", 1)[0]
+    if kind.startswith("gunicorn"):  # workers, worker class and the rest from gunicorn.conf.py, unless given
+        command = [str(BIN / "gunicorn"), "marketing_ai.wsgi:application", "--bind", f"127.0.0.1:{port}"]
+        if kind != "gunicorn":
+            _, worker_class, layout = kind.split(":")
+            processes, _, threads = layout.partition("x")
+            command += ["--worker-class", worker_class, "--workers", processes, "--threads", threads or "1"]
+        return command
     if kind == "daphne":
         return [
             str(BIN / "python"),
@@ -89,11 +101,12 @@ class Server:
     def __init__(self, kind: str, env: dict):
         self.kind, self.port, self.env = kind, free_port(), env
         self.url = f"http://127.0.0.1:{self.port}"
+        self.root = Path(kind.split("@", 1)[1]) if "@" in kind else ROOT
 
     def __enter__(self):
         self.proc = subprocess.Popen(
             server_command(self.kind, self.port),
-            cwd=ROOT,
+            cwd=self.root,
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -110,6 +123,27 @@ class Server:
                 time.sleep(0.3)
         self.__exit__()
         raise RuntimeError(f"{self.kind} did not start")
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the server's processes (its session: master and workers)."""
+        ticks = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:  # the process ended meanwhile
+                continue
+            if int(fields[3]) == self.proc.pid:  # session id
+                ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def measured(self, path: str, **options) -> dict:
+        """A load run's figures, with the server CPU it cost per request: unlike the rates and latencies, this
+        does not depend on what else the shared machine runs meanwhile."""
+        before = self.cpu_seconds()
+        figures = load(self.url + path, **options)()
+        requests = figures["requestsPerSecond"] * options["seconds"]
+        figures["serverCpuMsPerRequest"] = round((self.cpu_seconds() - before) * 1000 / max(requests, 1), 3)
+        return figures
 
     def __exit__(self, *exc):
         if self.proc.poll() is None:
@@ -295,6 +329,16 @@ def _median_figures(figures: list[dict]) -> dict:
     return merged
 
 
+def access_token(server: Server, email: str) -> str:
+    """A JWT for the bench's user (registered on first use; the servers share one database)."""
+    status, body = post_json(
+        server.url + "/api/auth/register", {"email": email, "password": PASSWORD, "companyName": "Bench"}
+    )
+    if status == 409:
+        status, body = post_json(server.url + "/api/auth/login", {"email": email, "password": PASSWORD})
+    return body["tokens"]["accessToken"]
+
+
 def login_ms(server: Server, email: str, rounds: int = 8) -> float:
     timings = []
     for _ in range(rounds):
@@ -397,31 +441,28 @@ def main() -> None:
         print(json.dumps(report, indent=2))
         return
 
-    for kind in args.servers.split(","):
-        with Server(kind, env) as server:
-            status, body = post_json(
-                server.url + "/api/auth/register", {"email": email, "password": PASSWORD, "companyName": "Bench"}
-            )
-            if status == 409:
-                status, body = post_json(server.url + "/api/auth/login", {"email": email, "password": PASSWORD})
-            token = body["tokens"]["accessToken"]
-            auth = {"Authorization": f"Bearer {token}"}
+    kinds = args.servers.split(",")
+    with contextlib.ExitStack() as stack:
+        servers = [stack.enter_context(Server(kind, env)) for kind in kinds]
+        auth = {"Authorization": f"Bearer {access_token(servers[0], email)}"}
+        runs = {}
+        for server in servers:
             load(server.url + "/api/ping", seconds=2, concurrency=concurrency)()  # warm-up
-            ping, profile = alternate(
-                {
-                    "ping": lambda url=server.url: load(url + "/api/ping", seconds=step, concurrency=concurrency)(),
-                    "profile": lambda url=server.url, auth=auth: load(
-                        url + "/api/user/profile", seconds=step, concurrency=concurrency, headers=auth
-                    )(),
-                },
-                rounds=args.rounds,
-            ).values()
-            report["servers"][kind] = {
-                "command": " ".join(server_command(kind, 8000)).replace(str(BIN) + "/", ""),
-                "ping": ping,
-                "profile": profile,
-                "ratioProfileToPing": round(profile["requestsPerSecond"] / ping["requestsPerSecond"], 3),
-            }
+            load(server.url + "/api/user/profile", seconds=1, concurrency=concurrency, headers=auth)()
+            for endpoint, headers in (("ping", {}), ("user/profile", auth)):
+                runs[(server.kind, endpoint)] = lambda server=server, path="/api/" + endpoint, headers=headers: (
+                    server.measured(path, seconds=step, concurrency=concurrency, headers=headers)
+                )
+        figures = alternate(runs, rounds=args.rounds)
+    for kind in kinds:
+        ping, profile = figures[(kind, "ping")], figures[(kind, "user/profile")]
+        report["servers"][kind] = {
+            "command": " ".join(server_command(kind, 8000)).replace(str(BIN) + "/", ""),
+            **({"checkout": kind.split("@", 1)[1]} if "@" in kind else {}),
+            "ping": ping,
+            "profile": profile,
+            "ratioProfileToPing": round(profile["requestsPerSecond"] / ping["requestsPerSecond"], 3),
+        }
 
     best = max(report["servers"], key=lambda kind: report["servers"][kind]["profile"]["requestsPerSecond"])
     report["best"] = best
