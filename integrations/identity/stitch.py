@@ -37,9 +37,10 @@ def stage_keys(records: list) -> None:
         )
 
 
-# Statements over the staged batch probe the merges once per staged row with scalar subqueries, which PostgreSQL
-# never turns into joins: the merges table grows during a job faster than its statistics, and a planner that
-# believes it tiny joins it by scanning the batch once per merge.
+# Statements over the staged batch look up merges, customers and events with scalar subqueries (one index probe per
+# staged row or distinct id), which PostgreSQL never turns into joins: the statistics of the tables a job is filling
+# lag behind them and the staging table has none, so a join the planner believes cheap scans the workspace's
+# merges, customers or events for every batch.
 def _probe(*, kind: str, column: str, columns: str = "m.id", active: bool = True) -> str:
     undone = "AND m.undone_at IS NULL" if active else ""
     return (
@@ -83,8 +84,10 @@ _RESOLVE_ANONYMOUS = (
 )
 
 
-# Whether the batch moves history between people: anonymous events of its identified visitors stored before, or
-# customer keys of one hashed e-mail (stored, or arriving now) not joined yet.
+# Whether storing the batch moves history between people, so that it must hold the workspace's other stores off:
+# an identified visitor of the batch has anonymous events stored (by an earlier batch, or by a concurrent one that
+# did not see the join yet), or a customer key of the batch shares its hashed e-mail with another customer, stored
+# or arriving now, that is not joined yet. A batch where nothing joins costs a few index probes per distinct id.
 _STAGED_HASHES = """
     SELECT email_sha256 AS hash, customer_key AS key FROM integ_stage WHERE email_sha256 <> '' AND customer_key <> ''
     UNION SELECT substr(customer_key, {prefix_length} + 1), customer_key FROM integ_stage
@@ -92,20 +95,20 @@ _STAGED_HASHES = """
 """
 _JOINS_PENDING = (
     """
-SELECT 1 FROM integ_stage
-WHERE anonymous_id <> '' AND """
-    + _probe(kind="anonymous", column="integ_stage.anonymous_id")
-    + """ IS NOT NULL AND (
+SELECT 1 FROM (SELECT DISTINCT anonymous_id FROM integ_stage WHERE anonymous_id <> '') visitor
+WHERE (
     SELECT e.id FROM {event} e WHERE e.workspace_id = %(workspace)s AND e.customer_key = '' AND e.anonymous_id <> ''
-        AND e.anonymous_id = integ_stage.anonymous_id LIMIT 1
-) IS NOT NULL
+        AND e.anonymous_id = visitor.anonymous_id LIMIT 1
+) IS NOT NULL AND """
+    + _probe(kind="anonymous", column="visitor.anonymous_id")
+    + """ IS NOT NULL
 UNION ALL
 SELECT 1 FROM ({staged_hashes}) staged
 WHERE """
     + _probe(kind="customer", column="staged.key", active=False)
-    + """ IS NULL AND (
-    SELECT c.id FROM {customer} c WHERE c.workspace_id = %(workspace)s AND c.email_sha256 = staged.hash
-        AND c.customer_key <> staged.key AND """
+    + """ IS NULL AND ((
+    SELECT c.id FROM {customer} c WHERE c.workspace_id = %(workspace)s AND c.email_sha256 <> ''
+        AND c.email_sha256 = staged.hash AND c.customer_key <> staged.key AND """
     + _probe(kind="customer", column="c.customer_key", active=False)
     + """ IS NULL LIMIT 1
 ) IS NOT NULL OR (
@@ -113,7 +116,7 @@ WHERE """
         AND c.customer_key <> staged.key AND """
     + _probe(kind="customer", column="c.customer_key", active=False)
     + """ IS NULL
-) IS NOT NULL
+) IS NOT NULL)
 UNION ALL
 SELECT 1 FROM ({staged_hashes}) staged GROUP BY hash HAVING count(DISTINCT key) > 1
 LIMIT 1
@@ -151,14 +154,19 @@ def stage_resolve(*, workspace_id: int, source_id: int) -> Resolved:
 
 # --- After the insert: what the batch was stitched by, earlier history, e-mail joins ---------------------------
 
-# The staged event's row by the events' key: (workspace_id, occurred_at) leads it, and finds the partition.
+# The staged event's row, probed by the events' key: (workspace_id, occurred_at) leads it and finds the partition.
+# Materialized, so each row is probed once.
 _RECORD_STITCHED = """
+WITH stored AS MATERIALIZED (
+    SELECT s.occurred_at, s.merge_id, (
+        SELECT e.id FROM {event} e WHERE e.workspace_id = %(workspace)s AND e.occurred_at = s.occurred_at
+            AND e.source_id = %(source)s AND e.external_id = s.external_id AND e.customer_key = s.customer_key
+    ) AS event_id
+    FROM integ_stage s WHERE s.merge_id IS NOT NULL
+)
 INSERT INTO {stitched} (event_id, occurred_at, merge_id)
-SELECT e.id, e.occurred_at, s.merge_id FROM integ_stage s
-JOIN {event} e ON e.workspace_id = %(workspace)s AND e.occurred_at = s.occurred_at AND e.source_id = %(source)s
-    AND e.external_id = s.external_id AND e.customer_key = s.customer_key
-WHERE s.merge_id IS NOT NULL
-ORDER BY e.id
+SELECT event_id, occurred_at, merge_id FROM stored WHERE event_id IS NOT NULL
+ORDER BY event_id
 ON CONFLICT (merge_id, event_id) DO NOTHING
 """
 # Anonymous events stored before their visitor was identified (or by a concurrent batch that did not see the join).
@@ -174,9 +182,12 @@ JOIN {event} e ON e.workspace_id = %(workspace)s AND e.customer_key = '' AND e.a
 # Customers of the batch's hashed e-mails, numbered per e-mail: 1 is the person the others join.
 _EMAIL_GROUPS = """
 WITH hashes AS ({hashes}), members AS (
-    SELECT DISTINCT h.hash, c.id, c.customer_key, c.email, c.email_sha256, c.first_name, c.last_name
-    FROM hashes h JOIN {customer} c ON c.workspace_id = %(workspace)s
-        AND (c.email_sha256 = h.hash OR c.customer_key = 'email:' || h.hash)
+    SELECT h.hash, c.id, c.customer_key, c.email, c.email_sha256, c.first_name, c.last_name
+    FROM hashes h JOIN {customer} c ON c.workspace_id = %(workspace)s AND c.email_sha256 <> ''
+        AND c.email_sha256 = h.hash
+    UNION
+    SELECT h.hash, c.id, c.customer_key, c.email, c.email_sha256, c.first_name, c.last_name
+    FROM hashes h JOIN {customer} c ON c.workspace_id = %(workspace)s AND c.customer_key = 'email:' || h.hash
 ), numbered AS (
     SELECT hash, id, customer_key, email, email_sha256, first_name, last_name,
         row_number() OVER (PARTITION BY hash ORDER BY CASE WHEN customer_key LIKE 'email:%%' THEN 1 ELSE 0 END, id)
