@@ -9,8 +9,10 @@ behaviour; the metrics are those of the held-out window.
 
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 
 import numpy as np
 from django.conf import settings
@@ -127,12 +129,37 @@ def _classifier(rows: int):
     return make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=500)), "logistic regression"
 
 
+@lru_cache(maxsize=1)
+def _thread_pools():
+    from sklearn.ensemble import HistGradientBoostingClassifier  # noqa: F401 (loads the OpenMP runtime first)
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()  # sees only the libraries loaded when it is built
+
+
+@contextmanager
+def one_thread():
+    """Fit and predict on one OpenMP thread. Gradient boosting opens a thread team per tree and its threads wait
+    for each other; on a machine whose cores are busy with other work (web, database, other workers) those waits
+    cost far more than the second thread gains, for one row as for a full training set. The worker processes are
+    the parallelism; the numbers are the same on any thread count."""
+    with _thread_pools().limit(limits=1, user_api="openmp"):
+        yield
+
+
 def _fit(x: np.ndarray, y: np.ndarray):
     model, name = _classifier(len(y))
     if y.min() == y.max():  # one class only (every customer stayed active): a constant model
         return ConstantModel(float(y[0])), "constant"
-    model.fit(x, y)
+    with one_thread():
+        model.fit(x, y)
     return model, name
+
+
+def probabilities(estimator, x: np.ndarray) -> np.ndarray:
+    """The chance of the positive outcome for each row of `x`."""
+    with one_thread():
+        return estimator.predict_proba(x)[:, 1]
 
 
 class ConstantModel:
@@ -211,8 +238,8 @@ def train(*, workspace_id: int) -> Trained:
     purchase, algorithm = _fit(train_window.x, train_window.bought)
     churn, _ = _fit(train_window.x, 1 - train_window.active)
     recency = held_out.x[:, RECENCY]
-    p_buy = purchase.predict_proba(held_out.x)[:, 1]
-    p_churn = churn.predict_proba(held_out.x)[:, 1]
+    p_buy = probabilities(purchase, held_out.x)
+    p_churn = probabilities(churn, held_out.x)
     prior = store_order_value(train_window)
     value_30 = rate_from_probability(p_buy) * HORIZON_DAYS * order_values(held_out.x, prior)
     actual_30 = held_out.cents / 100
