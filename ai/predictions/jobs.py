@@ -9,14 +9,22 @@ from decimal import Decimal
 from functools import lru_cache
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from integrations.analysis.customer_features import FEATURE_NAMES, customer_features
 from integrations.rollups import analysis_time_zone
 
 from .models import CustomerPrediction, PredictionModel
-from .training import NotEnoughData, confidence_for, expected_days_to_order, order_values, rate_from_probability, train
+from .training import (
+    NotEnoughData,
+    confidence_for,
+    expected_days_to_order,
+    order_values,
+    probabilities,
+    rate_from_probability,
+    train,
+)
 
 logger = logging.getLogger(__name__)
 SCORE_BATCH = 5000
@@ -117,8 +125,8 @@ def predictions_score(*, model: PredictionModel, customer_ids: list[int] | None 
 def _prediction_rows(model, estimators: dict, batch: list, *, today, now, auc) -> list[CustomerPrediction]:
     x = np.array([row.values for row in batch], dtype=float).reshape(len(batch), len(FEATURE_NAMES))
     # No model is sure of a person: shown chances stay within 1-99%.
-    p_buy = np.clip(estimators["purchase"].predict_proba(x)[:, 1], 0.01, 0.99)
-    p_churn = np.clip(estimators["churn"].predict_proba(x)[:, 1], 0.01, 0.99)
+    p_buy = np.clip(probabilities(estimators["purchase"], x), 0.01, 0.99)
+    p_churn = np.clip(probabilities(estimators["churn"], x), 0.01, 0.99)
     value_90 = rate_from_probability(p_buy) * 90 * order_values(x, estimators["orderValue"])
     rows = []
     for i, row in enumerate(batch):
@@ -148,7 +156,17 @@ def predictions_score_customers(*, workspace_id: int, customer_ids: list[int]) -
     model = PredictionModel.objects.filter(workspace_id=workspace_id, is_active=True).defer("artifact").first()
     if model is None:
         return 0
-    return predictions_score(model=model, customer_ids=customer_ids)
+    with transaction.atomic():
+        _commit_without_waiting_for_disk()
+        return predictions_score(model=model, customer_ids=customer_ids)
+
+
+def _commit_without_waiting_for_disk() -> None:
+    """Predictions are derived data: a database crash right after this commit can lose it, and the next events or
+    the nightly rescoring write it again. The wait for the disk would be a large part of a one-customer rescoring."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def predictions_rescore_all() -> int:

@@ -10,6 +10,7 @@ from django.template.defaultfilters import floatformat
 from django.utils import timezone
 
 from accounts.models import Membership
+from ai.predictions.jobs import predictions_score_customers
 from ai.predictions.models import CustomerPrediction, PredictionModel
 from integrations.models import Customer, DataSource
 from tests.ai.prediction_data import histories_create
@@ -152,6 +153,20 @@ def test_new_events_of_a_customer_rescore_that_customer(train, store, client, dj
     assert after.events == before.events + 6
     others = CustomerPrediction.objects.exclude(customer=customer)
     assert others.filter(scored_at__gt=before.scored_at).count() == 0  # only the customer with new events
+
+
+@pytest.mark.parametrize("large_from", [5000, 0], ids=["logistic regression", "gradient boosting"])
+def test_rescoring_one_customer_gives_the_prediction_scoring_everyone_gave(train, store, monkeypatch, large_from):
+    monkeypatch.setattr("ai.predictions.training.LARGE_DATASET", large_from)
+    model = train()
+    fields = ("purchase_30d", "churn_risk", "next_order_on", "value_90d", "confidence", "events")
+    everyone = {row[0]: row[1:] for row in CustomerPrediction.objects.values_list("customer_id", *fields)}
+    assert model["algorithm"] == ("gradient boosting" if large_from == 0 else "logistic regression")
+
+    for customer_id in sorted(everyone)[::16]:
+        assert predictions_score_customers(workspace_id=store.id, customer_ids=[customer_id]) == 1
+        alone = CustomerPrediction.objects.values_list(*fields).get(customer_id=customer_id)
+        assert alone == everyone[customer_id]
 
 
 def test_an_audience_can_select_customers_by_prediction(
