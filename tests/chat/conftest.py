@@ -3,7 +3,7 @@
 import pytest
 from channels.testing import WebsocketCommunicator
 
-from .fake_llm import FakeLLM
+from .fake_llm import fake_llm_as_provider
 
 
 @pytest.fixture(autouse=True)
@@ -46,14 +46,8 @@ async def _answers_finish_before_the_database_is_reset():
 @pytest.fixture
 def fake_llm(settings):
     """The router's only provider is an OpenAI-compatible endpoint served locally (slow by default)."""
-    fake = FakeLLM(delay=0.05).start()
-    settings.AI_PROVIDERS = ["openai"]
-    settings.OPENAI_API_KEY = "sk-test-chat"
-    settings.OPENAI_BASE_URL = fake.base_url
-    settings.OPENAI_MODEL = "fake-model"
-    settings.AI_RETRY_BACKOFF_SECONDS = 0
-    yield fake
-    fake.stop()
+    with fake_llm_as_provider(settings, delay=0.05) as fake:
+        yield fake
 
 
 def ws_communicator(path: str, *, session_key: str = "") -> WebsocketCommunicator:

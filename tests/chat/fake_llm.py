@@ -7,11 +7,15 @@ chunked terminator: a provider failure mid-stream). `hung_up` is set when the cl
 JSON-mode requests (intent analysis) get a neutral intent at once.
 """
 
+import contextlib
 import json
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
+
+from tests.ai.fake_providers import FakeProviderServer, ServedFromThread, running
 
 NEUTRAL_INTENT = {
     "intent": "general_question",
@@ -23,7 +27,7 @@ NEUTRAL_INTENT = {
 }
 
 
-class FakeLLM:
+class FakeLLM(ServedFromThread):
     def __init__(self, *, words: list[str] | None = None, delay: float = 0.0, die_after: int | None = None):
         self.words = words or [f"word{i} " for i in range(20)]
         self.delay = delay
@@ -71,8 +75,7 @@ class FakeLLM:
 
             def _send(self, obj):
                 data = ("data: " + (obj if isinstance(obj, str) else json.dumps(obj)) + "\n\n").encode()
-                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-                self.wfile.flush()
+                FakeProviderServer.write_chunk(self, data)
 
             def _end(self, base, tokens_out):
                 usage = {"prompt_tokens": 50, "completion_tokens": tokens_out, "total_tokens": 50 + tokens_out}
@@ -81,22 +84,23 @@ class FakeLLM:
                 self.wfile.write(b"0\r\n\r\n")
                 self.wfile.flush()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.base_url = self.serve(Handler) + "/v1"
 
     @property
     def text(self) -> str:
         return "".join(self.words)
 
-    def start(self) -> "FakeLLM":
-        self.thread.start()
-        return self
 
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+@contextlib.contextmanager
+def fake_llm_as_provider(settings, **knobs) -> Iterator[FakeLLM]:
+    """A FakeLLM with these knobs, started and made the router's only provider; stopped when the block ends."""
+    with running(FakeLLM(**knobs)) as fake:
+        settings.AI_PROVIDERS = ["openai"]
+        settings.OPENAI_API_KEY = "sk-test-chat"
+        settings.OPENAI_BASE_URL = fake.base_url
+        settings.OPENAI_MODEL = "fake-model"
+        settings.AI_RETRY_BACKOFF_SECONDS = 0
+        yield fake
 
 
 def wait_until(predicate, *, timeout: float = 5.0, interval: float = 0.02) -> bool:

@@ -5,7 +5,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.chat.fake_llm import FakeLLM
+from tests.chat.fake_llm import fake_llm_as_provider
 
 pytestmark = [pytest.mark.e2e]
 
@@ -14,13 +14,8 @@ WORDS = [f"insight{i} " for i in range(30)]
 
 @pytest.fixture
 def slow_model(settings):
-    fake = FakeLLM(words=list(WORDS), delay=0.08).start()
-    settings.AI_PROVIDERS = ["openai"]
-    settings.OPENAI_API_KEY = "sk-test-e2e"
-    settings.OPENAI_BASE_URL = fake.base_url
-    settings.OPENAI_MODEL = "fake-model"
-    yield fake
-    fake.stop()
+    with fake_llm_as_provider(settings, words=list(WORDS), delay=0.08) as fake:
+        yield fake
 
 
 def log_in_and_open_a_conversation(page, user, password):
@@ -80,13 +75,8 @@ def test_reloading_during_an_answer_resumes_it(page, user, password, slow_model)
 @pytest.fixture
 def listing_model(settings):
     words = ["Three ideas:\n", "- **Win back** cart abandoners\n", "- Thank repeat buyers\n", "- Welcome new visitors"]
-    fake = FakeLLM(words=words, delay=0.4).start()
-    settings.AI_PROVIDERS = ["openai"]
-    settings.OPENAI_API_KEY = "sk-test-e2e"
-    settings.OPENAI_BASE_URL = fake.base_url
-    settings.OPENAI_MODEL = "fake-model"
-    yield fake
-    fake.stop()
+    with fake_llm_as_provider(settings, words=words, delay=0.4) as fake:
+        yield fake
 
 
 def test_the_answer_shows_typing_then_streams_with_stop_then_renders_markdown_and_the_title(
