@@ -20,9 +20,8 @@ from .training import (
     NotEnoughData,
     confidence_for,
     expected_days_to_order,
-    order_values,
+    expected_spend,
     probabilities,
-    rate_from_probability,
     train,
 )
 
@@ -127,7 +126,7 @@ def _prediction_rows(model, estimators: dict, batch: list, *, today, now, auc) -
     # No model is sure of a person: shown chances stay within 1-99%.
     p_buy = np.clip(probabilities(estimators["purchase"], x), 0.01, 0.99)
     p_churn = np.clip(probabilities(estimators["churn"], x), 0.01, 0.99)
-    value_90 = rate_from_probability(p_buy) * 90 * order_values(x, estimators["orderValue"])
+    value_90 = expected_spend(estimators, x, p_buy, days=90)
     rows = []
     for i, row in enumerate(batch):
         confidence = confidence_for(events=row.events, active_days=x[i, ACTIVE_DAYS], model_auc=auc)

@@ -80,7 +80,10 @@ def test_training_splits_by_time_measures_on_the_later_window_and_scores_everyon
     assert 0.5 < head["auc"] <= 1 and 0 < head["baselineAuc"] <= 1
     assert head["positives"] > 0 and head["customers"] >= head["positives"]
     assert {"brier", "ece", "bins"} <= set(head["calibration"])
-    assert "auc" in model["metrics"]["churnRisk"] and "mae" in model["metrics"]["value30d"]
+    assert "auc" in model["metrics"]["churnRisk"]
+    value = model["metrics"]["value30d"]  # against last quarter's spend per month, on the same customers
+    assert {"mae", "baselineMae", "noSpendMae", "rmse", "baselineRmse", "baselineSpearman"} <= set(value)
+    assert -1 <= value["spearman"] <= 1 and value["actualTotal"] > 0
     active = Customer.objects.filter(workspace=store, last_seen_at__gte=timezone.now() - timedelta(days=365)).count()
     assert model["scoredCustomers"] == active == CustomerPrediction.objects.count()
 
@@ -234,6 +237,7 @@ def test_the_predictions_page_shows_quality_likely_buyers_and_versions(train, st
 
     assert floatformat(model["metrics"]["purchase30d"]["auc"], 3) in html
     assert "from recency alone" in html and "Likely to buy in the next 30 days" in html
+    assert floatformat(model["metrics"]["value30d"]["spearman"], 3) in html and "predicting no spend" in html
     assert "v1" in html and "Active" in html
 
 
