@@ -2,6 +2,7 @@
 
 Usage: .venv/bin/python bench/intelligence.py [--sizes 10000,100000] [--stitch-events 200000]
        [--stitch-rounds 2] [--parts recommendations,stitching] [--database-url postgres://.../mai_intel_bench]
+       [--parts predictions --prediction-sizes 1000,10000,100000 --rescores 300 --baseline-checkout PATH]
 
 1. Recommendations, per size (customers of the dummy-data generator, whose orders follow product bundles):
    the dummy GTM events of that many customers through the real pipeline; each customer with purchases of
@@ -9,7 +10,8 @@ Usage: .venv/bin/python bench/intelligence.py [--sizes 10000,100000] [--stitch-e
    never sees them); a full refresh (timed); then hit rate at 10 on the held-out products for the
    co-purchase/co-view recommendations against the most-popular baseline (the 10 best sellers the customer
    has not bought), measured on the same customers in the same run. Then 1% more events and an incremental
-   refresh, timed against the full one.
+   refresh, timed against the full one; then 1% more again after dating the load's identity merges an hour back
+   (steady state: only the customers of new events and merges are read again), timed against the full one too.
 2. Stitching: the same dummy-data job (GTM events: every event carries the browser's client id, a quarter of
    first visits are anonymous until checkout) with identity stitching off and on, interleaved rounds in fresh
    workspaces; events/s of each and the ratio.
@@ -19,7 +21,11 @@ Usage: .venv/bin/python bench/intelligence.py [--sizes 10000,100000] [--stitch-e
    (`prediction_model_train_run`: features in SQL, the time split, fit, held-out metrics, refit, scoring every
    customer), timed; held-out AUC against the recency-only baseline on the same customers; then the rescoring of
    one customer after new events (`predictions_score_customers`, what the pipeline's hook runs) timed
-   `--rescores` times; resident memory before and after training and across the rescoring loop.
+   `--rescores` times; resident memory before and after training and across the rescoring loop. With
+   `--baseline-checkout PATH` (a worktree at an older commit), that checkout's rescoring runs in a second process on
+   the same customers, in rounds alternating with this checkout's, and the ratios of the two are printed.
+   The 90-day value's held-out measure (`value30d`): the value model's next-30-day spend against last quarter's
+   spend per month, on the same customers (errors, rank correlation, totals).
 Prints one JSON document. Uses its own database (created and migrated; default `mai_intel_bench`).
 """
 
@@ -53,6 +59,12 @@ def parse_args():
     parser.add_argument("--parts", default="recommendations,stitching,predictions")
     parser.add_argument("--prediction-sizes", default="1000,10000,100000", help="customers per predictions run")
     parser.add_argument("--rescores", type=int, default=300, help="one-customer rescorings timed per size")
+    parser.add_argument(
+        "--baseline-checkout",
+        default="",
+        help="another checkout (e.g. a worktree at an older commit) whose predictions_score_customers is timed on "
+        "the same customers in alternating rounds, in a second process on this checkout's virtualenv",
+    )
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     return parser.parse_args()
 
@@ -122,9 +134,10 @@ def bench_recommendations(size: int) -> dict:
     import random
 
     from django.db import connection
+    from django.db.models import F
 
     from accounts.models import Workspace
-    from integrations.models import Customer, CustomerProduct, Product
+    from integrations.models import Customer, CustomerProduct, IdentityMerge, Product
     from integrations.recommendations.selectors import recommendations_for_customer
     from integrations.recommendations.services import recommendations_refresh
 
@@ -169,6 +182,13 @@ def bench_recommendations(size: int) -> dict:
     started = time.perf_counter()
     incremental = recommendations_refresh(workspace_id=workspace.id)
     incremental_seconds = time.perf_counter() - started
+    # Steady state: the load's identity merges dated an hour back (older than the refresh's overlap for merges), as
+    # on a workspace loaded earlier, so only the customers of new events and new merges are read again.
+    IdentityMerge.objects.filter(workspace=workspace).update(created_at=F("created_at") - timedelta(hours=1))
+    dummy_job(workspace, events=more, seed=f"recs-{size}-steady")
+    started = time.perf_counter()
+    steady = recommendations_refresh(workspace_id=workspace.id)
+    steady_seconds = time.perf_counter() - started
     hit_rate, baseline = hits / len(sample), baseline_hits / len(sample)
     latencies.sort()
     return {
@@ -187,6 +207,9 @@ def bench_recommendations(size: int) -> dict:
         "refresh_incremental_seconds": round(incremental_seconds, 2),
         "incremental_customers_changed": incremental.customers_changed,
         "incremental_over_full_time": round(incremental_seconds / full_seconds, 3),
+        "refresh_incremental_steady_seconds": round(steady_seconds, 2),
+        "incremental_steady_customers_changed": steady.customers_changed,
+        "incremental_steady_over_full_time": round(steady_seconds / full_seconds, 3),
         "recommend_one_customer_ms_p50": round(latencies[len(latencies) // 2] * 1000, 1),
         "recommend_one_customer_ms_p99": round(latencies[int(len(latencies) * 0.99)] * 1000, 1),
     }
@@ -317,7 +340,49 @@ def _visits(rng: random.Random) -> list[tuple[int, bool, int]]:
     return visits
 
 
-def predictions_part(sizes: list[int], rescores: int) -> dict:
+# The baseline checkout's rescoring, in its own process: one line of customer ids in, their timings (ms) out.
+BASELINE_RESCORER = """
+import json, os, sys, time
+sys.path.insert(0, os.getcwd())
+import django
+django.setup()
+from ai.predictions.jobs import predictions_score_customers
+workspace_id = int(sys.argv[1])
+for line in sys.stdin:
+    timings = []
+    for customer_id in json.loads(line):
+        tick = time.perf_counter()
+        predictions_score_customers(workspace_id=workspace_id, customer_ids=[customer_id])
+        timings.append((time.perf_counter() - tick) * 1000)
+    print(json.dumps(timings), flush=True)
+"""
+ROUNDS = 3  # alternating rounds of rescoring, this checkout's then the baseline's
+
+
+def baseline_rescorer(checkout: str, workspace_id: int):
+    """The baseline checkout's rescoring process, on this run's database (DATABASE_URL is in the environment)."""
+    import subprocess
+
+    return subprocess.Popen(
+        [sys.executable, "-c", BASELINE_RESCORER, str(workspace_id)],
+        cwd=checkout,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+def percentiles(latencies: list[float]) -> dict:
+    latencies = sorted(latencies)
+    return {
+        "p50": round(statistics.median(latencies), 2),
+        "p99": round(latencies[int(0.99 * (len(latencies) - 1))], 2),
+        "max": round(latencies[-1], 2),
+        "runs": len(latencies),
+    }
+
+
+def predictions_part(sizes: list[int], rescores: int, baseline_checkout: str = "") -> dict:
     from django.db.models import Count
 
     from accounts.models import Workspace
@@ -340,14 +405,28 @@ def predictions_part(sizes: list[int], rescores: int) -> dict:
         rss_after_training = rss_mb()
         ids = list(Customer.objects.filter(workspace=workspace).values_list("id", flat=True))
         rng = random.Random(size)
-        latencies = []
+        chosen = [rng.choice(ids) for _ in range(rescores)]
+        rounds = [chosen[i::ROUNDS] for i in range(ROUNDS)]
+        baseline = baseline_rescorer(baseline_checkout, workspace.id) if baseline_checkout else None
+        if baseline:  # warm up: its imports and the model's first unpickling are not a rescoring
+            baseline.stdin.write(json.dumps(chosen[:3]) + "\n")
+            baseline.stdin.flush()
+            baseline.stdout.readline()
+        latencies, baseline_latencies = [], []
         rss_loop_start = rss_mb()
-        for _ in range(rescores):
-            customer_id = rng.choice(ids)
-            tick = time.perf_counter()
-            predictions_score_customers(workspace_id=workspace.id, customer_ids=[customer_id])
-            latencies.append((time.perf_counter() - tick) * 1000)
-        latencies.sort()
+        for customers in rounds:
+            for customer_id in customers:
+                tick = time.perf_counter()
+                predictions_score_customers(workspace_id=workspace.id, customer_ids=[customer_id])
+                latencies.append((time.perf_counter() - tick) * 1000)
+            if baseline:
+                baseline.stdin.write(json.dumps(customers) + "\n")
+                baseline.stdin.flush()
+                baseline_latencies += json.loads(baseline.stdout.readline())
+        if baseline:
+            baseline.stdin.close()
+            baseline.wait()
+        value = model.metrics.get("value30d") or {}
         head = model.metrics.get("purchase30d", {})
         churn = model.metrics.get("churnRisk", {})
         results.append(
@@ -377,15 +456,23 @@ def predictions_part(sizes: list[int], rescores: int) -> dict:
                     "ece": (head.get("calibration") or {}).get("ece"),
                     "churnAuc": churn.get("auc"),
                     "churnRecencyBaselineAuc": churn.get("baselineAuc"),
-                    "value30dMae": (model.metrics.get("value30d") or {}).get("mae"),
-                    "value30dBaselineMae": (model.metrics.get("value30d") or {}).get("baselineMae"),
                 },
-                "rescoreOneCustomerMs": {
-                    "p50": round(statistics.median(latencies), 2),
-                    "p99": round(latencies[int(0.99 * (len(latencies) - 1))], 2),
-                    "max": round(latencies[-1], 2),
-                    "runs": len(latencies),
-                },
+                "value30d": value,  # the value model against last quarter's spend per month, same customers
+                "rescoreOneCustomerMs": percentiles(latencies),
+                **(
+                    {
+                        "baselineRescoreOneCustomerMs": percentiles(baseline_latencies),
+                        "baselineOverCurrentP50": round(
+                            statistics.median(baseline_latencies) / statistics.median(latencies), 2
+                        ),
+                        "baselineOverCurrentP99": round(
+                            percentiles(baseline_latencies)["p99"] / percentiles(latencies)["p99"], 2
+                        ),
+                    }
+                    if baseline
+                    else {}
+                ),
+                "loadAverage": [round(x, 1) for x in os.getloadavg()],
                 "rssMb": {
                     "beforeTraining": rss_before,
                     "afterTraining": rss_after_training,
@@ -417,7 +504,7 @@ def main() -> None:
         result["stitching"] = bench_stitching(args.stitch_events, args.stitch_rounds)
     if "predictions" in parts:
         sizes = [int(s) for s in args.prediction_sizes.split(",")]
-        result["predictions"] = predictions_part(sizes, args.rescores)
+        result["predictions"] = predictions_part(sizes, args.rescores, args.baseline_checkout)
     print(json.dumps(result, indent=2))
 
 
