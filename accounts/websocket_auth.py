@@ -50,7 +50,7 @@ class WebsocketSessionMiddleware(SessionMiddleware):
 
     Its wrapper asks the session whether it was modified or is empty on each message sent, in order to save
     it with an HTTP response start; a websocket frame never saves it, and a busy chat process sends
-    thousands of frames a second (~15 us each went there).
+    thousands of frames a second.
     """
 
     async def __call__(self, scope, receive, send):

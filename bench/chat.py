@@ -15,7 +15,7 @@ Three kinds of processes, so that no measurement shares an event loop with what 
 
 Overhead of a chunk = client receive time - model emit time; time-to-first-chunk overhead is that of the
 first chunk. The baseline, measured in the same run, is the same clients reading the fake model's stream
-directly (no app). Prints one JSON document. Targets (issue 5): p50 < 20 ms, p99 < 100 ms at 200 chats,
+directly (no app). Prints one JSON document. Targets: p50 < 20 ms, p99 < 100 ms at 200 chats,
 zero errors.
 """
 

@@ -1,4 +1,4 @@
-"""Benchmark: what survives a kill -9 of the web server and of the worker, and Redis going away (issue 14).
+"""Benchmark: what survives a kill -9 of the web server and of the worker, and Redis going away.
 
 Usage: .venv/bin/python bench/faults.py [--collect-seconds 12] [--concurrency 8] [--job-events 100000]
        [--redis-down-seconds 8] [--database-url postgres://postgres@127.0.0.1:5432/mai_faults_bench]

@@ -1,4 +1,4 @@
-"""Benchmark: the ingest pipeline and the collect endpoint on PostgreSQL (issue 3, "Benchmark").
+"""Benchmark: the ingest pipeline and the collect endpoint on PostgreSQL.
 
 Usage: .venv/bin/python bench/ingest.py [--events 1000000] [--sample 200000] [--orm-sample 20000]
        [--collect-seconds 20] [--database-url postgres://postgres@127.0.0.1:5432/mai_bench_ingest]

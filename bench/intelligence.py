@@ -1,4 +1,4 @@
-"""Benchmark: the intelligence features on PostgreSQL (issue 12, "Benchmarks"); figures in bench/README.md.
+"""Benchmark: the intelligence features on PostgreSQL; figures in bench/README.md.
 
 Usage: .venv/bin/python bench/intelligence.py [--sizes 10000,100000] [--stitch-events 200000]
        [--stitch-rounds 2] [--parts recommendations,stitching] [--database-url postgres://.../mai_intel_bench]

@@ -12,7 +12,7 @@ Two processes on PostgreSQL and the Redis channel layer, as in production:
 Figures: latency = client receive time - commit time of the oldest batch a message announces (p50/p99 over
 every message on every socket); messages per second per workspace (what one socket receives); and the
 ingest rate with publishing on and off (`LIVE_UPDATES`), unpaced, alternating rounds in the same run.
-Aims (issue 13): p99 < 1 s, <= 5 messages/s per workspace, ingest with publishing within 5% of off.
+Aims: p99 < 1 s, <= 5 messages/s per workspace, ingest with publishing within 5% of off.
 Prints one JSON document; figures in bench/README.md.
 """
 

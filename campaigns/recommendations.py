@@ -1,4 +1,4 @@
-"""Campaign recommendations from the workspace's own analysis (issue 4 part 4).
+"""Campaign recommendations from the workspace's own analysis.
 
 `recommendations_generate` runs the analysis, asks the configured model for JSON (validated by
 `recommendation_schema`), repairs an invalid answer once, and otherwise uses the offline playbook below,

@@ -1,4 +1,4 @@
-"""Realistic demo events in each source's own raw format, so the real mappers run (issue 3 §5).
+"""Realistic demo events in each source's own raw format, so the real mappers run.
 
 A customer pool shared across sources (customer N is the same person in GTM, the pixel and Shopify) and
 personas that fill every analysis segment: page-view-only visitors, cart abandoners, buyers, repeat buyers,

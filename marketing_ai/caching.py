@@ -28,8 +28,9 @@ _state_lock = threading.Lock()
 
 
 class _RedisClientOncePerPool(django_redis.RedisCacheClient):
-    """Django's client builds a `redis.Redis` object for every operation (~70 us of CPU with redis-py 5+, more
-    than the round trip itself); one per connection pool serves every thread (redis-py clients are thread-safe)."""
+    """Django's client builds a `redis.Redis` object for every operation, which costs more CPU than the round trip
+    itself (figures: bench/README.md, "The authenticated API path"); one per connection pool serves every thread
+    (redis-py clients are thread-safe)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -37,9 +37,9 @@ def db_sync_to_async(function):
 def rows_fetched(sql: str, params: Sequence = ()) -> list[tuple]:
     """The rows of one plain SQL read on the default database.
 
-    For the few reads on a chat answer's hot path: building and compiling an ORM query costs ~0.4 ms of
-    Python on this hardware against ~0.02 ms for running the same SQL, and that Python runs on the shared
-    database thread, holding the GIL the event loop needs to relay other chats' chunks.
+    For the few reads on a chat answer's hot path: building and compiling an ORM query costs several times
+    what running the same SQL does (figures: bench/README.md, "bench/hot_paths.py"), and that Python runs on
+    the shared database thread, holding the GIL the event loop needs to relay other chats' chunks.
     """
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute(sql, params)

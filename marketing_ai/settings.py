@@ -428,7 +428,7 @@ IMAGE_API_URL = env.str("IMAGE_API_URL", default="https://api.freepik.com/v1")
 IMAGE_API_KEY = env.str("IMAGE_API_KEY", default="")
 PLATFORM_INSIGHTS_URL = env.str("PLATFORM_INSIGHTS_URL", default="https://graph.facebook.com/{version}")
 
-# Integrations (issue 3): Shopify pull pacing, collect endpoint limits, pipeline batch size.
+# Integrations: Shopify pull pacing, collect endpoint limits, pipeline batch size.
 SHOPIFY_TIMEOUT_SECONDS = env.float("SHOPIFY_TIMEOUT_SECONDS", default=20.0)
 SHOPIFY_PAGE_SIZE = env.int("SHOPIFY_PAGE_SIZE", default=100)
 SHOPIFY_MAX_ATTEMPTS = env.int("SHOPIFY_MAX_ATTEMPTS", default=6)

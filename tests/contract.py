@@ -1,4 +1,4 @@
-"""Schemathesis against a running server: the OpenAPI schema it serves is the contract (issue 14).
+"""Schemathesis against a running server: the OpenAPI schema it serves is the contract.
 
 Shared by the test suite (tests/test_schema_contract.py, against a server thread on the test database) and by
 bench/faults.py (against a real uvicorn process). Runs the Schemathesis CLI (a pinned test dependency) with its

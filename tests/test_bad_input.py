@@ -1,4 +1,4 @@
-"""Bad input gets a clear 4xx in the error shape and changes nothing; never a 500 (issue 14, item 4)."""
+"""Bad input gets a clear 4xx in the error shape and changes nothing; never a 500."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""`manage.py check --deploy` is clean with the production settings README "Production" lists (issue 14, item 8)."""
+"""`manage.py check --deploy` is clean with the production settings README "Production" lists."""
 
 import os
 import subprocess

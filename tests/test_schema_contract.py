@@ -1,5 +1,5 @@
 """The API answers what its OpenAPI schema says: Schemathesis (default checks, response-schema conformance
-included) against the app served over a real socket, signed in as a workspace owner (issue 14)."""
+included) against the app served over a real socket, signed in as a workspace owner."""
 
 import pytest
 

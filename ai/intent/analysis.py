@@ -38,7 +38,8 @@ def intent_request(text: str) -> ChatRequest:
 
 @lru_cache(maxsize=1)
 def _intent_validator() -> jsonschema.protocols.Validator:
-    # Built once: `jsonschema.validate` checks the schema itself on every call (~1.5 ms, on the event loop).
+    # Built once: `jsonschema.validate` checks the schema itself on every call, on the event loop, at many times the
+    # cost of the validation (figures: bench/README.md, "bench/hot_paths.py").
     validator_class = jsonschema.validators.validator_for(INTENT_SCHEMA)
     validator_class.check_schema(INTENT_SCHEMA)
     return validator_class(INTENT_SCHEMA)

@@ -1,4 +1,4 @@
-"""Staff roles in the admin (issue 14 item 7): support reads, ops runs jobs and sources, superadmin does
+"""Staff roles in the admin: support reads, ops runs jobs and sources, superadmin does
 everything; the groups come from a migration and every grant is audited."""
 
 import pytest

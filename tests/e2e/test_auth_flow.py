@@ -1,4 +1,4 @@
-"""The browser flow of issue 2: sign up, land on the dashboard, log out, log in again."""
+"""The browser flow of a new account: sign up, land on the dashboard, log out, log in again."""
 
 import pytest
 
