@@ -27,6 +27,7 @@ from .services import (
     job_publish,
     source_sync_recorded,
 )
+from .window import window_ensure
 
 logger = logging.getLogger(__name__)
 MAPPERS = {"gtm": gtm.map_item, "facebook_pixel": meta_pixel.map_item, "shopify": shopify.map_item}
@@ -119,6 +120,7 @@ def job_run(*, job_id: int, final_attempt: bool = True, sleep: Callable[[float],
     job_announce(job, status=job.status, progress=100, eventsCount=job.events_count, rejectedCount=job.rejected_count)
     if job.source_id:  # the sources page shows when data last arrived, whatever the job kind
         source_sync_recorded(source=job.source, status=job.status, message=job.warning)
+    window_ensure(workspace_id=job.workspace_id)  # the dashboard's default range fast right after an import
     return job
 
 

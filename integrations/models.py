@@ -309,6 +309,83 @@ class PurchaseRollup(models.Model):
         return f"{self.day} {self.value_cents}: {self.purchases}"
 
 
+class DefaultWindow(models.Model):
+    """The state of a workspace's default-range summary (`CustomerWindow`, `WindowSignature`): the day it ends on
+    and what it was computed under. The summary answers the overview of the range of DEFAULT_DAYS days ending
+    on `as_of` (and its previous period) only while `as_of` is today in `time_zone` and the workspace's threshold
+    is `threshold_cents`; otherwise, or without a row, the overview aggregates the day rollups and a task rebuilds
+    it (integrations/window.py)."""
+
+    workspace = models.OneToOneField(
+        "accounts.Workspace", on_delete=models.CASCADE, primary_key=True, related_name="default_window"
+    )
+    as_of = models.DateField()
+    time_zone = models.CharField(max_length=64)
+    threshold_cents = models.BigIntegerField()
+    built_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id}: {self.as_of}"
+
+
+class CustomerWindow(models.Model):
+    """One identified customer's fields over the default window, per scope (0: all sources, else a source id):
+    the current period's events, type mask, purchases and purchase value, and the previous period's type mask.
+
+    `customer_id` is a plain column, not a foreign key: when a customer is deleted (a merge, a recompute) its
+    row must still be found to take it out of its signature's counts (integrations/window.py)."""
+
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="customer_windows", db_index=False
+    )
+    customer_id = models.BigIntegerField()
+    scope = models.BigIntegerField(help_text="0 for all sources, else the source's id.")
+    events = models.IntegerField()
+    mask = models.IntegerField()
+    previous_mask = models.IntegerField()
+    purchases = models.IntegerField()
+    purchase_cents = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "customer_id", "scope"], name="integ_customer_window_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} ({self.scope}): {self.events}"
+
+
+class WindowSignature(models.Model):
+    """How many customers of the default window share the fields the overview's per-customer figures read, and
+    their events: a few hundred rows per scope summarise every customer (integrations/window.py).
+
+    `purchases` is capped at 2 and `purchase_cents` at the threshold plus one cent: the segment rules and the
+    funnel only compare them with 0, 1 and the threshold."""
+
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="window_signatures", db_index=False
+    )
+    scope = models.BigIntegerField()
+    active = models.BooleanField(help_text="The customers have events in the current period.")
+    mask = models.IntegerField()
+    previous_mask = models.IntegerField()
+    purchases = models.IntegerField()
+    purchase_cents = models.BigIntegerField()
+    customer_count = models.BigIntegerField()
+    events = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "scope", "active", "mask", "previous_mask", "purchases", "purchase_cents"],
+                name="integ_window_signature_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.mask}/{self.previous_mask}: {self.customer_count}"
+
+
 class SyncJob(TimeStampedModel):
     """A unit of ingestion work (sync, dummy data, CSV import, webhook) with progress and counts."""
 

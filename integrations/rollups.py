@@ -330,6 +330,8 @@ def rollups_recompute(*, workspace_id: int, customer_keys: Iterable[str] | None 
     """
     from django.utils import timezone
 
+    from .window import window_forget, window_refresh
+
     keys = sorted(set(customer_keys)) if customer_keys is not None else None
     if keys == []:
         return
@@ -345,6 +347,7 @@ def rollups_recompute(*, workspace_id: int, customer_keys: Iterable[str] | None 
             params.update({f"key{n}": key for n, key in enumerate(keys)})
             subset = "AND customer_key IN (" + ", ".join(f"%(key{n})s" for n in range(len(keys))) + ")"
             customers = customers.filter(customer_key__in=keys)
+            before = list(customers.values_list("id", flat=True))  # some may go: the window must drop them
         days = CustomerDayRollup.objects.filter(workspace_id=workspace_id)
         days.filter(customer__in=customers).delete() if keys is not None else days.delete()
         customers.exclude(customer_key__in=_keys_with_events(workspace_id, keys)).delete()
@@ -355,6 +358,10 @@ def rollups_recompute(*, workspace_id: int, customer_keys: Iterable[str] | None 
             PurchaseRollup.objects.filter(workspace_id=workspace_id).delete()
             cursor.execute(_event_rollups_sql(), params)
             cursor.execute(_purchase_rollups_sql(), params)
+            window_forget(workspace_id=workspace_id)
+        else:
+            after = customers.values_list("id", flat=True)
+            window_refresh(cursor, workspace_id=workspace_id, customer_ids=[*before, *after])
 
 
 def _keys_with_events(workspace_id: int, keys: list[str] | None):

@@ -133,3 +133,19 @@ def recommendations_refresh_due_task() -> int:
     for workspace_id in due:
         recommendations_refresh_task.delay(workspace_id)
     return len(due)
+
+
+@shared_task(acks_late=True)
+def window_rebuild_task(workspace_id: int) -> None:
+    """Rebuild one workspace's default-range window when it is stale (on demand, after a job); idempotent."""
+    from .window import window_ensure
+
+    window_ensure(workspace_id=workspace_id)
+
+
+@shared_task
+def windows_rebuild_due_task() -> int:
+    """Beat: rebuild the stale default-range windows (a new day in a workspace's zone, a threshold change)."""
+    from .window import windows_rebuild_due
+
+    return windows_rebuild_due()

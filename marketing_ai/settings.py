@@ -220,6 +220,13 @@ CELERY_BEAT_SCHEDULE["integrations-recover-stale-jobs"] = {
     "task": "integrations.tasks.jobs_recover_task",
     "schedule": timedelta(seconds=max(5, JOB_STALE_SECONDS // 2)),
 }
+# The dashboard's default range is answered from a per-customer window kept on ingest; a new day (in each
+# workspace's analysis time zone) or a threshold change makes it stale until this rebuilds it
+# (integrations/window.py; meanwhile the overview aggregates the day rollups).
+CELERY_BEAT_SCHEDULE["integrations-windows-rebuild"] = {
+    "task": "integrations.tasks.windows_rebuild_due_task",
+    "schedule": timedelta(minutes=env.int("WINDOW_REBUILD_MINUTES", default=5)),
+}
 # Identity stitching in the pipeline's customer step (integrations/identity.py); off only to measure its cost.
 IDENTITY_STITCHING = env.bool("IDENTITY_STITCHING", default=True)
 # Product recommendations (integrations/recommendations/): refreshed this often for workspaces with new events;

@@ -2,9 +2,10 @@
 
 `analysis_overview` runs a fixed number of small queries whatever the number of events: the period's and the
 previous period's day totals (`EventRollup`, at most days x types x sources x currencies rows), one aggregate of
-their per-customer day rows (`CustomerDayRollup`: segments, engagement and funnel customers of both periods),
-the sources' names, the workspace's analysis time zone, and, only for estimated segments, the high-value
-purchases (`PurchaseRollup`). Python only folds the few hundred day-total rows.
+their per-customer day rows (`CustomerDayRollup`: segments, engagement and funnel customers of both periods) or,
+for the dashboard's default range, of the default window's signatures (a few hundred rows that stand for every
+customer, integrations/window.py), the sources' names, the workspace's analysis time zone, and, only for
+estimated segments, the high-value purchases (`PurchaseRollup`). Python only folds the few hundred day-total rows.
 """
 
 from collections import Counter
@@ -15,12 +16,13 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Avg, Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from integrations.models import DataSource
 from integrations.rollups import analysis_time_zone
+from integrations.window import window_signatures
 from marketing_ai.errors import NotFound
 
 from .queries import (
@@ -96,7 +98,13 @@ def analysis_overview(
     threshold = workspace.high_value_threshold
     with analytic_queries():
         totals = _totals(**summary)
-        per_customer, previous_customers = _customer_summary(**summary, threshold=threshold)
+        signatures = window_signatures(workspace=workspace, period=period, zone=zone, source_id=source_id)
+        if signatures is not None:
+            per_customer, previous_customers = customer_summary_aggregate(
+                signatures, threshold=threshold, weight="customer_count"
+            )
+        else:
+            per_customer, previous_customers = _customer_summary(**summary, threshold=threshold)
         high_value_purchases = (
             purchases_above(workspace=workspace, period=period, source_id=source_id, threshold=threshold)
             if per_customer["customers"] <= 1
@@ -261,21 +269,31 @@ def _customer_summary(*, workspace, period: Period, source_id: int | None, thres
     return customer_summary_aggregate(rows, threshold=threshold)
 
 
-def customer_summary_aggregate(rows, *, threshold: Decimal) -> tuple[dict, dict]:
-    """The summaries of this and the previous period from per-customer rows shaped like `customer_flags`."""
+def customer_summary_aggregate(rows, *, threshold: Decimal, weight: str | None = None) -> tuple[dict, dict]:
+    """The summaries of this and the previous period from per-customer rows shaped like `customer_flags`, or
+    from rows standing for `weight` customers each (the default window's signatures, integrations/window.py)."""
+
+    def customers(condition: Q):
+        if weight is None:
+            return Count("events", filter=condition)
+        return Coalesce(Sum(weight, filter=condition), 0)
+
     active = Q(events__gt=0)  # customers with events in the current period
+    types = F("event_types") if weight is None else F("event_types") * F(weight)
     aggregates = {
-        "customers": Count("events", filter=active),
+        "customers": customers(active),
         "identified_events": Coalesce(Sum("events"), 0),
-        "avg_types": Avg("event_types", filter=active),
+        "types": Coalesce(Sum(types, filter=active), 0),
     }
     for key, _label, _types in FUNNEL_STEPS:
         field = STEP_FIELDS[key]
-        aggregates[f"step_{key}"] = Count("events", filter=Q(**{f"{field}__gt": 0}))
-        aggregates[f"previous_step_{key}"] = Count("events", filter=Q(**{f"previous_{field}__gt": 0}))
+        aggregates[f"step_{key}"] = customers(Q(**{f"{field}__gt": 0}))
+        aggregates[f"previous_step_{key}"] = customers(Q(**{f"previous_{field}__gt": 0}))
     for name, rule in SEGMENTS.items():
-        aggregates[f"segment_{name}"] = Count("events", filter=active & rule.condition(threshold=threshold))
+        aggregates[f"segment_{name}"] = customers(active & rule.condition(threshold=threshold))
     summary = rows.aggregate(**aggregates)
+    # The mean in Python from exact integers: the same float whichever rows it came from.
+    summary["avg_types"] = summary.pop("types") / summary["customers"] if summary["customers"] else None
     previous = {f"step_{key}": summary.pop(f"previous_step_{key}") for key, _label, _types in FUNNEL_STEPS}
     return summary, previous
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from integrations.models import Customer, CustomerDayRollup, Event, EventRollup, IdentityMerge, StitchedEvent
 from integrations.rollups import CENTS_SQL, TYPE_BIT_SQL, analysis_time_zone, day_sql
+from integrations.window import window_customers_of, window_refresh
 
 ANONYMOUS, CUSTOMER = IdentityMerge.Kind.ANONYMOUS.value, IdentityMerge.Kind.CUSTOMER.value
 EMAIL_PREFIX = "email:"
@@ -95,6 +96,7 @@ def moves_apply(cursor, *, workspace_id: int) -> int:
     cursor.execute(identified_shift_sql(sign="+", moved="mv.old_key = ''"), params)
     cursor.execute(_customers_add_sql(), params)
     cursor.execute(_customer_days_add_sql(), params)
+    touched = window_customers_of(cursor, workspace_id=workspace_id, keys_sql=_MOVED_KEYS)  # before some go
     cursor.execute(  # a customer key whose events all moved to its person is gone (its profile is on the join)
         f"""
         DELETE FROM {table["customer_day"]} WHERE customer_id IN (
@@ -111,7 +113,11 @@ def moves_apply(cursor, *, workspace_id: int) -> int:
         """,
         params,
     )
+    window_refresh(cursor, workspace_id=workspace_id, customer_ids=touched)
     return len(moved)
+
+
+_MOVED_KEYS = "SELECT customer_key FROM integ_moved UNION SELECT old_key FROM integ_moved WHERE old_key <> ''"
 
 
 def _moved_keep_only(cursor, moved: list[int]) -> None:

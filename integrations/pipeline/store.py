@@ -28,6 +28,7 @@ from integrations.models import (
     PurchaseRollup,
 )
 from integrations.rollups import TYPE_BIT_SQL, rollup_lock_sql, rollups_add
+from integrations.window import window_refresh
 from marketing_ai.text import json_storable
 
 from .schema import EventRecord
@@ -169,6 +170,13 @@ SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM up), (SELECT count(*) F
 """
 
 
+# The staged batch's customers (a superset of those whose day rollups the batch changed: enough for the window).
+PG_BATCH_CUSTOMERS = f"""
+SELECT id FROM {Customer._meta.db_table}
+WHERE workspace_id = %s AND customer_key IN (SELECT customer_key FROM integ_stage WHERE customer_key <> '')
+"""
+
+
 def stage_text(records: list[EventRecord]) -> str:
     """The records as COPY text rows of the staging table.
 
@@ -238,6 +246,8 @@ def _store_postgres(*, source: DataSource, records: list[EventRecord], received_
         cursor.execute(rollup_lock_sql(workspace_id, exclusive=joins))
         cursor.execute(PG_INSERT, {"workspace": workspace_id, "source": source.id, "received": received_at})
         inserted = cursor.fetchone()[0]
+        if inserted:
+            window_refresh(cursor, workspace_id=workspace_id, customers_sql=PG_BATCH_CUSTOMERS, params=[workspace_id])
     if stitching:
         identity.stitch(workspace_id=workspace_id, source_id=source.id, joins=joins)
     return int(inserted)
@@ -298,6 +308,8 @@ def _store_orm(*, source: DataSource, records: list[EventRecord], received_at: d
         workspace_id=source.workspace_id, new_records=new_records, all_records=records, now=received_at
     )
     rollups_add(source=source, records=new_records, customer_ids=customer_ids)
+    with connection.cursor() as cursor:
+        window_refresh(cursor, workspace_id=source.workspace_id, customer_ids=customer_ids.values())
     if stitching:
         identity.stitch(workspace_id=source.workspace_id, source_id=source.id, joins=resolved.joins)
     return len(new_records)

@@ -1,0 +1,321 @@
+"""The default range's per-customer summary, kept on ingest so the dashboard's default overview reads a few
+hundred rows instead of aggregating every customer-day of 60 days (DESIGN §9).
+
+The overview's per-customer figures (segments, engagement, funnel customers of the period and the previous one)
+need, per customer, the current period's events, type mask, purchases and purchase value and the previous
+period's type mask (`integrations.analysis.queries.customer_flags`). For the default range (the DEFAULT_DAYS
+days ending today, in the workspace's analysis time zone) those fields are kept per customer and scope (all
+sources, and each source) in `CustomerWindow`, and `WindowSignature` counts the customers (and sums their
+events) per combination of the values the rules compare: the overview aggregates those rows with the same
+rules as the customer-day path (`customer_summary_aggregate`), so both give the same answer.
+
+Maintenance: whatever changes a customer's day rollups recomputes that customer's window rows from them and
+moves the customer between signatures (`window_refresh`), in the same transaction: the pipeline's store for its
+batch's customers, identity moves, and `rollups_recompute` for the keys it rebuilds. A whole-workspace rebuild
+of the rollups (time zone change) drops the window's state instead. The window is only read while its state
+says it ends today and was computed under the workspace's high-value threshold; otherwise the overview takes
+the exact customer-day path and a task rebuilds the window (`window_rebuild`: beat, on demand, after a job).
+Ingest skips maintenance while the window is stale: the rebuild starts from the day rollups anyway.
+
+Concurrency (PostgreSQL): `window_refresh` takes the workspace's window lock (an exclusive transaction advisory
+lock) before it reads the day rollups, so two stores of one workspace never compute a customer's row from
+snapshots missing each other's days; the stores of one workspace serialise from that step to their commit.
+`window_rebuild` holds the exclusive rollup lock, so no store runs meanwhile.
+"""
+
+import contextlib
+import zoneinfo
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from integrations.analysis.queries import DEFAULT_DAYS, Period, cents, mask_fields
+from integrations.models import CustomerDayRollup, CustomerWindow, DefaultWindow, EventRollup, WindowSignature
+from integrations.rollups import analysis_time_zone, rollup_lock_sql
+
+ALL_SOURCES = 0  # the scope of the rows that count every source
+
+# An arbitrary namespace for the workspace's window lock among the database's advisory locks.
+_LOCK_NAMESPACE = 0x57494E44 << 32  # "WIND"
+
+
+def window_lock_sql(workspace_id: int) -> str:
+    return f"SELECT pg_advisory_xact_lock({_LOCK_NAMESPACE | int(workspace_id)})"
+
+
+def window_period(as_of: date) -> Period:
+    """The default range ending on `as_of` (its previous period is the window's other half)."""
+    return Period(as_of - timedelta(days=DEFAULT_DAYS - 1), as_of)
+
+
+def _today(zone: str) -> date:
+    return datetime.now(zoneinfo.ZoneInfo(zone)).date()
+
+
+def _tables() -> dict[str, str]:
+    return {
+        "customer_day": CustomerDayRollup._meta.db_table,
+        "window": CustomerWindow._meta.db_table,
+        "signature": WindowSignature._meta.db_table,
+    }
+
+
+def _params(*, workspace_id: int, as_of: date, threshold_cents: int) -> dict:
+    period, adapt = window_period(as_of), connection.ops.adapt_datefield_value
+    return {
+        "workspace": workspace_id,
+        "previous_from": adapt(period.previous().date_from),
+        "current_from": adapt(period.date_from),
+        "as_of": adapt(as_of),
+        "threshold": threshold_cents,
+    }
+
+
+# --- Reading ---------------------------------------------------------------------------------------------------
+
+
+def window_signatures(*, workspace, period: Period, zone: str, source_id: int | None) -> QuerySet | None:
+    """The signature rows answering the period's per-customer figures, shaped like `customer_flags` rows with a
+    `customer_count` weight; None when the window cannot answer: another range, or a stale window (then a
+    rebuild is requested)."""
+    if period != window_period(_today(zone)):
+        return None
+    state = DefaultWindow.objects.filter(workspace=workspace).first()
+    if (
+        state is None
+        or state.as_of != period.date_to
+        or state.time_zone != zone
+        or state.threshold_cents != cents(workspace.high_value_threshold)
+    ):
+        window_rebuild_request(workspace_id=workspace.id)
+        return None
+    scope = ALL_SOURCES if source_id is None else source_id
+    rows = WindowSignature.objects.filter(workspace=workspace, scope=scope, customer_count__gt=0)
+    return mask_fields(rows)
+
+
+# --- Maintenance -----------------------------------------------------------------------------------------------
+
+
+def _temp_tables(cursor) -> None:
+    """The refresh's empty work tables (a transaction may refresh several times: one store per source)."""
+    on_postgres = connection.vendor == "postgresql"
+    on_commit = " ON COMMIT DELETE ROWS" if on_postgres else ""
+    statements = [
+        f"CREATE TEMP TABLE IF NOT EXISTS integ_window_ids (customer_id bigint){on_commit}",
+        "CREATE TEMP TABLE IF NOT EXISTS integ_window_fresh (customer_id bigint, scope bigint, events integer, "
+        f"mask integer, previous_mask integer, purchases integer, purchase_cents bigint){on_commit}",
+        "DELETE FROM integ_window_ids",
+        "DELETE FROM integ_window_fresh",
+    ]
+    if on_postgres:  # one round trip
+        cursor.execute("; ".join(statements))
+        return
+    for statement in statements:
+        cursor.execute(statement)
+
+
+def _fields_sql() -> str:
+    """A customer's window fields from its day rows (`day` between the previous period's start and `as_of`)."""
+    current = "CASE WHEN day >= %(current_from)s THEN {} END"
+    return (
+        f"coalesce(sum({current.format('events')}), 0), coalesce(bit_or({current.format('type_mask')}), 0), "
+        "coalesce(bit_or(CASE WHEN day < %(current_from)s THEN type_mask END), 0), "
+        f"coalesce(sum({current.format('purchases')}), 0), coalesce(sum({current.format('purchase_cents')}), 0)"
+    )
+
+
+_WINDOW_COLUMNS = "customer_id, scope, events, mask, previous_mask, purchases, purchase_cents"
+# Every source's rows of a customer added up into the all-sources scope (SELECT ... GROUP BY customer_id).
+_ALL_SOURCES_FIELDS = (
+    f"customer_id, {ALL_SOURCES}, sum(events), bit_or(mask), bit_or(previous_mask), sum(purchases), sum(purchase_cents)"
+)
+# What a window row contributes to a signature: the rules compare purchases with 0 and 1, the value with the
+# threshold, so capping them keeps the answer and the signatures few.
+_SIGNATURE_SQL = (
+    "scope, (events > 0) AS active, mask, previous_mask, "
+    "CASE WHEN purchases > 2 THEN 2 ELSE purchases END AS purchases, "
+    "CASE WHEN purchase_cents > %(threshold)s THEN %(threshold)s + 1 ELSE purchase_cents END AS purchase_cents"
+)
+_SIGNATURE_KEY = "scope, active, mask, previous_mask, purchases, purchase_cents"
+
+
+def _refresh_sql() -> list[str]:
+    t = _tables()
+    fresh_of_sources = f"""
+    INSERT INTO integ_window_fresh ({_WINDOW_COLUMNS})
+    SELECT customer_id, source_id, {_fields_sql()} FROM {t["customer_day"]}
+    WHERE workspace_id = %(workspace)s AND day >= %(previous_from)s AND day <= %(as_of)s
+        AND customer_id IN (SELECT customer_id FROM integ_window_ids)
+    GROUP BY customer_id, source_id
+    """
+    fresh_of_all = (
+        f"INSERT INTO integ_window_fresh ({_WINDOW_COLUMNS}) "
+        f"SELECT {_ALL_SOURCES_FIELDS} FROM integ_window_fresh GROUP BY customer_id"
+    )
+    # Each refreshed customer leaves its old signatures (-1) and joins its new ones (+1).
+    signatures_move = f"""
+    INSERT INTO {t["signature"]} AS s (workspace_id, {_SIGNATURE_KEY}, customer_count, events)
+    SELECT %(workspace)s, {_SIGNATURE_KEY}, sum(n), sum(events) FROM (
+        SELECT {_SIGNATURE_SQL}, -1 AS n, -events AS events FROM {t["window"]}
+        WHERE workspace_id = %(workspace)s AND customer_id IN (SELECT customer_id FROM integ_window_ids)
+        UNION ALL
+        SELECT {_SIGNATURE_SQL}, 1 AS n, events FROM integ_window_fresh
+    ) moves
+    GROUP BY {_SIGNATURE_KEY}
+    HAVING sum(n) <> 0 OR sum(events) <> 0
+    ORDER BY {_SIGNATURE_KEY}
+    ON CONFLICT (workspace_id, {_SIGNATURE_KEY}) DO UPDATE SET
+        customer_count = s.customer_count + excluded.customer_count, events = s.events + excluded.events
+    """
+    gone = f"""
+    DELETE FROM {t["window"]} WHERE workspace_id = %(workspace)s
+        AND customer_id IN (SELECT customer_id FROM integ_window_ids)
+        AND NOT EXISTS (SELECT 1 FROM integ_window_fresh f
+            WHERE f.customer_id = {t["window"]}.customer_id AND f.scope = {t["window"]}.scope)
+    """
+    upsert = f"""
+    INSERT INTO {t["window"]} AS w (workspace_id, {_WINDOW_COLUMNS})
+    SELECT %(workspace)s, {_WINDOW_COLUMNS} FROM integ_window_fresh WHERE true
+    ORDER BY customer_id, scope
+    ON CONFLICT (workspace_id, customer_id, scope) DO UPDATE SET
+        events = excluded.events, mask = excluded.mask, previous_mask = excluded.previous_mask,
+        purchases = excluded.purchases, purchase_cents = excluded.purchase_cents
+    """
+    return [fresh_of_sources, fresh_of_all, signatures_move, gone, upsert]
+
+
+def window_refresh(
+    cursor, *, workspace_id: int, customers_sql: str = "", params=None, customer_ids: Iterable[int] = ()
+) -> None:
+    """Recompute the window rows and signatures of some customers from their day rollups, in the caller's
+    transaction, after it changed their day rollups. The customers are `customer_ids`, or the ids that
+    `customers_sql` (a SELECT of one column, with `params`) returns. Nothing to do while the window is stale."""
+    # The state changes only under the exclusive rollup lock, which the caller's shared one excludes.
+    state = DefaultWindow.objects.filter(workspace_id=workspace_id).first()
+    if state is None or state.as_of != _today(state.time_zone):
+        return
+    if connection.vendor == "postgresql":
+        cursor.execute(window_lock_sql(workspace_id))
+    _temp_tables(cursor)
+    if customers_sql:
+        cursor.execute(f"INSERT INTO integ_window_ids (customer_id) {customers_sql}", params or {})
+    else:
+        ids = [(customer_id,) for customer_id in set(customer_ids)]
+        if not ids:
+            return
+        cursor.executemany("INSERT INTO integ_window_ids (customer_id) VALUES (%s)", ids)
+    values = _params(workspace_id=workspace_id, as_of=state.as_of, threshold_cents=state.threshold_cents)
+    for sql in _refresh_sql():
+        cursor.execute(sql, values)
+
+
+def window_customers_of(cursor, *, workspace_id: int, keys_sql: str, params: dict | None = None) -> list[int]:
+    """The ids of the workspace's customers whose keys `keys_sql` selects: taken before a change deletes some of
+    them, so that `window_refresh` afterwards takes the deleted ones out of the window too."""
+    from integrations.models import Customer
+
+    cursor.execute(
+        f"SELECT id FROM {Customer._meta.db_table} WHERE workspace_id = %(workspace)s AND customer_key IN ({keys_sql})",
+        {**(params or {}), "workspace": workspace_id},
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
+def window_forget(*, workspace_id: int) -> None:
+    """Mark the workspace's window stale (after a change that rebuilt all its day rollups)."""
+    DefaultWindow.objects.filter(workspace_id=workspace_id).delete()
+
+
+def window_rebuild(*, workspace_id: int) -> DefaultWindow:
+    """Rebuild the workspace's window from its day rollups for today (in its analysis time zone) and the
+    workspace's current high-value threshold. Holds the workspace's stores off meanwhile (PostgreSQL)."""
+    from accounts.models import Workspace
+
+    t = _tables()
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(rollup_lock_sql(workspace_id, exclusive=True))
+        zone = analysis_time_zone(workspace_id=workspace_id)
+        threshold = cents(Workspace.objects.values_list("high_value_threshold", flat=True).get(id=workspace_id))
+        as_of = _today(zone)
+        values = _params(workspace_id=workspace_id, as_of=as_of, threshold_cents=threshold)
+        CustomerWindow.objects.filter(workspace_id=workspace_id).delete()
+        WindowSignature.objects.filter(workspace_id=workspace_id).delete()
+        cursor.execute(
+            f"""
+            INSERT INTO {t["window"]} (workspace_id, {_WINDOW_COLUMNS})
+            SELECT %(workspace)s, customer_id, source_id, {_fields_sql()} FROM {t["customer_day"]}
+            WHERE workspace_id = %(workspace)s AND day >= %(previous_from)s AND day <= %(as_of)s
+            GROUP BY customer_id, source_id
+            """,
+            values,
+        )
+        cursor.execute(
+            f"INSERT INTO {t['window']} (workspace_id, {_WINDOW_COLUMNS}) SELECT %(workspace)s, {_ALL_SOURCES_FIELDS} "
+            f"FROM {t['window']} WHERE workspace_id = %(workspace)s GROUP BY customer_id",
+            values,
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO {t["signature"]} (workspace_id, {_SIGNATURE_KEY}, customer_count, events)
+            SELECT %(workspace)s, {_SIGNATURE_KEY}, count(*), sum(events) FROM (
+                SELECT {_SIGNATURE_SQL}, events FROM {t["window"]} WHERE workspace_id = %(workspace)s
+            ) rows GROUP BY {_SIGNATURE_KEY}
+            """,
+            values,
+        )
+        state, _ = DefaultWindow.objects.update_or_create(
+            workspace_id=workspace_id,
+            defaults={"as_of": as_of, "time_zone": zone, "threshold_cents": threshold, "built_at": timezone.now()},
+        )
+    return state
+
+
+def window_stale(*, workspace_id: int) -> bool:
+    """True when the workspace's window cannot answer today's default range."""
+    from accounts.models import Workspace
+
+    state = DefaultWindow.objects.filter(workspace_id=workspace_id).first()
+    if state is None:
+        return True
+    threshold = Workspace.objects.values_list("high_value_threshold", flat=True).get(id=workspace_id)
+    zone = analysis_time_zone(workspace_id=workspace_id)
+    return state.as_of != _today(zone) or state.time_zone != zone or state.threshold_cents != cents(threshold)
+
+
+def window_ensure(*, workspace_id: int) -> bool:
+    """Rebuild the workspace's window if it is stale (a worker: a job's end, the on-demand task); returns whether
+    it did."""
+    if not window_stale(workspace_id=workspace_id):
+        return False
+    window_rebuild(workspace_id=workspace_id)
+    return True
+
+
+def window_rebuild_request(*, workspace_id: int) -> None:
+    """Ask a worker to rebuild a stale window, at most once a minute per workspace. Eager Celery (the embedded
+    setup, no worker) leaves it to the job and beat paths rather than rebuilding inside a page's request."""
+    from django.core.cache import cache
+
+    from integrations.tasks import window_rebuild_task
+    from marketing_ai.celery import task_publish
+    from marketing_ai.errors import ServiceUnavailable
+
+    if window_rebuild_task.app.conf.task_always_eager or not cache.add(f"window-rebuild:{workspace_id}", 1, 60):
+        return
+    with contextlib.suppress(ServiceUnavailable):  # the overview answered from the day rollups; beat retries
+        task_publish(window_rebuild_task, workspace_id)
+
+
+def windows_rebuild_due() -> int:
+    """Rebuild every stale window of a workspace with day rollups in the last two default ranges; returns how
+    many were rebuilt (beat, a few minutes after midnight in any zone and after threshold changes)."""
+    since = timezone.now().date() - timedelta(days=2 * DEFAULT_DAYS + 1)
+    workspace_ids = (
+        EventRollup.objects.filter(day__gte=since).values_list("workspace_id", flat=True).distinct().order_by()
+    )
+    return sum(window_ensure(workspace_id=workspace_id) for workspace_id in workspace_ids)
