@@ -47,6 +47,14 @@ def parse_args():
     parser.add_argument("--drop", action="store_true", help="drop the benchmark database at the end")
     parser.add_argument("--explain", action="store_true", help="include EXPLAIN ANALYZE of the overview's queries")
     parser.add_argument(
+        "--ingest-compare",
+        type=int,
+        default=0,
+        help="instead: import this many events into a workspace with the default window and one without, in "
+        "alternating rounds, and compare the import times (the window's maintenance cost on ingest)",
+    )
+    parser.add_argument("--rounds", type=int, default=6, help="rounds of --ingest-compare")
+    parser.add_argument(
         "--store",
         default="partitioned",
         choices=("partitioned", "single_table"),
@@ -87,14 +95,45 @@ def django_setup(url: str) -> None:
     call_command("migrate", verbosity=0, interactive=False)
 
 
-def workspace_make():
+def workspace_make(*, window: bool = True):
+    """A workspace with two sources; with `window`, its (empty) default window built, as a job's end or beat
+    builds it for a workspace in use, so the import keeps it up to date."""
     from accounts.models import Workspace
     from integrations.models import DataSource
+    from integrations.window import window_rebuild
 
     workspace = Workspace.objects.create(name="Bench analysis")
     site = DataSource.objects.create(workspace=workspace, name="Site", source_type="gtm")
     shop = DataSource.objects.create(workspace=workspace, name="Shop", source_type="shopify")
+    if window:
+        window_rebuild(workspace_id=workspace.id)
     return workspace, [site, shop]
+
+
+def ingest_compare(args) -> dict:
+    """Import the same events into a workspace whose window is kept on ingest and into one without that step
+    (the store's `window_refresh` replaced by nothing), in alternating rounds; the ratio is the maintenance cost."""
+    from integrations.pipeline import store
+
+    kept, without = workspace_make(window=True), workspace_make(window=False)
+    per_round = args.ingest_compare // args.rounds
+    seconds = {"withWindow": 0.0, "withoutWindow": 0.0}
+    maintain = store.window_refresh
+    for n in range(args.rounds):
+        order = [("withWindow", kept), ("withoutWindow", without)]
+        for name, (_workspace, sources) in order if n % 2 == 0 else reversed(order):
+            store.window_refresh = maintain if name == "withWindow" else (lambda *a, **k: None)
+            taken = events_import(sources=sources, count=per_round, offset=n * per_round, seed=n)
+            seconds[name] += taken["seconds"]
+    store.window_refresh = maintain
+    events = per_round * args.rounds
+    return {
+        "events": events,
+        "rounds": args.rounds,
+        "seconds": {name: round(value, 1) for name, value in seconds.items()},
+        "eventsPerSecond": {name: round(events / value) for name, value in seconds.items()},
+        "withOverWithout": round(seconds["withWindow"] / seconds["withoutWindow"], 3),
+    }
 
 
 def journeys(rng: random.Random, customers: int, today: datetime):
@@ -176,18 +215,31 @@ def timed(function, runs: int) -> tuple[dict, object]:
     return figures, result
 
 
+def answers_same(ours: dict, theirs: dict, what: str) -> None:
+    if ours != theirs:
+        diff = {key: (ours[key], theirs[key]) for key in ours if ours[key] != theirs[key]}
+        raise SystemExit(json.dumps({"error": f"{what} answers differ", "diff": diff}, default=str)[:4000])
+
+
 def measure(workspace, sources, args) -> dict:
     from integrations.analysis.selectors import analysis_overview
+    from integrations.window import window_forget, window_rebuild, window_stale
     from tests.integrations.raw_overview import raw_overview
 
     today = analysis_overview(workspace=workspace)["range"]["to"]
     to = datetime.fromisoformat(today).date()
     analysis_overview(workspace=workspace)  # warm the process (imports, connection) once, as a live server is
+    from_window = not window_stale(workspace_id=workspace.id)
     default, ours = timed(lambda: analysis_overview(workspace=workspace), args.runs)
     raw, theirs = timed(lambda: raw_overview(workspace=workspace), args.raw_runs)
-    if ours != theirs:
-        diff = {key: (ours[key], theirs[key]) for key in ours if ours[key] != theirs[key]}
-        raise SystemExit(json.dumps({"error": "rollup and raw-event answers differ", "diff": diff}, default=str)[:4000])
+    answers_same(ours, theirs, "rollup and raw-event")
+    # The same range while the window is stale: the exact customer-day aggregation custom ranges use.
+    window_forget(workspace_id=workspace.id)
+    day_rollups, exact = timed(lambda: analysis_overview(workspace=workspace), args.custom_runs)
+    answers_same(exact, theirs, "day-rollup and raw-event")
+    started = time.perf_counter()
+    window_rebuild(workspace_id=workspace.id)
+    rebuild_seconds = round(time.perf_counter() - started, 2)
     custom_ranges = {
         "last7Days": {"date_from": to - timedelta(days=6), "date_to": to},
         "last90Days": {"date_from": to - timedelta(days=89), "date_to": to},
@@ -200,9 +252,13 @@ def measure(workspace, sources, args) -> dict:
         for name, filters in custom_ranges.items()
     }
     return {
+        "defaultRangeFromWindow": from_window,
         "defaultRange": default,
+        "defaultRangeFromDayRollups": day_rollups,
+        "windowRebuildSeconds": rebuild_seconds,
         "rawEventsDefaultRange": raw,
         "rawOverRollupsP50": round(raw["p50Ms"] / default["p50Ms"], 1),
+        "dayRollupsOverWindowP50": round(day_rollups["p50Ms"] / default["p50Ms"], 1),
         "customRanges": custom,
         "customRangesWorstP95Ms": max(figures["p95Ms"] for figures in custom.values()),
         "eventsInDefaultRange": ours["rowCounts"]["events"],
@@ -232,6 +288,8 @@ def table_sizes() -> dict:
         "integrations_eventrollup",
         "integrations_customerdayrollup",
         "integrations_purchaserollup",
+        "integrations_customerwindow",
+        "integrations_windowsignature",
     ]
     sizes = {}
     with connection.cursor() as cursor:
@@ -272,7 +330,7 @@ def explain(workspace) -> list[str]:
             sql = query["sql"]
             if sql.startswith(("SET ", "SELECT set_config")):
                 cursor.execute(sql)
-            elif "rollup" in sql:
+            elif "rollup" in sql or "windowsignature" in sql:
                 cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
                 lines += [row[0] for row in cursor.fetchall()] + [""]
     return lines
@@ -292,6 +350,14 @@ def main() -> None:
         "store": args.store,
         "results": [],
     }
+    if args.ingest_compare:
+        report["loadAverageBefore"] = [round(x, 1) for x in os.getloadavg()]
+        report["ingest"] = ingest_compare(args)
+        report["loadAverageAfter"] = [round(x, 1) for x in os.getloadavg()]
+        print(json.dumps(report, indent=2))
+        if args.drop:
+            database_drop(args.database_url)
+        return
     loaded = 0
     for size in sizes:
         imported = events_import(sources=sources, count=size - loaded, offset=loaded, seed=size)

@@ -335,6 +335,8 @@ class CustomerWindow(models.Model):
     `customer_id` is a plain column, not a foreign key: when a customer is deleted (a merge, a recompute) its
     row must still be found to take it out of its signature's counts (integrations/window.py)."""
 
+    # The key is the only index: every store rewrites its customers' rows, and an `id` would add a second one.
+    pk = models.CompositePrimaryKey("workspace", "customer_id", "scope")
     workspace = models.ForeignKey(
         "accounts.Workspace", on_delete=models.CASCADE, related_name="customer_windows", db_index=False
     )
@@ -345,11 +347,6 @@ class CustomerWindow(models.Model):
     previous_mask = models.IntegerField()
     purchases = models.IntegerField()
     purchase_cents = models.BigIntegerField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["workspace", "customer_id", "scope"], name="integ_customer_window_key")
-        ]
 
     def __str__(self) -> str:
         return f"{self.customer_id} ({self.scope}): {self.events}"

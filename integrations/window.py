@@ -189,11 +189,18 @@ def _refresh_sql() -> list[str]:
 
 
 def window_refresh(
-    cursor, *, workspace_id: int, customers_sql: str = "", params=None, customer_ids: Iterable[int] = ()
+    cursor,
+    *,
+    workspace_id: int,
+    customers_sql: str = "",
+    params=None,
+    customer_ids: Iterable[int] = (),
+    days_added_only: bool = False,
 ) -> None:
     """Recompute the window rows and signatures of some customers from their day rollups, in the caller's
     transaction, after it changed their day rollups. The customers are `customer_ids`, or the ids that
-    `customers_sql` (a SELECT of one column, with `params`) returns. Nothing to do while the window is stale."""
+    `customers_sql` (a SELECT of one column, with `params`) returns. `days_added_only` (a store: no customer
+    lost a day) skips looking for rows to delete. Nothing to do while the window is stale."""
     # The state changes only under the exclusive rollup lock, which the caller's shared one excludes.
     state = DefaultWindow.objects.filter(workspace_id=workspace_id).first()
     if state is None or state.as_of != _today(state.time_zone):
@@ -209,7 +216,8 @@ def window_refresh(
             return
         cursor.executemany("INSERT INTO integ_window_ids (customer_id) VALUES (%s)", ids)
     values = _params(workspace_id=workspace_id, as_of=state.as_of, threshold_cents=state.threshold_cents)
-    for sql in _refresh_sql():
+    fresh_of_sources, fresh_of_all, signatures_move, gone, upsert = _refresh_sql()
+    for sql in (fresh_of_sources, fresh_of_all, signatures_move, *(() if days_added_only else (gone,)), upsert):
         cursor.execute(sql, values)
 
 

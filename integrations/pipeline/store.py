@@ -247,7 +247,13 @@ def _store_postgres(*, source: DataSource, records: list[EventRecord], received_
         cursor.execute(PG_INSERT, {"workspace": workspace_id, "source": source.id, "received": received_at})
         inserted = cursor.fetchone()[0]
         if inserted:
-            window_refresh(cursor, workspace_id=workspace_id, customers_sql=PG_BATCH_CUSTOMERS, params=[workspace_id])
+            window_refresh(
+                cursor,
+                workspace_id=workspace_id,
+                customers_sql=PG_BATCH_CUSTOMERS,
+                params=[workspace_id],
+                days_added_only=True,
+            )
     if stitching:
         identity.stitch(workspace_id=workspace_id, source_id=source.id, joins=joins)
     return int(inserted)
@@ -309,7 +315,9 @@ def _store_orm(*, source: DataSource, records: list[EventRecord], received_at: d
     )
     rollups_add(source=source, records=new_records, customer_ids=customer_ids)
     with connection.cursor() as cursor:
-        window_refresh(cursor, workspace_id=source.workspace_id, customer_ids=customer_ids.values())
+        window_refresh(
+            cursor, workspace_id=source.workspace_id, customer_ids=customer_ids.values(), days_added_only=True
+        )
     if stitching:
         identity.stitch(workspace_id=source.workspace_id, source_id=source.id, joins=resolved.joins)
     return len(new_records)
