@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.ingest import database_reset  # noqa: E402 (bench/ is a package once ROOT is on the path)
+from bench.ingest import database_reset, django_setup  # noqa: E402 (bench/ is a package once ROOT is on the path)
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/mai_bench_hot_paths"
 
@@ -32,18 +32,6 @@ def parse_args():
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of each pair")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
     return parser.parse_args()
-
-
-def django_setup(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketing_ai.settings")
-    os.environ.setdefault("LIVE_UPDATES", "0")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def per_call_us(function, calls: int) -> float:
