@@ -6,6 +6,7 @@ from django.conf import settings as django_settings
 
 from accounts.models import RateCounter
 from integrations.models import Event, SyncJob
+from tests.servers import database_url
 
 pytestmark = pytest.mark.django_db
 
@@ -119,11 +120,10 @@ def test_a_server_started_with_redis_url_on_a_dead_port_serves_logins_intake_and
     from tests.conftest import _dead_redis_url
 
     source = DataSource.objects.create(workspace=workspace, source_type="gtm", name="Site", config={})
-    db = settings.DATABASES["default"]
     port = int(_dead_redis_url().rsplit(":", 1)[1].split("/")[0])  # a free port for the server itself
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DATABASE_URL": database_url(settings),
         "REDIS_URL": _dead_redis_url(),
         "ALLOWED_HOSTS": "127.0.0.1",
     }

@@ -16,7 +16,7 @@ from django.conf import settings as django_settings
 
 from accounts.services import login_session_open
 from integrations.models import DataSource, Event
-from tests.servers import AsgiServerThread, WsgiServerThread, free_port
+from tests.servers import AsgiServerThread, WsgiServerThread, database_url, free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,11 +134,10 @@ def test_an_untrusted_peer_cannot_choose_its_address_under_wsgi(servers, user, p
 @pytest.mark.skipif(not django_settings.DATABASE_IS_POSTGRES, reason="gunicorn's processes need a shared database")
 def test_gunicorn_serves_the_api_with_the_recipes_config(user, settings):
     """The production recipe itself: gunicorn with `gunicorn.conf.py`, in processes of its own."""
-    db = settings.DATABASES["default"]
     port = free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DATABASE_URL": database_url(settings),
         "ALLOWED_HOSTS": "127.0.0.1",
         "PORT": str(port),
         "WEB_CONCURRENCY": "2",

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import LoginSession, User
 from tests.conftest import api_client_for
+from tests.servers import database_url
 
 pytestmark = pytest.mark.django_db
 
@@ -167,8 +168,7 @@ def test_a_session_revoked_by_another_process_is_refused_by_this_one(user, setti
     client = api_client_for(user)
     for _ in range(3):
         _cached(client)
-    db = settings.DATABASES["default"]
-    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    url = database_url(settings)
     subprocess.run(
         [sys.executable, "-c", REVOKE_ELSEWHERE, _session_id(client)],
         cwd=Path(__file__).resolve().parents[2],

@@ -19,6 +19,7 @@ from django.conf import settings as django_settings
 from accounts.services import login_session_open
 from chat.models import Message
 from chat.services import conversation_create
+from tests.servers import database_url, free_port
 
 from .conftest import ws_communicator
 from .test_consumer import receive_until_complete, session_key_for, settled, text_of
@@ -35,20 +36,13 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def second_process(fake_llm, settings):
     """Another web process (uvicorn) on the same test database and Redis."""
-    db = settings.DATABASES["default"]
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DATABASE_URL": database_url(settings),
         "REDIS_URL": settings.REDIS_URL,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "AI_PROVIDERS": "openai",

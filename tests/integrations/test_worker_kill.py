@@ -19,6 +19,7 @@ from integrations.models import Customer, Event, SyncJob
 from integrations.services import dummy_data_start
 from integrations.tasks import jobs_recover_task
 from marketing_ai.celery import celery_app
+from tests.servers import database_url
 
 pytestmark = [
     pytest.mark.services,
@@ -36,10 +37,9 @@ EVENTS = 20_000
 @pytest.fixture
 def start_worker(settings):
     """Start Celery workers (main process + one pool child, in their own process group) on the test database."""
-    db = settings.DATABASES["default"]
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DATABASE_URL": database_url(settings),
         "REDIS_URL": settings.REDIS_URL,
         "INGEST_BATCH_SIZE": "500",
         "JOB_HEARTBEAT_SECONDS": "1",
