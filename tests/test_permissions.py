@@ -460,10 +460,11 @@ CASES = [
     ),
     Case("ai:provider-key-delete", "post", "provider_keys.manage", lambda s: ["openai"]),
     # uploaded files (editor)
-    Case("files-api:file-list", "post", "files.upload", body=lambda s: {"file": _csv()}, multipart=True),
+    *api_and_page(
+        "files-api:file-list", "files:file-upload", "files.upload", body=lambda s: {"file": _csv()}, multipart=True
+    ),
     Case("files-api:file-detail", "delete", "files.upload", ids_of("file")),
     *api_and_page("files-api:file-reanalyse", "files:file-reanalyse", "files.upload", ids_of("file")),
-    Case("files:file-upload", "post", "files.upload", body=lambda s: {"file": _csv()}, multipart=True),
     Case("files:file-delete", "post", "files.upload", ids_of("file")),
     # members and workspace settings (admin)
     Case(
