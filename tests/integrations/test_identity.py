@@ -3,7 +3,6 @@ of one hashed e-mail join one person, every join is recorded and undoable, and t
 
 import hashlib
 import random
-import threading
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -18,6 +17,7 @@ from integrations.pipeline.store import events_store
 from marketing_ai.errors import Conflict, PermissionDenied
 from tests.integrations.raw_overview import raw_overview
 from tests.integrations.test_rollups import rollup_rows, totals_only
+from tests.integrations.threaded_store import store_from_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -270,22 +270,8 @@ def test_concurrent_batches_join_each_identity_once_and_count_each_event_once(wo
     batches = [records[start : start + 20] for start in range(0, len(records), 20)]
     batches += rng.sample(batches, 10)  # re-deliveries racing the first delivery
     rng.shuffle(batches)
-    errors = []
 
-    def store(part):
-        try:
-            for batch in part:
-                events_store(source=source, records=batch)
-        except Exception as exc:  # reported by the assertion below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=store, args=(batches[i::3],)) for i in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = store_from_threads(source, batches)
     # A history stored by one batch while another joined it is picked up by the visitor's next batch.
     events_store(
         source=source,
