@@ -12,10 +12,12 @@ rules as the customer-day path (`customer_summary_aggregate`), so both give the 
 Maintenance: whatever changes a customer's day rollups recomputes that customer's window rows from them and
 moves the customer between signatures (`window_refresh`), in the same transaction: the pipeline's store for its
 batch's customers, identity moves, and `rollups_recompute` for the keys it rebuilds. A whole-workspace rebuild
-of the rollups (time zone change) drops the window's state instead. The window is only read while its state
-says it ends today and was computed under the workspace's high-value threshold; otherwise the overview takes
-the exact customer-day path and a task rebuilds the window (`window_rebuild`: beat, on demand, after a job).
-Ingest skips maintenance while the window is stale: the rebuild starts from the day rollups anyway.
+of the rollups (time zone change) drops the window's state instead (nothing maintains it until a rebuild). The
+rows are always exact for the state's day and threshold; they answer only while that day is today in the
+workspace's zone and the threshold is the workspace's. Otherwise the overview takes the exact customer-day path
+and a task brings the window up to date (`window_bring_up_to_date`: beat, on demand, after a job): a new day
+refreshes only the customers with days entering or leaving either half, a new threshold recounts the
+signatures, anything else rebuilds it from the day rollups.
 
 Concurrency (PostgreSQL): `window_refresh` takes the workspace's window lock (an exclusive transaction advisory
 lock) before it reads the day rollups, so two stores of one workspace never compute a customer's row from
@@ -200,10 +202,10 @@ def window_refresh(
     """Recompute the window rows and signatures of some customers from their day rollups, in the caller's
     transaction, after it changed their day rollups. The customers are `customer_ids`, or the ids that
     `customers_sql` (a SELECT of one column, with `params`) returns. `days_added_only` (a store: no customer
-    lost a day) skips looking for rows to delete. Nothing to do while the window is stale."""
+    lost a day) skips looking for rows to delete. Nothing to do without a window."""
     # The state changes only under the exclusive rollup lock, which the caller's shared one excludes.
     state = DefaultWindow.objects.filter(workspace_id=workspace_id).first()
-    if state is None or state.as_of != _today(state.time_zone):
+    if state is None:
         return
     if connection.vendor == "postgresql":
         cursor.execute(window_lock_sql(workspace_id))
@@ -267,20 +269,82 @@ def window_rebuild(*, workspace_id: int) -> DefaultWindow:
             f"FROM {t['window']} WHERE workspace_id = %(workspace)s GROUP BY customer_id",
             values,
         )
-        cursor.execute(
-            f"""
-            INSERT INTO {t["signature"]} (workspace_id, {_SIGNATURE_KEY}, customer_count, events)
-            SELECT %(workspace)s, {_SIGNATURE_KEY}, count(*), sum(events) FROM (
-                SELECT {_SIGNATURE_SQL}, events FROM {t["window"]} WHERE workspace_id = %(workspace)s
-            ) rows GROUP BY {_SIGNATURE_KEY}
-            """,
-            values,
-        )
+        _signatures_count(cursor, values)
         state, _ = DefaultWindow.objects.update_or_create(
             workspace_id=workspace_id,
             defaults={"as_of": as_of, "time_zone": zone, "threshold_cents": threshold, "built_at": timezone.now()},
         )
     return state
+
+
+def _signatures_count(cursor, values: dict) -> None:
+    """The workspace's signatures counted anew from its window rows (under `values["threshold"]`)."""
+    t = _tables()
+    WindowSignature.objects.filter(workspace_id=values["workspace"]).delete()
+    cursor.execute(
+        f"""
+        INSERT INTO {t["signature"]} (workspace_id, {_SIGNATURE_KEY}, customer_count, events)
+        SELECT %(workspace)s, {_SIGNATURE_KEY}, count(*), sum(events) FROM (
+            SELECT {_SIGNATURE_SQL}, events FROM {t["window"]} WHERE workspace_id = %(workspace)s
+        ) rows GROUP BY {_SIGNATURE_KEY}
+        """,
+        values,
+    )
+
+
+def window_bring_up_to_date(*, workspace_id: int) -> DefaultWindow:
+    """Bring a stale window to today and the current threshold with the least work: a new threshold only
+    recounts the signatures from the window rows; a new day (or a few) refreshes only the customers with days
+    that enter or leave either half of the window; anything else (no window, another zone, a month since)
+    rebuilds it. Holds the workspace's stores off meanwhile (PostgreSQL)."""
+    from accounts.models import Workspace
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(rollup_lock_sql(workspace_id, exclusive=True))
+        state = DefaultWindow.objects.select_for_update().filter(workspace_id=workspace_id).first()
+        zone = analysis_time_zone(workspace_id=workspace_id)
+        as_of = _today(zone)
+        if (
+            state is None
+            or state.time_zone != zone
+            or not timedelta(0) <= as_of - state.as_of < timedelta(DEFAULT_DAYS)
+        ):
+            return window_rebuild(workspace_id=workspace_id)
+        threshold = cents(Workspace.objects.values_list("high_value_threshold", flat=True).get(id=workspace_id))
+        if threshold != state.threshold_cents:
+            state.threshold_cents = threshold
+            _signatures_count(cursor, _params(workspace_id=workspace_id, as_of=state.as_of, threshold_cents=threshold))
+        if as_of != state.as_of:
+            entering_or_leaving = _days_shifted_sql(old=window_period(state.as_of), new=window_period(as_of))
+            state.as_of = as_of
+            state.save()  # first: the refresh reads the state's day
+            window_refresh(
+                cursor,
+                workspace_id=workspace_id,
+                customers_sql=entering_or_leaving,
+                params={"workspace": workspace_id},
+            )
+        state.built_at = timezone.now()
+        state.save()
+    return state
+
+
+def _days_shifted_sql(*, old: Period, new: Period) -> str:
+    """The customers with day rows whose place in the window differs between the `old` and the `new` window: the
+    days leaving the previous half, moving from the current half to the previous one, and entering the current
+    half (future-dated rows included)."""
+    adapt = connection.ops.adapt_datefield_value
+    shifted = [
+        (old.previous().date_from, new.previous().date_from),
+        (old.date_from, new.date_from),
+        (old.date_to + timedelta(days=1), new.date_to + timedelta(days=1)),
+    ]
+    days = " OR ".join(f"(day >= '{adapt(start)}' AND day < '{adapt(end)}')" for start, end in shifted)
+    return (
+        f"SELECT DISTINCT customer_id FROM {CustomerDayRollup._meta.db_table} "
+        f"WHERE workspace_id = %(workspace)s AND ({days})"
+    )
 
 
 def window_stale(*, workspace_id: int) -> bool:
@@ -296,11 +360,11 @@ def window_stale(*, workspace_id: int) -> bool:
 
 
 def window_ensure(*, workspace_id: int) -> bool:
-    """Rebuild the workspace's window if it is stale (a worker: a job's end, the on-demand task); returns whether
-    it did."""
+    """Bring the workspace's window up to date if it is stale (a worker: a job's end, the on-demand task, beat);
+    returns whether it was stale."""
     if not window_stale(workspace_id=workspace_id):
         return False
-    window_rebuild(workspace_id=workspace_id)
+    window_bring_up_to_date(workspace_id=workspace_id)
     return True
 
 

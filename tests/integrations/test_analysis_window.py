@@ -142,12 +142,27 @@ def test_a_new_day_makes_the_window_stale_until_it_is_rebuilt(workspace, sources
     monkeypatch.setattr(window, "_today", real_today)  # midnight passed
     assert window.window_stale(workspace_id=workspace.id)
     answers_like_the_raw_events(workspace, sources, from_window=False)
-    ingest(sources, shuffled_batches(rng, records(rng, 100, start=300)))  # while stale, ingest leaves it alone
+    ingest(sources, shuffled_batches(rng, records(rng, 100, start=300)))  # kept for yesterday meanwhile
     answers_like_the_raw_events(workspace, sources, from_window=False)
 
-    assert window.windows_rebuild_due() == 1
+    assert window.windows_rebuild_due() == 1  # rolled forward a day: only the customers whose days shifted
     answers_like_the_raw_events(workspace, sources, from_window=True)
     assert window.windows_rebuild_due() == 0
+    maintained_equals_rebuilt(workspace)
+
+
+def test_a_window_days_behind_rolls_forward_exactly(workspace, sources, monkeypatch):
+    rng = random.Random(12)
+    real_today = window._today
+    monkeypatch.setattr(window, "_today", lambda zone: real_today(zone) - timedelta(days=4))
+    window.window_rebuild(workspace_id=workspace.id)
+    ingest(sources, shuffled_batches(rng, records(rng, 300)))
+    monkeypatch.setattr(window, "_today", real_today)
+
+    window.window_ensure(workspace_id=workspace.id)
+
+    answers_like_the_raw_events(workspace, sources, from_window=True)
+    maintained_equals_rebuilt(workspace)
 
 
 def test_a_threshold_change_makes_the_window_stale_until_it_is_rebuilt(workspace, sources):
@@ -159,8 +174,9 @@ def test_a_threshold_change_makes_the_window_stale_until_it_is_rebuilt(workspace
     workspace.save(update_fields=["high_value_threshold"])
 
     answers_like_the_raw_events(workspace, sources, from_window=False)
-    window.window_ensure(workspace_id=workspace.id)
+    window.window_ensure(workspace_id=workspace.id)  # the signatures recounted under the new threshold
     answers_like_the_raw_events(workspace, sources, from_window=True)
+    maintained_equals_rebuilt(workspace)
 
 
 def test_stitching_and_its_undo_keep_the_window_exact(workspace, sources):
