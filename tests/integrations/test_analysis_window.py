@@ -3,6 +3,7 @@ late, re-delivered and future events in several time zones, through identity sti
 a new day and a threshold change; while it is stale the overview answers from the day rollups."""
 
 import random
+import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -20,6 +21,7 @@ from integrations.rollups import analysis_time_zone_set, rollups_recompute
 from integrations.services import data_source_delete
 from tests.integrations.raw_overview import raw_overview
 from tests.integrations.test_rollups import TYPES, ZONES, shuffled_batches
+from tests.integrations.threaded_store import store_from_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -225,3 +227,30 @@ def test_each_workspace_reads_its_own_window(workspace, sources, other_workspace
     answers_like_the_raw_events(workspace, sources, from_window=True)
     answers_like_the_raw_events(other, [other_source], from_window=True)
     assert analysis_overview(workspace=workspace) != analysis_overview(workspace=other)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL")
+def test_concurrent_stores_of_the_same_customers_keep_the_window_exact(workspace, sources):
+    rng = random.Random(19)
+    window.window_rebuild(workspace_id=workspace.id)
+    batches = shuffled_batches(rng, records(rng, 800), size=20)
+
+    # Both sources at once: a customer's days of one source are rows the other source's stores never wait for.
+    errors: list = []
+    both = [
+        threading.Thread(
+            target=lambda parity=parity, source=source: errors.extend(
+                store_from_threads(source, batches[parity::2], threads=2)
+            )
+        )
+        for parity, source in enumerate(sources)
+    ]
+    for thread in both:
+        thread.start()
+    for thread in both:
+        thread.join()
+    assert errors == []
+
+    answers_like_the_raw_events(workspace, sources, from_window=True)
+    maintained_equals_rebuilt(workspace)
