@@ -275,7 +275,17 @@ def _customers_sql(subset: str) -> str:
     """.format(subset=subset, cents=CENTS_SQL, **_tables())
 
 
-def _customer_days_sql(subset: str) -> str:
+# CustomerDayRollup's columns, and a day's values for them from `events` on (`customer_day_values_sql`).
+CUSTOMER_DAY_COLUMNS = (
+    "workspace_id, customer_id, day, source_id, events, type_mask, purchases, purchase_cents, page_views, "
+    "add_to_cart, begin_checkout, cart_cents, first_at, last_at, last_add_to_cart_at, last_purchase_at"
+)
+
+
+def customer_day_values_sql() -> str:
+    """A customer day's rollup values, `events` to `last_purchase_at` in CUSTOMER_DAY_COLUMNS' order, as aggregates
+    over the day's event rows (read by the events' column names)."""
+
     def count(event_type: str) -> str:
         return f"count(CASE WHEN event_type = '{event_type}' THEN 1 END)"
 
@@ -285,13 +295,17 @@ def _customer_days_sql(subset: str) -> str:
     def latest(event_type: str) -> str:
         return f"max(CASE WHEN event_type = '{event_type}' THEN occurred_at END)"
 
+    return (
+        f"count(*), {_mask_sql()}, {count(PURCHASE)}, {cents(PURCHASE)}, {count(PAGE_VIEW)}, {count(ADD_TO_CART)}, "
+        f"{count(BEGIN_CHECKOUT)}, {cents(ADD_TO_CART)}, min(occurred_at), max(occurred_at), {latest(ADD_TO_CART)}, "
+        f"{latest(PURCHASE)}"
+    )
+
+
+def _customer_days_sql(subset: str) -> str:
     return f"""
-    INSERT INTO {{customer_day}} (workspace_id, customer_id, day, source_id, events, type_mask, purchases,
-        purchase_cents, page_views, add_to_cart, begin_checkout, cart_cents, first_at, last_at,
-        last_add_to_cart_at, last_purchase_at)
-    SELECT e.workspace_id, c.id, {day_sql()}, e.source_id, count(*), {_mask_sql()}, {count(PURCHASE)},
-        {cents(PURCHASE)}, {count(PAGE_VIEW)}, {count(ADD_TO_CART)}, {count(BEGIN_CHECKOUT)}, {cents(ADD_TO_CART)},
-        min(occurred_at), max(occurred_at), {latest(ADD_TO_CART)}, {latest(PURCHASE)}
+    INSERT INTO {{customer_day}} ({CUSTOMER_DAY_COLUMNS})
+    SELECT e.workspace_id, c.id, {day_sql()}, e.source_id, {customer_day_values_sql()}
     FROM {{event}} e JOIN {{customer}} c ON c.workspace_id = e.workspace_id AND c.customer_key = e.customer_key
     WHERE e.workspace_id = %(workspace)s AND e.customer_key <> '' {subset}
     GROUP BY e.workspace_id, c.id, {day_sql()}, e.source_id

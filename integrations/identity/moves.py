@@ -6,15 +6,19 @@ from django.db import connection
 from django.utils import timezone
 
 from integrations.models import Customer, CustomerDayRollup, Event, EventRollup, IdentityMerge, StitchedEvent
-from integrations.rollups import CENTS_SQL, TYPE_BIT_SQL, analysis_time_zone, day_sql
+from integrations.rollups import CENTS_SQL, CUSTOMER_DAY_COLUMNS, analysis_time_zone, customer_day_values_sql, day_sql
 from integrations.window import window_customers_of, window_refresh
 
 ANONYMOUS, CUSTOMER = IdentityMerge.Kind.ANONYMOUS.value, IdentityMerge.Kind.CUSTOMER.value
 EMAIL_PREFIX = "email:"
+# An event queued to move from `old_key` to `customer_key` by `merge_id`, with the fields its rollups and totals
+# are computed from: they are read here, not joined from the events again.
 MOVED_SQL = (
     "CREATE TEMP TABLE IF NOT EXISTS integ_moved (event_id bigint, occurred_at {time_type}, merge_id bigint, "
-    "customer_key text, old_key text)"
+    "customer_key text, old_key text, source_id bigint, event_type text, currency text, value numeric)"
 )
+MOVED_COLUMNS = "event_id, occurred_at, merge_id, customer_key, old_key, source_id, event_type, currency, value"
+MOVED_EVENT_FIELDS = "e.source_id, e.event_type, e.currency, e.value"  # the last four of MOVED_COLUMNS
 
 
 def stitching_enabled() -> bool:
@@ -49,15 +53,6 @@ def greatest_sql() -> str:
 
 
 # --- Moving events between keys, with their rollups -------------------------------------------------------------
-
-
-# The moved event's row: by the events' key (workspace_id, occurred_at, id) on PostgreSQL, which partitions them
-# by month; the time finds the partition.
-EVENT_OF_MOVED = "e.workspace_id = %(workspace)s AND e.occurred_at = mv.occurred_at AND e.id = mv.event_id"
-
-
-def _event_day() -> str:
-    return day_sql().replace("occurred_at", "e.occurred_at")
 
 
 def moved_table_sql() -> str:
@@ -136,11 +131,11 @@ def identified_shift_sql(*, sign: str, moved: str) -> str:
         identified_events = identified_events {sign} x.events,
         identified_value_cents = identified_value_cents {sign} x.cents
     FROM (
-        SELECT e.source_id, {_event_day()} AS day, e.event_type, e.currency, count(*) AS events,
+        SELECT source_id, {day_sql()} AS day, event_type, currency, count(*) AS events,
             coalesce(sum({CENTS_SQL}), 0) AS cents
-        FROM integ_moved mv JOIN {table["event"]} e ON {EVENT_OF_MOVED}
+        FROM integ_moved mv
         WHERE {moved}
-        GROUP BY e.source_id, {_event_day()}, e.event_type, e.currency
+        GROUP BY source_id, {day_sql()}, event_type, currency
     ) x
     WHERE {table["event_rollup"]}.workspace_id = %(workspace)s AND {table["event_rollup"]}.source_id = x.source_id
         AND {table["event_rollup"]}.day = x.day AND {table["event_rollup"]}.event_type = x.event_type
@@ -153,13 +148,13 @@ def _customers_add_sql() -> str:
     return f"""
     INSERT INTO {table["customer"]} AS c (workspace_id, customer_key, email, email_sha256, first_name, last_name,
         first_seen_at, last_seen_at, event_count, purchase_count, total_value, created_at, updated_at)
-    SELECT %(workspace)s, mv.customer_key, '', '', '', '', min(e.occurred_at), max(e.occurred_at), count(*),
-        count(CASE WHEN e.event_type = 'purchase' THEN 1 END),
-        coalesce(sum(CASE WHEN e.event_type = 'purchase' THEN {CENTS_SQL} END), 0) / 100.0, %(now)s, %(now)s
-    FROM integ_moved mv JOIN {table["event"]} e ON {EVENT_OF_MOVED}
+    SELECT %(workspace)s, customer_key, '', '', '', '', min(occurred_at), max(occurred_at), count(*),
+        count(CASE WHEN event_type = 'purchase' THEN 1 END),
+        coalesce(sum(CASE WHEN event_type = 'purchase' THEN {CENTS_SQL} END), 0) / 100.0, %(now)s, %(now)s
+    FROM integ_moved
     WHERE true
-    GROUP BY mv.customer_key
-    ORDER BY mv.customer_key
+    GROUP BY customer_key
+    ORDER BY customer_key
     ON CONFLICT (workspace_id, customer_key) DO UPDATE SET
         first_seen_at = {least}(c.first_seen_at, excluded.first_seen_at),
         last_seen_at = {greatest}(c.last_seen_at, excluded.last_seen_at),
@@ -173,32 +168,24 @@ def _customers_add_sql() -> str:
 def _customer_days_add_sql() -> str:
     table, greatest, least = tables(), greatest_sql(), least_sql()
 
-    def count(event_type: str) -> str:
-        return f"count(CASE WHEN e.event_type = '{event_type}' THEN 1 END)"
-
-    def cents(event_type: str) -> str:
-        return f"coalesce(sum(CASE WHEN e.event_type = '{event_type}' THEN {CENTS_SQL} END), 0)"
-
-    def latest(event_type: str) -> str:
-        return f"max(CASE WHEN e.event_type = '{event_type}' THEN e.occurred_at END)"
-
     # NULL-safe GREATEST: PostgreSQL's ignores NULLs, SQLite's max() returns NULL with one.
     def latest_of(column: str) -> str:
         return f"coalesce({greatest}(r.{column}, excluded.{column}), r.{column}, excluded.{column})"
 
+    # The person's customer row probed per moved event: a join would let the planner scan the workspace's customers.
     return f"""
-    INSERT INTO {table["customer_day"]} AS r (workspace_id, customer_id, day, source_id, events, type_mask,
-        purchases, purchase_cents, page_views, add_to_cart, begin_checkout, cart_cents, first_at, last_at,
-        last_add_to_cart_at, last_purchase_at)
-    SELECT %(workspace)s, c.id, {_event_day()}, e.source_id, count(*), bit_or({TYPE_BIT_SQL}),
-        {count("purchase")}, {cents("purchase")}, {count("page_view")}, {count("add_to_cart")},
-        {count("begin_checkout")}, {cents("add_to_cart")}, min(e.occurred_at), max(e.occurred_at),
-        {latest("add_to_cart")}, {latest("purchase")}
-    FROM integ_moved mv JOIN {table["event"]} e ON {EVENT_OF_MOVED}
-    JOIN {table["customer"]} c ON c.workspace_id = %(workspace)s AND c.customer_key = mv.customer_key
+    INSERT INTO {table["customer_day"]} AS r ({CUSTOMER_DAY_COLUMNS})
+    SELECT %(workspace)s, customer_id, {day_sql()}, source_id, {customer_day_values_sql()}
+    FROM (
+        SELECT mv.*, (
+            SELECT c.id FROM {table["customer"]} c WHERE c.workspace_id = %(workspace)s
+                AND c.customer_key = mv.customer_key
+        ) AS customer_id
+        FROM integ_moved mv
+    ) moved
     WHERE true
-    GROUP BY c.id, {_event_day()}, e.source_id
-    ORDER BY c.id, {_event_day()}, e.source_id
+    GROUP BY customer_id, {day_sql()}, source_id
+    ORDER BY customer_id, {day_sql()}, source_id
     ON CONFLICT (workspace_id, customer_id, day, source_id) DO UPDATE SET
         events = r.events + excluded.events,
         type_mask = r.type_mask | excluded.type_mask,

@@ -1,13 +1,25 @@
 """The pipeline's stitching steps over the staged batch: `stage_resolve` before the insert, `stitch` after it."""
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
-from integrations.models import Event, IdentityMerge
+from integrations.models import Customer, IdentityMerge
 
-from .moves import CUSTOMER, EMAIL_PREFIX, json_object_sql, moved_table_sql, moves_apply, on_postgres, tables
+from .moves import (
+    CUSTOMER,
+    EMAIL_PREFIX,
+    MOVED_COLUMNS,
+    MOVED_EVENT_FIELDS,
+    json_object_sql,
+    moved_table_sql,
+    moves_apply,
+    on_postgres,
+    tables,
+)
 
 # The batch's keys, for databases where the store does not stage the batch in SQL (SQLite).
 STAGE_KEYS_SQL = (
@@ -84,26 +96,29 @@ _RESOLVE_ANONYMOUS = (
 )
 
 
-# Whether storing the batch moves history between people, so that it must hold the workspace's other stores off:
-# an identified visitor of the batch has anonymous events stored (by an earlier batch, or by a concurrent one that
-# did not see the join yet), or a customer key of the batch shares its hashed e-mail with another customer, stored
-# or arriving now, that is not joined yet. A batch where nothing joins costs a few index probes per distinct id.
-_STAGED_HASHES = """
-    SELECT email_sha256 AS hash, customer_key AS key FROM integ_stage WHERE email_sha256 <> '' AND customer_key <> ''
-    UNION SELECT substr(customer_key, {prefix_length} + 1), customer_key FROM integ_stage
-    WHERE customer_key LIKE 'email:%%'
-"""
-_JOINS_PENDING = (
+# The batch's identified visitors with anonymous events stored: by an earlier batch, or by a concurrent one that did
+# not see the join yet. Usually none.
+_VISITORS_WITH_HISTORY = (
     """
-SELECT 1 FROM (SELECT DISTINCT anonymous_id FROM integ_stage WHERE anonymous_id <> '') visitor
+SELECT visitor.anonymous_id FROM (SELECT DISTINCT anonymous_id FROM integ_stage WHERE anonymous_id <> '') visitor
 WHERE (
     SELECT e.id FROM {event} e WHERE e.workspace_id = %(workspace)s AND e.customer_key = '' AND e.anonymous_id <> ''
         AND e.anonymous_id = visitor.anonymous_id LIMIT 1
 ) IS NOT NULL AND """
     + _probe(kind="anonymous", column="visitor.anonymous_id")
     + """ IS NOT NULL
-UNION ALL
-SELECT 1 FROM ({staged_hashes}) staged
+"""
+)
+# The batch's hashed e-mails whose customers are not all one person yet: a customer key of the batch (never joined
+# before) shares one with another customer, stored or arriving now, that was never joined either. Usually none.
+_STAGED_HASHES = """
+    SELECT email_sha256 AS hash, customer_key AS key FROM integ_stage WHERE email_sha256 <> '' AND customer_key <> ''
+    UNION SELECT substr(customer_key, {prefix_length} + 1), customer_key FROM integ_stage
+    WHERE customer_key LIKE 'email:_%%'
+"""
+_HASHES_TO_JOIN = (
+    f"""
+SELECT staged.hash FROM ({_STAGED_HASHES}) staged
 WHERE """
     + _probe(kind="customer", column="staged.key", active=False)
     + """ IS NULL AND ((
@@ -115,16 +130,19 @@ WHERE """
     SELECT c.id FROM {customer} c WHERE c.workspace_id = %(workspace)s AND c.customer_key = 'email:' || staged.hash
         AND c.customer_key <> staged.key AND """
     + _probe(kind="customer", column="c.customer_key", active=False)
-    + """ IS NULL
+    + f""" IS NULL
 ) IS NOT NULL)
-UNION ALL
-SELECT 1 FROM ({staged_hashes}) staged GROUP BY hash HAVING count(DISTINCT key) > 1
-LIMIT 1
+UNION
+SELECT hash FROM ({_STAGED_HASHES}) staged GROUP BY hash HAVING count(DISTINCT key) > 1
 """
 )
-_HASHES = """
-    SELECT email_sha256 AS hash FROM integ_stage WHERE email_sha256 <> ''
-    UNION SELECT substr(customer_key, {prefix_length} + 1) FROM integ_stage WHERE customer_key LIKE 'email:%%'
+# Whether storing the batch moves history between people, so that it holds the workspace's other stores off. A
+# batch where nothing joins costs a few index probes per distinct anonymous id and hashed e-mail.
+_JOINS_PENDING = f"""
+SELECT 1 FROM ({_VISITORS_WITH_HISTORY}) history
+UNION ALL
+SELECT 1 FROM ({_HASHES_TO_JOIN}) hashes
+LIMIT 1
 """
 
 
@@ -143,7 +161,7 @@ def stage_resolve(*, workspace_id: int, source_id: int) -> Resolved:
         cursor.execute(_RESOLVE_KEYS.format(**sql), params)
         cursor.execute(_LINK_ANONYMOUS.format(**sql), params)
         cursor.execute(_RESOLVE_ANONYMOUS.format(**sql), params)
-        cursor.execute(_JOINS_PENDING.format(staged_hashes=_STAGED_HASHES.format(**sql), **sql), params)
+        cursor.execute(_JOINS_PENDING.format(**sql), params)
         joins = cursor.fetchone() is not None
         people = {}
         if not on_postgres():
@@ -169,34 +187,20 @@ SELECT event_id, occurred_at, merge_id FROM stored WHERE event_id IS NOT NULL
 ORDER BY event_id
 ON CONFLICT (merge_id, event_id) DO NOTHING
 """
-# Anonymous events stored before their visitor was identified (or by a concurrent batch that did not see the join).
-_FIND_ANONYMOUS_HISTORY = """
-INSERT INTO integ_moved (event_id, occurred_at, merge_id, customer_key, old_key)
-SELECT e.id, e.occurred_at, m.id, m.customer_key, ''
-FROM (SELECT DISTINCT anonymous_id FROM integ_stage WHERE anonymous_id <> '') batch
-JOIN {merge} m ON m.workspace_id = %(workspace)s AND m.kind = 'anonymous' AND m.undone_at IS NULL
-    AND m.value = batch.anonymous_id
-JOIN {event} e ON e.workspace_id = %(workspace)s AND e.customer_key = '' AND e.anonymous_id <> ''
-    AND e.anonymous_id = batch.anonymous_id
+# Queued to move to their person, one statement per visitor or joined key (the constant leads the indexes whatever
+# the planner believes about the tables' sizes): a visitor's anonymous history, a joined customer's events.
+_QUEUE_ANONYMOUS_HISTORY = f"""
+INSERT INTO integ_moved ({MOVED_COLUMNS})
+SELECT e.id, e.occurred_at, m.id, m.customer_key, '', {MOVED_EVENT_FIELDS}
+FROM {{merge}} m JOIN {{event}} e ON e.workspace_id = m.workspace_id AND e.customer_key = '' AND e.anonymous_id <> ''
+    AND e.anonymous_id = m.value
+WHERE m.workspace_id = %(workspace)s AND m.kind = 'anonymous' AND m.undone_at IS NULL AND m.value = %(value)s
 """
-# Customers of the batch's hashed e-mails, numbered per e-mail: 1 is the person the others join.
-_EMAIL_GROUPS = """
-WITH hashes AS ({hashes}), members AS (
-    SELECT h.hash, c.id, c.customer_key, c.email, c.email_sha256, c.first_name, c.last_name
-    FROM hashes h JOIN {customer} c ON c.workspace_id = %(workspace)s AND c.email_sha256 <> ''
-        AND c.email_sha256 = h.hash
-    UNION
-    SELECT h.hash, c.id, c.customer_key, c.email, c.email_sha256, c.first_name, c.last_name
-    FROM hashes h JOIN {customer} c ON c.workspace_id = %(workspace)s AND c.customer_key = 'email:' || h.hash
-), numbered AS (
-    SELECT hash, id, customer_key, email, email_sha256, first_name, last_name,
-        row_number() OVER (PARTITION BY hash ORDER BY CASE WHEN customer_key LIKE 'email:%%' THEN 1 ELSE 0 END, id)
-            AS n,
-        count(*) OVER (PARTITION BY hash) AS size
-    FROM members
-)
-SELECT hash, id, customer_key, email, email_sha256, first_name, last_name, n FROM numbered
-WHERE size > 1 ORDER BY hash, n
+_QUEUE_JOINED_KEY = f"""
+INSERT INTO integ_moved ({MOVED_COLUMNS})
+SELECT e.id, e.occurred_at, m.id, m.customer_key, e.customer_key, {MOVED_EVENT_FIELDS}
+FROM {{merge}} m JOIN {{event}} e ON e.workspace_id = m.workspace_id AND e.customer_key = m.value
+WHERE m.id = %(merge)s AND m.value = %(value)s
 """
 
 
@@ -213,39 +217,64 @@ def stitch(*, workspace_id: int, source_id: int, joins: bool) -> None:
             return
         cursor.execute(moved_table_sql())
         cursor.execute("DELETE FROM integ_moved")
-        cursor.execute(_EMAIL_GROUPS.format(hashes=_HASHES.format(**sql), **sql), params)
-        groups = cursor.fetchall()
+        groups = _email_groups(cursor, workspace_id=workspace_id)
         if groups:  # first: a joined customer's identities lead to its person before the history is looked up
             _email_joins_record(cursor, workspace_id=workspace_id, groups=groups, now=params["now"])
-        cursor.execute(_FIND_ANONYMOUS_HISTORY.format(**sql), params)
+        cursor.execute(_VISITORS_WITH_HISTORY.format(**sql), params)
+        visitors = [row[0] for row in cursor.fetchall()]
+        if visitors:
+            cursor.executemany(
+                _QUEUE_ANONYMOUS_HISTORY.format(**sql), [{"workspace": workspace_id, "value": v} for v in visitors]
+            )
         moves_apply(cursor, workspace_id=workspace_id)
 
 
 @dataclass(frozen=True)
 class _Member:
-    hash: str
     id: int
     customer_key: str
     email: str
     email_sha256: str
     first_name: str
     last_name: str
-    n: int
 
 
-def _email_joins_record(cursor, *, workspace_id: int, groups: list[tuple], now) -> None:
+def _email_groups(cursor, *, workspace_id: int) -> dict[str, list[_Member]]:
+    """The customers of each hashed e-mail of the batch still to join (by their e-mail or their `email:` key), its
+    person first: the first real id (not an `email:` key), then the oldest. Only the e-mails still to join are
+    read: short lists, which the planner reads through the e-mail and key indexes."""
+    cursor.execute(_HASHES_TO_JOIN.format(**tables(), prefix_length=len(EMAIL_PREFIX)), {"workspace": workspace_id})
+    hashes = {row[0] for row in cursor.fetchall()}
+    if not hashes:
+        return {}
+    customers = Customer.objects.filter(
+        (Q(email_sha256__in=hashes) & ~Q(email_sha256="")) | Q(customer_key__in=[EMAIL_PREFIX + h for h in hashes]),
+        workspace_id=workspace_id,
+    ).values_list("id", "customer_key", "email", "email_sha256", "first_name", "last_name")
+    groups: dict[str, list[_Member]] = defaultdict(list)
+    for row in customers:
+        member = _Member(*row)
+        keyed = member.customer_key.removeprefix(EMAIL_PREFIX) if member.customer_key.startswith(EMAIL_PREFIX) else ""
+        for email_hash in {member.email_sha256, keyed} & hashes:
+            groups[email_hash].append(member)
+    return {
+        email_hash: sorted(group, key=lambda m: (m.customer_key.startswith(EMAIL_PREFIX), m.id))
+        for email_hash, group in sorted(groups.items())
+        if len(group) > 1
+    }
+
+
+def _email_joins_record(cursor, *, workspace_id: int, groups: dict[str, list[_Member]], now) -> None:
     """Join every customer of a hashed e-mail to the group's first (unless a join was undone before), then queue
     the events of every joined customer that still has events under its own key."""
-    members = [_Member(*row) for row in groups]
-    people = {m.hash: m.customer_key for m in members if m.n == 1}
     joins = [
         IdentityMerge(
             workspace_id=workspace_id,
             kind=CUSTOMER,
             value=m.customer_key,
-            customer_key=people[m.hash],
+            customer_key=person.customer_key,
             reason=IdentityMerge.Reason.SAME_EMAIL,
-            evidence={"emailSha256": m.hash, "keys": [people[m.hash], m.customer_key]},
+            evidence={"emailSha256": email_hash, "keys": [person.customer_key, m.customer_key]},
             profile={
                 "email": m.email,
                 "emailSha256": m.email_sha256,
@@ -254,8 +283,8 @@ def _email_joins_record(cursor, *, workspace_id: int, groups: list[tuple], now) 
             },
             created_at=now,
         )
-        for m in members
-        if m.n > 1
+        for email_hash, (person, *others) in groups.items()
+        for m in others
     ]
     IdentityMerge.objects.bulk_create(joins, ignore_conflicts=True)
     joined = list(
@@ -266,14 +295,8 @@ def _email_joins_record(cursor, *, workspace_id: int, groups: list[tuple], now) 
     for merge_id, key, person in joined:
         _merges_repoint(workspace_id=workspace_id, merge_id=merge_id, absorbed=key, person=person)
     if joined:
-        cursor.execute(
-            f"""
-            INSERT INTO integ_moved (event_id, occurred_at, merge_id, customer_key, old_key)
-            SELECT e.id, e.occurred_at, m.id, m.customer_key, e.customer_key
-            FROM {IdentityMerge._meta.db_table} m
-            JOIN {Event._meta.db_table} e ON e.workspace_id = m.workspace_id AND e.customer_key = m.value
-            WHERE m.id IN ({", ".join(str(int(merge_id)) for merge_id, _key, _person in joined)})
-            """
+        cursor.executemany(
+            _QUEUE_JOINED_KEY.format(**tables()), [{"merge": merge_id, "value": key} for merge_id, key, _ in joined]
         )
 
 

@@ -8,7 +8,15 @@ from integrations.models import Customer, IdentityMerge
 from integrations.rollups import analysis_time_zone, rollup_lock_sql, rollups_recompute
 from marketing_ai.errors import Conflict
 
-from .moves import ANONYMOUS, identified_shift_sql, moved_table_sql, on_postgres, tables
+from .moves import (
+    ANONYMOUS,
+    MOVED_COLUMNS,
+    MOVED_EVENT_FIELDS,
+    identified_shift_sql,
+    moved_table_sql,
+    on_postgres,
+    tables,
+)
 
 # --- Undo -------------------------------------------------------------------------------------------------------
 
@@ -51,8 +59,8 @@ def _undo_events(cursor, *, merge: IdentityMerge, restored: str) -> set[str]:
     cursor.execute("DELETE FROM integ_moved")
     cursor.execute(
         f"""
-        INSERT INTO integ_moved (event_id, occurred_at, merge_id, customer_key, old_key)
-        SELECT e.id, e.occurred_at, s.merge_id, %(restored)s, e.customer_key
+        INSERT INTO integ_moved ({MOVED_COLUMNS})
+        SELECT e.id, e.occurred_at, s.merge_id, %(restored)s, e.customer_key, {MOVED_EVENT_FIELDS}
         FROM {table["stitched"]} s JOIN {table["event"]} e
             ON e.workspace_id = %(workspace)s AND e.occurred_at = s.occurred_at AND e.id = s.event_id
         WHERE s.merge_id = %(merge)s
@@ -66,7 +74,8 @@ def _undo_events(cursor, *, merge: IdentityMerge, restored: str) -> set[str]:
     cursor.execute(
         f"""
         UPDATE {table["event"]} SET customer_key = mv.customer_key FROM integ_moved mv
-        WHERE {table["event"]}.id = mv.event_id AND {table["event"]}.workspace_id = %(workspace)s
+        WHERE {table["event"]}.workspace_id = %(workspace)s AND {table["event"]}.occurred_at = mv.occurred_at
+            AND {table["event"]}.id = mv.event_id
         """,
         params,
     )
