@@ -131,7 +131,7 @@ def _classifier(rows: int):
 
 @lru_cache(maxsize=1)
 def _thread_pools():
-    from sklearn.ensemble import HistGradientBoostingClassifier  # noqa: F401 (loads the OpenMP runtime first)
+    from sklearn.ensemble import HistGradientBoostingClassifier  # noqa: F401 (loads OpenMP and BLAS first)
     from threadpoolctl import ThreadpoolController
 
     return ThreadpoolController()  # sees only the libraries loaded when it is built
@@ -139,11 +139,11 @@ def _thread_pools():
 
 @contextmanager
 def one_thread():
-    """Fit and predict on one OpenMP thread. Gradient boosting opens a thread team per tree and its threads wait
-    for each other; on a machine whose cores are busy with other work (web, database, other workers) those waits
-    cost far more than the second thread gains, for one row as for a full training set. The worker processes are
-    the parallelism; the numbers are the same on any thread count."""
-    with _thread_pools().limit(limits=1, user_api="openmp"):
+    """Fit and predict on one thread (OpenMP and BLAS). Gradient boosting opens an OpenMP thread team per tree, the
+    Poisson regression's solver BLAS threads per step, and their threads wait for each other; on a machine whose
+    cores are busy with other work (web, database, other workers) those waits cost far more than a second thread
+    gains, for one row as for a full training set. The worker processes are the parallelism."""
+    with _thread_pools().limit(limits=1):
         yield
 
 
