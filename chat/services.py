@@ -15,8 +15,7 @@ from accounts.selectors import membership_current_for_user
 from ai.calls import provider_calls_store
 from ai.choices import model_choice_resolve
 from ai.intent.analysis import aintent_for_answer
-from ai.providers.base import ChatRequest
-from ai.providers.local import estimate_tokens
+from ai.providers.base import ChatRequest, estimate_tokens
 from ai.router import providers_for, stream_reply
 from marketing_ai.db import db_sync_to_async
 from marketing_ai.errors import ApplicationError, Conflict

@@ -91,6 +91,16 @@ class ChatRequest:
     json_schema: dict | None = None
 
 
+def estimate_tokens(text: str) -> int:
+    """Tokens in a text by estimate: what a provider counts before (or without) the model's own count."""
+    return estimate_tokens_for_length(len(text))
+
+
+def estimate_tokens_for_length(characters: int) -> int:
+    # Roughly 4 characters per token for English text, the usual rule of thumb.
+    return max(1, characters // 4) if characters else 0
+
+
 @dataclass
 class Usage:
     provider: str

@@ -18,10 +18,11 @@ from .base import (
     KeyedProvider,
     ProviderError,
     Usage,
+    estimate_tokens,
+    estimate_tokens_for_length,
     http_status_error,
 )
 from .kept import client_lease, tls_context
-from .local import estimate_tokens, estimate_tokens_for_length
 from .prompt import system_for, turns_for
 
 

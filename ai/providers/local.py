@@ -4,19 +4,10 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 
-from .base import ChatRequest, Provider, Usage
+from .base import ChatRequest, Provider, Usage, estimate_tokens
 from .local_answers import answer_for
 
 CHUNK_WORDS = 4
-
-
-def estimate_tokens(text: str) -> int:
-    return estimate_tokens_for_length(len(text))
-
-
-def estimate_tokens_for_length(characters: int) -> int:
-    # Roughly 4 characters per token for English text, the usual rule of thumb.
-    return max(1, characters // 4) if characters else 0
 
 
 def _words_in_chunks(text: str, size: int = CHUNK_WORDS) -> list[str]:
