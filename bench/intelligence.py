@@ -499,7 +499,8 @@ def main() -> None:
             started = time.perf_counter()
             result["recommendations"][str(size)] = bench_recommendations(size)
             result["recommendations"][str(size)]["seconds"] = round(time.perf_counter() - started, 1)
-            print(json.dumps({"progress": f"recommendations {size}"}), file=sys.stderr, flush=True)
+            progress = {"progress": f"recommendations {size}", **result["recommendations"][str(size)]}
+            print(json.dumps(progress), file=sys.stderr, flush=True)  # kept if a later size is stopped
     if "stitching" in parts:
         result["stitching"] = bench_stitching(args.stitch_events, args.stitch_rounds)
     if "predictions" in parts:
