@@ -13,7 +13,10 @@ bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 # process; they also keep the proxy's connections alive (a sync worker closes each one). Two processes per
 # core keep the cores busy. WEB_CONCURRENCY and GUNICORN_THREADS override.
 workers = int(os.environ.get("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1)))
-worker_class = "gthread"
+# gthread, except that a process whose threads are all busy leaves new connections to the others: kept-alive
+# connections stay with the process that accepted them, and a plain gthread process accepts a whole burst of them
+# (marketing_ai/serve.py).
+worker_class = "marketing_ai.serve.ThreadWorker"
 threads = int(os.environ.get("GUNICORN_THREADS", 4))
 # Slow clients are the proxy's business (nginx/Caddy buffer requests and answers), so a short timeout only
 # catches a stuck worker.

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -161,12 +162,21 @@ def test_gunicorn_serves_the_api_with_the_recipes_config(user, settings):
                 if time.monotonic() > deadline or process.poll() is not None:
                     pytest.fail("gunicorn did not start")
                 time.sleep(0.2)
-        profile = httpx.get(
-            f"http://127.0.0.1:{port}/api/user/profile", headers={"Authorization": f"Bearer {tokens.access_token}"}
-        )
+        bearer = {"Authorization": f"Bearer {tokens.access_token}"}
+        profile = httpx.get(f"http://127.0.0.1:{port}/api/user/profile", headers=bearer)
+
+        def profile_over_one_connection(_) -> list[int]:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=bearer, timeout=30) as client:
+                return [client.get("/api/user/profile").status_code for _ in range(3)]
+
+        # More kept-alive clients at once than the processes have threads: a busy process stops accepting and
+        # takes connections again once a thread is free, and each client's later requests reuse its connection.
+        with ThreadPoolExecutor(12) as pool:
+            kept_alive = list(pool.map(profile_over_one_connection, range(12)))
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=15)
 
     assert (ping.status_code, ping.json()) == (200, {})
     assert profile.status_code == 200 and json.loads(profile.content)["email"] == "owner@acme.test"
+    assert kept_alive == [[200, 200, 200]] * 12
