@@ -56,14 +56,15 @@ def login_session_with_user(*, session_id: uuid.UUID, user_id: int) -> LoginSess
     Kept rows first (accounts/session_cache.py), else one query; then the session's last use is recorded (at most
     once a minute, if it is live).
     """
-    values = session_row(session_id, lambda: _values_loaded(session_id=session_id, user_id=user_id))
+    loaded = {}  # the session built while loading, when the row came from the database
+    values = session_row(session_id, lambda: _values_loaded(session_id=session_id, user_id=user_id, built=loaded))
     if values is None:
         return None
-    session = _session_built(values)
+    session = loaded.get("session") or _session_built(values)
     return session if session.user_id == user_id else None
 
 
-def _values_loaded(*, session_id: uuid.UUID, user_id: int) -> list | None:
+def _values_loaded(*, session_id: uuid.UUID, user_id: int, built: dict) -> list | None:
     sql, converters, layout = _query(connection.vendor)
     params = [LoginSession._meta.pk.get_db_prep_value(session_id, connection), user_id]
     with connection.cursor() as cursor:
@@ -81,7 +82,8 @@ def _values_loaded(*, session_id: uuid.UUID, user_id: int) -> list | None:
     if session.is_active and session.user.is_active and now - session.last_used_at > LAST_USED_RESOLUTION:
         # Coarse on purpose: one write per minute per session, not one per request.
         LoginSession.objects.filter(id=session_id).update(last_used_at=now)
-        values[_LAST_USED_INDEX] = now
+        values[_LAST_USED_INDEX] = session.last_used_at = now
+    built["session"] = session
     return values
 
 
