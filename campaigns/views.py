@@ -106,8 +106,8 @@ def campaign_from_recommendation(request, recommendation_id: int):
     try:
         recommendation = selectors.recommendation_get_for_user(user=request.user, recommendation_id=recommendation_id)
         campaign = create_from_recommendation(user=request.user, recommendation=recommendation)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
+    except NotFound:
+        raise  # the 404 page (ApplicationErrorPageMiddleware), not a message on the list
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("campaigns:campaign-list")
@@ -117,13 +117,6 @@ def campaign_from_recommendation(request, recommendation_id: int):
 
         return HttpResponseClientRedirect(reverse("campaigns:campaign-detail", args=[campaign.pk]))
     return redirect("campaigns:campaign-detail", campaign.pk)
-
-
-def _campaign_or_404(request, campaign_id: int) -> Campaign:
-    try:
-        return selectors.campaign_get_for_user(user=request.user, campaign_id=campaign_id)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
 
 
 def _percent(value: float) -> str:
@@ -222,7 +215,7 @@ def _detail_context(request, campaign: Campaign, **extra) -> dict:
 
 @login_required
 def campaign_detail(request, campaign_id: int):
-    campaign = _campaign_or_404(request, campaign_id)
+    campaign = selectors.campaign_get_for_user(user=request.user, campaign_id=campaign_id)
     template = "campaigns/campaign_detail.html"
     if request.htmx and request.GET.get("fragment") == "content":
         template += "#content"
@@ -234,7 +227,7 @@ def campaign_detail(request, campaign_id: int):
 @login_required
 def variant_image(request, campaign_id: int, variant_id: int):
     """A variant's image, only for members of the campaign's workspace (media is not public)."""
-    campaign = _campaign_or_404(request, campaign_id)
+    campaign = selectors.campaign_get_for_user(user=request.user, campaign_id=campaign_id)
     variant = campaign.variants.filter(pk=variant_id).exclude(image="").first()
     if variant is None:
         raise Http404("No image.")
@@ -254,11 +247,11 @@ def brand_asset_image(request, asset_id: int):
 
 def _after_action(request, campaign_id: int, action, success: str):
     """Run a service for the campaign page; errors re-render the page with the message and a 4xx status."""
-    campaign = _campaign_or_404(request, campaign_id)
+    campaign = selectors.campaign_get_for_user(user=request.user, campaign_id=campaign_id)
     try:
         action(campaign)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
+    except NotFound:
+        raise  # the 404 page (ApplicationErrorPageMiddleware), not a form error
     except (ApplicationError, ValidationError) as exc:
         campaign.refresh_from_db()
         context = _detail_context(request, campaign, error=_error_text(exc))
@@ -313,10 +306,7 @@ def campaign_status(request, campaign_id: int):
 @require_POST
 @policy_page("approvals.decide")
 def approval_decision(request, step_id: int):
-    try:
-        step = selectors.step_get_for_user(user=request.user, step_id=step_id)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
+    step = selectors.step_get_for_user(user=request.user, step_id=step_id)
     form = DecisionForm(request.POST)
 
     def action(campaign):

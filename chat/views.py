@@ -1,14 +1,14 @@
 """The chat page (HTMX): conversation list, thread, rendered messages and exports. The answer streams over ws."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from ai.choices import model_choices_for
-from marketing_ai.errors import ApplicationError, NotFound
+from marketing_ai.errors import ApplicationError
 
 from .exports import conversation_json, conversation_markdown
 from .selectors import (
@@ -36,15 +36,6 @@ def _page(request: HttpRequest, *, conversation=None, rename_error: str = "", st
     return render(request, template, context, status=status)
 
 
-def _conversation_or_404(request: HttpRequest, conversation_id: int):
-    try:
-        return conversation_get_for_user(user=request.user, conversation_id=conversation_id)
-    except NotFound as exc:
-        from django.http import Http404
-
-        raise Http404(exc.message) from None
-
-
 @login_required
 @require_GET
 def chat(request: HttpRequest) -> HttpResponse:
@@ -54,7 +45,7 @@ def chat(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def conversation_page(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    return _page(request, conversation=_conversation_or_404(request, conversation_id))
+    return _page(request, conversation=conversation_get_for_user(user=request.user, conversation_id=conversation_id))
 
 
 @login_required
@@ -68,7 +59,7 @@ def conversation_new(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def conversation_rename_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    conversation = _conversation_or_404(request, conversation_id)
+    conversation = conversation_get_for_user(user=request.user, conversation_id=conversation_id)
     try:
         conversation_rename(conversation=conversation, title=request.POST.get("title", ""))
     except ApplicationError as exc:
@@ -81,7 +72,7 @@ def conversation_rename_view(request: HttpRequest, conversation_id: int) -> Http
 @login_required
 @require_POST
 def conversation_delete_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    conversation_delete(conversation=_conversation_or_404(request, conversation_id))
+    conversation_delete(conversation=conversation_get_for_user(user=request.user, conversation_id=conversation_id))
     url = reverse("chat:chat")
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
@@ -89,14 +80,9 @@ def conversation_delete_view(request: HttpRequest, conversation_id: int) -> Http
 @require_GET
 def message_fragment(request: HttpRequest, message_id: int) -> HttpResponse:
     """One message rendered (assistant Markdown sanitized); anonymous callers pass ?token=."""
-    try:
-        message = message_get_for_user(
-            user=request.user, message_id=message_id, anonymous_token=request.GET.get("token", "")
-        )
-    except NotFound as exc:
-        from django.http import Http404
-
-        raise Http404(exc.message) from None
+    message = message_get_for_user(
+        user=request.user, message_id=message_id, anonymous_token=request.GET.get("token", "")
+    )
     return render(request, "chat/_message.html", {"message": message})
 
 
@@ -104,10 +90,8 @@ def message_fragment(request: HttpRequest, message_id: int) -> HttpResponse:
 @require_GET
 def conversation_export(request: HttpRequest, conversation_id: int, fmt: str) -> HttpResponse:
     if fmt not in ("md", "json"):
-        from django.http import Http404
-
         raise Http404("Unknown export format.")
-    conversation = _conversation_or_404(request, conversation_id)
+    conversation = conversation_get_for_user(user=request.user, conversation_id=conversation_id)
     messages = list(message_list_for_conversation(conversation=conversation))
     if fmt == "json":
         body, content_type = conversation_json(conversation=conversation, messages=messages), "application/json"
