@@ -12,9 +12,12 @@ Usage: .venv/bin/python bench/intelligence.py [--sizes 10000,100000] [--stitch-e
    has not bought), measured on the same customers in the same run. Then 1% more events and an incremental
    refresh, timed against the full one; then 1% more again after dating the load's identity merges an hour back
    (steady state: only the customers of new events and merges are read again), timed against the full one too.
-2. Stitching: the same dummy-data job (GTM events: every event carries the browser's client id, a quarter of
+2. Stitching: the same dummy-data jobs (GTM events: every event carries the browser's client id, a quarter of
    first visits are anonymous until checkout) with identity stitching off and on, interleaved rounds in fresh
-   workspaces; events/s of each and the ratio.
+   workspaces. Each run is two jobs: the first meets every visitor for the first time (each batch joins new
+   anonymous ids and moves some history), the second brings new events of the same customers (their ids are
+   known: the steady state). Events/s of each job, the on/off ratio per round and of the medians, and the
+   statements per 1,000 events (the store's COPY not counted).
 3. Predictions, per size (`--prediction-sizes`, default 1000,10000,100000 customers): a fresh workspace whose
    customers' day rollups (what the features read) are written directly for 120 days of simulated behaviour
    (regular buyers with their own cadence, customers who fade out, browsers who never buy); the real training job
@@ -219,41 +222,62 @@ def bench_recommendations(size: int) -> dict:
 
 
 def bench_stitching(events: int, rounds: int) -> dict:
-    """The pipeline with identity stitching against the same pipeline without, interleaved in fresh workspaces."""
+    """The pipeline with identity stitching against the same pipeline without, interleaved in fresh workspaces:
+    a first job of new visitors, then a second of the same customers, whose ids are known."""
     from django.conf import settings
+    from django.db import connection
 
     from accounts.models import Workspace
     from integrations.models import Customer, Event, IdentityMerge
 
-    runs: dict[str, list[float]] = {"off": [], "on": []}
+    jobs = ("first", "known")
+    rates: dict = {(name, job): [] for name in ("off", "on") for job in jobs}
+    statements: dict = {}
     merges = customers = {}
+    load_before = [round(x, 1) for x in os.getloadavg()]
     try:
         for round_number in range(rounds):
             for name in ("off", "on"):
                 settings.IDENTITY_STITCHING = name == "on"
                 workspace = Workspace.objects.create(name=f"Bench stitching {name} {round_number}")
-                seconds = dummy_job(workspace, events=events, seed=f"stitch-{round_number}")
-                runs[name].append(round(Event.objects.filter(workspace=workspace).count() / seconds))
+                for job in jobs:
+                    stored = Event.objects.filter(workspace=workspace).count()
+                    counted = [0]
+
+                    def count(execute, sql, params, many, context, counted=counted):
+                        counted[0] += 1
+                        return execute(sql, params, many, context)
+
+                    with connection.execute_wrapper(count):
+                        seconds = dummy_job(workspace, events=events, seed=f"stitch-{round_number}-{job}")
+                    added = Event.objects.filter(workspace=workspace).count() - stored
+                    rates[name, job].append(round(added / seconds))
+                    statements[f"{name}_{job}"] = round(1000 * counted[0] / added, 1)
                 customers = {**customers, name: Customer.objects.filter(workspace=workspace).count()}
                 if name == "on":
+                    joined = IdentityMerge.objects.filter(workspace=workspace)
                     merges = {
-                        "anonymous_ids_joined": IdentityMerge.objects.filter(
-                            workspace=workspace, kind="anonymous"
-                        ).count(),
-                        "customer_keys_joined": IdentityMerge.objects.filter(
-                            workspace=workspace, kind="customer"
-                        ).count(),
+                        "anonymous_ids_joined": joined.filter(kind="anonymous").count(),
+                        "customer_keys_joined": joined.filter(kind="customer").count(),
                     }
     finally:
         settings.IDENTITY_STITCHING = True
+    result: dict = {"events_per_job": events}
+    for job in jobs:
+        off, on = rates["off", job], rates["on", job]
+        result[job] = {
+            "events_per_s_stitching_off": off,
+            "events_per_s_stitching_on": on,
+            "on_over_off_per_round": [round(b / a, 3) for a, b in zip(off, on, strict=True)],
+            "on_over_off": round(statistics.median(on) / statistics.median(off), 3),
+        }
     return {
-        "events_per_run": events,
-        "events_per_s_stitching_off": runs["off"],
-        "events_per_s_stitching_on": runs["on"],
-        "on_over_off": round(statistics.median(runs["on"]) / statistics.median(runs["off"]), 3),
+        **result,
+        "statements_per_1000_events": statements,
         "customers_off_vs_on": customers,
         **merges,
-        "load_average": [round(x, 1) for x in os.getloadavg()],
+        "load_average_before": load_before,
+        "load_average_after": [round(x, 1) for x in os.getloadavg()],
     }
 
 
