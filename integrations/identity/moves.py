@@ -94,7 +94,7 @@ def moves_apply(cursor, *, workspace_id: int) -> int:
     touched = window_customers_of(cursor, workspace_id=workspace_id, keys_sql=_MOVED_KEYS)  # before some go
     cursor.execute(  # a customer key whose events all moved to its person is gone (its profile is on the join)
         f"""
-        DELETE FROM {table["customer_day"]} WHERE customer_id IN (
+        DELETE FROM {table["customer_day"]} WHERE workspace_id = %(workspace)s AND customer_id IN (
             SELECT c.id FROM {table["customer"]} c WHERE c.workspace_id = %(workspace)s
                 AND c.customer_key IN (SELECT old_key FROM integ_moved WHERE old_key <> '')
         )
