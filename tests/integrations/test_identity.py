@@ -132,6 +132,15 @@ def test_later_events_under_a_joined_key_go_to_the_person(workspace, source, sho
     assert list(Customer.objects.values_list("customer_key", "event_count")) == [("7712", 3)]
 
 
+def test_a_key_of_an_empty_hashed_email_joins_nobody(workspace, source):
+    events_store(source=source, records=[event(1, "page_view", key="u1"), event(2, "page_view", key="u2")])
+
+    events_store(source=source, records=[event(3, "view_item", key="email:")])
+
+    assert IdentityMerge.objects.count() == 0
+    assert sorted(Customer.objects.values_list("customer_key", flat=True)) == ["email:", "u1", "u2"]
+
+
 def test_reprocessing_the_same_batches_changes_nothing(workspace, source, shop):
     browse, buy = browse_then_buy()
     batches = [(source, browse), (source, buy), (source, [event(9, "view_item", key=f"email:{HASH}")])]
