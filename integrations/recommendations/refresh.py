@@ -225,6 +225,10 @@ def tables_refresh(*, state: RecommendationState, full: bool) -> None:
             )
         if changed != 0:
             cursor.execute(_customer_products_sql(_keyed("e", full)), params)
+            if full and connection.vendor == "postgresql":
+                # The statistics may predate this workspace's rows (a first refresh after an import): the planner
+                # then expects one row and pairs them in a nested loop, quadratic in the workspace's customers.
+                cursor.execute(f"ANALYZE {_tables()['customer_product']}")
             _pairs_add(cursor, workspace_id=workspace_id, subset=_keyed("a", full))
             _products_rebuild(cursor, workspace_id=workspace_id)
             _names_update(cursor, workspace_id=workspace_id, subset=_keyed("e", full))
