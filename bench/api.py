@@ -326,6 +326,8 @@ def _median_figures(figures: list[dict]) -> dict:
             merged[key] = _median_figures(values)
         else:
             merged[key] = value
+    if len(figures) > 1 and "p99Ms" in merged:  # a median hides how much the tail moved between rounds
+        merged["p99MsByRound"] = [figure["p99Ms"] for figure in figures]
     return merged
 
 
