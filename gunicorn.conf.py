@@ -8,15 +8,17 @@ import gc
 import os
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-# Threaded workers: a process runs Python on one core at a time, and its other threads wait on the database
-# (a collect batch's COPY and commit), on a password hash or on the network meanwhile instead of holding the
-# process; they also keep the proxy's connections alive (a sync worker closes each one). Two processes per
-# core keep the cores busy. WEB_CONCURRENCY and GUNICORN_THREADS override.
-workers = int(os.environ.get("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1)))
-# gthread, except that a process whose threads are all busy leaves new connections to the others: kept-alive
-# connections stay with the process that accepted them, and a plain gthread process accepts a whole burst of them
-# (marketing_ai/serve.py).
-worker_class = "marketing_ai.serve.ThreadWorker"
+# One process per core, each with a few threads. A process runs Python on one core at a time, and its other
+# threads wait on the database (a collect batch's COPY and commit), on a password hash or on the network
+# meanwhile instead of holding the process; they also keep the proxy's connections alive (a sync worker closes
+# each one, and the proxy then pays a new connection per request). More processes than cores add contenders for
+# the same cores (the proxy, PostgreSQL and Redis share them) without more waits covered, and each of them must
+# be scheduled before its kept-alive connections are served. Those connections stay with the process that
+# accepted them, so a burst can land mostly on one process; a worker that accepts only while a thread is free
+# spreads them, but then new connections wait behind the old ones' next requests: a longer tail, so not used.
+# WEB_CONCURRENCY and GUNICORN_THREADS override.
+workers = int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 1))
+worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", 4))
 # Slow clients are the proxy's business (nginx/Caddy buffer requests and answers), so a short timeout only
 # catches a stuck worker.

@@ -1,6 +1,4 @@
-"""How the app's servers run: daphne on uvloop for the ASGI app, and the gunicorn worker of the WSGI recipe.
-
-`python -m marketing_ai.serve <daphne options> marketing_ai.asgi:application`: daphne on uvloop.
+"""`python -m marketing_ai.serve <daphne options> marketing_ai.asgi:application`: daphne on uvloop.
 
 The same daphne (its CLI, options and Twisted reactor), on uvloop's event loop instead of the standard
 one: a busy chat process spends most of its time in socket reads and writes and task switches, which
@@ -16,8 +14,6 @@ import asyncio
 import gc
 import importlib
 import sys
-
-from gunicorn.workers import gthread
 
 
 def main() -> None:
@@ -37,34 +33,6 @@ def main() -> None:
         gc.freeze()
     sys.argv[0] = "daphne"
     CommandLineInterface.entrypoint()
-
-
-class ThreadWorker(gthread.ThreadWorker):
-    """gunicorn's gthread worker that accepts a connection only while one of its threads is idle.
-
-    gunicorn's processes share one listening socket and each accepts for as long as it is woken: a burst of new
-    connections (a proxy opening its upstream pool, clients arriving together) mostly lands on whichever process
-    wakes first. Kept alive, those connections stay there, queued behind that process's few threads (and its one
-    GIL) while the other processes sit idle. A busy process stops listening here, so the next connection goes to
-    one with a thread free; its kept-alive connections are still served as before.
-    """
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.requests_in_threads = 0  # touched by the main thread only (the pool's callbacks run there too)
-
-    def set_accept_enabled(self, enabled):
-        super().set_accept_enabled(enabled and self.requests_in_threads < self.cfg.threads)
-
-    def enqueue_req(self, conn):
-        self.requests_in_threads += 1
-        if self.requests_in_threads >= self.cfg.threads:
-            self.set_accept_enabled(False)
-        super().enqueue_req(conn)
-
-    def finish_request(self, conn, fs):
-        self.requests_in_threads -= 1  # the main loop listens again before it next waits
-        super().finish_request(conn, fs)
 
 
 if __name__ == "__main__":

@@ -169,8 +169,8 @@ def test_gunicorn_serves_the_api_with_the_recipes_config(user, settings):
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=bearer, timeout=30) as client:
                 return [client.get("/api/user/profile").status_code for _ in range(3)]
 
-        # More kept-alive clients at once than the processes have threads: a busy process stops accepting and
-        # takes connections again once a thread is free, and each client's later requests reuse its connection.
+        # More kept-alive clients at once than the processes have threads: the ones a process cannot serve yet
+        # wait for a thread, and each client's later requests reuse its connection.
         with ThreadPoolExecutor(12) as pool:
             kept_alive = list(pool.map(profile_over_one_connection, range(12)))
     finally:
