@@ -2,6 +2,7 @@
 
 Usage: .venv/bin/python bench/analysis.py [--sizes 1000000,10000000] [--runs 20] [--raw-runs 3] [--custom-runs 5]
        [--database-url postgres://postgres@127.0.0.1:5432/mai_bench_analysis] [--drop] [--explain]
+       .venv/bin/python bench/analysis.py --ingest-compare 200000 [--rounds 6]
 
 Uses its own PostgreSQL database (created and migrated when missing; default `mai_bench_analysis`, or
 BENCH_DATABASE_URL). Events come from a realistic customer pool and funnel (~20 events per customer, 15%
@@ -11,7 +12,12 @@ Each size adds events to the previous one. At each size the overview is timed tw
 (no VACUUM, no ANALYZE: what a user sees when a large import just finished) and after VACUUM ANALYZE. Timed:
 the dashboard's default range (the last 30 days, all sources; p50/p95), custom ranges (p95), and the raw-event
 overview (tests/integrations/raw_overview.py) on the default range in the same run, whose answer must be
-identical. Called outside a transaction, as an API request calls it. `--store single_table` runs it all on
+identical. The workspace's default-range window (integrations/window.py) is built while it is empty, as a job's
+end or beat builds it for a workspace in use, and the import keeps it; the default range is also timed with the
+window dropped (the exact customer-day aggregation every other range uses, whose answer must be identical too),
+then the window's rebuild. Called outside a transaction, as an API request calls it. `--ingest-compare N`
+instead imports N events into a workspace with the window and into one without its maintenance, in
+alternating rounds, for the maintenance's cost on ingest. `--store single_table` runs it all on
 the single events table the partitioned store replaced (bench/single_table.py), the baseline of the partitioned
 store's figures. Prints one JSON document; figures and their reading are in bench/README.md.
 """

@@ -145,8 +145,11 @@ _SIGNATURE_SQL = (
 _SIGNATURE_KEY = "scope, active, mask, previous_mask, purchases, purchase_cents"
 
 
-def _refresh_sql() -> list[str]:
+def _refresh_sql(*, one_source: bool) -> list[str]:
+    """The refresh's statements; with `one_source`, only the all-sources rows and those of `%(source)s` are
+    rewritten (a store changed that source's days only)."""
     t = _tables()
+    scopes = f"AND scope IN ({ALL_SOURCES}, %(source)s)" if one_source else ""
     fresh_of_sources = f"""
     INSERT INTO integ_window_fresh ({_WINDOW_COLUMNS})
     SELECT customer_id, source_id, {_fields_sql()} FROM {t["customer_day"]}
@@ -158,12 +161,13 @@ def _refresh_sql() -> list[str]:
         f"INSERT INTO integ_window_fresh ({_WINDOW_COLUMNS}) "
         f"SELECT {_ALL_SOURCES_FIELDS} FROM integ_window_fresh GROUP BY customer_id"
     )
+    unchanged = f"DELETE FROM integ_window_fresh WHERE scope NOT IN ({ALL_SOURCES}, %(source)s)"
     # Each refreshed customer leaves its old signatures (-1) and joins its new ones (+1).
     signatures_move = f"""
     INSERT INTO {t["signature"]} AS s (workspace_id, {_SIGNATURE_KEY}, customer_count, events)
     SELECT %(workspace)s, {_SIGNATURE_KEY}, sum(n), sum(events) FROM (
         SELECT {_SIGNATURE_SQL}, -1 AS n, -events AS events FROM {t["window"]}
-        WHERE workspace_id = %(workspace)s AND customer_id IN (SELECT customer_id FROM integ_window_ids)
+        WHERE workspace_id = %(workspace)s AND customer_id IN (SELECT customer_id FROM integ_window_ids) {scopes}
         UNION ALL
         SELECT {_SIGNATURE_SQL}, 1 AS n, events FROM integ_window_fresh
     ) moves
@@ -175,7 +179,7 @@ def _refresh_sql() -> list[str]:
     """
     gone = f"""
     DELETE FROM {t["window"]} WHERE workspace_id = %(workspace)s
-        AND customer_id IN (SELECT customer_id FROM integ_window_ids)
+        AND customer_id IN (SELECT customer_id FROM integ_window_ids) {scopes}
         AND NOT EXISTS (SELECT 1 FROM integ_window_fresh f
             WHERE f.customer_id = {t["window"]}.customer_id AND f.scope = {t["window"]}.scope)
     """
@@ -187,7 +191,7 @@ def _refresh_sql() -> list[str]:
         events = excluded.events, mask = excluded.mask, previous_mask = excluded.previous_mask,
         purchases = excluded.purchases, purchase_cents = excluded.purchase_cents
     """
-    return [fresh_of_sources, fresh_of_all, signatures_move, gone, upsert]
+    return [fresh_of_sources, fresh_of_all, *([unchanged] if one_source else []), signatures_move, gone, upsert]
 
 
 def window_refresh(
@@ -198,11 +202,13 @@ def window_refresh(
     params=None,
     customer_ids: Iterable[int] = (),
     days_added_only: bool = False,
+    source_id: int | None = None,
 ) -> None:
     """Recompute the window rows and signatures of some customers from their day rollups, in the caller's
     transaction, after it changed their day rollups. The customers are `customer_ids`, or the ids that
-    `customers_sql` (a SELECT of one column, with `params`) returns. `days_added_only` (a store: no customer
-    lost a day) skips looking for rows to delete. Nothing to do without a window."""
+    `customers_sql` (a SELECT of one column, with `params`) returns. A store passes `days_added_only` (no
+    customer lost a day: no rows to delete) and its `source_id` (no other source's rows changed). Nothing to do
+    without a window."""
     # The state changes only under the exclusive rollup lock, which the caller's shared one excludes.
     state = DefaultWindow.objects.filter(workspace_id=workspace_id).first()
     if state is None:
@@ -218,8 +224,9 @@ def window_refresh(
             return
         cursor.executemany("INSERT INTO integ_window_ids (customer_id) VALUES (%s)", ids)
     values = _params(workspace_id=workspace_id, as_of=state.as_of, threshold_cents=state.threshold_cents)
-    fresh_of_sources, fresh_of_all, signatures_move, gone, upsert = _refresh_sql()
-    for sql in (fresh_of_sources, fresh_of_all, signatures_move, *(() if days_added_only else (gone,)), upsert):
+    values["source"] = source_id
+    *changes, gone, upsert = _refresh_sql(one_source=source_id is not None)
+    for sql in (*changes, *(() if days_added_only else (gone,)), upsert):
         cursor.execute(sql, values)
 
 

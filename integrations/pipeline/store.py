@@ -253,6 +253,7 @@ def _store_postgres(*, source: DataSource, records: list[EventRecord], received_
                 customers_sql=PG_BATCH_CUSTOMERS,
                 params=[workspace_id],
                 days_added_only=True,
+                source_id=source.id,
             )
     if stitching:
         identity.stitch(workspace_id=workspace_id, source_id=source.id, joins=joins)
@@ -316,7 +317,11 @@ def _store_orm(*, source: DataSource, records: list[EventRecord], received_at: d
     rollups_add(source=source, records=new_records, customer_ids=customer_ids)
     with connection.cursor() as cursor:
         window_refresh(
-            cursor, workspace_id=source.workspace_id, customer_ids=customer_ids.values(), days_added_only=True
+            cursor,
+            workspace_id=source.workspace_id,
+            customer_ids=customer_ids.values(),
+            days_added_only=True,
+            source_id=source.id,
         )
     if stitching:
         identity.stitch(workspace_id=source.workspace_id, source_id=source.id, joins=resolved.joins)
