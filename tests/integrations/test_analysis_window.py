@@ -153,7 +153,7 @@ def test_a_new_day_makes_the_window_stale_until_it_is_rebuilt(workspace, sources
     maintained_equals_rebuilt(workspace)
 
 
-def test_a_window_days_behind_rolls_forward_exactly(workspace, sources, monkeypatch):
+def test_a_window_days_behind_is_rebuilt_exactly(workspace, sources, monkeypatch):
     rng = random.Random(12)
     real_today = window._today
     monkeypatch.setattr(window, "_today", lambda zone: real_today(zone) - timedelta(days=4))
