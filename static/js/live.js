@@ -80,6 +80,30 @@
       retry();
     };
   }
+  // A region's hx-trigger skips a live refresh while the focus is inside it, but a refresh already on its way
+  // when the user starts typing would still replace what they typed: a swap a live event asked for waits
+  // (for the next event or the user's own submit) while the region holds the focus or an edited field.
+  function edited(field) {
+    if (field.type === "checkbox" || field.type === "radio") return field.checked !== field.defaultChecked;
+    if (field.tagName === "SELECT") {  // without a `selected` option the browser shows the first one
+      var shown = 0;
+      Array.prototype.forEach.call(field.options, function (o, i) { if (o.defaultSelected) shown = i; });
+      return field.multiple
+        ? Array.prototype.some.call(field.options, function (o) { return o.selected !== o.defaultSelected; })
+        : field.selectedIndex !== shown;
+    }
+    return field.value !== field.defaultValue;
+  }
+  function holdsUserInput(region) {
+    if (region.contains(document.activeElement) && document.activeElement !== document.body) return true;
+    return Array.prototype.some.call(region.querySelectorAll("input, textarea, select"), edited);
+  }
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var trigger = e.detail.requestConfig && e.detail.requestConfig.triggeringEvent;
+    if (!trigger || typeof trigger.type !== "string" || trigger.type.indexOf("live-") !== 0) return;
+    if (e.detail.target && holdsUserInput(e.detail.target)) e.detail.shouldSwap = false;
+  });
+
   window.liveCatchUp = catchUp;
   document.addEventListener("DOMContentLoaded", connect);
 })();

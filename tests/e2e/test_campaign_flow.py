@@ -6,12 +6,24 @@ from playwright.sync_api import expect
 from accounts.models import Membership, User
 from accounts.services import user_register
 from campaigns.models import Campaign, CampaignRecommendation
+from campaigns.services import campaign_create_from_recommendation
+from campaigns.workflow import campaign_submit
 
+from ..campaigns.factories import scored_variant
 from .conftest import sign_in
 
 pytestmark = [pytest.mark.e2e]
 
 PASSWORD = "Correct-Horse-42"
+
+# Fire the campaign's live event and resolve once the approvals region's refresh has been answered and swapped
+# (or held back): the swap runs right after htmx:beforeSwap, which fires while the old region is still in place.
+REFRESHED_BY_A_LIVE_EVENT = """pk => new Promise(resolve => {
+  document.addEventListener("htmx:beforeSwap", e => {
+    if (e.detail.target.id === "approvals") setTimeout(resolve, 100);
+  });
+  document.body.dispatchEvent(new CustomEvent("live-campaign-" + pk));
+})"""
 
 
 @pytest.fixture
@@ -76,3 +88,24 @@ def test_a_recommendation_is_turned_into_an_approved_campaign(page, live_asgi_se
     expect(page.locator(".timeline")).to_contain_text("Looks on brand")
     campaign = Campaign.objects.get()
     assert (campaign.status, campaign.recommendation_id) == ("approved", recommendation.pk)
+
+
+def test_a_live_refresh_on_its_way_does_not_wipe_the_approvers_comment(
+    page, live_asgi_server, team, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    owner, approver, recommendation = team
+    campaign = campaign_create_from_recommendation(user=owner, recommendation=recommendation)
+    scored_variant(campaign=campaign, user=owner)
+    campaign_submit(campaign=campaign, user=owner)
+
+    sign_in(page, approver, live_asgi_server)
+    page.goto(f"/campaigns/{campaign.pk}/")
+    comment = page.locator(".decision-form textarea")
+    comment.fill("Looks on brand")
+    page.locator("h1").click()  # the focus leaves the approvals, so the next live event refreshes them
+    page.evaluate(REFRESHED_BY_A_LIVE_EVENT, campaign.pk)
+
+    expect(comment).to_have_value("Looks on brand")
+    page.get_by_role("button", name="Approve").click()
+    expect(page.locator(".timeline")).to_contain_text("Looks on brand")
