@@ -1,1 +1,1 @@
-"""Analysis over a workspace's events: segments, metrics, funnel (issue 4), computed in SQL."""
+"""Analysis over a workspace's events: segments, metrics, funnel, computed in SQL."""

@@ -5,7 +5,6 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.cache import patch_vary_headers
@@ -85,10 +84,7 @@ def overview(request):
 @login_required
 def segment_customers(request, name: str):
     workspace = workspace_current_for_user(user=request.user)
-    try:
-        rule = segment_rule_get(name=name)
-    except NotFound as error:
-        raise Http404(error.message) from error
+    rule = segment_rule_get(name=name)  # NotFound: ApplicationErrorPageMiddleware answers with the 404 page
     form = AnalysisFilterForm(request.GET or None, workspace=workspace)
     if form.is_bound and not form.is_valid():
         context = {"form": form, "rule": rule, "name": name}
@@ -142,8 +138,8 @@ def segment_push(request, name: str):
             platform_audience_id=request.POST.get("audience_id", ""),
             mode=request.POST.get("mode", AudiencePush.Mode.ADD),
         )
-    except NotFound as error:
-        raise Http404(error.message) from error
+    except NotFound:
+        raise  # the 404 page (ApplicationErrorPageMiddleware), not a form error
     except ApplicationError as error:
         detail = " ".join(message for messages_ in (error.errors or {}).values() for message in messages_)
         messages.error(request, f"{error.message} {detail}".strip())

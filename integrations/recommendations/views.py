@@ -1,6 +1,7 @@
 """The product recommendations block of the customer and segment pages (one fragment, reloaded live)."""
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -9,7 +10,6 @@ from accounts.selectors import workspace_current_for_user
 from integrations.analysis.forms import AnalysisFilterForm
 from integrations.analysis.queries import SEGMENTS
 from integrations.selectors import customer_get_for_user
-from integrations.views import login_required
 from marketing_ai.errors import ApplicationError, NotFound
 
 from .blocks import recommendations_block_context
