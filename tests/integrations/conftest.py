@@ -23,6 +23,15 @@ def pixel_source(workspace, user):
     )
 
 
+@pytest.fixture
+def sources(workspace):
+    """A site (GTM) and a shop (Shopify) of the workspace: the two sources the rollup and window tests mix."""
+    return [
+        DataSource.objects.create(workspace=workspace, source_type="gtm", name="Site"),
+        DataSource.objects.create(workspace=workspace, source_type="shopify", name="Shop"),
+    ]
+
+
 class FakeShopify:
     """Serves /shop.json and /graphql.json from scripted pages; `script` entries may be throttles or errors."""
 

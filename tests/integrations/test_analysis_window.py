@@ -50,14 +50,6 @@ def records(rng: random.Random, count: int, *, start: int = 0, anonymous: bool =
     return made
 
 
-@pytest.fixture
-def sources(workspace):
-    return [
-        DataSource.objects.create(workspace=workspace, source_type="gtm", name="Site"),
-        DataSource.objects.create(workspace=workspace, source_type="shopify", name="Shop"),
-    ]
-
-
 def ingest(sources, batches) -> None:
     for batch in batches:
         for parity, source in enumerate(sources):

@@ -10,7 +10,7 @@ from django.db import connection, transaction
 
 from integrations.analysis.audiences import segment_customer_list
 from integrations.analysis.selectors import analysis_overview
-from integrations.models import Customer, CustomerDayRollup, DataSource, Event, EventRollup, PurchaseRollup
+from integrations.models import Customer, CustomerDayRollup, Event, EventRollup, PurchaseRollup
 from integrations.pipeline.schema import EventRecord
 from integrations.pipeline.store import events_store
 from integrations.rollups import analysis_time_zone_set, customers_per_day, rollups_recompute
@@ -53,14 +53,6 @@ def records(rng: random.Random, count: int, *, start: int = 0) -> list[EventReco
             )
         )
     return made
-
-
-@pytest.fixture
-def sources(workspace):
-    return [
-        DataSource.objects.create(workspace=workspace, source_type="gtm", name="Site"),
-        DataSource.objects.create(workspace=workspace, source_type="shopify", name="Shop"),
-    ]
 
 
 def ingest(sources, batches: list[list[EventRecord]]) -> None:
