@@ -375,13 +375,15 @@ def window_ensure(*, workspace_id: int) -> bool:
 def window_rebuild_request(*, workspace_id: int) -> None:
     """Ask a worker to rebuild a stale window, at most once a minute per workspace. Eager Celery (the embedded
     setup, no worker) leaves it to the job and beat paths rather than rebuilding inside a page's request."""
-    from django.core.cache import cache
-
     from integrations.tasks import window_rebuild_task
+    from marketing_ai.caching import shared_cache
     from marketing_ai.celery import task_publish
     from marketing_ai.errors import ServiceUnavailable
 
-    if window_rebuild_task.app.conf.task_always_eager or not cache.add(f"window-rebuild:{workspace_id}", 1, 60):
+    if window_rebuild_task.app.conf.task_always_eager:
+        return
+    # While the cache is down nothing is asked (the add fails): the overview answered anyway, and beat rebuilds.
+    if not shared_cache().add(f"window-rebuild:{workspace_id}", 1, 60):
         return
     with contextlib.suppress(ServiceUnavailable):  # the overview answered from the day rollups; beat retries
         task_publish(window_rebuild_task, workspace_id)

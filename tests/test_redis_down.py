@@ -171,3 +171,15 @@ def test_a_server_started_with_redis_url_on_a_dead_port_serves_logins_intake_and
     assert failures[:-1] == [401] * settings.LOGIN_FAILURE_LIMIT and failures[-1] == 429
     assert collected.status_code == 202 and collected.json()["accepted"] == 1
     assert started.status_code == 503 and started.headers["Retry-After"]
+
+
+def test_the_overview_answers_from_the_day_rollups_while_redis_is_down_and_the_window_is_stale(
+    redis_unreachable, broker_unreachable, jwt_api_client, workspace
+):
+    from integrations.models import DefaultWindow
+
+    DefaultWindow.objects.filter(workspace=workspace).delete()  # stale: the overview asks a worker to rebuild it
+
+    response = jwt_api_client.get("/api/analytics/overview")
+
+    assert response.status_code == 200 and response.json()["rowCounts"] == {"events": 0, "customers": 0}
