@@ -4,17 +4,14 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import Membership, User
-from accounts.services import user_register
 from campaigns.models import Campaign, CampaignRecommendation
 from campaigns.services import campaign_create_from_recommendation
 from campaigns.workflow import campaign_submit
 
 from ..campaigns.factories import scored_variant
-from .conftest import sign_in
+from .conftest import PASSWORD, owner_register, sign_in
 
 pytestmark = [pytest.mark.e2e]
-
-PASSWORD = "Correct-Horse-42"
 
 # Fire the campaign's live event and resolve once the approvals region's refresh has been answered and swapped
 # (or held back): the swap runs right after htmx:beforeSwap, which fires while the old region is still in place.
@@ -28,9 +25,7 @@ REFRESHED_BY_A_LIVE_EVENT = """pk => new Promise(resolve => {
 
 @pytest.fixture
 def team(transactional_db):
-    owner = user_register(
-        email="owner@acme.test", password=PASSWORD, first_name="Ada", last_name="Owner", company_name="Acme"
-    )
+    owner = owner_register("owner@acme.test")
     approver = User.objects.create_user(
         email="approver@acme.test", password=PASSWORD, first_name="Bo", last_name="Approver"
     )

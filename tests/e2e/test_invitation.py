@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from accounts.models import Membership, User
 
-from .conftest import owner_register, sign_in
+from .conftest import PASSWORD, owner_register, sign_in
 
 pytestmark = [pytest.mark.e2e]
 
@@ -33,7 +33,7 @@ def test_an_invitation_is_sent_from_the_members_page_and_accepted_by_someone_new
     guest.goto(url)
     expect(guest.locator("h1")).to_have_text("Join Acme")
     guest.get_by_label("First name").fill("Nia")
-    guest.get_by_label("Password").fill("Correct-Horse-42")
+    guest.get_by_label("Password").fill(PASSWORD)
     guest.get_by_role("button", name="Create my account and join").click()
 
     expect(guest).to_have_url(re.compile(r"/dashboard/$"))
