@@ -302,6 +302,29 @@ def customer_day_values_sql() -> str:
     )
 
 
+def customer_day_add_sql(*, least: str = "LEAST", greatest: str = "GREATEST") -> str:
+    """The ON CONFLICT clause adding an inserted customer day into the stored row `r` (least/greatest: the
+    dialect's two-argument min and max)."""
+
+    # NULL-safe GREATEST: PostgreSQL's ignores NULLs, SQLite's max() returns NULL with one.
+    def latest_of(column: str) -> str:
+        return f"coalesce({greatest}(r.{column}, excluded.{column}), r.{column}, excluded.{column})"
+
+    return f"""ON CONFLICT (workspace_id, customer_id, day, source_id) DO UPDATE SET
+        events = r.events + excluded.events,
+        type_mask = r.type_mask | excluded.type_mask,
+        purchases = r.purchases + excluded.purchases,
+        purchase_cents = r.purchase_cents + excluded.purchase_cents,
+        page_views = r.page_views + excluded.page_views,
+        add_to_cart = r.add_to_cart + excluded.add_to_cart,
+        begin_checkout = r.begin_checkout + excluded.begin_checkout,
+        cart_cents = r.cart_cents + excluded.cart_cents,
+        first_at = {least}(r.first_at, excluded.first_at),
+        last_at = {greatest}(r.last_at, excluded.last_at),
+        last_add_to_cart_at = {latest_of("last_add_to_cart_at")},
+        last_purchase_at = {latest_of("last_purchase_at")}"""
+
+
 def _customer_days_sql(subset: str) -> str:
     return f"""
     INSERT INTO {{customer_day}} ({CUSTOMER_DAY_COLUMNS})

@@ -6,7 +6,14 @@ from django.db import connection
 from django.utils import timezone
 
 from integrations.models import Customer, CustomerDayRollup, Event, EventRollup, IdentityMerge, StitchedEvent
-from integrations.rollups import CENTS_SQL, CUSTOMER_DAY_COLUMNS, analysis_time_zone, customer_day_values_sql, day_sql
+from integrations.rollups import (
+    CENTS_SQL,
+    CUSTOMER_DAY_COLUMNS,
+    analysis_time_zone,
+    customer_day_add_sql,
+    customer_day_values_sql,
+    day_sql,
+)
 from integrations.window import window_customers_of, window_refresh
 
 ANONYMOUS, CUSTOMER = IdentityMerge.Kind.ANONYMOUS.value, IdentityMerge.Kind.CUSTOMER.value
@@ -166,12 +173,7 @@ def _customers_add_sql() -> str:
 
 
 def _customer_days_add_sql() -> str:
-    table, greatest, least = tables(), greatest_sql(), least_sql()
-
-    # NULL-safe GREATEST: PostgreSQL's ignores NULLs, SQLite's max() returns NULL with one.
-    def latest_of(column: str) -> str:
-        return f"coalesce({greatest}(r.{column}, excluded.{column}), r.{column}, excluded.{column})"
-
+    table = tables()
     # The person's customer row probed per moved event: a join would let the planner scan the workspace's customers.
     return f"""
     INSERT INTO {table["customer_day"]} AS r ({CUSTOMER_DAY_COLUMNS})
@@ -186,17 +188,5 @@ def _customer_days_add_sql() -> str:
     WHERE true
     GROUP BY customer_id, {day_sql()}, source_id
     ORDER BY customer_id, {day_sql()}, source_id
-    ON CONFLICT (workspace_id, customer_id, day, source_id) DO UPDATE SET
-        events = r.events + excluded.events,
-        type_mask = r.type_mask | excluded.type_mask,
-        purchases = r.purchases + excluded.purchases,
-        purchase_cents = r.purchase_cents + excluded.purchase_cents,
-        page_views = r.page_views + excluded.page_views,
-        add_to_cart = r.add_to_cart + excluded.add_to_cart,
-        begin_checkout = r.begin_checkout + excluded.begin_checkout,
-        cart_cents = r.cart_cents + excluded.cart_cents,
-        first_at = {least}(r.first_at, excluded.first_at),
-        last_at = {greatest}(r.last_at, excluded.last_at),
-        last_add_to_cart_at = {latest_of("last_add_to_cart_at")},
-        last_purchase_at = {latest_of("last_purchase_at")}
+    {customer_day_add_sql(least=least_sql(), greatest=greatest_sql())}
     """

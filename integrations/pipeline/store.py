@@ -27,7 +27,7 @@ from integrations.models import (
     EventRollup,
     PurchaseRollup,
 )
-from integrations.rollups import TYPE_BIT_SQL, rollup_lock_sql, rollups_add
+from integrations.rollups import TYPE_BIT_SQL, customer_day_add_sql, rollup_lock_sql, rollups_add
 from integrations.window import window_refresh
 from marketing_ai.text import json_storable
 
@@ -137,19 +137,7 @@ ev AS (
     FROM ev JOIN up USING (customer_key)
     GROUP BY up.id, day
     ORDER BY up.id, day
-    ON CONFLICT (workspace_id, customer_id, day, source_id) DO UPDATE SET
-        events = r.events + EXCLUDED.events,
-        type_mask = r.type_mask | EXCLUDED.type_mask,
-        purchases = r.purchases + EXCLUDED.purchases,
-        purchase_cents = r.purchase_cents + EXCLUDED.purchase_cents,
-        page_views = r.page_views + EXCLUDED.page_views,
-        add_to_cart = r.add_to_cart + EXCLUDED.add_to_cart,
-        begin_checkout = r.begin_checkout + EXCLUDED.begin_checkout,
-        cart_cents = r.cart_cents + EXCLUDED.cart_cents,
-        first_at = LEAST(r.first_at, EXCLUDED.first_at),
-        last_at = GREATEST(r.last_at, EXCLUDED.last_at),
-        last_add_to_cart_at = GREATEST(r.last_add_to_cart_at, EXCLUDED.last_add_to_cart_at),
-        last_purchase_at = GREATEST(r.last_purchase_at, EXCLUDED.last_purchase_at)
+    {customer_day_add_sql()}
     RETURNING 1
 ), purchases AS (
     INSERT INTO {PurchaseRollup._meta.db_table} AS r (workspace_id, source_id, day, value_cents, purchases)
