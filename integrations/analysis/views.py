@@ -113,7 +113,7 @@ def segment_customers(request, name: str):
         "pushes": audience_push_list_for_user(user=request.user, segment=name)[:5],
         "meta_connected": meta_connection_for_workspace(workspace=workspace) is not None,
         "push_modes": AudiencePush.Mode.choices,
-        **recommendations_block_context(request, segment=name, filters=filters),
+        **recommendations_block_context(request, workspace=workspace, segment=name, filters=filters),
     }
     return render(request, "analytics/segment_customers.html", context)
 

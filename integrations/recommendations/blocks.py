@@ -4,16 +4,18 @@ shared by the customer page, the segment page and the block's own view."""
 from django.urls import reverse
 
 from accounts.policy import policy_allows
-from accounts.selectors import workspace_current_for_user
 
 from .selectors import recommendation_state, recommendations_for_customer, segment_recommendations
 
 SHOWN = 5
 
 
-def recommendations_block_context(request, *, customer=None, segment: str = "", filters: dict | None = None) -> dict:
-    """What `integrations/_product_recommendations.html` shows for a customer or a segment (and its filters)."""
-    workspace = workspace_current_for_user(user=request.user)
+def recommendations_block_context(
+    request, *, customer=None, workspace=None, segment: str = "", filters: dict | None = None
+) -> dict:
+    """What `integrations/_product_recommendations.html` shows for a customer (in its workspace) or a segment of
+    `workspace` (and its filters)."""
+    workspace_id = customer.workspace_id if customer is not None else workspace.id
     if customer is not None:
         found = recommendations_for_customer(customer=customer, limit=SHOWN)
         query = f"customer={customer.id}"
@@ -23,7 +25,7 @@ def recommendations_block_context(request, *, customer=None, segment: str = "", 
         query = f"segment={segment}" + (f"&{query}" if query else "")
     return {
         "recommendations": found,
-        "recommendation_state": recommendation_state(workspace_id=workspace.id),
+        "recommendation_state": recommendation_state(workspace_id=workspace_id),
         "recommendations_for": "customer" if customer is not None else "segment",
         "recommendations_query": query,
         "recommendations_page": (
@@ -32,6 +34,6 @@ def recommendations_block_context(request, *, customer=None, segment: str = "", 
             else reverse("analytics:segment-customers", args=[segment])
         ),
         "can_refresh_recommendations": policy_allows(
-            user=request.user, workspace=workspace, action="product_recommendations.refresh"
+            user=request.user, workspace=workspace_id, action="product_recommendations.refresh"
         ),
     }

@@ -16,7 +16,7 @@ from .blocks import recommendations_block_context
 from .services import recommendations_refresh_request
 
 
-def _block_context(request) -> dict:
+def _block_context(request, workspace=None) -> dict:
     customer_id, segment = request.GET.get("customer", ""), request.GET.get("segment", "")
     if customer_id.isdigit():
         return recommendations_block_context(
@@ -24,10 +24,10 @@ def _block_context(request) -> dict:
         )
     if segment not in SEGMENTS:
         raise NotFound("Give a customer or a segment.")
-    workspace = workspace_current_for_user(user=request.user)
+    workspace = workspace or workspace_current_for_user(user=request.user)
     form = AnalysisFilterForm(request.GET, workspace=workspace)
     filters = form.filters() if form.is_valid() else {}
-    return recommendations_block_context(request, segment=segment, filters=filters)
+    return recommendations_block_context(request, workspace=workspace, segment=segment, filters=filters)
 
 
 @login_required
@@ -52,7 +52,7 @@ def product_recommendations_refresh(request):
     if not targeted:
         messages.info(request, error or "Refreshing the product recommendations.")
         return redirect("integrations:customer-list")
-    context = {**_block_context(request), "recommendations_error": error}
+    context = {**_block_context(request, workspace), "recommendations_error": error}
     if not request.htmx:
         if error:
             messages.error(request, error)
