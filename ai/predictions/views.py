@@ -4,13 +4,12 @@ churn risks. Thin: selectors and services do the work."""
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.policy import policy_allows, policy_page
 from accounts.selectors import workspace_current_for_user
-from marketing_ai.errors import ApplicationError, NotFound
+from marketing_ai.errors import ApplicationError
 
 from .selectors import (
     churn_risks,
@@ -62,10 +61,7 @@ def predictions_train(request):
 @require_POST
 @policy_page("models.train")
 def predictions_activate(request, model_id: int):
-    try:
-        model = prediction_model_get_for_user(user=request.user, model_id=model_id)
-    except NotFound as error:
-        raise Http404(error.message) from error
+    model = prediction_model_get_for_user(user=request.user, model_id=model_id)  # NotFound: the 404 page
     try:
         prediction_model_activate(model=model, user=request.user)
     except ApplicationError as error:
