@@ -65,6 +65,13 @@ def _tables() -> dict[str, str]:
     }
 
 
+def _threshold_cents(workspace_id: int) -> int:
+    """The workspace's current high-value threshold, in cents."""
+    from accounts.models import Workspace
+
+    return cents(Workspace.objects.values_list("high_value_threshold", flat=True).get(id=workspace_id))
+
+
 def _params(*, workspace_id: int, as_of: date, threshold_cents: int) -> dict:
     period, adapt = window_period(as_of), connection.ops.adapt_datefield_value
     return {
@@ -250,18 +257,15 @@ def window_forget(*, workspace_id: int) -> None:
 def window_rebuild(*, workspace_id: int) -> DefaultWindow:
     """Rebuild the workspace's window from its day rollups for today (in its analysis time zone) and the
     workspace's current high-value threshold. Holds the workspace's stores off meanwhile (PostgreSQL)."""
-    from accounts.models import Workspace
-
     t = _tables()
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(rollup_lock_sql(workspace_id, exclusive=True))
         zone = analysis_time_zone(workspace_id=workspace_id)
-        threshold = cents(Workspace.objects.values_list("high_value_threshold", flat=True).get(id=workspace_id))
+        threshold = _threshold_cents(workspace_id)
         as_of = _today(zone)
         values = _params(workspace_id=workspace_id, as_of=as_of, threshold_cents=threshold)
         CustomerWindow.objects.filter(workspace_id=workspace_id).delete()
-        WindowSignature.objects.filter(workspace_id=workspace_id).delete()
         cursor.execute(
             f"""
             INSERT INTO {t["window"]} (workspace_id, {_WINDOW_COLUMNS})
@@ -304,8 +308,6 @@ def window_bring_up_to_date(*, workspace_id: int) -> DefaultWindow:
     recounts the signatures from the window rows; a new day refreshes only the customers with days that enter or
     leave either half of the window; anything else (no window, another zone, days behind) rebuilds it. Holds the
     workspace's stores off meanwhile (PostgreSQL)."""
-    from accounts.models import Workspace
-
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(rollup_lock_sql(workspace_id, exclusive=True))
@@ -315,7 +317,7 @@ def window_bring_up_to_date(*, workspace_id: int) -> DefaultWindow:
         # A roll refreshes the customers of three day slices per day behind: past one day a rebuild is cheaper.
         if state is None or state.time_zone != zone or (as_of - state.as_of).days not in (0, 1):
             return window_rebuild(workspace_id=workspace_id)
-        threshold = cents(Workspace.objects.values_list("high_value_threshold", flat=True).get(id=workspace_id))
+        threshold = _threshold_cents(workspace_id)
         if threshold != state.threshold_cents:
             state.threshold_cents = threshold
             _signatures_count(cursor, _params(workspace_id=workspace_id, as_of=state.as_of, threshold_cents=threshold))
@@ -353,14 +355,12 @@ def _days_shifted_sql(*, old: Period, new: Period) -> str:
 
 def window_stale(*, workspace_id: int) -> bool:
     """True when the workspace's window cannot answer today's default range."""
-    from accounts.models import Workspace
-
     state = DefaultWindow.objects.filter(workspace_id=workspace_id).first()
     if state is None:
         return True
-    threshold = Workspace.objects.values_list("high_value_threshold", flat=True).get(id=workspace_id)
     zone = analysis_time_zone(workspace_id=workspace_id)
-    return state.as_of != _today(zone) or state.time_zone != zone or state.threshold_cents != cents(threshold)
+    threshold = _threshold_cents(workspace_id)
+    return state.as_of != _today(zone) or state.time_zone != zone or state.threshold_cents != threshold
 
 
 def window_ensure(*, workspace_id: int) -> bool:
