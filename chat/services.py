@@ -17,8 +17,8 @@ from ai.choices import model_choice_resolve
 from ai.intent.analysis import aintent_for_answer
 from ai.providers.base import ChatRequest, estimate_tokens
 from ai.router import providers_for, stream_reply
-from marketing_ai.db import db_sync_to_async
-from marketing_ai.errors import ApplicationError, Conflict
+from marketing_ai.db import db_sync_to_async, rows_fetched
+from marketing_ai.errors import ApplicationError, Conflict, NotFound
 
 from .context import context_build
 from .models import Conversation, Message
@@ -111,7 +111,54 @@ def _conversation_locked(conversation: Conversation) -> None:
         Conversation.objects.select_for_update().filter(id=conversation.id).first()
 
 
-@transaction.atomic
+# The writes of a question and its answer's row in plain SQL: they run before every answer, on the shared
+# database thread, where the ORM's query building would cost several times the statements themselves
+# (bench/README.md, "bench/hot_paths.py").
+_CONVERSATION_TOUCH_SQL = (
+    f"UPDATE {Conversation._meta.db_table} SET updated_at = %s, title = CASE WHEN title = '' THEN %s ELSE title END "
+    "WHERE id = %s RETURNING title"
+)
+_MESSAGE_FIELDS = [
+    Message._meta.get_field(name)
+    for name in ("created_at", "updated_at", "conversation", "role", "content", "status", "intent", "metadata")
+]
+_MESSAGE_INSERT_SQL = (
+    f"INSERT INTO {Message._meta.db_table} ({', '.join(field.column for field in _MESSAGE_FIELDS)}) "
+    f"VALUES ({', '.join(['%s'] * len(_MESSAGE_FIELDS))}) RETURNING id"
+)
+
+
+def _conversation_touched(conversation: Conversation, *, title: str) -> None:
+    """Mark the conversation active now, titled `title` if it has no title yet; on PostgreSQL the UPDATE also
+    takes the row lock that serializes the conversation's writers. NotFound when it was deleted meanwhile."""
+    now = timezone.now()
+    params = [Conversation._meta.get_field("updated_at").get_db_prep_save(now, connection), title, conversation.id]
+    found = rows_fetched(_CONVERSATION_TOUCH_SQL, params)
+    if not found:
+        raise NotFound("Conversation not found.")
+    conversation.title, conversation.updated_at = found[0][0], now
+
+
+def _message_inserted(*, conversation: Conversation, role: str, content: str, status: str, metadata=None) -> Message:
+    """Insert one message row and return it as a saved instance (`Message.objects.create`, in plain SQL)."""
+    now = timezone.now()
+    message = Message(
+        conversation=conversation,
+        role=role,
+        content=content,
+        status=status,
+        intent={},
+        metadata=metadata or {},
+        created_at=now,
+        updated_at=now,
+    )
+    params = [field.get_db_prep_save(getattr(message, field.attname), connection) for field in _MESSAGE_FIELDS]
+    message.id = rows_fetched(_MESSAGE_INSERT_SQL, params)[0][0]
+    message._state.adding, message._state.db = False, connection.alias
+    return message
+
+
+@transaction.atomic(savepoint=False)  # inside a caller's transaction, a failure rolls the caller's back too
 def message_create(*, conversation: Conversation, content: str, provider: str = "", model: str = "") -> Message:
     """Store a user message; refused (Conflict) while an answer is still being written in this conversation.
 
@@ -122,20 +169,16 @@ def message_create(*, conversation: Conversation, content: str, provider: str = 
     requested = model_choice_resolve(
         workspace=conversation.workspace, user=conversation.user, provider=provider, model=model
     )
-    _conversation_locked(conversation)
+    _conversation_touched(conversation, title=content[:AUTO_TITLE_LENGTH])
     if message_streaming_for_conversation(conversation=conversation) is not None:
         raise Conflict("An answer is still being written in this conversation: wait for it or stop it first.")
-    message = Message(conversation=conversation, role=Message.Role.USER, content=content)
-    if requested:
-        message.metadata = {"requested": requested}
-    message.full_clean(exclude=["conversation"])  # a loaded instance: no query to check that it exists
-    message.save()
-    fields = ["updated_at"]
-    if not conversation.title:
-        conversation.title = content[:AUTO_TITLE_LENGTH]
-        fields.append("title")
-    conversation.save(update_fields=fields)
-    return message
+    return _message_inserted(
+        conversation=conversation,
+        role=Message.Role.USER,
+        content=content,
+        status=Message.Status.COMPLETE,
+        metadata={"requested": requested} if requested else None,
+    )
 
 
 def message_send(
@@ -224,7 +267,7 @@ def reply_message_open(
         _conversation_locked(conversation)
         question = message_pending_for_reply(conversation=conversation)
     history = message_history_for_reply(conversation=conversation, limit=HISTORY_LENGTH)
-    reply = Message.objects.create(
+    reply = _message_inserted(
         conversation=conversation, role=Message.Role.ASSISTANT, content="", status=Message.Status.STREAMING
     )
     return question, reply, history
