@@ -25,14 +25,29 @@ ANALYSIS_KEYS_LEFT_OUT = ("timeSeries",)
 ANALYSIS_CACHE_SECONDS = 60
 
 
-def _analysis(workspace) -> dict:
-    key = f"chat-context-analysis:{workspace.id}:{timezone.now().date().isoformat()}"
-    summary = shared_cache().get(key)
-    if summary is None:
-        summary = _analysis_computed(workspace)
-        if summary is not None:
-            shared_cache().set(key, summary, ANALYSIS_CACHE_SECONDS)
-    return summary or {}
+def _analysis_key(workspace) -> str:
+    return f"chat-context-analysis:{workspace.id}:{timezone.now().date().isoformat()}"
+
+
+def _predictions_key(workspace) -> str:
+    return f"chat-context-predictions:{workspace.id}"
+
+
+def _summaries(workspace) -> tuple[dict, dict]:
+    """The analysis summary and the stored predictions' (model quality, likeliest buyers), each shared per
+    workspace for ANALYSIS_CACHE_SECONDS; both are read from the shared cache in one round trip."""
+    analysis_key, predictions_key = _analysis_key(workspace), _predictions_key(workspace)
+    cached = shared_cache().get_many([analysis_key, predictions_key])
+    analysis = cached.get(analysis_key)
+    if analysis is None:
+        analysis = _analysis_computed(workspace)
+        if analysis is not None:
+            shared_cache().set(analysis_key, analysis, ANALYSIS_CACHE_SECONDS)
+    predictions = cached.get(predictions_key)
+    if predictions is None:
+        predictions = predictions_summary(workspace_id=workspace.id)
+        shared_cache().set(predictions_key, predictions, ANALYSIS_CACHE_SECONDS)
+    return analysis or {}, predictions
 
 
 def _analysis_computed(workspace) -> dict | None:
@@ -50,25 +65,16 @@ def context_build(*, conversation: Conversation, question: str = "") -> dict:
     user, workspace = conversation.user, conversation.workspace
     if user is None or workspace is None:
         return {"anonymous": True}
+    analysis, predictions = _summaries(workspace)
     context = {
         "user": {"firstName": user.first_name, "lastName": user.last_name},
         "workspace": {"id": workspace.id, "name": workspace.name},
         "sources": data_source_summaries_for_workspace(workspace_id=workspace.id),
-        "analysis": _analysis(workspace),
+        "analysis": analysis,
         "campaigns": campaign_summaries_recent(workspace_id=workspace.id, limit=CAMPAIGNS_IN_CONTEXT),
-        "predictions": _predictions(workspace),
+        "predictions": predictions,
     }
     files = file_context_for_question(workspace_id=workspace.id, question=question)
     if files:
         context["files"] = files
     return context
-
-
-def _predictions(workspace) -> dict:
-    """The stored predictions' summary (model quality, likeliest buyers), shared per workspace for a minute."""
-    key = f"chat-context-predictions:{workspace.id}"
-    summary = shared_cache().get(key)
-    if summary is None:
-        summary = predictions_summary(workspace_id=workspace.id)
-        shared_cache().set(key, summary, ANALYSIS_CACHE_SECONDS)
-    return summary
