@@ -117,21 +117,17 @@ def workspace_make(*, window: bool = True):
 
 
 def ingest_compare(args) -> dict:
-    """Import the same events into a workspace whose window is kept on ingest and into one without that step
-    (the store's `window_refresh` replaced by nothing), in alternating rounds; the ratio is the maintenance cost."""
-    from integrations.pipeline import store
-
+    """Import the same events into a workspace whose window is kept on ingest and into one without a window (its
+    store finds no window state and skips the window's step), in alternating rounds; the ratio is the
+    maintenance cost."""
     kept, without = workspace_make(window=True), workspace_make(window=False)
     per_round = args.ingest_compare // args.rounds
     seconds = {"withWindow": 0.0, "withoutWindow": 0.0}
-    maintain = store.window_refresh
     for n in range(args.rounds):
         order = [("withWindow", kept), ("withoutWindow", without)]
         for name, (_workspace, sources) in order if n % 2 == 0 else reversed(order):
-            store.window_refresh = maintain if name == "withWindow" else (lambda *a, **k: None)
             taken = events_import(sources=sources, count=per_round, offset=n * per_round, seed=n)
             seconds[name] += taken["seconds"]
-    store.window_refresh = maintain
     events = per_round * args.rounds
     return {
         "events": events,

@@ -9,20 +9,23 @@ sources, and each source) in `CustomerWindow`, and `WindowSignature` counts the 
 events) per combination of the values the rules compare: the overview aggregates those rows with the same
 rules as the customer-day path (`customer_summary_aggregate`), so both give the same answer.
 
-Maintenance: whatever changes a customer's day rollups recomputes that customer's window rows from them and
-moves the customer between signatures (`window_refresh`), in the same transaction: the pipeline's store for its
-batch's customers, identity moves, and `rollups_recompute` for the keys it rebuilds. A whole-workspace rebuild
-of the rollups (time zone change) drops the window's state instead (nothing maintains it until a rebuild). The
-rows are always exact for the state's day and threshold; they answer only while that day is today in the
-workspace's zone and the threshold is the workspace's. Otherwise the overview takes the exact customer-day path
-and a task brings the window up to date (`window_bring_up_to_date`: beat, on demand, after a job): a new day
-refreshes only the customers with days entering or leaving either half, a new threshold recounts the
-signatures, anything else rebuilds it from the day rollups.
+Maintenance: whatever changes a customer's day rollups recomputes that customer's window rows from them and moves
+the customer between signatures (`window_refresh`), in the same transaction: identity moves, `rollups_recompute`
+for the keys it rebuilds, and the ORM store for its batch's customers. The PostgreSQL store only adds days, so it
+adds instead: its statement computes each customer's additions to the window fields from the events it inserted
+(`window_delta_sql`: sums and type masks, which only grow), and `window_add` applies them to the customers' rows
+and moves the customers between signatures, without re-reading their day rollups. A whole-workspace rebuild of the
+rollups (time zone change) drops the window's state instead (nothing maintains it until a rebuild). The rows are
+always exact for the state's day and threshold; they answer only while that day is today in the workspace's zone
+and the threshold is the workspace's. Otherwise the overview takes the exact customer-day path and a task brings
+the window up to date (`window_bring_up_to_date`: beat, on demand, after a job): a new day refreshes only the
+customers with days entering or leaving either half, a new threshold recounts the signatures, anything else
+rebuilds it from the day rollups.
 
-Concurrency (PostgreSQL): `window_refresh` takes the workspace's window lock (an exclusive transaction advisory
-lock) before it reads the day rollups, so two stores of one workspace never compute a customer's row from
-snapshots missing each other's days; the stores of one workspace serialise from that step to their commit.
-`window_rebuild` holds the exclusive rollup lock, so no store runs meanwhile.
+Concurrency (PostgreSQL): `window_refresh` and `window_add` take the workspace's window lock (an exclusive
+transaction advisory lock) before they read the day rollups or the window rows, so two stores of one workspace
+never compute a customer's row from snapshots missing each other's changes; the stores of one workspace serialise
+from that step to their commit. `window_rebuild` holds the exclusive rollup lock, so no store runs meanwhile.
 """
 
 import contextlib
@@ -235,6 +238,99 @@ def window_refresh(
     *changes, gone, upsert = _refresh_sql(one_source=source_id is not None)
     for sql in (*changes, *(() if days_added_only else (gone,)), upsert):
         cursor.execute(sql, values)
+
+
+# --- Ingest on PostgreSQL: the store's additions applied as deltas ------------------------------------------------
+
+# The batch's additions to each customer's window fields, one row per customer (the store statement fills it).
+WINDOW_DELTA_PREPARE = (
+    "CREATE TEMP TABLE IF NOT EXISTS integ_window_delta (customer_id bigint, events integer, mask integer, "
+    "previous_mask integer, purchases integer, purchase_cents bigint) ON COMMIT DELETE ROWS; "
+    "DELETE FROM integ_window_delta"  # a transaction may store several times (one store per source)
+)
+
+
+def window_delta_sql(*, events: str, customers: str) -> str:
+    """The store statement's CTEs `window_state` (the workspace's window: empty without one) and `window_delta`,
+    which adds to `integ_window_delta` each customer's additions to its window fields from the events of CTE
+    `events` (customer_key, event_type, day, bit, cents) on the window's days, `customers` (id, customer_key)
+    giving the ids. The store statement runs under the shared rollup lock, under which the state does not
+    change."""
+    current_from = f"day >= as_of - {DEFAULT_DAYS - 1}"
+    return f"""
+window_state AS (
+    SELECT as_of, threshold_cents FROM {DefaultWindow._meta.db_table} WHERE workspace_id = %(workspace)s
+), window_delta AS (
+    INSERT INTO integ_window_delta (customer_id, events, mask, previous_mask, purchases, purchase_cents)
+    SELECT c.id, count(*) FILTER (WHERE {current_from}), coalesce(bit_or(bit) FILTER (WHERE {current_from}), 0),
+        coalesce(bit_or(bit) FILTER (WHERE NOT {current_from}), 0),
+        count(*) FILTER (WHERE {current_from} AND event_type = 'purchase'),
+        coalesce(sum(cents) FILTER (WHERE {current_from} AND event_type = 'purchase'), 0)
+    FROM {events} e JOIN {customers} c USING (customer_key)
+        JOIN window_state ON day BETWEEN as_of - {2 * DEFAULT_DAYS - 1} AND as_of
+    GROUP BY c.id
+    RETURNING 1
+)"""
+
+
+def _add_sql() -> str:
+    """Add `integ_window_delta` to the rows of the all-sources scope and of `%(source)s`: new fields are the old
+    ones plus the additions (sums added, masks OR-ed: days were only added), and each customer moves from its
+    old signature to its new one."""
+    t = _tables()
+    fields = ", ".join(
+        f"coalesce(old.{name}, 0) {operator} delta.{name} AS {name}"
+        for name, operator in [
+            ("events", "+"),
+            ("mask", "|"),
+            ("previous_mask", "|"),
+            ("purchases", "+"),
+            ("purchase_cents", "+"),
+        ]
+    )
+    return f"""
+    WITH delta AS (
+        SELECT d.*, s.scope FROM integ_window_delta d CROSS JOIN (VALUES ({ALL_SOURCES}), (%(source)s)) s (scope)
+    ), old AS (
+        SELECT w.{_WINDOW_COLUMNS.replace(", ", ", w.")} FROM {t["window"]} w JOIN delta USING (customer_id, scope)
+        WHERE w.workspace_id = %(workspace)s
+    ), new AS (
+        SELECT delta.customer_id, delta.scope, {fields} FROM delta LEFT JOIN old USING (customer_id, scope)
+    ), moves AS (
+        INSERT INTO {t["signature"]} AS s (workspace_id, {_SIGNATURE_KEY}, customer_count, events)
+        SELECT %(workspace)s, {_SIGNATURE_KEY}, sum(n), sum(events) FROM (
+            SELECT {_SIGNATURE_SQL}, -1 AS n, -events AS events FROM old
+            UNION ALL
+            SELECT {_SIGNATURE_SQL}, 1 AS n, events FROM new
+        ) moves
+        GROUP BY {_SIGNATURE_KEY}
+        HAVING sum(n) <> 0 OR sum(events) <> 0
+        ORDER BY {_SIGNATURE_KEY}
+        ON CONFLICT (workspace_id, {_SIGNATURE_KEY}) DO UPDATE SET
+            customer_count = s.customer_count + excluded.customer_count, events = s.events + excluded.events
+        RETURNING 1
+    ), written AS (
+        INSERT INTO {t["window"]} AS w (workspace_id, {_WINDOW_COLUMNS})
+        SELECT %(workspace)s, {_WINDOW_COLUMNS} FROM new ORDER BY customer_id, scope
+        ON CONFLICT (workspace_id, customer_id, scope) DO UPDATE SET
+            events = excluded.events, mask = excluded.mask, previous_mask = excluded.previous_mask,
+            purchases = excluded.purchases, purchase_cents = excluded.purchase_cents
+        RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM moves), (SELECT count(*) FROM written)
+    """
+
+
+_ADD_SQL = _add_sql()
+
+
+def window_add(cursor, *, workspace_id: int, source_id: int, threshold_cents: int) -> None:
+    """Apply the additions the store statement put in `integ_window_delta` (`window_delta_sql`) to the window
+    rows and signatures, in the caller's transaction (PostgreSQL; the store's days of `source_id` were only
+    added). `threshold_cents` is the window state's, as the store statement read it."""
+    # After the store statement: this statement's snapshot must see every store that held the lock before.
+    cursor.execute(window_lock_sql(workspace_id))
+    cursor.execute(_ADD_SQL, {"workspace": workspace_id, "source": source_id, "threshold": threshold_cents})
 
 
 def window_customers_of(cursor, *, workspace_id: int, keys_sql: str, params: dict | None = None) -> list[int]:

@@ -3,7 +3,8 @@
 PostgreSQL: psycopg 3 `COPY` into a temporary staging table, then one statement inserts the batch's keys into
 `EventKey` (`ON CONFLICT DO NOTHING`: the unique (workspace, source, external_id) across every month), inserts
 the events whose key was new into the month-partitioned events table, upserts the customers and adds to the
-rollups from the rows actually inserted, so a re-delivered batch changes nothing, whatever time it carries now.
+rollups from the rows actually inserted, so a re-delivered batch changes nothing, whatever time it carries now;
+a second statement adds the batch to the default-range window (`window_add`).
 Other databases: the keys already stored are read, then the new keys and events are bulk-created (the caller's
 transaction holds SQLite's write lock), then the same customer and rollup changes computed in Python.
 """
@@ -28,7 +29,7 @@ from integrations.models import (
     PurchaseRollup,
 )
 from integrations.rollups import TYPE_BIT_SQL, customer_day_add_sql, rollup_lock_sql, rollups_add
-from integrations.window import window_refresh
+from integrations.window import WINDOW_DELTA_PREPARE, window_add, window_delta_sql, window_refresh
 from marketing_ai.text import json_storable
 
 from .schema import EventRecord
@@ -45,7 +46,8 @@ COPY_COLUMNS = (
 )
 STAGE_PREPARE = (
     f"CREATE TEMP TABLE IF NOT EXISTS integ_stage ({STAGE_COLUMNS}) ON COMMIT DELETE ROWS; "
-    "DELETE FROM integ_stage"  # empty (and so free) unless a savepoint-wrapped caller staged rows already
+    "DELETE FROM integ_stage; "  # empty (and so free) unless a savepoint-wrapped caller staged rows already
+    + WINDOW_DELTA_PREPARE
 )
 COPY_NULL = "\\N"
 _properties_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
@@ -104,7 +106,8 @@ first AS (
         updated_at = EXCLUDED.updated_at
     RETURNING c.id, c.customer_key
 )"""
-# The rollups of the inserted rows (integrations/rollups.py), in the workspace's analysis time zone.
+# The rollups of the inserted rows (integrations/rollups.py), in the workspace's analysis time zone, and their
+# additions to the customers' default-range window (integrations/window.py), applied after the window lock.
 PG_ROLLUPS = f"""
 ev AS (
     SELECT customer_key, event_type, occurred_at, currency, (value * 100)::bigint AS cents,
@@ -147,21 +150,15 @@ ev AS (
     ORDER BY day, cents
     ON CONFLICT (workspace_id, day, source_id, value_cents) DO UPDATE SET purchases = r.purchases + EXCLUDED.purchases
     RETURNING 1
-)"""
+), {window_delta_sql(events="ev", customers="up")}"""
 # The CTEs run in the order the final SELECT reads them (events, customers, then each rollup), each in key order,
 # so two concurrent stores of overlapping batches (a re-delivery while the first delivery is being stored) wait
 # for each other's rows in the same order instead of deadlocking.
 PG_INSERT = f"""
 WITH {PG_EVENTS_AND_CUSTOMERS}, {PG_ROLLUPS}
 SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM up), (SELECT count(*) FROM event_rollups),
-    (SELECT count(*) FROM customer_days), (SELECT count(*) FROM purchases)
-"""
-
-
-# The staged batch's customers (a superset of those whose day rollups the batch changed: enough for the window).
-PG_BATCH_CUSTOMERS = f"""
-SELECT id FROM {Customer._meta.db_table}
-WHERE workspace_id = %s AND customer_key IN (SELECT customer_key FROM integ_stage WHERE customer_key <> '')
+    (SELECT count(*) FROM customer_days), (SELECT count(*) FROM purchases), (SELECT count(*) FROM window_delta),
+    (SELECT threshold_cents FROM window_state)
 """
 
 
@@ -233,16 +230,9 @@ def _store_postgres(*, source: DataSource, records: list[EventRecord], received_
         # A batch that moves history between people holds the workspace's stores off (see identity.py).
         cursor.execute(rollup_lock_sql(workspace_id, exclusive=joins))
         cursor.execute(PG_INSERT, {"workspace": workspace_id, "source": source.id, "received": received_at})
-        inserted = cursor.fetchone()[0]
-        if inserted:
-            window_refresh(
-                cursor,
-                workspace_id=workspace_id,
-                customers_sql=PG_BATCH_CUSTOMERS,
-                params=[workspace_id],
-                days_added_only=True,
-                source_id=source.id,
-            )
+        inserted, *_counts, window_customers, threshold_cents = cursor.fetchone()
+        if window_customers:  # the workspace has a window and the batch added to its days
+            window_add(cursor, workspace_id=workspace_id, source_id=source.id, threshold_cents=threshold_cents)
     if stitching:
         identity.stitch(workspace_id=workspace_id, source_id=source.id, joins=joins)
     return int(inserted)

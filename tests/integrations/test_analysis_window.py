@@ -246,3 +246,12 @@ def test_concurrent_stores_of_the_same_customers_keep_the_window_exact(workspace
 
     answers_like_the_raw_events(workspace, sources, from_window=True)
     maintained_equals_rebuilt(workspace)
+
+
+def test_a_workspace_without_a_window_gets_no_window_rows_on_ingest(workspace, sources):
+    rng = random.Random(23)
+
+    ingest(sources, shuffled_batches(rng, records(rng, 200)))
+
+    assert window_rows(workspace) == {"windows": set(), "signatures": set()}
+    answers_like_the_raw_events(workspace, sources, from_window=False)
