@@ -6,7 +6,7 @@ adapters of other external APIs (images, ad-platform insights) log their calls t
 
 import time
 
-from marketing_ai.db import db_sync_to_async
+from marketing_ai.db import db_sync_to_async, rows_inserted
 
 from .models import ProviderCall
 from .providers.pricing import cost_for
@@ -75,7 +75,5 @@ aprovider_call_record = db_sync_to_async(provider_call_record)
 def provider_calls_store(ledger: list[dict], *, user=None) -> None:
     """Store the ProviderCalls a caller collected (the router's `ledger`) in one INSERT; `user` for those whose
     caller did not know it."""
-    if ledger:
-        ProviderCall.objects.bulk_create(
-            [provider_call_build(**{**fields, "user": fields.get("user") or user}) for fields in ledger]
-        )
+    # Plain SQL: a chat answer's final save stores its calls on the shared database thread.
+    rows_inserted([provider_call_build(**{**fields, "user": fields.get("user") or user}) for fields in ledger])

@@ -17,7 +17,7 @@ from ai.choices import model_choice_resolve
 from ai.intent.analysis import aintent_for_answer
 from ai.providers.base import ChatRequest, estimate_tokens
 from ai.router import providers_for, stream_reply
-from marketing_ai.db import db_sync_to_async, rows_fetched
+from marketing_ai.db import db_sync_to_async, rows_fetched, rows_inserted, rows_updated
 from marketing_ai.errors import ApplicationError, Conflict, NotFound
 
 from .context import context_build
@@ -118,14 +118,6 @@ _CONVERSATION_TOUCH_SQL = (
     f"UPDATE {Conversation._meta.db_table} SET updated_at = %s, title = CASE WHEN title = '' THEN %s ELSE title END "
     "WHERE id = %s RETURNING title"
 )
-_MESSAGE_FIELDS = [
-    Message._meta.get_field(name)
-    for name in ("created_at", "updated_at", "conversation", "role", "content", "status", "intent", "metadata")
-]
-_MESSAGE_INSERT_SQL = (
-    f"INSERT INTO {Message._meta.db_table} ({', '.join(field.column for field in _MESSAGE_FIELDS)}) "
-    f"VALUES ({', '.join(['%s'] * len(_MESSAGE_FIELDS))}) RETURNING id"
-)
 
 
 def _conversation_touched(conversation: Conversation, *, title: str) -> None:
@@ -140,21 +132,9 @@ def _conversation_touched(conversation: Conversation, *, title: str) -> None:
 
 
 def _message_inserted(*, conversation: Conversation, role: str, content: str, status: str, metadata=None) -> Message:
-    """Insert one message row and return it as a saved instance (`Message.objects.create`, in plain SQL)."""
-    now = timezone.now()
-    message = Message(
-        conversation=conversation,
-        role=role,
-        content=content,
-        status=status,
-        intent={},
-        metadata=metadata or {},
-        created_at=now,
-        updated_at=now,
-    )
-    params = [field.get_db_prep_save(getattr(message, field.attname), connection) for field in _MESSAGE_FIELDS]
-    message.id = rows_fetched(_MESSAGE_INSERT_SQL, params)[0][0]
-    message._state.adding, message._state.db = False, connection.alias
+    """`Message.objects.create` in plain SQL (`rows_inserted`)."""
+    message = Message(conversation=conversation, role=role, content=content, status=status, metadata=metadata or {})
+    rows_inserted([message])
     return message
 
 
@@ -290,15 +270,18 @@ def reply_message_save(
         values["intent"] = intent
     if metadata is not None:
         values["metadata"] = metadata
-    Message.objects.filter(id=message.id).update(**values)
-    Conversation.objects.filter(id=message.conversation_id).update(updated_at=timezone.now())
+    rows_updated(Message, values, id=message.id)
+    rows_updated(Conversation, {"updated_at": timezone.now()}, id=message.conversation_id)
     return True
 
 
 def reply_progress_save(*, message_id: int, content: str, intent: dict) -> None:
     """The text so far of an answer still streaming (one UPDATE; a row already finished is left alone)."""
-    Message.objects.filter(id=message_id, status=Message.Status.STREAMING).update(
-        content=content, intent=intent, updated_at=timezone.now()
+    rows_updated(
+        Message,
+        {"content": content, "intent": intent, "updated_at": timezone.now()},
+        id=message_id,
+        status=Message.Status.STREAMING,
     )
 
 
