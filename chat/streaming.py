@@ -75,6 +75,7 @@ class ReplyPublisher:
         # Events go to the group only once a follower asked for a snapshot: until then nobody listens, and
         # a group_send per chunk would be pure cost. Snapshot and later events are ordered in this loop.
         self.followed = False
+        self._joining: asyncio.Task | None = None
         self._listener: asyncio.Task | None = None
         self._control = ""
 
@@ -82,12 +83,16 @@ class ReplyPublisher:
         self.message_id = message_id
         if task is not None:
             _RUNS[message_id] = task
-        if self.layer is None:
-            return
+        if self.layer is not None:
+            # The answer does not wait for the layer's round trips (Redis): followers and stops from other
+            # processes arrive when someone reloads or presses stop, long after the control group is joined.
+            self._joining = asyncio.create_task(self._join(task))
+
+    async def _join(self, task: asyncio.Task | None) -> None:
         self._control = await _layer_call(self.layer.new_channel(), what="new_channel")
         if not self._control:
             return
-        await _layer_call(self.layer.group_add(reply_control_group(message_id), self._control), what="group_add")
+        await _layer_call(self.layer.group_add(reply_control_group(self.message_id), self._control), what="group_add")
         self._listener = asyncio.create_task(self._listen(task))
 
     async def publish(self, event: dict) -> None:
@@ -129,6 +134,8 @@ class ReplyPublisher:
 
     async def close(self) -> None:
         _RUNS.pop(self.message_id, None)
+        if self._joining is not None:
+            await asyncio.shield(self._joining)  # so that the group is left after it was joined
         if self._listener is not None:
             self._listener.cancel()
             await _layer_call(
