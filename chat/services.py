@@ -17,7 +17,7 @@ from ai.choices import model_choice_resolve
 from ai.intent.analysis import aintent_for_answer
 from ai.providers.base import ChatRequest, estimate_tokens
 from ai.router import providers_for, stream_reply
-from marketing_ai.db import db_sync_to_async, rows_fetched, rows_inserted, rows_updated
+from marketing_ai.db import db_sync_to_async, row_inserted_unless, rows_fetched, rows_inserted, rows_updated
 from marketing_ai.errors import ApplicationError, Conflict, NotFound
 
 from .context import context_build
@@ -26,6 +26,7 @@ from .selectors import (
     anonymous_token_hash,
     message_history_for_reply,
     message_streaming_for_conversation,
+    message_streaming_guard,
 )
 
 logger = logging.getLogger(__name__)
@@ -120,15 +121,11 @@ _CONVERSATION_TOUCH_SQL = (
 )
 
 
-def _conversation_touched(conversation: Conversation, *, title: str) -> None:
-    """Mark the conversation active now, titled `title` if it has no title yet; on PostgreSQL the UPDATE also
-    takes the row lock that serializes the conversation's writers. NotFound when it was deleted meanwhile."""
-    now = timezone.now()
-    params = [Conversation._meta.get_field("updated_at").get_db_prep_save(now, connection), title, conversation.id]
-    found = rows_fetched(_CONVERSATION_TOUCH_SQL, params)
-    if not found:
-        raise NotFound("Conversation not found.")
-    conversation.title, conversation.updated_at = found[0][0], now
+def _conversation_touch(conversation: Conversation, *, title: str) -> tuple[str, list]:
+    """The statement that marks the conversation active now, titled `title` if it has no title yet; on
+    PostgreSQL the UPDATE also takes the row lock that serializes the conversation's writers."""
+    now = Conversation._meta.get_field("updated_at").get_db_prep_save(timezone.now(), connection)
+    return _CONVERSATION_TOUCH_SQL, [now, title, conversation.id]
 
 
 def _message_inserted(*, conversation: Conversation, role: str, content: str, status: str, metadata=None) -> Message:
@@ -136,6 +133,42 @@ def _message_inserted(*, conversation: Conversation, role: str, content: str, st
     message = Message(conversation=conversation, role=role, content=content, status=status, metadata=metadata or {})
     rows_inserted([message])
     return message
+
+
+CONFLICT_STREAMING = "An answer is still being written in this conversation: wait for it or stop it first."
+
+
+def _question_stored(
+    *, conversation: Conversation, content: str, requested: dict | None, with_reply: bool
+) -> tuple[Message, Message | None, list[dict]]:
+    """Touch (lock) the conversation and store the question; `with_reply`, also read the history and open the
+    answer's row. The inserts are guarded, so that nothing is stored while an answer streams (without a query
+    of its own first): then Conflict, unless that answer's producer died (it is closed, and the question stored
+    after all)."""
+    touched = rows_fetched(*_conversation_touch(conversation, title=content[:AUTO_TITLE_LENGTH]))
+    if not touched:
+        raise NotFound("Conversation not found.")
+    guard, guard_params = message_streaming_guard(conversation=conversation)
+    question = Message(
+        conversation=conversation,
+        role=Message.Role.USER,
+        content=content,
+        status=Message.Status.COMPLETE,
+        metadata={"requested": requested} if requested else {},
+    )
+    stored = row_inserted_unless(question, unless_sql=guard, unless_params=guard_params)
+    if not stored and message_streaming_for_conversation(conversation=conversation) is None:
+        stored = row_inserted_unless(question, unless_sql=guard, unless_params=guard_params)
+    if not stored:
+        raise Conflict(CONFLICT_STREAMING)
+    conversation.title, conversation.updated_at = touched[0][0], timezone.now()
+    if not with_reply:
+        return question, None, []
+    history = message_history_for_reply(conversation=conversation, limit=HISTORY_LENGTH)
+    reply = _message_inserted(
+        conversation=conversation, role=Message.Role.ASSISTANT, content="", status=Message.Status.STREAMING
+    )
+    return question, reply, history
 
 
 @transaction.atomic(savepoint=False)  # inside a caller's transaction, a failure rolls the caller's back too
@@ -149,16 +182,8 @@ def message_create(*, conversation: Conversation, content: str, provider: str = 
     requested = model_choice_resolve(
         workspace=conversation.workspace, user=conversation.user, provider=provider, model=model
     )
-    _conversation_touched(conversation, title=content[:AUTO_TITLE_LENGTH])
-    if message_streaming_for_conversation(conversation=conversation) is not None:
-        raise Conflict("An answer is still being written in this conversation: wait for it or stop it first.")
-    return _message_inserted(
-        conversation=conversation,
-        role=Message.Role.USER,
-        content=content,
-        status=Message.Status.COMPLETE,
-        metadata={"requested": requested} if requested else None,
-    )
+    question, _, _ = _question_stored(conversation=conversation, content=content, requested=requested, with_reply=False)
+    return question
 
 
 def message_send(
@@ -191,7 +216,7 @@ def message_abandon(*, message: Message) -> None:
 def message_pending_for_reply(*, conversation: Conversation) -> Message:
     """The user message an answer is due for; Conflict when an answer is streaming or nothing waits for one."""
     if message_streaming_for_conversation(conversation=conversation) is not None:
-        raise Conflict("An answer is still being written in this conversation: wait for it or stop it first.")
+        raise Conflict(CONFLICT_STREAMING)
     last = (
         Message.objects.filter(conversation=conversation, role__in=[Message.Role.USER, Message.Role.ASSISTANT])
         .order_by("-created_at", "-id")
@@ -242,10 +267,13 @@ def reply_message_open(
     With `content`, that message (and its model choice) is stored here first, in the same transaction.
     """
     if content is not None:
-        question = message_create(conversation=conversation, content=content, provider=provider, model=model)
-    else:
-        _conversation_locked(conversation)
-        question = message_pending_for_reply(conversation=conversation)
+        content = message_validate(content)
+        requested = model_choice_resolve(
+            workspace=conversation.workspace, user=conversation.user, provider=provider, model=model
+        )
+        return _question_stored(conversation=conversation, content=content, requested=requested, with_reply=True)
+    _conversation_locked(conversation)
+    question = message_pending_for_reply(conversation=conversation)
     history = message_history_for_reply(conversation=conversation, limit=HISTORY_LENGTH)
     reply = _message_inserted(
         conversation=conversation, role=Message.Role.ASSISTANT, content="", status=Message.Status.STREAMING

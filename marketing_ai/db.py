@@ -49,15 +49,30 @@ def rows_fetched(sql: str, params: Sequence = ()) -> list[tuple]:
 
 
 @functools.cache
-def _insert_sql(model: type[Model], rows: int) -> tuple[str, list]:
+def _insert_sql(model: type[Model], rows: int, unless_sql: str = "") -> tuple[str, list]:
     quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-    values = f"({', '.join(['%s'] * len(fields))})"
+    placeholders = ", ".join(["%s"] * len(fields))
+    if unless_sql:  # one row, inserted only when that SELECT finds nothing
+        values = f"SELECT {placeholders} WHERE NOT EXISTS ({unless_sql})"
+    else:
+        values = "VALUES " + ", ".join([f"({placeholders})"] * rows)
     sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
-        f"VALUES {', '.join([values] * rows)} RETURNING {quote(model._meta.pk.column)}"
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) {values} "
+        f"RETURNING {quote(model._meta.pk.column)}"
     )
     return sql, fields
+
+
+def _insert_params(instances: Sequence[Model], fields: list) -> list:
+    connection = connections[DEFAULT_DB_ALIAS]
+    return [field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in instances for field in fields]
+
+
+def _keys_given(instances: Sequence[Model], rows: list[tuple]) -> None:
+    for obj, (pk,) in zip(instances, rows, strict=True):
+        obj.pk = pk
+        obj._state.adding, obj._state.db = False, DEFAULT_DB_ALIAS
 
 
 def rows_inserted(instances: Sequence[Model]) -> None:
@@ -69,12 +84,22 @@ def rows_inserted(instances: Sequence[Model]) -> None:
     """
     if not instances:
         return
-    connection = connections[DEFAULT_DB_ALIAS]
     sql, fields = _insert_sql(type(instances[0]), len(instances))
-    params = [field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in instances for field in fields]
-    for obj, (pk,) in zip(instances, rows_fetched(sql, params), strict=True):
-        obj.pk = pk
-        obj._state.adding, obj._state.db = False, connection.alias
+    _keys_given(instances, rows_fetched(sql, _insert_params(instances, fields)))
+
+
+def row_inserted_unless(instance: Model, *, unless_sql: str, unless_params: Sequence = ()) -> bool:
+    """Store a new instance (as `rows_inserted`) unless `unless_sql`, a SELECT, finds a row; whether it was stored.
+
+    The check and the insert are one statement: the check sees what was committed before the statement started
+    (so a row lock taken earlier in the transaction serializes the writers it guards against), and the
+    transaction makes no round trip of its own for it.
+    """
+    sql, fields = _insert_sql(type(instance), 1, unless_sql)
+    rows = rows_fetched(sql, [*_insert_params([instance], fields), *unless_params])
+    if rows:
+        _keys_given([instance], rows)
+    return bool(rows)
 
 
 def rows_updated(model: type[Model], values: dict, **where) -> int:

@@ -8,7 +8,7 @@ from django.forms.models import model_to_dict
 from ai.calls import provider_call_build
 from ai.models import ProviderCall
 from chat.models import Conversation, Message
-from marketing_ai.db import rows_inserted, rows_updated
+from marketing_ai.db import row_inserted_unless, rows_inserted, rows_updated
 
 pytestmark = pytest.mark.django_db
 
@@ -62,3 +62,17 @@ def test_an_update_changes_only_the_rows_matching_every_condition(user, workspac
     done.refresh_from_db()
     assert (streaming.content, streaming.intent) == ("so far", {"intent": "greeting"})
     assert (done.content, done.intent) == ("kept", {})
+
+
+def test_a_guarded_insert_stores_nothing_while_its_guard_finds_a_row(user, workspace):
+    conversation = Conversation.objects.create(user=user, workspace=workspace, title="t")
+    guard = "SELECT 1 FROM chat_message WHERE conversation_id = %s AND status = %s"
+    first, second = (Message(conversation=conversation, role="assistant", status="streaming") for _ in range(2))
+
+    stored = [
+        row_inserted_unless(m, unless_sql=guard, unless_params=[conversation.pk, "streaming"]) for m in (first, second)
+    ]
+
+    assert stored == [True, False]
+    assert list(Message.objects.values_list("pk", flat=True)) == [first.pk]
+    assert second.pk is None
