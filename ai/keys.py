@@ -21,6 +21,7 @@ from accounts.models import AuditEvent, Membership, Notification, User, Workspac
 from accounts.notifications import notification_create
 from accounts.policy import policy_require, role_allows, roles_allowed
 from accounts.selectors import membership_current_for_user
+from marketing_ai.db import rows_fetched
 from marketing_ai.errors import ApplicationError, NotFound
 
 from .catalog import KEYED_PROVIDERS, KNOWN_PROVIDERS, LABELS, default_model, provider_order_for
@@ -65,22 +66,24 @@ def _key_owner_filter(*, user: User, scope: str) -> Q:
 # Selectors
 
 
-# Asked before every chat answer, on the shared database thread: raw SQL spares the ORM's query building
-# (bench/README.md, "bench/hot_paths.py").
+# Asked before every chat answer, on the shared database thread, where most workspaces have no key of their own:
+# plain SQL finds whether there is any (the ORM's query building would cost several times the query; figures:
+# bench/README.md, "bench/hot_paths.py"), and only keys found are loaded as objects.
 _KEYS_FOR_ANSWER_SQL = (
-    f"SELECT * FROM {ProviderKey._meta.db_table} WHERE workspace_id = %s AND is_active = %s "
+    f"SELECT id FROM {ProviderKey._meta.db_table} WHERE workspace_id = %s AND is_active = %s "
     "AND (user_id IS NULL OR user_id = %s) ORDER BY id"
 )
 
 
 def provider_keys_for_answer(*, workspace: Workspace | None, user: User | None = None) -> dict[str, ProviderKey]:
     """The active key per provider for an answer to `user` in `workspace`: their personal key, else the
-    workspace's (one query)."""
+    workspace's."""
     if workspace is None:
         return {}
     user_id = user.pk if user is not None and user.is_authenticated else None
+    ids = [key_id for (key_id,) in rows_fetched(_KEYS_FOR_ANSWER_SQL, [workspace.pk, True, user_id])]
     found: dict[str, ProviderKey] = {}
-    for key in ProviderKey.objects.raw(_KEYS_FOR_ANSWER_SQL, [workspace.pk, True, user_id]):
+    for key in ProviderKey.objects.filter(id__in=ids, is_active=True).order_by("id") if ids else ():
         if key.provider not in found or key.user_id:
             found[key.provider] = key
     return found

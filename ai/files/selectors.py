@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet, Sum
 from accounts.models import User, Workspace
 from accounts.policy import policy_allows
 from accounts.selectors import workspace_current_for_user
+from marketing_ai.db import rows_fetched
 from marketing_ai.errors import NotFound
 
 from ..providers.local_files import question_terms
@@ -134,10 +135,11 @@ def _unnamed_matches(*, workspace_id: int, terms: list[str]) -> list[dict]:
     return entries
 
 
-# Asked before every chat answer, on the shared database thread (and most workspaces have no file): raw SQL
-# spares the ORM's query building (bench/README.md, "bench/hot_paths.py").
+# Asked before every chat answer, on the shared database thread, where most workspaces have no file: plain SQL
+# finds whether there is any (the ORM's query building would cost several times the query; figures:
+# bench/README.md, "bench/hot_paths.py"), and only uploads found are loaded as objects.
 _UPLOADS_CONSIDERED_SQL = (
-    f"SELECT * FROM {FileUpload._meta.db_table} WHERE workspace_id = %s AND status = %s "
+    f"SELECT id FROM {FileUpload._meta.db_table} WHERE workspace_id = %s AND status = %s "
     f"ORDER BY created_at DESC, id DESC LIMIT {FILES_CONSIDERED}"
 )
 
@@ -151,9 +153,16 @@ def file_context_for_question(*, workspace_id: int, question: str) -> list[dict]
     """
     if not question.strip():
         return []
-    uploads = list(FileUpload.objects.raw(_UPLOADS_CONSIDERED_SQL, [workspace_id, FileUpload.Status.SUCCEEDED.value]))
-    if not uploads:
+    ids = [
+        upload_id
+        for (upload_id,) in rows_fetched(_UPLOADS_CONSIDERED_SQL, [workspace_id, FileUpload.Status.SUCCEEDED.value])
+    ]
+    if not ids:
         return []
+    uploads = sorted(
+        FileUpload.objects.filter(id__in=ids, status=FileUpload.Status.SUCCEEDED),
+        key=lambda upload: ids.index(upload.id),
+    )
     named = sorted(((score, u) for u in uploads if (score := _named_in(question, u))), key=lambda e: -e[0])
     chosen = [upload for _, upload in named[:FILES_IN_CONTEXT]]
     if not chosen and FILE_WORDS.search(question):
