@@ -51,6 +51,15 @@ class RedisCache(django_redis.RedisCache):
         super().__init__(server, params)
         self._class = _RedisClientOncePerPool
 
+    def counter_incremented(self, key: str, *, timeout: int) -> int:
+        """`counter_incremented`'s count in one round trip: created with its expiry unless it exists, then
+        incremented (Django's `add` then `incr` take three, `incr` checking the key's existence first)."""
+        key = self.make_and_validate_key(key)
+        pipeline = self._cache.get_client(key, write=True).pipeline(transaction=False)
+        pipeline.set(key, 0, ex=timeout, nx=True)
+        pipeline.incr(key)
+        return pipeline.execute()[1]
+
 
 class CacheUnavailable(Exception):
     """The shared cache (Redis) did not answer; the caller falls back."""
@@ -110,6 +119,23 @@ class ResilientCache:
     def delete(self, key) -> bool:
         return self._call("deleting", False, "delete", key)
 
+    def counted(self, key, *, timeout: int) -> int:
+        """A fixed-window counter's new count (see `counter_incremented`); raises `CacheUnavailable` like `incr`."""
+        if not cache_available():
+            raise CacheUnavailable
+        try:
+            if isinstance(self.backend, RedisCache):
+                return self.backend.counter_incremented(key, timeout=timeout)
+            self.backend.add(key, 0, timeout=timeout)
+            try:
+                return self.backend.incr(key)
+            except ValueError:  # the key expired between add and incr
+                self.backend.set(key, 1, timeout=timeout)
+                return 1
+        except CACHE_ERRORS as exc:
+            cache_failed(exc, doing="counting")
+            raise CacheUnavailable from exc
+
     def incr(self, key, delta: int = 1) -> int:
         if not cache_available():
             raise CacheUnavailable
@@ -135,16 +161,10 @@ def counter_incremented(key: str, *, timeout: int, fail_open: bool = False) -> i
     The fixed-window counters of the rate limits and lockouts: shared by every process through the cache, or
     through the database while the cache is down. `fail_open` callers get 0 (allowed) instead of the database.
     """
-    cache = shared_cache()
-    if cache_available():
-        try:
-            cache.add(key, 0, timeout=timeout)
-            return cache.incr(key)
-        except ValueError:  # the key expired between add and incr
-            cache.set(key, 1, timeout=timeout)
-            return 1
-        except CacheUnavailable:
-            pass
+    try:
+        return shared_cache().counted(key, timeout=timeout)
+    except CacheUnavailable:
+        pass
     if fail_open:
         return 0
     from accounts.counters import database_counter_incremented  # the accounts app owns the table

@@ -158,3 +158,25 @@ def test_the_wsgi_module_loads_every_view_before_gunicorn_forks_its_workers():
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("backend", ["locmem", "redis"])
+def test_a_counter_counts_up_and_expires_with_its_window(settings, backend):
+    from django.core.cache import cache
+
+    from marketing_ai.caching import counter_incremented, shared_cache
+
+    if backend == "redis":
+        if not settings.REDIS_URL:
+            pytest.skip("needs REDIS_URL")
+        settings.CACHES = {"default": {"BACKEND": "marketing_ai.caching.RedisCache", "LOCATION": settings.REDIS_URL}}
+    shared_cache().delete("plumbing-counter")
+
+    counts = [counter_incremented("plumbing-counter", timeout=2) for _ in range(3)]
+
+    assert counts == [1, 2, 3]
+    assert cache.get("plumbing-counter") == 3
+    if backend == "redis":
+        client = shared_cache().backend._cache.get_client(write=True)
+        assert 0 < client.ttl(cache.make_and_validate_key("plumbing-counter")) <= 2
+    shared_cache().delete("plumbing-counter")
