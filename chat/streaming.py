@@ -77,6 +77,7 @@ class ReplyPublisher:
         self.followed = False
         self._joining: asyncio.Task | None = None
         self._listener: asyncio.Task | None = None
+        self._closed = False
         self._control = ""
 
     async def open(self, *, message_id: int, task: asyncio.Task | None) -> None:
@@ -93,7 +94,15 @@ class ReplyPublisher:
         if not self._control:
             return
         await _layer_call(self.layer.group_add(reply_control_group(self.message_id), self._control), what="group_add")
+        if self._closed:  # the answer ended while this joined: leave at once
+            await self._leave()
+            return
         self._listener = asyncio.create_task(self._listen(task))
+
+    async def _leave(self) -> None:
+        await _layer_call(
+            self.layer.group_discard(reply_control_group(self.message_id), self._control), what="group_discard"
+        )
 
     async def publish(self, event: dict) -> None:
         if event["type"] == "intent":
@@ -134,13 +143,12 @@ class ReplyPublisher:
 
     async def close(self) -> None:
         _RUNS.pop(self.message_id, None)
-        if self._joining is not None:
-            await asyncio.shield(self._joining)  # so that the group is left after it was joined
-        if self._listener is not None:
+        self._closed = True
+        if self._joining is not None and not self._joining.done():
+            await asyncio.shield(self._joining)  # still joining: it leaves the group itself once joined
+        elif self._listener is not None:
             self._listener.cancel()
-            await _layer_call(
-                self.layer.group_discard(reply_control_group(self.message_id), self._control), what="group_discard"
-            )
+            await self._leave()
 
 
 def _answer_counted(*, conversation: Conversation, client_key: str) -> None:
