@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import reduce
 
-from django.db.models import Aggregate, F, Func, IntegerField, Max, Min, Q, QuerySet, Sum
+from django.db.models import Aggregate, BigIntegerField, Case, F, Func, IntegerField, Max, Min, Q, QuerySet, Sum, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -129,6 +129,11 @@ class BitCount(Func):
         return compiler.compile(reduce(operator.add, bits))
 
 
+# One OR per customer carries both periods' masks: the previous period's bits sit above the current period's.
+PREVIOUS_MASK_UNIT = 1 << 32
+assert len(TYPE_BITS) < 32
+
+
 def customer_flags(rows: QuerySet[CustomerDayRollup], *, current_from: date) -> QuerySet:
     """One row per identified customer over two adjacent periods (days from `current_from` on are the current
     period, earlier ones the previous period), with the fields the segment rules and the funnel read.
@@ -137,20 +142,31 @@ def customer_flags(rows: QuerySet[CustomerDayRollup], *, current_from: date) -> 
     previous one; the per-type presence fields are bits of the mask (`add_to_cart` is non-zero when the customer
     added to cart, not a count). Customers with only previous-period days have `events = 0` and a zero mask.
     """
-    current, previous = Q(day__gte=current_from), Q(day__lt=current_from)
+    current = Q(day__gte=current_from)
+    # Few day rows have purchases: the value is summed over those only (a bigint sum keeps a numeric state).
+    purchased = current & Q(purchases__gt=0)
     rows = rows.values("customer_id").annotate(
         events=Coalesce(Sum("events", filter=current), 0),
-        mask=Coalesce(MaskOr("type_mask", filter=current), 0),
-        previous_mask=Coalesce(MaskOr("type_mask", filter=previous), 0),
-        purchases=Coalesce(Sum("purchases", filter=current), 0),
-        purchase_cents=Coalesce(Sum("purchase_cents", filter=current), 0),
+        masks=MaskOr(
+            Case(
+                When(current, then=F("type_mask")),
+                default=F("type_mask") * PREVIOUS_MASK_UNIT,
+                output_field=BigIntegerField(),
+            )
+        ),
+        # Before `purchases`: from there on, `purchases` in a filter names the per-customer sum.
+        purchase_cents=Coalesce(Sum("purchase_cents", filter=purchased), 0),
+        purchases=Coalesce(Sum("purchases", filter=purchased), 0),
     )
-    return mask_fields(rows)
+    return mask_fields(
+        rows, mask=F("masks").bitand(PREVIOUS_MASK_UNIT - 1), previous_mask=F("masks") / PREVIOUS_MASK_UNIT
+    )
 
 
-def mask_fields(rows: QuerySet) -> QuerySet:
-    """Per-customer rows with `mask` and `previous_mask` plus the fields the segment rules and funnel read."""
-    mask, previous_mask = F("mask"), F("previous_mask")
+def mask_fields(rows: QuerySet, *, mask=None, previous_mask=None) -> QuerySet:
+    """Per-customer rows with `mask` and `previous_mask` (fields, or the given expressions) plus the fields the
+    segment rules and funnel read."""
+    mask, previous_mask = mask or F("mask"), previous_mask or F("previous_mask")
     return rows.annotate(
         event_types=BitCount(mask),
         page_views=mask.bitand(TYPE_BITS[PAGE_VIEW]),
