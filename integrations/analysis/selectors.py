@@ -96,7 +96,7 @@ def analysis_overview(
     source = source_for_analysis(workspace=workspace, source_id=source_id)
     summary = {"workspace": workspace, "period": period, "source_id": source_id}
     threshold = workspace.high_value_threshold
-    with analytic_queries():
+    with analytic_queries(customers_in_order=True):
         totals = _totals(**summary)
         signatures = window_signatures(workspace=workspace, period=period, zone=zone, source_id=source_id)
         if signatures is not None:
@@ -123,18 +123,28 @@ def analysis_overview(
 
 
 @contextmanager
-def analytic_queries():
-    """On PostgreSQL, run the aggregates in one transaction (one snapshot) with room to aggregate and without JIT.
+def analytic_queries(*, customers_in_order: bool = False):
+    """On PostgreSQL, run the aggregates in one transaction (one snapshot) with room to aggregate and without JIT;
+    with `customers_in_order`, the per-customer aggregate groups sorted input instead of hashing.
 
-    The default work_mem (4 MB) makes the per-customer hash aggregate spill to disk at a few hundred thousand
-    customer days, and JIT compilation costs ~0.3 s per query here while saving nothing on these plans.
+    The default work_mem (4 MB) makes the per-customer aggregate spill to disk at a few hundred thousand
+    customer days, and JIT compilation costs ~0.3 s per query here while saving nothing on these plans. A long
+    range's per-customer aggregate holds most of the workspace's customers: a hash table of them is far larger
+    than the CPU caches, while the customer-ordered covering index of the day rollups (`integ_customer_day_cover`)
+    hands each customer's days over together and grouping them needs no table; a short range still reads the
+    day index and sorts its few rows. The overview's other queries group nothing. Figures: bench/README.md
+    "Dashboard overview at 1M and 10M events".
     """
     if connection.vendor != "postgresql":
         yield
         return
     with transaction.atomic(), connection.cursor() as cursor:
         # set_config(name, value, true) is SET LOCAL: it ends with the transaction.
-        cursor.execute("SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true)")
+        cursor.execute(
+            "SELECT set_config('work_mem', '64MB', true), set_config('jit', 'off', true), "
+            "set_config('enable_hashagg', %s, true)",
+            ["off" if customers_in_order else "on"],
+        )
         yield
 
 
