@@ -20,6 +20,7 @@ from .adapters import gtm, meta_pixel, shopify
 from .adapters.shopify_api import ShopifyClient
 from .models import DataSource, SyncJob, WebhookDelivery
 from .pipeline.runner import JobLost, MapResult, items_map, job_announce, job_batches_run, job_owned
+from .rollups import customer_days_vacuum
 from .services import (
     ACTIVE_JOB_STATUSES,
     RUNNABLE_KINDS,
@@ -121,6 +122,7 @@ def job_run(*, job_id: int, final_attempt: bool = True, sleep: Callable[[float],
     if job.source_id:  # the sources page shows when data last arrived, whatever the job kind
         source_sync_recorded(source=job.source, status=job.status, message=job.warning)
     window_ensure(workspace_id=job.workspace_id)  # the dashboard's default range fast right after an import
+    customer_days_vacuum()  # and its custom ranges
     return job
 
 

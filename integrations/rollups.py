@@ -440,3 +440,20 @@ def customers_per_day(*, workspace_id: int, date_from: date, date_to: date, sour
             if row[event_type]:
                 counts[(row["day"], row["source_id"], event_type)] = row[event_type]
     return counts
+
+
+def customer_days_vacuum() -> bool:
+    """Mark the customer-day rollups' pages all-visible again after an import changed many of them (PostgreSQL,
+    outside a transaction; returns whether it ran).
+
+    The overview's custom ranges read the customer-ordered covering index alone (an index-only scan) only for
+    pages the visibility map marks all-visible; every page a store changed since the last vacuum costs a visit of
+    the table in customer order. Autovacuum comes only after a fifth of the table changed, so a job's end does it.
+    Pages left all-visible are skipped, so the cost follows what the import changed; another vacuum of the
+    table already running is not waited for.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM (SKIP_LOCKED) {CustomerDayRollup._meta.db_table}")
+    return True

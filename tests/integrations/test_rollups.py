@@ -13,7 +13,7 @@ from integrations.analysis.selectors import analysis_overview
 from integrations.models import Customer, CustomerDayRollup, Event, EventRollup, PurchaseRollup
 from integrations.pipeline.schema import EventRecord
 from integrations.pipeline.store import events_store
-from integrations.rollups import analysis_time_zone_set, customers_per_day, rollups_recompute
+from integrations.rollups import analysis_time_zone_set, customer_days_vacuum, customers_per_day, rollups_recompute
 from integrations.services import data_source_delete
 from tests.integrations.raw_overview import raw_overview
 from tests.integrations.threaded_store import store_from_threads
@@ -259,3 +259,21 @@ def test_concurrent_stores_of_overlapping_batches_count_each_event_once(workspac
     assert errors == []
     assert sum(EventRollup.objects.values_list("events", flat=True)) == 400
     same_answers(workspace, sources)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the visibility map is PostgreSQL's")
+def test_the_vacuum_after_an_import_marks_every_customer_day_page_all_visible(workspace, sources):
+    rng = random.Random(19)
+    ingest(sources, shuffled_batches(rng, records(rng, 3000), size=500))
+
+    assert customer_days_vacuum() is True
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relpages, relallvisible FROM pg_class WHERE oid = %s::regclass",
+            [CustomerDayRollup._meta.db_table],
+        )
+        pages, all_visible = cursor.fetchone()
+    assert pages > 0
+    assert all_visible == pages
