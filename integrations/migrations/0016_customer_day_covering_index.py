@@ -39,7 +39,7 @@ def index_drop(apps, schema_editor):
 
 class Migration(migrations.Migration):
     atomic = False
-    dependencies = [("integrations", "0014_default_window")]
+    dependencies = [("integrations", "0015_window_fillfactor")]
 
     operations = [
         migrations.SeparateDatabaseAndState(
