@@ -286,7 +286,7 @@ class CustomerDayRollup(models.Model):
             # (PostgreSQL; SQLite has no INCLUDE and keeps a plain index).
             models.Index(
                 fields=["workspace", "customer", "day"],
-                include=["source", "events", "type_mask", "purchases", "purchase_cents"],
+                include=["events", "type_mask", "purchases", "purchase_cents"],
                 name="integ_customer_day_cover",
             ),
         ]

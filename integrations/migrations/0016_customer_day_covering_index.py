@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 INDEX = models.Index(
     fields=["workspace", "customer", "day"],
-    include=["source", "events", "type_mask", "purchases", "purchase_cents"],
+    include=["events", "type_mask", "purchases", "purchase_cents"],
     name="integ_customer_day_cover",
 )
 
