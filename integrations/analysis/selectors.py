@@ -133,7 +133,7 @@ def analytic_queries(*, customers_in_order: bool = False):
     than the CPU caches, while the customer-ordered covering index of the day rollups (`integ_customer_day_cover`)
     hands each customer's days over together and grouping them needs no table; a short range still reads the
     day index and sorts its few rows. The overview's other queries group nothing. Figures: bench/README.md
-    "Dashboard overview at 1M and 10M events".
+    "Custom ranges at 10M events".
     """
     if connection.vendor != "postgresql":
         yield
