@@ -155,6 +155,35 @@ _SIGNATURE_SQL = (
 _SIGNATURE_KEY = "scope, active, mask, previous_mask, purchases, purchase_cents"
 
 
+def _signatures_move_sql(*, old: str, new: str) -> str:
+    """Each customer leaves the signature of its window rows in `old` (-1) and joins that of its rows in `new`
+    (+1); `old` and `new` name tables or CTEs, `old` with its WHERE clause."""
+    return f"""
+    INSERT INTO {_tables()["signature"]} AS s (workspace_id, {_SIGNATURE_KEY}, customer_count, events)
+    SELECT %(workspace)s, {_SIGNATURE_KEY}, sum(n), sum(events) FROM (
+        SELECT {_SIGNATURE_SQL}, -1 AS n, -events AS events FROM {old}
+        UNION ALL
+        SELECT {_SIGNATURE_SQL}, 1 AS n, events FROM {new}
+    ) moves
+    GROUP BY {_SIGNATURE_KEY}
+    HAVING sum(n) <> 0 OR sum(events) <> 0
+    ORDER BY {_SIGNATURE_KEY}
+    ON CONFLICT (workspace_id, {_SIGNATURE_KEY}) DO UPDATE SET
+        customer_count = s.customer_count + excluded.customer_count, events = s.events + excluded.events"""
+
+
+def _window_upsert_sql(*, rows: str) -> str:
+    """Write the window rows of table or CTE `rows` over the customers' current ones (WHERE true: SQLite would
+    read the ON CONFLICT as a join's ON)."""
+    return f"""
+    INSERT INTO {_tables()["window"]} AS w (workspace_id, {_WINDOW_COLUMNS})
+    SELECT %(workspace)s, {_WINDOW_COLUMNS} FROM {rows} WHERE true
+    ORDER BY customer_id, scope
+    ON CONFLICT (workspace_id, customer_id, scope) DO UPDATE SET
+        events = excluded.events, mask = excluded.mask, previous_mask = excluded.previous_mask,
+        purchases = excluded.purchases, purchase_cents = excluded.purchase_cents"""
+
+
 def _refresh_sql(*, one_source: bool) -> list[str]:
     """The refresh's statements; with `one_source`, only the all-sources rows and those of `%(source)s` are
     rewritten (a store changed that source's days only)."""
@@ -172,35 +201,18 @@ def _refresh_sql(*, one_source: bool) -> list[str]:
         f"SELECT {_ALL_SOURCES_FIELDS} FROM integ_window_fresh GROUP BY customer_id"
     )
     unchanged = f"DELETE FROM integ_window_fresh WHERE scope NOT IN ({ALL_SOURCES}, %(source)s)"
-    # Each refreshed customer leaves its old signatures (-1) and joins its new ones (+1).
-    signatures_move = f"""
-    INSERT INTO {t["signature"]} AS s (workspace_id, {_SIGNATURE_KEY}, customer_count, events)
-    SELECT %(workspace)s, {_SIGNATURE_KEY}, sum(n), sum(events) FROM (
-        SELECT {_SIGNATURE_SQL}, -1 AS n, -events AS events FROM {t["window"]}
-        WHERE workspace_id = %(workspace)s AND customer_id IN (SELECT customer_id FROM integ_window_ids) {scopes}
-        UNION ALL
-        SELECT {_SIGNATURE_SQL}, 1 AS n, events FROM integ_window_fresh
-    ) moves
-    GROUP BY {_SIGNATURE_KEY}
-    HAVING sum(n) <> 0 OR sum(events) <> 0
-    ORDER BY {_SIGNATURE_KEY}
-    ON CONFLICT (workspace_id, {_SIGNATURE_KEY}) DO UPDATE SET
-        customer_count = s.customer_count + excluded.customer_count, events = s.events + excluded.events
-    """
+    signatures_move = _signatures_move_sql(
+        old=f"{t['window']} WHERE workspace_id = %(workspace)s "
+        f"AND customer_id IN (SELECT customer_id FROM integ_window_ids) {scopes}",
+        new="integ_window_fresh",
+    )
     gone = f"""
     DELETE FROM {t["window"]} WHERE workspace_id = %(workspace)s
         AND customer_id IN (SELECT customer_id FROM integ_window_ids) {scopes}
         AND NOT EXISTS (SELECT 1 FROM integ_window_fresh f
             WHERE f.customer_id = {t["window"]}.customer_id AND f.scope = {t["window"]}.scope)
     """
-    upsert = f"""
-    INSERT INTO {t["window"]} AS w (workspace_id, {_WINDOW_COLUMNS})
-    SELECT %(workspace)s, {_WINDOW_COLUMNS} FROM integ_window_fresh WHERE true
-    ORDER BY customer_id, scope
-    ON CONFLICT (workspace_id, customer_id, scope) DO UPDATE SET
-        events = excluded.events, mask = excluded.mask, previous_mask = excluded.previous_mask,
-        purchases = excluded.purchases, purchase_cents = excluded.purchase_cents
-    """
+    upsert = _window_upsert_sql(rows="integ_window_fresh")
     return [fresh_of_sources, fresh_of_all, *([unchanged] if one_source else []), signatures_move, gone, upsert]
 
 
@@ -296,26 +308,8 @@ def _add_sql() -> str:
         WHERE w.workspace_id = %(workspace)s
     ), new AS (
         SELECT delta.customer_id, delta.scope, {fields} FROM delta LEFT JOIN old USING (customer_id, scope)
-    ), moves AS (
-        INSERT INTO {t["signature"]} AS s (workspace_id, {_SIGNATURE_KEY}, customer_count, events)
-        SELECT %(workspace)s, {_SIGNATURE_KEY}, sum(n), sum(events) FROM (
-            SELECT {_SIGNATURE_SQL}, -1 AS n, -events AS events FROM old
-            UNION ALL
-            SELECT {_SIGNATURE_SQL}, 1 AS n, events FROM new
-        ) moves
-        GROUP BY {_SIGNATURE_KEY}
-        HAVING sum(n) <> 0 OR sum(events) <> 0
-        ORDER BY {_SIGNATURE_KEY}
-        ON CONFLICT (workspace_id, {_SIGNATURE_KEY}) DO UPDATE SET
-            customer_count = s.customer_count + excluded.customer_count, events = s.events + excluded.events
-        RETURNING 1
-    ), written AS (
-        INSERT INTO {t["window"]} AS w (workspace_id, {_WINDOW_COLUMNS})
-        SELECT %(workspace)s, {_WINDOW_COLUMNS} FROM new ORDER BY customer_id, scope
-        ON CONFLICT (workspace_id, customer_id, scope) DO UPDATE SET
-            events = excluded.events, mask = excluded.mask, previous_mask = excluded.previous_mask,
-            purchases = excluded.purchases, purchase_cents = excluded.purchase_cents
-        RETURNING 1
+    ), moves AS ({_signatures_move_sql(old="old", new="new")} RETURNING 1
+    ), written AS ({_window_upsert_sql(rows="new")} RETURNING 1
     )
     SELECT (SELECT count(*) FROM moves), (SELECT count(*) FROM written)
     """
