@@ -98,10 +98,12 @@ def _funnel_lines(analysis: dict) -> list[str]:
         for s in funnel.get("steps") or []
     ]
     if lines:
-        lines.append(f"Overall conversion: {funnel.get('overallConversion', 0)}%.")
+        # A blank line first: Markdown would read a line right after a list item as that item's continuation.
+        overall = f"Overall conversion: {funnel.get('overallConversion', 0)}%."
         change = (funnel.get("change") or {}).get("overallConversionPoints")
         if change is not None:
-            lines.append(f"Against the previous period: {change:+} points.")
+            overall += f" Against the previous period: {change:+} points."
+        lines += ["", overall]
     return lines
 
 
@@ -146,6 +148,7 @@ def _campaign_answer(analysis: dict) -> str:
     for name, count in segments[:3]:
         lines.append(f"- {SEGMENT_LABELS.get(name, name)} ({count}): {SEGMENT_PLAYS.get(name, 'a tailored offer')}.")
     weakest = _weakest_step(analysis)
+    lines.append("")  # the list ends here (see _funnel_lines)
     if weakest:
         lines.append(
             f"Your weakest funnel step is {weakest.get('label', weakest.get('step'))} at "
@@ -158,6 +161,7 @@ def _campaign_answer(analysis: dict) -> str:
 def _performance_answer(analysis: dict) -> str:
     lines = [_headline(analysis), "", "Funnel:"] + _funnel_lines(analysis)
     lines += ["", "Segments:"] + (_segment_lines(analysis) or ["- none has customers yet"])
+    lines.append("")  # the list ends here (see _funnel_lines)
     engagement = analysis.get("engagement") or {}
     if engagement:
         lines.append(

@@ -38,6 +38,8 @@ def test_a_metrics_question_quotes_revenue_orders_aov_funnel_and_segments(worksp
     assert "3 orders, revenue 210.00 EUR, average order value 70.00 EUR" in answer
     assert "- cart abandoners: 2" in answer and "- repeat customers: 1" in answer
     assert "Overall conversion:" in answer and "biggest drop" in answer
+    # Paragraphs after a list start after a blank line, or Markdown renders them inside the list's last item.
+    assert "\n\nOverall conversion:" in answer and "\n\nEngagement:" in answer
     assert len(pieces) > 5
     assert usage.provider == "local" and usage.tokens_out > 0 and usage.tokens_in > 0
 
