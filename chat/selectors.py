@@ -69,9 +69,6 @@ _STREAMING_REPLY_SQL = (
     f"SELECT id FROM {Message._meta.db_table} WHERE conversation_id = %s AND role = %s AND status = %s "
     "ORDER BY id DESC LIMIT 1"
 )
-_STREAMING_EXISTS_SQL = (
-    f"SELECT 1 FROM {Message._meta.db_table} WHERE conversation_id = %s AND role = %s AND status = %s"
-)
 _HISTORY_SQL = (
     f"SELECT role, content FROM {Message._meta.db_table} WHERE conversation_id = %s AND role IN (%s, %s) "
     "AND status <> %s ORDER BY created_at DESC, id DESC LIMIT %s"
@@ -81,15 +78,13 @@ _HISTORY_SQL = (
 def message_streaming_guard(*, conversation: Conversation) -> tuple[str, list]:
     """A SELECT (and its parameters) that finds a row while an answer is streaming in the conversation: the guard
     of an insert that must not happen then (`row_inserted_unless`)."""
-    return _STREAMING_EXISTS_SQL, [conversation.id, Message.Role.ASSISTANT.value, Message.Status.STREAMING.value]
+    return _STREAMING_REPLY_SQL, [conversation.id, Message.Role.ASSISTANT.value, Message.Status.STREAMING.value]
 
 
 def message_streaming_for_conversation(*, conversation: Conversation) -> Message | None:
     """The assistant message being produced now, if any (a stale one left by a dead process is closed first)."""
     # Asked before every answer, and almost always answered "none": plain SQL (see `rows_fetched`).
-    found = rows_fetched(
-        _STREAMING_REPLY_SQL, [conversation.id, Message.Role.ASSISTANT.value, Message.Status.STREAMING.value]
-    )
+    found = rows_fetched(*message_streaming_guard(conversation=conversation))
     message = Message.objects.filter(id=found[0][0]).first() if found else None
     if message is None:
         return None

@@ -138,13 +138,10 @@ def _message_inserted(*, conversation: Conversation, role: str, content: str, st
 CONFLICT_STREAMING = "An answer is still being written in this conversation: wait for it or stop it first."
 
 
-def _question_stored(
-    *, conversation: Conversation, content: str, requested: dict | None, with_reply: bool
-) -> tuple[Message, Message | None, list[dict]]:
-    """Touch (lock) the conversation and store the question; `with_reply`, also read the history and open the
-    answer's row. The inserts are guarded, so that nothing is stored while an answer streams (without a query
-    of its own first): then Conflict, unless that answer's producer died (it is closed, and the question stored
-    after all)."""
+def _question_stored(*, conversation: Conversation, content: str, requested: dict | None) -> Message:
+    """Touch (lock) the conversation and store the question. The insert is guarded, so that nothing is stored
+    while an answer streams (without a query of its own first): then Conflict, unless that answer's producer died
+    (it is closed, and the question stored after all)."""
     touched = rows_fetched(*_conversation_touch(conversation, title=content[:AUTO_TITLE_LENGTH]))
     if not touched:
         raise NotFound("Conversation not found.")
@@ -162,13 +159,7 @@ def _question_stored(
     if not stored:
         raise Conflict(CONFLICT_STREAMING)
     conversation.title, conversation.updated_at = touched[0][0], timezone.now()
-    if not with_reply:
-        return question, None, []
-    history = message_history_for_reply(conversation=conversation, limit=HISTORY_LENGTH)
-    reply = _message_inserted(
-        conversation=conversation, role=Message.Role.ASSISTANT, content="", status=Message.Status.STREAMING
-    )
-    return question, reply, history
+    return question
 
 
 @transaction.atomic(savepoint=False)  # inside a caller's transaction, a failure rolls the caller's back too
@@ -182,8 +173,7 @@ def message_create(*, conversation: Conversation, content: str, provider: str = 
     requested = model_choice_resolve(
         workspace=conversation.workspace, user=conversation.user, provider=provider, model=model
     )
-    question, _, _ = _question_stored(conversation=conversation, content=content, requested=requested, with_reply=False)
-    return question
+    return _question_stored(conversation=conversation, content=content, requested=requested)
 
 
 def message_send(
@@ -267,13 +257,10 @@ def reply_message_open(
     With `content`, that message (and its model choice) is stored here first, in the same transaction.
     """
     if content is not None:
-        content = message_validate(content)
-        requested = model_choice_resolve(
-            workspace=conversation.workspace, user=conversation.user, provider=provider, model=model
-        )
-        return _question_stored(conversation=conversation, content=content, requested=requested, with_reply=True)
-    _conversation_locked(conversation)
-    question = message_pending_for_reply(conversation=conversation)
+        question = message_create(conversation=conversation, content=content, provider=provider, model=model)
+    else:
+        _conversation_locked(conversation)
+        question = message_pending_for_reply(conversation=conversation)
     history = message_history_for_reply(conversation=conversation, limit=HISTORY_LENGTH)
     reply = _message_inserted(
         conversation=conversation, role=Message.Role.ASSISTANT, content="", status=Message.Status.STREAMING
