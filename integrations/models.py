@@ -275,8 +275,13 @@ class CustomerDayRollup(models.Model):
 
     class Meta:
         constraints = [
+            # Carrying what `customer_flags` reads, the key's index is one source's customer-ordered covering index
+            # (an index-only scan filtered on the source); `integ_customer_day_cover` stays the narrower one that
+            # all sources' ranges scan (PostgreSQL; SQLite has no INCLUDE).
             models.UniqueConstraint(
-                fields=["workspace", "customer", "day", "source"], name="integ_customer_day_rollup_key"
+                fields=["workspace", "customer", "day", "source"],
+                include=["events", "type_mask", "purchases", "purchase_cents"],
+                name="integ_customer_day_rollup_key",
             )
         ]
         indexes = [
