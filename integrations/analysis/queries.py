@@ -12,7 +12,20 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import reduce
 
-from django.db.models import Aggregate, BigIntegerField, Case, F, Func, IntegerField, Max, Min, Q, QuerySet, Sum, When
+from django.db.models import (
+    Aggregate,
+    BigIntegerField,
+    Case,
+    F,
+    Func,
+    IntegerField,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -134,14 +147,17 @@ PREVIOUS_MASK_UNIT = 1 << 32
 assert len(TYPE_BITS) < 32
 
 
-def customer_flags(rows: QuerySet[CustomerDayRollup], *, current_from: date) -> QuerySet:
+def customer_flags(rows: QuerySet[CustomerDayRollup], *, current_from: date | None) -> QuerySet:
     """One row per identified customer over two adjacent periods (days from `current_from` on are the current
-    period, earlier ones the previous period), with the fields the segment rules and the funnel read.
+    period, earlier ones the previous period), with the fields the segment rules and the funnel read. With
+    `current_from` None every row is of the current period and the rows have no previous-period fields.
 
     Per customer: the events, type mask, purchase count and value of the current period and the type mask of the
     previous one; the per-type presence fields are bits of the mask (`add_to_cart` is non-zero when the customer
     added to cart, not a count). Customers with only previous-period days have `events = 0` and a zero mask.
     """
+    if current_from is None:
+        return _current_flags(rows)
     current = Q(day__gte=current_from)
     # Few day rows have purchases: the value is summed over those only (a bigint sum keeps a numeric state).
     purchased = current & Q(purchases__gt=0)
@@ -163,21 +179,39 @@ def customer_flags(rows: QuerySet[CustomerDayRollup], *, current_from: date) -> 
     )
 
 
-def mask_fields(rows: QuerySet, *, mask=None, previous_mask=None) -> QuerySet:
+def _current_flags(rows: QuerySet[CustomerDayRollup]) -> QuerySet:
+    """`customer_flags` of rows that are all of the current period: without a previous period to tell apart,
+    each row's fields are summed as they are (a long range's grouping spends a good part of its time on the
+    per-row period tests)."""
+    purchased = Q(purchases__gt=0)
+    rows = rows.values("customer_id").annotate(
+        events=Coalesce(Sum("events"), 0),
+        mask=MaskOr("type_mask"),
+        purchase_cents=Coalesce(Sum("purchase_cents", filter=purchased), 0),
+        purchases=Coalesce(Sum("purchases", filter=purchased), 0),
+    )
+    return mask_fields(rows, mask=F("mask"), with_previous=False)
+
+
+def mask_fields(rows: QuerySet, *, mask=None, previous_mask=None, with_previous: bool = True) -> QuerySet:
     """Per-customer rows with `mask` and `previous_mask` (fields, or the given expressions) plus the fields the
-    segment rules and funnel read."""
+    segment rules and funnel read; without `with_previous`, only those of the current period."""
     mask, previous_mask = mask or F("mask"), previous_mask or F("previous_mask")
-    return rows.annotate(
-        event_types=BitCount(mask),
-        page_views=mask.bitand(TYPE_BITS[PAGE_VIEW]),
-        views=mask.bitand(_bits(PAGE_VIEW, VIEW_ITEM)),
-        add_to_cart=mask.bitand(TYPE_BITS[ADD_TO_CART]),
-        begin_checkout=mask.bitand(TYPE_BITS[BEGIN_CHECKOUT]),
-        previous_views=previous_mask.bitand(_bits(PAGE_VIEW, VIEW_ITEM)),
-        previous_add_to_cart=previous_mask.bitand(TYPE_BITS[ADD_TO_CART]),
-        previous_begin_checkout=previous_mask.bitand(TYPE_BITS[BEGIN_CHECKOUT]),
-        previous_purchases=previous_mask.bitand(TYPE_BITS[PURCHASE]),
-    ).order_by()
+    fields = {
+        "event_types": BitCount(mask),
+        "page_views": mask.bitand(TYPE_BITS[PAGE_VIEW]),
+        "views": mask.bitand(_bits(PAGE_VIEW, VIEW_ITEM)),
+        "add_to_cart": mask.bitand(TYPE_BITS[ADD_TO_CART]),
+        "begin_checkout": mask.bitand(TYPE_BITS[BEGIN_CHECKOUT]),
+    }
+    if with_previous:
+        fields |= {
+            "previous_views": previous_mask.bitand(_bits(PAGE_VIEW, VIEW_ITEM)),
+            "previous_add_to_cart": previous_mask.bitand(TYPE_BITS[ADD_TO_CART]),
+            "previous_begin_checkout": previous_mask.bitand(TYPE_BITS[BEGIN_CHECKOUT]),
+            "previous_purchases": previous_mask.bitand(TYPE_BITS[PURCHASE]),
+        }
+    return rows.annotate(**fields).order_by()
 
 
 def customer_details(rows: QuerySet[CustomerDayRollup]) -> QuerySet:

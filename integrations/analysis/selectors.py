@@ -104,7 +104,9 @@ def analysis_overview(
                 signatures, threshold=threshold, weight="customer_count"
             )
         else:
-            per_customer, previous_customers = _customer_summary(**summary, threshold=threshold)
+            per_customer, previous_customers = _customer_summary(
+                **summary, threshold=threshold, previous_identified=_identified_events(totals["previous_steps"]) > 0
+            )
         high_value_purchases = (
             purchases_above(workspace=workspace, period=period, source_id=source_id, threshold=threshold)
             if per_customer["customers"] <= 1
@@ -269,9 +271,19 @@ def _time_series(by_day: dict[date, list], period: Period) -> list[dict]:
     return series
 
 
-def _customer_summary(*, workspace, period: Period, source_id: int | None, threshold: Decimal) -> tuple[dict, dict]:
+def _customer_summary(
+    *, workspace, period: Period, source_id: int | None, threshold: Decimal, previous_identified: bool
+) -> tuple[dict, dict]:
     """Segment sizes, engagement and funnel customers of the period and funnel customers of the previous period,
-    from ONE query: the per-customer rows of both periods (`customer_flags`) aggregated once more."""
+    from ONE query: the per-customer rows of both periods (`customer_flags`) aggregated once more. Without
+    identified events in the previous period (`previous_identified` False: a range reaching back before the
+    workspace's, or the source's, first customers) no customer-day row there has any type, so only the period's
+    rows are grouped."""
+    if not previous_identified:
+        rows = customer_flags(
+            customer_days_in(workspace=workspace, period=period, source_id=source_id), current_from=None
+        )
+        return customer_summary_aggregate(rows, threshold=threshold, with_previous=False)
     both = Period(period.previous().date_from, period.date_to)
     rows = customer_flags(
         customer_days_in(workspace=workspace, period=both, source_id=source_id), current_from=period.date_from
@@ -279,9 +291,17 @@ def _customer_summary(*, workspace, period: Period, source_id: int | None, thres
     return customer_summary_aggregate(rows, threshold=threshold)
 
 
-def customer_summary_aggregate(rows, *, threshold: Decimal, weight: str | None = None) -> tuple[dict, dict]:
+def _identified_events(steps: dict[str, list]) -> int:
+    """Events of identified customers in `_totals`' per-type sums of a period."""
+    return sum(events for events, _value in steps.values())
+
+
+def customer_summary_aggregate(
+    rows, *, threshold: Decimal, weight: str | None = None, with_previous: bool = True
+) -> tuple[dict, dict]:
     """The summaries of this and the previous period from per-customer rows shaped like `customer_flags`, or
-    from rows standing for `weight` customers each (the default window's signatures, integrations/window.py)."""
+    from rows standing for `weight` customers each (the default window's signatures, integrations/window.py).
+    Without `with_previous` the rows have no previous-period fields and the previous period has no customers."""
 
     def customers(condition: Q):
         if weight is None:
@@ -298,13 +318,14 @@ def customer_summary_aggregate(rows, *, threshold: Decimal, weight: str | None =
     for key, _label, _types in FUNNEL_STEPS:
         field = STEP_FIELDS[key]
         aggregates[f"step_{key}"] = customers(Q(**{f"{field}__gt": 0}))
-        aggregates[f"previous_step_{key}"] = customers(Q(**{f"previous_{field}__gt": 0}))
+        if with_previous:
+            aggregates[f"previous_step_{key}"] = customers(Q(**{f"previous_{field}__gt": 0}))
     for name, rule in SEGMENTS.items():
         aggregates[f"segment_{name}"] = customers(active & rule.condition(threshold=threshold))
     summary = rows.aggregate(**aggregates)
     # The mean in Python from exact integers: the same float whichever rows it came from.
     summary["avg_types"] = summary.pop("types") / summary["customers"] if summary["customers"] else None
-    previous = {f"step_{key}": summary.pop(f"previous_step_{key}") for key, _label, _types in FUNNEL_STEPS}
+    previous = {f"step_{key}": summary.pop(f"previous_step_{key}", 0) for key, _label, _types in FUNNEL_STEPS}
     return summary, previous
 
 

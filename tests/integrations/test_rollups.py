@@ -125,6 +125,44 @@ def test_random_custom_ranges_answer_like_the_raw_events(workspace, sources):
         )
 
 
+def test_ranges_whose_previous_period_has_no_customers_answer_like_the_raw_events(workspace, sources):
+    """Around the first identified events: the previous period without customers (anonymous events only, or
+    another source's customers), or with them on its first or its last day only."""
+    rng = random.Random(17)
+    made = records(rng, 300)
+    for n, record in enumerate(made):  # from March 10 on, like a workspace that started then
+        record.occurred_at = datetime(2026, 3, 10, 12, tzinfo=UTC) + timedelta(hours=n % 480)
+    anonymous = [
+        EventRecord(
+            external_id=f"ev-{900 + n}", event_type="page_view", occurred_at=datetime(2026, 3, 2 + n, 9, tzinfo=UTC)
+        )
+        for n in range(6)
+    ]
+    site_only = EventRecord(  # an even number: the site's
+        external_id="ev-950",
+        event_type="add_to_cart",
+        occurred_at=datetime(2026, 3, 3, 9, tzinfo=UTC),
+        customer_key="c1",
+    )
+    ingest(sources, shuffled_batches(rng, made + anonymous + [site_only]))
+    site, shop = sources
+
+    for date_from, date_to, source in [
+        (date(2026, 3, 10), date(2026, 3, 20), None),  # previous: Feb 28 - Mar 9, anonymous and one site customer
+        (date(2026, 3, 10), date(2026, 3, 20), shop),  # the shop had no customer before March 10
+        (date(2026, 3, 10), date(2026, 3, 20), site),
+        (date(2026, 3, 4), date(2026, 3, 30), None),  # the site's customer on the previous period's last day
+        (date(2026, 3, 3), date(2026, 3, 31), None),  # ... on the range's first day: the previous period is empty
+        (date(2026, 2, 1), date(2026, 3, 2), None),  # anonymous events only
+        (date(2026, 1, 1), date(2026, 12, 31), None),
+        (date(2026, 1, 1), date(2026, 12, 31), site),
+    ]:
+        filters = {"date_from": date_from, "date_to": date_to, "source_id": source.id if source else None}
+        assert analysis_overview(workspace=workspace, **filters) == raw_overview(workspace=workspace, **filters), (
+            filters
+        )
+
+
 def test_a_recompute_rebuilds_exactly_what_ingest_maintained_and_twice_changes_nothing(workspace, sources):
     rng = random.Random(7)
     analysis_time_zone_set(workspace_id=workspace.id, time_zone="Asia/Kolkata")
