@@ -22,6 +22,9 @@ def main() -> None:
     checkout = sys.argv[1]
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     sys.path.insert(0, checkout)
+    # Setting up puts the working directory first on the path (Celery's Django fixup): run from the checkout, or a
+    # checkout timed from another worktree would import that worktree's code.
+    os.chdir(checkout)
     os.environ["DATABASE_URL"] = (
         sys.argv[3] if len(sys.argv) > 3 else "postgres://postgres@127.0.0.1:5432/mai_bench_10m"
     )
@@ -44,6 +47,9 @@ def main() -> None:
         "oneDay": {"date_from": to - timedelta(days=3), "date_to": to - timedelta(days=3)},
         "oneSourceLast14Days": {"date_from": to - timedelta(days=13), "date_to": to, "source_id": sources[0].id},
     }
+    from integrations.analysis import selectors
+
+    assert selectors.__file__.startswith(os.path.abspath(checkout)), selectors.__file__
     report = {"checkout": checkout, "load": round(os.getloadavg()[0], 2)}
     for name, filters in ranges.items():
         times, answer = [], None
