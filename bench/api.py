@@ -2,12 +2,13 @@
 
 Serves the real app the ways the README documents, side by side in one run: the production recipe's WSGI
 server for the REST API (gunicorn with `gunicorn.conf.py`), the ASGI app on uvicorn with one worker per core,
-and daphne (what `make run` serves), on PostgreSQL when DATABASE_URL is set (with the psycopg pool) else on a
-throwaway SQLite file. Load comes from `wrk` when installed (apt-get install wrk), else from a small asyncio
-keep-alive client. Usage: .venv/bin/python bench/api.py [--seconds 10] [--concurrency 32]
-[--servers gunicorn,uvicorn,daphne] [--no-flood]
+and the stream process `marketing_ai.serve` (what `make run` serves), on PostgreSQL when DATABASE_URL is set
+(with the psycopg pool) else on a throwaway SQLite file. Load comes from `wrk` when installed (apt-get install
+wrk), else from a small asyncio keep-alive client.
+Usage: .venv/bin/python bench/api.py [--seconds 10] [--concurrency 32]
+[--servers gunicorn,uvicorn,stream] [--no-flood]
 
-A server is `gunicorn`, `uvicorn` or `daphne`; `gunicorn:sync:3` or `gunicorn:gthread:2x4` overrides the worker
+A server is `gunicorn`, `uvicorn` or `stream`; `gunicorn:sync:3` or `gunicorn:gthread:2x4` overrides the worker
 class, processes and threads of `gunicorn.conf.py` (to compare layouts), and `...@/path/to/checkout` serves that
 checkout's code instead of this one (before/after in one run). All listed servers are started together and
 measured in alternation (ping and profile of each, round after round), so every figure shares the same noise.
@@ -69,7 +70,7 @@ def server_command(kind: str, port: int) -> list[str]:
             processes, _, threads = layout.partition("x")
             command += ["--worker-class", worker_class, "--workers", processes, "--threads", threads or "1"]
         return command
-    if kind == "daphne":
+    if kind == "stream":
         return [
             str(BIN / "python"),
             "-m",
@@ -403,7 +404,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--servers", default="gunicorn,uvicorn,daphne")
+    parser.add_argument("--servers", default="gunicorn,uvicorn,stream")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per comparison (medians reported)")
     parser.add_argument("--no-flood", action="store_true", help="skip the login cost and bad-login flood part")
     parser.add_argument(

@@ -5,14 +5,15 @@ Usage: .venv/bin/python bench/capacity.py [--steps 1,2,4] [--seconds 20] [--even
 
 What runs (docs/scaling.md reads its figures):
 - web: gunicorn (gunicorn.conf.py, `--web-processes` workers) for pages, the API, collect and the dashboard's
-  data; one ASGI process (daphne on uvloop) for the chat websockets; 2 Celery worker processes; PostgreSQL
-  and Redis (the machine's); a fake OpenAI-compatible model pacing 20 chunks 20 ms apart (bench/chat.py's).
+  data; one ASGI process (`marketing_ai.serve`: uvicorn on uvloop) for the chat websockets; 2 Celery worker
+  processes; PostgreSQL and Redis (the machine's); a fake OpenAI-compatible model pacing 20 chunks 20 ms apart
+  (bench/chat.py's).
 - load (one process on uvloop), per step multiplier m, closed loops with think time: 4m collect clients
   (100-event GA4 batches), 4m API clients (`/api/user/profile`, `/api/events`), 2m dashboard clients
   (`/api/analytics/overview`), 4m chat clients (a question, the whole answer, then the next), and one
   dummy-data job of `--job-events` events per step through the Celery workers (the pipeline).
 Per step: requests/s, events/s and p50/p99 per class, errors, the pipeline job's events/s, and the CPU
-seconds each process group used (gunicorn, daphne, celery, postgres, redis, load generator, model): the group
+seconds each process group used (gunicorn, stream, celery, postgres, redis, load generator, model): the group
 near its cores' worth first is what saturates. Prints one JSON document.
 """
 
@@ -109,7 +110,7 @@ class Processes:
             "model": [PYTHON, str(BENCH / "chat.py"), "--fake-model", str(self.model_port)],
             "gunicorn": [PYTHON, "-m", "gunicorn", "marketing_ai.wsgi:application", "--bind",
                          f"127.0.0.1:{self.web_port}", "--workers", str(self.web_processes)],
-            "daphne": [PYTHON, "-m", "marketing_ai.serve", "-b", "127.0.0.1", "-p", str(self.stream_port),
+            "stream": [PYTHON, "-m", "marketing_ai.serve", "-b", "127.0.0.1", "-p", str(self.stream_port),
                        "marketing_ai.asgi:application"],
             "celery": [PYTHON, "-m", "celery", "-A", "marketing_ai", "worker", "-l", "warning", "-c", "2"],
         }  # fmt: skip

@@ -9,8 +9,8 @@ PostgreSQL and the Redis layer, the clients spread over both as the proxy would)
 Three kinds of processes, so that no measurement shares an event loop with what it measures:
 - a fake OpenAI-compatible model (uvicorn) that streams `--chunks` chunks every `--pace-ms`, each carrying
   the wall-clock time it was emitted;
-- the app under daphne (SQLite in a temp dir; the in-memory or the Redis channel layer), whose router
-  calls the fake through the real `openai` SDK;
+- the app under `marketing_ai.serve` (uvicorn; SQLite in a temp dir; the in-memory or the Redis channel
+  layer), whose router calls the fake through the real `openai` SDK;
 - the clients (one process, asyncio, `websockets`): N conversations chat at once over `ws/chat/<id>/`.
 
 Overhead of a chunk = client receive time - model emit time; time-to-first-chunk overhead is that of the
@@ -259,7 +259,7 @@ def this_script(*extra: str, env: dict) -> subprocess.CompletedProcess:
 
 
 def scenario(*, env: dict, model_pid: int, concurrency: int, chunks: int, processes: int = 1) -> dict:
-    """Serve the app with `processes` daphnes, warm them up, then run `concurrency` chats at once from a client
+    """Serve the app with `processes` stream processes, warm them up, then run `concurrency` chats at once from a client
     process (the chats spread over the processes)."""
     ports = [free_port() for _ in range(processes)]
     server_log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed in the finally below)

@@ -24,7 +24,8 @@ SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-local-only")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 PORT = env.int("PORT", default=8000)
-# Proxies whose X-Forwarded-For is believed (the WSGI entry point; uvicorn and gunicorn read the same variable).
+# Proxies whose X-Forwarded-For is believed (the WSGI entry point, the stream process `marketing_ai.serve`; uvicorn
+# and gunicorn read the same variable).
 FORWARDED_ALLOW_IPS = env.list("FORWARDED_ALLOW_IPS", default=["127.0.0.1"])
 
 INSTALLED_APPS = [
@@ -318,7 +319,7 @@ SESSION_COOKIE_SECURE = env.bool(
 )
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # HTTPS (README "Production"): redirect plain HTTP and send HSTS once the site is served only over TLS. Behind a
-# TLS-terminating proxy the server must trust its forwarded scheme (uvicorn/daphne --proxy-headers).
+# TLS-terminating proxy the server must trust its forwarded scheme (`marketing_ai.serve --proxy-headers`).
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)

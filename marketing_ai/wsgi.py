@@ -29,7 +29,7 @@ def application(environ, start_response):
 
     gunicorn leaves REMOTE_ADDR at the proxy's address (its `forwarded_allow_ips` only covers the scheme), while
     the session list, the audit log and the per-IP lockout need the client's: the last X-Forwarded-For entry,
-    appended by a proxy listed in FORWARDED_ALLOW_IPS (uvicorn and daphne's --proxy-headers do the same).
+    appended by a proxy listed in FORWARDED_ALLOW_IPS (the stream process's --proxy-headers does the same).
     """
     forwarded = environ.get("HTTP_X_FORWARDED_FOR")
     if forwarded and environ.get("REMOTE_ADDR") in settings.FORWARDED_ALLOW_IPS:
