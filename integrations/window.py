@@ -304,8 +304,11 @@ def _add_sql() -> str:
     WITH delta AS (
         SELECT d.*, s.scope FROM integ_window_delta d CROSS JOIN (VALUES ({ALL_SOURCES}), (%(source)s)) s (scope)
     ), old AS (
-        SELECT w.{_WINDOW_COLUMNS.replace(", ", ", w.")} FROM {t["window"]} w JOIN delta USING (customer_id, scope)
-        WHERE w.workspace_id = %(workspace)s
+        SELECT w.* FROM delta CROSS JOIN LATERAL (
+            SELECT {_WINDOW_COLUMNS} FROM {t["window"]}
+            WHERE workspace_id = %(workspace)s AND customer_id = delta.customer_id AND scope = delta.scope
+            OFFSET 0
+        ) w
     ), new AS (
         SELECT delta.customer_id, delta.scope, {fields} FROM delta LEFT JOIN old USING (customer_id, scope)
     ), moves AS ({_signatures_move_sql(old="old", new="new")} RETURNING 1
@@ -323,8 +326,11 @@ def window_add(cursor, *, workspace_id: int, source_id: int, threshold_cents: in
     rows and signatures, in the caller's transaction (PostgreSQL; the store's days of `source_id` were only
     added). `threshold_cents` is the window state's, as the store statement read it."""
     # After the store statement: this statement's snapshot must see every store that held the lock before.
-    cursor.execute(window_lock_sql(workspace_id))
-    cursor.execute(_ADD_SQL, {"workspace": workspace_id, "source": source_id, "threshold": threshold_cents})
+    # One round trip: the add is the second statement, so it takes its snapshot once the lock is held.
+    cursor.execute(
+        f"{window_lock_sql(workspace_id)}; {_ADD_SQL}",
+        {"workspace": workspace_id, "source": source_id, "threshold": threshold_cents},
+    )
 
 
 def window_customers_of(cursor, *, workspace_id: int, keys_sql: str, params: dict | None = None) -> list[int]:
