@@ -288,33 +288,44 @@ window_state AS (
 def _add_sql() -> str:
     """Add `integ_window_delta` to the rows of the all-sources scope and of `%(source)s`: new fields are the old
     ones plus the additions (sums added, masks OR-ed: days were only added), and each customer moves from its
-    old signature to its new one."""
+    old signature to its new one.
+
+    A customer's row is read once, by its key (`OFFSET 0` keeps the lookups per customer: the planner would
+    rather hash all the workspace's rows), and updated where it lies (its ctid): under the window lock no other
+    statement writes these rows, so a plain UPDATE and INSERT need neither `ON CONFLICT`'s second key lookup
+    nor its row lock. The UPDATE returns each row's old fields (`o`, read with the statement's snapshot) beside
+    its new ones."""
     t = _tables()
-    fields = ", ".join(
-        f"coalesce(old.{name}, 0) {operator} delta.{name} AS {name}"
-        for name, operator in [
-            ("events", "+"),
-            ("mask", "|"),
-            ("previous_mask", "|"),
-            ("purchases", "+"),
-            ("purchase_cents", "+"),
-        ]
-    )
+    operators = {"events": "+", "mask": "|", "previous_mask": "|", "purchases": "+", "purchase_cents": "+"}
+    added = ", ".join(f"{name} = w.{name} {operator} delta.{name}" for name, operator in operators.items())
+    returned = ", ".join(f"o.{name} AS old_{name}, w.{name}" for name in operators)
+    old_fields = ", ".join(f"old_{name} AS {name}" for name in operators)
+    fields = ", ".join(operators)
     return f"""
     WITH delta AS (
         SELECT d.*, s.scope FROM integ_window_delta d CROSS JOIN (VALUES ({ALL_SOURCES}), (%(source)s)) s (scope)
-    ), old AS (
-        SELECT w.* FROM delta CROSS JOIN LATERAL (
-            SELECT {_WINDOW_COLUMNS} FROM {t["window"]}
+    ), updated AS (
+        UPDATE {t["window"]} w SET {added}
+        FROM delta CROSS JOIN LATERAL (
+            SELECT ctid, {fields} FROM {t["window"]}
             WHERE workspace_id = %(workspace)s AND customer_id = delta.customer_id AND scope = delta.scope
             OFFSET 0
-        ) w
+        ) o
+        WHERE w.ctid = o.ctid
+        RETURNING w.customer_id, w.scope, {returned}
+    ), inserted AS (
+        INSERT INTO {t["window"]} (workspace_id, {_WINDOW_COLUMNS})
+        SELECT %(workspace)s, customer_id, scope, {fields} FROM delta
+        WHERE NOT EXISTS (SELECT 1 FROM updated u WHERE u.customer_id = delta.customer_id AND u.scope = delta.scope)
+        ORDER BY customer_id, scope
+        RETURNING {_WINDOW_COLUMNS}
+    ), old AS (
+        SELECT customer_id, scope, {old_fields} FROM updated
     ), new AS (
-        SELECT delta.customer_id, delta.scope, {fields} FROM delta LEFT JOIN old USING (customer_id, scope)
+        SELECT {_WINDOW_COLUMNS} FROM updated UNION ALL SELECT {_WINDOW_COLUMNS} FROM inserted
     ), moves AS ({_signatures_move_sql(old="old", new="new")} RETURNING 1
-    ), written AS ({_window_upsert_sql(rows="new")} RETURNING 1
     )
-    SELECT (SELECT count(*) FROM moves), (SELECT count(*) FROM written)
+    SELECT count(*) FROM moves
     """
 
 
