@@ -352,8 +352,14 @@ class CustomerWindow(models.Model):
 
     # The key is the only index: every store rewrites its customers' rows, and an `id` would add a second one.
     pk = models.CompositePrimaryKey("workspace", "customer_id", "scope")
+    # No database constraint: each row a store inserts would cost a lookup of the workspace at commit. The rows
+    # are derived, written only for a workspace being stored into, and Django's cascade deletes them with it.
     workspace = models.ForeignKey(
-        "accounts.Workspace", on_delete=models.CASCADE, related_name="customer_windows", db_index=False
+        "accounts.Workspace",
+        on_delete=models.CASCADE,
+        related_name="customer_windows",
+        db_index=False,
+        db_constraint=False,
     )
     customer_id = models.BigIntegerField()
     scope = models.BigIntegerField(help_text="0 for all sources, else the source's id.")
