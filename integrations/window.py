@@ -12,8 +12,8 @@ rules as the customer-day path (`customer_summary_aggregate`), so both give the 
 Maintenance: whatever changes a customer's day rollups recomputes that customer's window rows from them and moves
 the customer between signatures (`window_refresh`), in the same transaction: identity moves, `rollups_recompute`
 for the keys it rebuilds, and the ORM store for its batch's customers. The PostgreSQL store only adds days, so it
-adds instead: its statement computes each customer's additions to the window fields from the events it inserted
-(`window_delta_sql`: sums and type masks, which only grow), and `window_add` applies them to the customers' rows
+adds instead: its statement computes each customer's additions to the window fields from the additions to its day
+rollups (`window_delta_sql`: sums and type masks, which only grow), and `window_add` applies them to the customers' rows
 and moves the customers between signatures, without re-reading their day rollups. A whole-workspace rebuild of the
 rollups (time zone change) drops the window's state instead (nothing maintains it until a rebuild). The rows are
 always exact for the state's day and threshold; they answer only while that day is today in the workspace's zone
@@ -262,11 +262,11 @@ WINDOW_DELTA_PREPARE = (
 )
 
 
-def window_delta_sql(*, events: str, customers: str) -> str:
+def window_delta_sql(*, customer_days: str) -> str:
     """The store statement's CTEs `window_state` (the workspace's window: empty without one) and `window_delta`,
-    which adds to `integ_window_delta` each customer's additions to its window fields from the events of CTE
-    `events` (customer_key, event_type, day, bit, cents) on the window's days, `customers` (id, customer_key)
-    giving the ids. The store statement runs under the shared rollup lock, under which the state does not
+    which adds to `integ_window_delta` each customer's additions to its window fields from the batch's additions
+    to its day rollups on the window's days, CTE `customer_days` (customer_id, day, events, type_mask, purchases,
+    purchase_cents). The store statement runs under the shared rollup lock, under which the state does not
     change."""
     current_from = f"day >= as_of - {DEFAULT_DAYS - 1}"
     return f"""
@@ -274,13 +274,13 @@ window_state AS (
     SELECT as_of, threshold_cents FROM {DefaultWindow._meta.db_table} WHERE workspace_id = %(workspace)s
 ), window_delta AS (
     INSERT INTO integ_window_delta (customer_id, events, mask, previous_mask, purchases, purchase_cents)
-    SELECT c.id, count(*) FILTER (WHERE {current_from}), coalesce(bit_or(bit) FILTER (WHERE {current_from}), 0),
-        coalesce(bit_or(bit) FILTER (WHERE NOT {current_from}), 0),
-        count(*) FILTER (WHERE {current_from} AND event_type = 'purchase'),
-        coalesce(sum(cents) FILTER (WHERE {current_from} AND event_type = 'purchase'), 0)
-    FROM {events} e JOIN {customers} c USING (customer_key)
-        JOIN window_state ON day BETWEEN as_of - {2 * DEFAULT_DAYS - 1} AND as_of
-    GROUP BY c.id
+    SELECT customer_id, coalesce(sum(events) FILTER (WHERE {current_from}), 0),
+        coalesce(bit_or(type_mask) FILTER (WHERE {current_from}), 0),
+        coalesce(bit_or(type_mask) FILTER (WHERE NOT {current_from}), 0),
+        coalesce(sum(purchases) FILTER (WHERE {current_from}), 0),
+        coalesce(sum(purchase_cents) FILTER (WHERE {current_from}), 0)
+    FROM {customer_days} JOIN window_state ON day BETWEEN as_of - {2 * DEFAULT_DAYS - 1} AND as_of
+    GROUP BY customer_id
     RETURNING 1
 )"""
 

@@ -107,7 +107,8 @@ first AS (
     RETURNING c.id, c.customer_key
 )"""
 # The rollups of the inserted rows (integrations/rollups.py), in the workspace's analysis time zone, and their
-# additions to the customers' default-range window (integrations/window.py), applied after the window lock.
+# additions to the customers' default-range window (integrations/window.py) from the batch's customer days
+# (`day_adds`), applied after the window lock.
 PG_ROLLUPS = f"""
 ev AS (
     SELECT customer_key, event_type, occurred_at, currency, (value * 100)::bigint AS cents,
@@ -129,17 +130,23 @@ ev AS (
         identified_events = r.identified_events + EXCLUDED.identified_events,
         identified_value_cents = r.identified_value_cents + EXCLUDED.identified_value_cents
     RETURNING 1
+), day_adds AS (
+    SELECT up.id AS customer_id, day, count(*) AS events, bit_or(bit) AS type_mask,
+        {_COUNT.format("purchase")} AS purchases, {_CENTS.format("purchase")} AS purchase_cents,
+        {_COUNT.format("page_view")} AS page_views, {_COUNT.format("add_to_cart")} AS add_to_cart,
+        {_COUNT.format("begin_checkout")} AS begin_checkout, {_CENTS.format("add_to_cart")} AS cart_cents,
+        min(occurred_at) AS first_at, max(occurred_at) AS last_at,
+        {_LATEST.format("add_to_cart")} AS last_add_to_cart_at, {_LATEST.format("purchase")} AS last_purchase_at
+    FROM ev JOIN up USING (customer_key)
+    GROUP BY up.id, day
 ), customer_days AS (
     INSERT INTO {CustomerDayRollup._meta.db_table} AS r (workspace_id, customer_id, day, source_id, events,
         type_mask, purchases, purchase_cents, page_views, add_to_cart, begin_checkout, cart_cents, first_at,
         last_at, last_add_to_cart_at, last_purchase_at)
-    SELECT %(workspace)s, up.id, day, %(source)s, count(*), bit_or(bit), {_COUNT.format("purchase")},
-        {_CENTS.format("purchase")}, {_COUNT.format("page_view")}, {_COUNT.format("add_to_cart")},
-        {_COUNT.format("begin_checkout")}, {_CENTS.format("add_to_cart")}, min(occurred_at), max(occurred_at),
-        {_LATEST.format("add_to_cart")}, {_LATEST.format("purchase")}
-    FROM ev JOIN up USING (customer_key)
-    GROUP BY up.id, day
-    ORDER BY up.id, day
+    SELECT %(workspace)s, customer_id, day, %(source)s, events, type_mask, purchases, purchase_cents, page_views,
+        add_to_cart, begin_checkout, cart_cents, first_at, last_at, last_add_to_cart_at, last_purchase_at
+    FROM day_adds
+    ORDER BY customer_id, day
     {customer_day_add_sql()}
     RETURNING 1
 ), purchases AS (
@@ -150,7 +157,7 @@ ev AS (
     ORDER BY day, cents
     ON CONFLICT (workspace_id, day, source_id, value_cents) DO UPDATE SET purchases = r.purchases + EXCLUDED.purchases
     RETURNING 1
-), {window_delta_sql(events="ev", customers="up")}"""
+), {window_delta_sql(customer_days="day_adds")}"""
 # The CTEs run in the order the final SELECT reads them (events, customers, then each rollup), each in key order,
 # so two concurrent stores of overlapping batches (a re-delivery while the first delivery is being stored) wait
 # for each other's rows in the same order instead of deadlocking.
