@@ -1,12 +1,18 @@
 """The app served over real sockets in a thread of the test process, sharing the test database: the ASGI app
-on uvicorn (what `make run` and the websockets serve) and the WSGI app on wsgiref (gunicorn's side)."""
+on uvicorn (what `make run` and the websockets serve) and the WSGI app on wsgiref (gunicorn's side); or a server
+command in a process of its own (`process_serving`)."""
 
 import asyncio
 import socket
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
 
 
 def database_url(settings) -> str:
@@ -19,6 +25,26 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def process_serving(arguments: list[str], *, port: int, env: dict, what: str) -> subprocess.Popen:
+    """`python <arguments>` started from the project's root, once it accepts connections on `port` (a test
+    fails naming `what` when it exits or does not listen within a minute)."""
+    process = subprocess.Popen(
+        [sys.executable, *arguments], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return process
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            pytest.fail(f"{what} did not start")
+        time.sleep(0.2)
 
 
 class AsgiServerThread(threading.Thread):

@@ -6,11 +6,6 @@ Runs with DATABASE_URL (PostgreSQL, shared by both processes) and REDIS_URL set;
 import asyncio
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -19,7 +14,7 @@ from django.conf import settings as django_settings
 from accounts.services import login_session_open
 from chat.models import Message
 from chat.services import conversation_create
-from tests.servers import database_url, free_port
+from tests.servers import database_url, free_port, process_serving
 
 from .conftest import ws_communicator
 from .test_consumer import receive_until_complete, session_key_for, settled, text_of
@@ -32,8 +27,6 @@ pytestmark = [
         reason="needs PostgreSQL and Redis shared by two processes",
     ),
 ]
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -49,35 +42,10 @@ def second_process(fake_llm, settings):
         "OPENAI_API_KEY": "sk-test-chat",
         "OPENAI_BASE_URL": fake_llm.base_url,
     }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "marketing_ai.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--lifespan",
-            "off",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    command = ["-m", "uvicorn", "marketing_ai.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
+    process = process_serving(
+        [*command, "--log-level", "warning", "--lifespan", "off"], port=port, env=env, what="the second web process"
     )
-    deadline = time.monotonic() + 60
-    while True:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            pytest.fail("the second web process did not start")
-        time.sleep(0.2)
     yield f"127.0.0.1:{port}"
     process.terminate()
     process.wait(timeout=10)

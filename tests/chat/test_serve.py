@@ -9,11 +9,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -23,7 +18,7 @@ from django.conf import settings as django_settings
 from accounts.services import login_session_open
 from chat.models import Message
 from chat.services import conversation_create
-from tests.servers import database_url, free_port
+from tests.servers import database_url, free_port, process_serving
 
 pytestmark = [
     pytest.mark.services,
@@ -31,7 +26,6 @@ pytestmark = [
     pytest.mark.skipif(not django_settings.DATABASE_IS_POSTGRES, reason="the server process needs a shared database"),
 ]
 
-ROOT = Path(__file__).resolve().parents[2]
 CLOSE_SERVICE_RESTART = 1012
 
 
@@ -51,22 +45,9 @@ def stream_process(fake_llm, settings):
     }
     env.pop("REDIS_URL", None)  # one process: the in-memory channel layer
     command = ["-m", "marketing_ai.serve", "-b", "127.0.0.1", "-p", str(port), "--proxy-headers"]
-    process = subprocess.Popen(
-        [sys.executable, *command, "marketing_ai.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    process = process_serving(
+        [*command, "marketing_ai.asgi:application"], port=port, env=env, what="the stream process"
     )
-    deadline = time.monotonic() + 60
-    while True:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            pytest.fail("the stream process did not start")
-        time.sleep(0.2)
     yield process, f"127.0.0.1:{port}"
     if process.poll() is None:
         process.kill()
