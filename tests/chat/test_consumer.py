@@ -212,6 +212,23 @@ async def test_a_second_message_while_streaming_is_refused_with_an_error_frame(c
     assert [m.content async for m in Message.objects.filter(role="user")] == ["first"]
 
 
+async def test_two_tabs_asking_at_the_same_moment_get_one_answer_and_one_refusal(conversation, session_key, fake_llm):
+    tabs = [ws_communicator(f"/ws/chat/{conversation.id}/", session_key=session_key) for _ in range(2)]
+    for tab in tabs:
+        assert (await tab.connect())[0]
+    await asyncio.gather(*(tab.send_json_to({"type": "message", "content": f"tab {n}"}) for n, tab in enumerate(tabs)))
+    first_frames = [await tab.receive_json_from(timeout=10) for tab in tabs]
+    refused = [frame for frame in first_frames if frame["type"] == "error"]
+    assert len(refused) == 1 and "still being written" in refused[0]["message"]
+    answering = tabs[[frame["type"] for frame in first_frames].index("intent")]
+    events = await receive_until_complete(answering)
+    for tab in tabs:
+        await tab.disconnect()
+    assert events[-1]["status"] == "complete"
+    assert await Message.objects.filter(conversation=conversation, role="user").acount() == 1
+    assert await Message.objects.filter(conversation=conversation, role="assistant").acount() == 1
+
+
 async def test_empty_message_gets_an_error_frame_and_no_row(conversation, session_key):
     communicator = ws_communicator(f"/ws/chat/{conversation.id}/", session_key=session_key)
     await communicator.connect()
