@@ -190,7 +190,7 @@ def _current_flags(rows: QuerySet[CustomerDayRollup]) -> QuerySet:
         purchase_cents=Coalesce(Sum("purchase_cents", filter=purchased), 0),
         purchases=Coalesce(Sum("purchases", filter=purchased), 0),
     )
-    return mask_fields(rows, mask=F("mask"), with_previous=False)
+    return mask_fields(rows, with_previous=False)
 
 
 def mask_fields(rows: QuerySet, *, mask=None, previous_mask=None, with_previous: bool = True) -> QuerySet:

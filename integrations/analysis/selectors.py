@@ -279,16 +279,14 @@ def _customer_summary(
     identified events in the previous period (`previous_identified` False: a range reaching back before the
     workspace's, or the source's, first customers) no customer-day row there has any type, so only the period's
     rows are grouped."""
-    if not previous_identified:
-        rows = customer_flags(
-            customer_days_in(workspace=workspace, period=period, source_id=source_id), current_from=None
-        )
-        return customer_summary_aggregate(rows, threshold=threshold, with_previous=False)
-    both = Period(period.previous().date_from, period.date_to)
+    if previous_identified:
+        days, current_from = Period(period.previous().date_from, period.date_to), period.date_from
+    else:
+        days, current_from = period, None
     rows = customer_flags(
-        customer_days_in(workspace=workspace, period=both, source_id=source_id), current_from=period.date_from
+        customer_days_in(workspace=workspace, period=days, source_id=source_id), current_from=current_from
     )
-    return customer_summary_aggregate(rows, threshold=threshold)
+    return customer_summary_aggregate(rows, threshold=threshold, with_previous=previous_identified)
 
 
 def _identified_events(steps: dict[str, list]) -> int:
