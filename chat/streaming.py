@@ -176,6 +176,20 @@ def reply_request(
     return reply_prepare(conversation=conversation, content=content, provider=provider, model=model)
 
 
+async def answers_ended(*, grace_seconds: float) -> None:
+    """Let this loop's running answers finish for `grace_seconds`, then cancel the rest and give them as long again
+    to end: a cancelled answer saves its text so far as `stopped` (`reply_stream`). For a process shutting down, or
+    a test's loop ending."""
+    loop = asyncio.get_running_loop()
+    running = [task for task in _TASKS if not task.done() and task.get_loop() is loop]
+    if running:
+        _, running = await asyncio.wait(running, timeout=grace_seconds)
+    for task in running:
+        task.cancel()
+    if running:
+        await asyncio.wait(running, timeout=grace_seconds)
+
+
 class ReplyRun:
     """One answer produced in a detached task of this process, delivered to one transport.
 

@@ -21,7 +21,6 @@ to finish, then the rest are cancelled, which saves each one's text so far as `s
 """
 
 import argparse
-import asyncio
 import gc
 import importlib
 
@@ -40,26 +39,14 @@ def _arguments(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-async def _answers_ended() -> None:
-    """Let the answers still running finish for a while, then cancel the rest (each saves its text so far)."""
-    from chat import streaming
-
-    running = [task for task in streaming._TASKS if not task.done()]
-    if running:
-        _, running = await asyncio.wait(running, timeout=SHUTDOWN_GRACE_SECONDS)
-    for task in running:
-        task.cancel()
-    if running:
-        await asyncio.wait(running, timeout=SHUTDOWN_GRACE_SECONDS)
-
-
 class _Server(uvicorn.Server):
     async def shutdown(self, sockets=None) -> None:
         from ai.providers.kept import kept_clients_close
+        from chat.streaming import answers_ended
 
         # Still inside uvicorn's capture of the signal: the process lives until this returns.
         await super().shutdown(sockets=sockets)
-        await _answers_ended()
+        await answers_ended(grace_seconds=SHUTDOWN_GRACE_SECONDS)
         await kept_clients_close()
 
 

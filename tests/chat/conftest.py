@@ -27,19 +27,11 @@ async def _answers_finish_before_the_database_is_reset():
     """Answers run as background tasks (so a reload does not stop them). A test that ends while one is
     still writing must let it finish (or cancel it) in the test's own loop, before the database flush,
     which would otherwise wait on the answer's connection while the answer waits for a loop that has stopped."""
-    import asyncio
-
     from ai.providers.kept import kept_clients_close
-    from chat import streaming
+    from chat.streaming import answers_ended
 
     yield
-    loop = asyncio.get_running_loop()
-    pending = [task for task in streaming._TASKS if not task.done() and task.get_loop() is loop]
-    if pending:
-        _, still_running = await asyncio.wait(pending, timeout=5)
-        for task in still_running:
-            task.cancel()
-        await asyncio.gather(*still_running, return_exceptions=True)
+    await answers_ended(grace_seconds=5)
     await kept_clients_close()  # the test's loop ends: its provider connections too
 
 
