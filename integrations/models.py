@@ -344,8 +344,10 @@ class DefaultWindow(models.Model):
 
 
 class CustomerWindow(models.Model):
-    """One identified customer's fields over the default window, per scope (0: all sources, else a source id):
-    the current period's events, type mask, purchases and purchase value, and the previous period's type mask.
+    """One identified customer's fields over the default window, per source (`scope`: the source's id): the
+    current period's events, type mask, purchases and purchase value, and the previous period's type mask. The
+    all-sources fields (scope 0) are not kept: they are the customer's source rows added up, and only their
+    signatures are stored (a store writes one row per customer, not two).
 
     `customer_id` is a plain column, not a foreign key: when a customer is deleted (a merge, a recompute) its
     row must still be found to take it out of its signature's counts (integrations/window.py)."""
@@ -362,7 +364,7 @@ class CustomerWindow(models.Model):
         db_constraint=False,
     )
     customer_id = models.BigIntegerField()
-    scope = models.BigIntegerField(help_text="0 for all sources, else the source's id.")
+    scope = models.BigIntegerField(help_text="The source's id (all sources: only in signatures).")
     events = models.IntegerField()
     mask = models.IntegerField()
     previous_mask = models.IntegerField()

@@ -141,10 +141,22 @@ def _fields_sql() -> str:
 
 
 _WINDOW_COLUMNS = "customer_id, scope, events, mask, previous_mask, purchases, purchase_cents"
-# Every source's rows of a customer added up into the all-sources scope (SELECT ... GROUP BY customer_id).
-_ALL_SOURCES_FIELDS = (
-    f"customer_id, {ALL_SOURCES}, sum(events), bit_or(mask), bit_or(previous_mask), sum(purchases), sum(purchase_cents)"
-)
+_FIELDS = ("events", "mask", "previous_mask", "purchases", "purchase_cents")
+# How the all-sources fields come from a customer's source rows, and how the store's additions add to fields:
+# sums are added, type masks OR-ed.
+_COMBINE = {"events": "+", "mask": "|", "previous_mask": "|", "purchases": "+", "purchase_cents": "+"}
+_AGGREGATE = {"+": "sum", "|": "bit_or"}
+
+
+def _all_sources_sql(rows: str) -> str:
+    """A SELECT of the all-sources rows (`_WINDOW_COLUMNS`) of the source rows in `rows` (a table or a
+    parenthesised SELECT with an alias, with its WHERE clause): the window keeps no all-sources rows, only their
+    signatures, so each is added up from the customer's source rows where it is needed."""
+    # bigint, not PostgreSQL's numeric sum of a bigint: the signatures compare and group these values.
+    fields = ", ".join(f"CAST({_AGGREGATE[_COMBINE[name]]}({name}) AS bigint) AS {name}" for name in _FIELDS)
+    return f"SELECT customer_id, {ALL_SOURCES} AS scope, {fields} FROM {rows} GROUP BY customer_id"
+
+
 # What a window row contributes to a signature: the rules compare purchases with 0 and 1, the value with the
 # threshold, so capping them keeps the answer and the signatures few.
 _SIGNATURE_SQL = (
@@ -172,47 +184,38 @@ def _signatures_move_sql(*, old: str, new: str) -> str:
         customer_count = s.customer_count + excluded.customer_count, events = s.events + excluded.events"""
 
 
-def _window_upsert_sql(*, rows: str) -> str:
-    """Write the window rows of table or CTE `rows` over the customers' current ones (WHERE true: SQLite would
-    read the ON CONFLICT as a join's ON)."""
-    return f"""
-    INSERT INTO {_tables()["window"]} AS w (workspace_id, {_WINDOW_COLUMNS})
-    SELECT %(workspace)s, {_WINDOW_COLUMNS} FROM {rows} WHERE true
-    ORDER BY customer_id, scope
-    ON CONFLICT (workspace_id, customer_id, scope) DO UPDATE SET
-        events = excluded.events, mask = excluded.mask, previous_mask = excluded.previous_mask,
-        purchases = excluded.purchases, purchase_cents = excluded.purchase_cents"""
-
-
 def _refresh_sql(*, one_source: bool) -> list[str]:
-    """The refresh's statements; with `one_source`, only the all-sources rows and those of `%(source)s` are
-    rewritten (a store changed that source's days only)."""
+    """The refresh's statements; with `one_source`, only the rows of `%(source)s` (and the all-sources
+    signatures) are rewritten (a store changed that source's days only)."""
     t = _tables()
-    scopes = f"AND scope IN ({ALL_SOURCES}, %(source)s)" if one_source else ""
+    ids = "customer_id IN (SELECT customer_id FROM integ_window_ids)"
+    customers = f"{t['window']} WHERE workspace_id = %(workspace)s AND {ids}"
+    of_source = "AND scope = %(source)s" if one_source else ""
     fresh_of_sources = f"""
     INSERT INTO integ_window_fresh ({_WINDOW_COLUMNS})
     SELECT customer_id, source_id, {_fields_sql()} FROM {t["customer_day"]}
     WHERE workspace_id = %(workspace)s AND day >= %(previous_from)s AND day <= %(as_of)s
-        AND customer_id IN (SELECT customer_id FROM integ_window_ids)
+        AND {ids}
     GROUP BY customer_id, source_id
     """
-    fresh_of_all = (
-        f"INSERT INTO integ_window_fresh ({_WINDOW_COLUMNS}) "
-        f"SELECT {_ALL_SOURCES_FIELDS} FROM integ_window_fresh GROUP BY customer_id"
-    )
+    fresh_of_all = f"INSERT INTO integ_window_fresh ({_WINDOW_COLUMNS}) {_all_sources_sql('integ_window_fresh')}"
     unchanged = f"DELETE FROM integ_window_fresh WHERE scope NOT IN ({ALL_SOURCES}, %(source)s)"
     signatures_move = _signatures_move_sql(
-        old=f"{t['window']} WHERE workspace_id = %(workspace)s "
-        f"AND customer_id IN (SELECT customer_id FROM integ_window_ids) {scopes}",
+        old=f"(SELECT {_WINDOW_COLUMNS} FROM {customers} {of_source} UNION ALL {_all_sources_sql(customers)}) old",
         new="integ_window_fresh",
     )
     gone = f"""
-    DELETE FROM {t["window"]} WHERE workspace_id = %(workspace)s
-        AND customer_id IN (SELECT customer_id FROM integ_window_ids) {scopes}
+    DELETE FROM {customers} {of_source}
         AND NOT EXISTS (SELECT 1 FROM integ_window_fresh f
             WHERE f.customer_id = {t["window"]}.customer_id AND f.scope = {t["window"]}.scope)
     """
-    upsert = _window_upsert_sql(rows="integ_window_fresh")
+    upsert = f"""
+    INSERT INTO {t["window"]} AS w (workspace_id, {_WINDOW_COLUMNS})
+    SELECT %(workspace)s, {_WINDOW_COLUMNS} FROM integ_window_fresh WHERE scope <> {ALL_SOURCES}
+    ORDER BY customer_id, scope
+    ON CONFLICT (workspace_id, customer_id, scope) DO UPDATE SET
+        events = excluded.events, mask = excluded.mask, previous_mask = excluded.previous_mask,
+        purchases = excluded.purchases, purchase_cents = excluded.purchase_cents"""
     return [fresh_of_sources, fresh_of_all, *([unchanged] if one_source else []), signatures_move, gone, upsert]
 
 
@@ -286,46 +289,47 @@ window_state AS (
 
 
 def _add_sql() -> str:
-    """Add `integ_window_delta` to the rows of the all-sources scope and of `%(source)s`: new fields are the old
-    ones plus the additions (sums added, masks OR-ed: days were only added), and each customer moves from its
-    old signature to its new one.
+    """Add `integ_window_delta` to the rows of `%(source)s`: new fields are the old ones plus the additions (sums
+    added, masks OR-ed: days were only added), and each customer moves from its old signatures to its new ones,
+    of its source's scope and of all sources (whose fields are its source rows' added up, plus the additions).
 
-    A customer's row is read once, by its key (`OFFSET 0` keeps the lookups per customer: the planner would
-    rather hash all the workspace's rows), and updated where it lies (its ctid): under the window lock no other
-    statement writes these rows, so a plain UPDATE and INSERT need neither `ON CONFLICT`'s second key lookup
-    nor its row lock. The UPDATE returns each row's old fields (`o`, read with the statement's snapshot) beside
-    its new ones."""
+    A customer's source rows are read once, by their key (`OFFSET 0` keeps the lookups per customer: the planner
+    would rather hash all the workspace's rows), and its source's row is updated where it lies (its ctid): under
+    the window lock no other statement writes these rows, so a plain UPDATE and INSERT need neither
+    `ON CONFLICT`'s second key lookup nor its row lock."""
     t = _tables()
-    operators = {"events": "+", "mask": "|", "previous_mask": "|", "purchases": "+", "purchase_cents": "+"}
-    added = ", ".join(f"{name} = w.{name} {operator} delta.{name}" for name, operator in operators.items())
-    returned = ", ".join(f"o.{name} AS old_{name}, w.{name}" for name in operators)
-    old_fields = ", ".join(f"old_{name} AS {name}" for name in operators)
-    fields = ", ".join(operators)
+    fields = ", ".join(_FIELDS)
+    combined = ", ".join(f"d.{name} {_COMBINE[name]} coalesce(o.{name}, 0) AS {name}" for name in _FIELDS)
     return f"""
-    WITH delta AS (
-        SELECT d.*, s.scope FROM integ_window_delta d CROSS JOIN (VALUES ({ALL_SOURCES}), (%(source)s)) s (scope)
-    ), updated AS (
-        UPDATE {t["window"]} w SET {added}
-        FROM delta CROSS JOIN LATERAL (
-            SELECT ctid, {fields} FROM {t["window"]}
-            WHERE workspace_id = %(workspace)s AND customer_id = delta.customer_id AND scope = delta.scope
+    WITH source_rows AS (
+        SELECT d.customer_id, o.ctid AS row_ctid, o.scope, {", ".join(f"o.{name}" for name in _FIELDS)}
+        FROM integ_window_delta d CROSS JOIN LATERAL (
+            SELECT ctid, scope, {fields} FROM {t["window"]}
+            WHERE workspace_id = %(workspace)s AND customer_id = d.customer_id
             OFFSET 0
         ) o
-        WHERE w.ctid = o.ctid
-        RETURNING w.customer_id, w.scope, {returned}
+    ), old AS (
+        SELECT {_WINDOW_COLUMNS} FROM source_rows WHERE scope = %(source)s
+        UNION ALL {_all_sources_sql("source_rows")}
+    ), new AS (
+        SELECT d.customer_id, s.scope, {combined}
+        FROM integ_window_delta d CROSS JOIN (VALUES ({ALL_SOURCES}), (%(source)s)) s (scope)
+        LEFT JOIN old o ON o.customer_id = d.customer_id AND o.scope = s.scope
+    ), updated AS (
+        UPDATE {t["window"]} w SET {", ".join(f"{name} = new.{name}" for name in _FIELDS)}
+        FROM new JOIN source_rows o ON o.customer_id = new.customer_id AND o.scope = new.scope
+        WHERE new.scope = %(source)s AND w.ctid = o.row_ctid
+        RETURNING 1
     ), inserted AS (
         INSERT INTO {t["window"]} (workspace_id, {_WINDOW_COLUMNS})
-        SELECT %(workspace)s, customer_id, scope, {fields} FROM delta
-        WHERE NOT EXISTS (SELECT 1 FROM updated u WHERE u.customer_id = delta.customer_id AND u.scope = delta.scope)
-        ORDER BY customer_id, scope
-        RETURNING {_WINDOW_COLUMNS}
-    ), old AS (
-        SELECT customer_id, scope, {old_fields} FROM updated
-    ), new AS (
-        SELECT {_WINDOW_COLUMNS} FROM updated UNION ALL SELECT {_WINDOW_COLUMNS} FROM inserted
+        SELECT %(workspace)s, {_WINDOW_COLUMNS} FROM new
+        WHERE scope = %(source)s
+            AND NOT EXISTS (SELECT 1 FROM source_rows o WHERE o.customer_id = new.customer_id AND o.scope = new.scope)
+        ORDER BY customer_id
+        RETURNING 1
     ), moves AS ({_signatures_move_sql(old="old", new="new")} RETURNING 1
     )
-    SELECT count(*) FROM moves
+    SELECT (SELECT count(*) FROM moves), (SELECT count(*) FROM updated), (SELECT count(*) FROM inserted)
     """
 
 
@@ -382,11 +386,6 @@ def window_rebuild(*, workspace_id: int) -> DefaultWindow:
             """,
             values,
         )
-        cursor.execute(
-            f"INSERT INTO {t['window']} (workspace_id, {_WINDOW_COLUMNS}) SELECT %(workspace)s, {_ALL_SOURCES_FIELDS} "
-            f"FROM {t['window']} WHERE workspace_id = %(workspace)s GROUP BY customer_id",
-            values,
-        )
         _signatures_count(cursor, values)
         state, _ = DefaultWindow.objects.update_or_create(
             workspace_id=workspace_id,
@@ -398,12 +397,15 @@ def window_rebuild(*, workspace_id: int) -> DefaultWindow:
 def _signatures_count(cursor, values: dict) -> None:
     """The workspace's signatures counted anew from its window rows (under `values["threshold"]`)."""
     t = _tables()
+    rows = f"{t['window']} WHERE workspace_id = %(workspace)s"
     WindowSignature.objects.filter(workspace_id=values["workspace"]).delete()
     cursor.execute(
         f"""
         INSERT INTO {t["signature"]} (workspace_id, {_SIGNATURE_KEY}, customer_count, events)
         SELECT %(workspace)s, {_SIGNATURE_KEY}, count(*), sum(events) FROM (
-            SELECT {_SIGNATURE_SQL}, events FROM {t["window"]} WHERE workspace_id = %(workspace)s
+            SELECT {_SIGNATURE_SQL}, events FROM (
+                SELECT {_WINDOW_COLUMNS} FROM {rows} UNION ALL {_all_sources_sql(rows)}
+            ) window_rows
         ) rows GROUP BY {_SIGNATURE_KEY}
         """,
         values,
