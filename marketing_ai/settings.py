@@ -91,8 +91,11 @@ TEMPLATES = [
     }
 ]
 
-# Database: SQLite by default; DATABASE_URL=postgres://... switches to PostgreSQL.
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# Database: SQLite by default (also when DATABASE_URL is set but empty); DATABASE_URL=postgres://... switches to
+# PostgreSQL.
+DATABASES = {
+    "default": env.db_url_config(env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+}
 DATABASE_IS_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 if DATABASE_IS_POSTGRES:
     # A psycopg pool keeps connections warm for ASGI requests (which cannot reuse CONN_MAX_AGE).
