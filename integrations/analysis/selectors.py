@@ -182,7 +182,7 @@ def overview_build(
         "segmentsEstimated": estimated,
         "estimationNote": ESTIMATION_NOTE if estimated else "",
         "highValueThreshold": money(threshold),
-        "engagement": _engagement(per_customer, segments),
+        "engagement": _engagement(per_customer, segments, identified_events=_identified_events(totals["steps"])),
         "funnel": {
             **funnel,
             "previousPeriod": {"range": period.previous().as_dict(), **previous},
@@ -303,15 +303,14 @@ def customer_summary_aggregate(
 
     def customers(condition: Q):
         if weight is None:
-            return Count("events", filter=condition)
+            return Count("event_types", filter=condition)
         return Coalesce(Sum(weight, filter=condition), 0)
 
-    active = Q(events__gt=0)  # customers with events in the current period
+    active = Q(event_types__gt=0)  # customers with events in the current period (every event type has a bit)
     types = F("event_types") if weight is None else F("event_types") * F(weight)
     aggregates = {
         "customers": customers(active),
-        "identified_events": Coalesce(Sum("events"), 0),
-        "types": Coalesce(Sum(types, filter=active), 0),
+        "types": Coalesce(Sum(types), 0),  # an inactive customer's 0 types add nothing
     }
     for key, _label, _types in FUNNEL_STEPS:
         field = STEP_FIELDS[key]
@@ -356,10 +355,11 @@ def _segments(summary: dict, totals: dict, high_value_purchases: Callable[[], in
     }
 
 
-def _engagement(summary: dict, segments: dict) -> dict:
-    """Engagement metrics over identified customers; the score's formula is ENGAGEMENT_FORMULA."""
+def _engagement(summary: dict, segments: dict, *, identified_events: int) -> dict:
+    """Engagement metrics over identified customers (their events in the period from the day totals); the score's
+    formula is ENGAGEMENT_FORMULA."""
     active = summary["customers"]
-    events_per_customer = summary["identified_events"] / active if active else 0.0
+    events_per_customer = identified_events / active if active else 0.0
     types_per_customer = float(summary["avg_types"] or 0)
     engaged_share = segments["engaged_users"]["count"] / active if active else 0.0
     score = (

@@ -85,7 +85,6 @@ def _customer_flags(events: QuerySet[Event], *, current_from) -> QuerySet:
         events.filter(customer_key__gt="")
         .values("customer_key")
         .annotate(
-            events=Count("occurred_at", filter=current),
             mask=Coalesce(TypeMask(filter=current), 0),
             previous_mask=Coalesce(TypeMask(filter=previous), 0),
             purchases=Count("occurred_at", filter=bought),
