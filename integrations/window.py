@@ -4,10 +4,12 @@ hundred rows instead of aggregating every customer-day of 60 days (DESIGN §9).
 The overview's per-customer figures (segments, engagement, funnel customers of the period and the previous one)
 need, per customer, the current period's events, type mask, purchases and purchase value and the previous
 period's type mask (`integrations.analysis.queries.customer_flags`). For the default range (the DEFAULT_DAYS
-days ending today, in the workspace's analysis time zone) those fields are kept per customer and scope (all
-sources, and each source) in `CustomerWindow`, and `WindowSignature` counts the customers (and sums their
-events) per combination of the values the rules compare: the overview aggregates those rows with the same
-rules as the customer-day path (`customer_summary_aggregate`), so both give the same answer.
+days ending today, in the workspace's analysis time zone) those fields are kept per customer and source in
+`CustomerWindow`, and `WindowSignature` counts the customers (and sums their events) per scope (all sources, and
+each source) and combination of the values the rules compare: the overview aggregates those rows with the same
+rules as the customer-day path (`customer_summary_aggregate`), so both give the same answer. A customer's
+all-sources fields are its source rows added up (`_all_sources_sql`); only their signatures are stored, so a store
+writes one window row per customer.
 
 Maintenance: whatever changes a customer's day rollups recomputes that customer's window rows from them and moves
 the customer between signatures (`window_refresh`), in the same transaction: identity moves, `rollups_recompute`
