@@ -345,7 +345,7 @@ class DefaultWindow(models.Model):
 
 class CustomerWindow(models.Model):
     """One identified customer's fields over the default window, per source (`scope`: the source's id): the
-    current period's events, type mask, purchases and purchase value, and the previous period's type mask. The
+    current period's type mask, purchases and purchase value, and the previous period's type mask. The
     all-sources fields (scope 0) are not kept: they are the customer's source rows added up, and only their
     signatures are stored (a store writes one row per customer, not two).
 
@@ -365,7 +365,6 @@ class CustomerWindow(models.Model):
     )
     customer_id = models.BigIntegerField()
     scope = models.BigIntegerField(help_text="The source's id (all sources: only in signatures).")
-    events = models.IntegerField()
     mask = models.IntegerField()
     previous_mask = models.IntegerField()
     purchases = models.IntegerField()
@@ -376,8 +375,9 @@ class CustomerWindow(models.Model):
 
 
 class WindowSignature(models.Model):
-    """How many customers of the default window share the fields the overview's per-customer figures read, and
-    their events: a few hundred rows per scope summarise every customer (integrations/window.py).
+    """How many customers of the default window share the fields the overview's per-customer figures read: a
+    few hundred rows per scope summarise every customer (integrations/window.py). A customer is active in the
+    current period when its mask is not zero (every event type has a bit).
 
     `purchases` is capped at 2 and `purchase_cents` at the threshold plus one cent: the segment rules and the
     funnel only compare them with 0, 1 and the threshold."""
@@ -386,18 +386,16 @@ class WindowSignature(models.Model):
         "accounts.Workspace", on_delete=models.CASCADE, related_name="window_signatures", db_index=False
     )
     scope = models.BigIntegerField()
-    active = models.BooleanField(help_text="The customers have events in the current period.")
     mask = models.IntegerField()
     previous_mask = models.IntegerField()
     purchases = models.IntegerField()
     purchase_cents = models.BigIntegerField()
     customer_count = models.BigIntegerField()
-    events = models.BigIntegerField()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["workspace", "scope", "active", "mask", "previous_mask", "purchases", "purchase_cents"],
+                fields=["workspace", "scope", "mask", "previous_mask", "purchases", "purchase_cents"],
                 name="integ_window_signature_key",
             )
         ]

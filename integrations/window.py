@@ -2,11 +2,11 @@
 hundred rows instead of aggregating every customer-day of 60 days (DESIGN §9).
 
 The overview's per-customer figures (segments, engagement, funnel customers of the period and the previous one)
-need, per customer, the current period's events, type mask, purchases and purchase value and the previous
-period's type mask (`integrations.analysis.queries.customer_flags`). For the default range (the DEFAULT_DAYS
-days ending today, in the workspace's analysis time zone) those fields are kept per customer and source in
-`CustomerWindow`, and `WindowSignature` counts the customers (and sums their events) per scope (all sources, and
-each source) and combination of the values the rules compare: the overview aggregates those rows with the same
+need, per customer, the current period's type mask, purchases and purchase value and the previous period's type
+mask (`integrations.analysis.queries.customer_flags`; the events themselves come from the day totals). For the
+default range (the DEFAULT_DAYS days ending today, in the workspace's analysis time zone) those fields are kept
+per customer and source in `CustomerWindow`, and `WindowSignature` counts the customers per scope (all sources,
+and each source) and combination of the values the rules compare: the overview aggregates those rows with the same
 rules as the customer-day path (`customer_summary_aggregate`), so both give the same answer. A customer's
 all-sources fields are its source rows added up (`_all_sources_sql`); only their signatures are stored, so a store
 writes one window row per customer.
@@ -120,8 +120,8 @@ def _temp_tables(cursor) -> None:
     on_commit = " ON COMMIT DELETE ROWS" if on_postgres else ""
     statements = [
         f"CREATE TEMP TABLE IF NOT EXISTS integ_window_ids (customer_id bigint){on_commit}",
-        "CREATE TEMP TABLE IF NOT EXISTS integ_window_fresh (customer_id bigint, scope bigint, events integer, "
-        f"mask integer, previous_mask integer, purchases integer, purchase_cents bigint){on_commit}",
+        "CREATE TEMP TABLE IF NOT EXISTS integ_window_fresh (customer_id bigint, scope bigint, mask integer, "
+        f"previous_mask integer, purchases integer, purchase_cents bigint){on_commit}",
         "DELETE FROM integ_window_ids",
         "DELETE FROM integ_window_fresh",
     ]
@@ -136,17 +136,17 @@ def _fields_sql() -> str:
     """A customer's window fields from its day rows (`day` between the previous period's start and `as_of`)."""
     current = "CASE WHEN day >= %(current_from)s THEN {} END"
     return (
-        f"coalesce(sum({current.format('events')}), 0), coalesce(bit_or({current.format('type_mask')}), 0), "
+        f"coalesce(bit_or({current.format('type_mask')}), 0), "
         "coalesce(bit_or(CASE WHEN day < %(current_from)s THEN type_mask END), 0), "
         f"coalesce(sum({current.format('purchases')}), 0), coalesce(sum({current.format('purchase_cents')}), 0)"
     )
 
 
-_WINDOW_COLUMNS = "customer_id, scope, events, mask, previous_mask, purchases, purchase_cents"
-_FIELDS = ("events", "mask", "previous_mask", "purchases", "purchase_cents")
+_WINDOW_COLUMNS = "customer_id, scope, mask, previous_mask, purchases, purchase_cents"
+_FIELDS = ("mask", "previous_mask", "purchases", "purchase_cents")
 # How the all-sources fields come from a customer's source rows, and how the store's additions add to fields:
 # sums are added, type masks OR-ed.
-_COMBINE = {"events": "+", "mask": "|", "previous_mask": "|", "purchases": "+", "purchase_cents": "+"}
+_COMBINE = {"mask": "|", "previous_mask": "|", "purchases": "+", "purchase_cents": "+"}
 _AGGREGATE = {"+": "sum", "|": "bit_or"}
 
 
@@ -162,28 +162,28 @@ def _all_sources_sql(rows: str) -> str:
 # What a window row contributes to a signature: the rules compare purchases with 0 and 1, the value with the
 # threshold, so capping them keeps the answer and the signatures few.
 _SIGNATURE_SQL = (
-    "scope, (events > 0) AS active, mask, previous_mask, "
+    "scope, mask, previous_mask, "
     "CASE WHEN purchases > 2 THEN 2 ELSE purchases END AS purchases, "
     "CASE WHEN purchase_cents > %(threshold)s THEN %(threshold)s + 1 ELSE purchase_cents END AS purchase_cents"
 )
-_SIGNATURE_KEY = "scope, active, mask, previous_mask, purchases, purchase_cents"
+_SIGNATURE_KEY = "scope, mask, previous_mask, purchases, purchase_cents"
 
 
 def _signatures_move_sql(*, old: str, new: str) -> str:
     """Each customer leaves the signature of its window rows in `old` (-1) and joins that of its rows in `new`
     (+1); `old` and `new` name tables or CTEs, `old` with its WHERE clause."""
     return f"""
-    INSERT INTO {_tables()["signature"]} AS s (workspace_id, {_SIGNATURE_KEY}, customer_count, events)
-    SELECT %(workspace)s, {_SIGNATURE_KEY}, sum(n), sum(events) FROM (
-        SELECT {_SIGNATURE_SQL}, -1 AS n, -events AS events FROM {old}
+    INSERT INTO {_tables()["signature"]} AS s (workspace_id, {_SIGNATURE_KEY}, customer_count)
+    SELECT %(workspace)s, {_SIGNATURE_KEY}, sum(n) FROM (
+        SELECT {_SIGNATURE_SQL}, -1 AS n FROM {old}
         UNION ALL
-        SELECT {_SIGNATURE_SQL}, 1 AS n, events FROM {new}
+        SELECT {_SIGNATURE_SQL}, 1 AS n FROM {new}
     ) moves
     GROUP BY {_SIGNATURE_KEY}
-    HAVING sum(n) <> 0 OR sum(events) <> 0
+    HAVING sum(n) <> 0
     ORDER BY {_SIGNATURE_KEY}
     ON CONFLICT (workspace_id, {_SIGNATURE_KEY}) DO UPDATE SET
-        customer_count = s.customer_count + excluded.customer_count, events = s.events + excluded.events"""
+        customer_count = s.customer_count + excluded.customer_count"""
 
 
 def _refresh_sql(*, one_source: bool) -> list[str]:
@@ -216,7 +216,7 @@ def _refresh_sql(*, one_source: bool) -> list[str]:
     SELECT %(workspace)s, {_WINDOW_COLUMNS} FROM integ_window_fresh WHERE scope <> {ALL_SOURCES}
     ORDER BY customer_id, scope
     ON CONFLICT (workspace_id, customer_id, scope) DO UPDATE SET
-        events = excluded.events, mask = excluded.mask, previous_mask = excluded.previous_mask,
+        mask = excluded.mask, previous_mask = excluded.previous_mask,
         purchases = excluded.purchases, purchase_cents = excluded.purchase_cents"""
     return [fresh_of_sources, fresh_of_all, *([unchanged] if one_source else []), signatures_move, gone, upsert]
 
@@ -261,7 +261,7 @@ def window_refresh(
 
 # The batch's additions to each customer's window fields, one row per customer (the store statement fills it).
 WINDOW_DELTA_PREPARE = (
-    "CREATE TEMP TABLE IF NOT EXISTS integ_window_delta (customer_id bigint, events integer, mask integer, "
+    "CREATE TEMP TABLE IF NOT EXISTS integ_window_delta (customer_id bigint, mask integer, "
     "previous_mask integer, purchases integer, purchase_cents bigint) ON COMMIT DELETE ROWS; "
     "DELETE FROM integ_window_delta"  # a transaction may store several times (one store per source)
 )
@@ -278,9 +278,8 @@ def window_delta_sql(*, customer_days: str) -> str:
 window_state AS (
     SELECT as_of, threshold_cents FROM {DefaultWindow._meta.db_table} WHERE workspace_id = %(workspace)s
 ), window_delta AS (
-    INSERT INTO integ_window_delta (customer_id, events, mask, previous_mask, purchases, purchase_cents)
-    SELECT customer_id, coalesce(sum(events) FILTER (WHERE {current_from}), 0),
-        coalesce(bit_or(type_mask) FILTER (WHERE {current_from}), 0),
+    INSERT INTO integ_window_delta (customer_id, mask, previous_mask, purchases, purchase_cents)
+    SELECT customer_id, coalesce(bit_or(type_mask) FILTER (WHERE {current_from}), 0),
         coalesce(bit_or(type_mask) FILTER (WHERE NOT {current_from}), 0),
         coalesce(sum(purchases) FILTER (WHERE {current_from}), 0),
         coalesce(sum(purchase_cents) FILTER (WHERE {current_from}), 0)
@@ -403,9 +402,9 @@ def _signatures_count(cursor, values: dict) -> None:
     WindowSignature.objects.filter(workspace_id=values["workspace"]).delete()
     cursor.execute(
         f"""
-        INSERT INTO {t["signature"]} (workspace_id, {_SIGNATURE_KEY}, customer_count, events)
-        SELECT %(workspace)s, {_SIGNATURE_KEY}, count(*), sum(events) FROM (
-            SELECT {_SIGNATURE_SQL}, events FROM (
+        INSERT INTO {t["signature"]} (workspace_id, {_SIGNATURE_KEY}, customer_count)
+        SELECT %(workspace)s, {_SIGNATURE_KEY}, count(*) FROM (
+            SELECT {_SIGNATURE_SQL} FROM (
                 SELECT {_WINDOW_COLUMNS} FROM {rows} UNION ALL {_all_sources_sql(rows)}
             ) window_rows
         ) rows GROUP BY {_SIGNATURE_KEY}

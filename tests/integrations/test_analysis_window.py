@@ -65,19 +65,9 @@ def window_rows(workspace) -> dict[str, set]:
         )
 
     return {
-        "windows": rows(
-            CustomerWindow, "customer_id", "scope", "events", "mask", "previous_mask", "purchases", "purchase_cents"
-        ),
+        "windows": rows(CustomerWindow, "customer_id", "scope", "mask", "previous_mask", "purchases", "purchase_cents"),
         "signatures": rows(
-            WindowSignature,
-            "scope",
-            "active",
-            "mask",
-            "previous_mask",
-            "purchases",
-            "purchase_cents",
-            "customer_count",
-            "events",
+            WindowSignature, "scope", "mask", "previous_mask", "purchases", "purchase_cents", "customer_count"
         ),
     }
 
