@@ -297,7 +297,8 @@ def _add_sql() -> str:
     A customer's source rows are read once, by their key (`OFFSET 0` keeps the lookups per customer: the planner
     would rather hash all the workspace's rows), and its source's row is updated where it lies (its ctid): under
     the window lock no other statement writes these rows, so a plain UPDATE and INSERT need neither
-    `ON CONFLICT`'s second key lookup nor its row lock."""
+    `ON CONFLICT`'s second key lookup nor its row lock. Data-modifying CTEs run whether or not anything reads
+    them, so nothing counts the rows written."""
     t = _tables()
     fields = ", ".join(_FIELDS)
     combined = ", ".join(f"d.{name} {_COMBINE[name]} coalesce(o.{name}, 0) AS {name}" for name in _FIELDS)
@@ -320,17 +321,15 @@ def _add_sql() -> str:
         UPDATE {t["window"]} w SET {", ".join(f"{name} = new.{name}" for name in _FIELDS)}
         FROM new JOIN source_rows o ON o.customer_id = new.customer_id AND o.scope = new.scope
         WHERE new.scope = %(source)s AND w.ctid = o.row_ctid
-        RETURNING 1
     ), inserted AS (
         INSERT INTO {t["window"]} (workspace_id, {_WINDOW_COLUMNS})
         SELECT %(workspace)s, {_WINDOW_COLUMNS} FROM new
         WHERE scope = %(source)s
             AND NOT EXISTS (SELECT 1 FROM source_rows o WHERE o.customer_id = new.customer_id AND o.scope = new.scope)
         ORDER BY customer_id
-        RETURNING 1
     ), moves AS ({_signatures_move_sql(old="old", new="new")} RETURNING 1
     )
-    SELECT (SELECT count(*) FROM moves), (SELECT count(*) FROM updated), (SELECT count(*) FROM inserted)
+    SELECT count(*) FROM moves
     """
 
 
