@@ -18,6 +18,7 @@ from . import dummy
 from .adapters import csv as csv_adapter
 from .adapters import gtm, meta_pixel, shopify
 from .adapters.shopify_api import ShopifyClient
+from .daysets import daysets_build
 from .models import DataSource, SyncJob, WebhookDelivery
 from .pipeline.runner import JobLost, MapResult, items_map, job_announce, job_batches_run, job_owned
 from .rollups import customer_days_vacuum
@@ -123,6 +124,7 @@ def job_run(*, job_id: int, final_attempt: bool = True, sleep: Callable[[float],
         source_sync_recorded(source=job.source, status=job.status, message=job.warning)
     window_ensure(workspace_id=job.workspace_id)  # the dashboard's default range fast right after an import
     customer_days_vacuum()  # and its custom ranges
+    daysets_build(workspace_id=job.workspace_id)
     return job
 
 

@@ -324,6 +324,31 @@ class PurchaseRollup(models.Model):
         return f"{self.day} {self.value_cents}: {self.purchases}"
 
 
+class CustomerDaySet(models.Model):
+    """The customers of one analysis day and source as compressed sets (integrations/daysets.py): per event type,
+    the customers with that type that day (Roaring bitmaps), and the day's purchasing customers with their
+    purchase counts and value. A cache derived from that day's `CustomerDayRollup` rows: whatever changes them
+    deletes the row, and a job builds the missing ones again."""
+
+    workspace = models.ForeignKey(
+        "accounts.Workspace", on_delete=models.CASCADE, related_name="customer_day_sets", db_index=False
+    )
+    source = models.ForeignKey(
+        "integrations.DataSource", on_delete=models.CASCADE, related_name="customer_day_sets", db_index=False
+    )
+    day = models.DateField()
+    type_sets = models.BinaryField()
+    purchase_rows = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "day", "source"], name="integ_customer_day_set_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id}/{self.source_id}: {self.day}"
+
+
 class DefaultWindow(models.Model):
     """The state of a workspace's default-range summary (`CustomerWindow`, `WindowSignature`): the day it ends on
     and what it was computed under. The summary answers the overview of the range of DEFAULT_DAYS days ending

@@ -19,7 +19,16 @@ from django.db import connection, transaction
 
 from marketing_ai.errors import ApplicationError
 
-from .models import AnalysisSettings, Customer, CustomerDayRollup, Event, EventKey, EventRollup, PurchaseRollup
+from .models import (
+    AnalysisSettings,
+    Customer,
+    CustomerDayRollup,
+    CustomerDaySet,
+    Event,
+    EventKey,
+    EventRollup,
+    PurchaseRollup,
+)
 from .partitions import event_partitions_drop_empty, event_partitions_ensure, month_add
 from .rollups import analysis_time_zone, rollup_lock_sql, rollups_recompute
 
@@ -78,7 +87,7 @@ def event_retention_apply(*, workspace_id: int, months: int, now: datetime) -> i
         keys = list(
             Customer.objects.filter(id__in=old_days.values("customer_id")).values_list("customer_key", flat=True)
         )
-        for rollup in (EventRollup, PurchaseRollup, CustomerDayRollup):
+        for rollup in (EventRollup, PurchaseRollup, CustomerDayRollup, CustomerDaySet):
             rollup.objects.filter(workspace_id=workspace_id, day__lt=first_kept).delete()
         rollups_recompute(workspace_id=workspace_id, customer_keys=keys)
     return removed

@@ -91,6 +91,10 @@ def rollups_add(*, source: DataSource, records: list, customer_ids: dict[str, in
     _event_rollups_add(source, events)
     _purchase_rollups_add(source, purchases)
     _customer_days_add(source, days)
+    if days:
+        from .daysets import daysets_forget
+
+        daysets_forget(workspace_id=source.workspace_id, source_id=source.id, days={day for _id, day in days})
 
 
 def _cents(value) -> int | None:
@@ -367,6 +371,7 @@ def rollups_recompute(*, workspace_id: int, customer_keys: Iterable[str] | None 
     """
     from django.utils import timezone
 
+    from .daysets import daysets_forget, daysets_forget_of_customers
     from .window import window_forget, window_refresh
 
     keys = sorted(set(customer_keys)) if customer_keys is not None else None
@@ -386,10 +391,17 @@ def rollups_recompute(*, workspace_id: int, customer_keys: Iterable[str] | None 
             customers = customers.filter(customer_key__in=keys)
             before = list(customers.values_list("id", flat=True))  # some may go: the window must drop them
         days = CustomerDayRollup.objects.filter(workspace_id=workspace_id)
+        if keys is not None:  # the day sets of the days the customers had, and then have
+            forget = {"customers_sql": _customer_ids_sql(subset), "params": params, "workspace_id": workspace_id}
+            daysets_forget_of_customers(cursor, **forget)
         days.filter(customer__in=customers).delete() if keys is not None else days.delete()
         customers.exclude(customer_key__in=_keys_with_events(workspace_id, keys)).delete()
         cursor.execute(_customers_sql(subset), params)
         cursor.execute(_customer_days_sql(subset.replace("customer_key", "e.customer_key")), params)
+        if keys is not None:
+            daysets_forget_of_customers(cursor, **forget)
+        else:
+            daysets_forget(workspace_id=workspace_id)
         if keys is None:
             EventRollup.objects.filter(workspace_id=workspace_id).delete()
             PurchaseRollup.objects.filter(workspace_id=workspace_id).delete()
@@ -399,6 +411,11 @@ def rollups_recompute(*, workspace_id: int, customer_keys: Iterable[str] | None 
         else:
             after = customers.values_list("id", flat=True)
             window_refresh(cursor, workspace_id=workspace_id, customer_ids=[*before, *after])
+
+
+def _customer_ids_sql(subset: str) -> str:
+    """The ids of the workspace's customers of `subset` (rollups_recompute's key filter)."""
+    return f"SELECT id FROM {Customer._meta.db_table} WHERE workspace_id = %(workspace)s {subset}"
 
 
 def _keys_with_events(workspace_id: int, keys: list[str] | None):

@@ -149,3 +149,11 @@ def windows_rebuild_due_task() -> int:
     from .window import windows_rebuild_due
 
     return windows_rebuild_due()
+
+
+@shared_task
+def daysets_build_due_task() -> int:
+    """Beat: build the customer day sets missing since the last run (today's days, live stores, repairs)."""
+    from .daysets import daysets_build
+
+    return daysets_build()

@@ -231,6 +231,12 @@ CELERY_BEAT_SCHEDULE["integrations-windows-rebuild"] = {
     "task": "integrations.tasks.windows_rebuild_due_task",
     "schedule": timedelta(minutes=env.int("WINDOW_REBUILD_MINUTES", default=5)),
 }
+# Custom ranges read per-day customer sets; stores and repairs delete those of the days they change and this
+# builds them again (integrations/daysets.py; meanwhile the overview builds a missing day's in memory).
+CELERY_BEAT_SCHEDULE["integrations-daysets-build"] = {
+    "task": "integrations.tasks.daysets_build_due_task",
+    "schedule": timedelta(minutes=5),
+}
 # Identity stitching in the pipeline's customer step (integrations/identity.py); off only to measure its cost.
 IDENTITY_STITCHING = env.bool("IDENTITY_STITCHING", default=True)
 # Product recommendations (integrations/recommendations/): refreshed this often for workspaces with new events;

@@ -20,6 +20,7 @@ from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from integrations.daysets import daysets_read, daysets_summary
 from integrations.models import DataSource
 from integrations.rollups import analysis_time_zone
 from integrations.window import window_signatures
@@ -33,6 +34,7 @@ from .queries import (
     PURCHASE,
     SEGMENTS,
     Period,
+    cents,
     customer_days_in,
     customer_flags,
     event_rollups_in,
@@ -104,7 +106,9 @@ def analysis_overview(
                 signatures, threshold=threshold, weight="customer_count"
             )
         else:
-            per_customer, previous_customers = _customer_summary(
+            per_customer, previous_customers = _customer_summary_from_sets(
+                workspace=workspace, totals=totals, threshold=threshold
+            ) or _customer_summary(
                 **summary, threshold=threshold, previous_identified=_identified_events(totals["previous_steps"]) > 0
             )
         high_value_purchases = (
@@ -211,7 +215,8 @@ def _totals(*, workspace, period: Period, source_id: int | None) -> dict:
 
 def totals_fold(rows, *, period: Period) -> dict:
     """Fold (day, type, source, currency, events, value cents, identified events, identified value cents) rows
-    of this and the previous period into the overview's totals."""
+    of this and the previous period into the overview's totals, with the (day, source)s of each period that
+    have identified events."""
     by_type: Counter = Counter()
     by_source: dict[int, int] = {}
     currencies: Counter = Counter()
@@ -219,8 +224,12 @@ def totals_fold(rows, *, period: Period) -> dict:
     steps: dict[str, list] = {}
     previous_steps: dict[str, list] = {}
     revenue, orders = Decimal(0), 0
+    identified_days: set[tuple] = set()
+    previous_identified_days: set[tuple] = set()
     for day, event_type, source_id, currency, n, value_cents, identified_n, identified_cents in rows:
         current = day >= period.date_from
+        if identified_n:
+            (identified_days if current else previous_identified_days).add((day, source_id))
         step = (steps if current else previous_steps).setdefault(event_type, [0, Decimal(0)])
         step[0] += identified_n
         step[1] += Decimal(identified_cents) / 100
@@ -249,6 +258,8 @@ def totals_fold(rows, *, period: Period) -> dict:
         "series": _time_series(by_day, period),
         "steps": steps,
         "previous_steps": previous_steps,
+        "identified_days": identified_days,
+        "previous_identified_days": previous_identified_days,
     }
 
 
@@ -287,6 +298,26 @@ def _customer_summary(
         customer_days_in(workspace=workspace, period=days, source_id=source_id), current_from=current_from
     )
     return customer_summary_aggregate(rows, threshold=threshold, with_previous=previous_identified)
+
+
+def _customer_summary_from_sets(*, workspace, totals: dict, threshold: Decimal) -> tuple[dict, dict] | None:
+    """`_customer_summary`'s answer from the day sets (integrations/daysets.py) of the days with identified
+    events (the day totals say which) of both periods; None when too many days have no stored set yet."""
+    current, previous = totals["identified_days"], totals["previous_identified_days"]
+    sets = daysets_read(workspace_id=workspace.id, pairs=current | previous, missing_days_max=DAYSETS_MISSING_DAYS_MAX)
+    if sets is None:
+        return None
+    return daysets_summary(
+        [sets[pair][0] for pair in current],
+        [sets[pair][1] for pair in current],
+        [sets[pair][0] for pair in previous],
+        threshold_cents=cents(threshold),
+    )
+
+
+# Days without a stored day set (today's, or an import's before its job ends) are built from their rows in memory
+# up to this many; past it the database groups the range's rows.
+DAYSETS_MISSING_DAYS_MAX = 2
 
 
 def _identified_events(steps: dict[str, list]) -> int:

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from integrations.daysets import daysets_forget_sql
 from integrations.models import Customer, CustomerDayRollup, Event, EventRollup, IdentityMerge, StitchedEvent
 from integrations.rollups import (
     CENTS_SQL,
@@ -98,6 +99,7 @@ def moves_apply(cursor, *, workspace_id: int) -> int:
     cursor.execute(identified_shift_sql(sign="+", moved="mv.old_key = ''"), params)
     cursor.execute(_customers_add_sql(), params)
     cursor.execute(_customer_days_add_sql(), params)
+    cursor.execute(daysets_forget_sql(f"SELECT {day_sql()}, source_id FROM integ_moved"), params)
     touched = window_customers_of(cursor, workspace_id=workspace_id, keys_sql=_MOVED_KEYS)  # before some go
     cursor.execute(  # a customer key whose events all moved to its person is gone (its profile is on the join)
         f"""

@@ -22,6 +22,7 @@ from integrations.models import (
     AnalysisSettings,
     Customer,
     CustomerDayRollup,
+    CustomerDaySet,
     DataSource,
     Event,
     EventKey,
@@ -108,7 +109,8 @@ first AS (
 )"""
 # The rollups of the inserted rows (integrations/rollups.py), in the workspace's analysis time zone, and their
 # additions to the customers' default-range window (integrations/window.py) from the batch's customer days
-# (`day_adds`), applied after the window lock.
+# (`day_adds`), applied after the window lock; the customer day sets of the days the batch adds to are deleted
+# (integrations/daysets.py: a job builds them again).
 PG_ROLLUPS = f"""
 ev AS (
     SELECT customer_key, event_type, occurred_at, currency, (value * 100)::bigint AS cents,
@@ -156,6 +158,10 @@ ev AS (
     GROUP BY day, cents
     ORDER BY day, cents
     ON CONFLICT (workspace_id, day, source_id, value_cents) DO UPDATE SET purchases = r.purchases + EXCLUDED.purchases
+    RETURNING 1
+), daysets_forgotten AS (
+    DELETE FROM {CustomerDaySet._meta.db_table}
+    WHERE workspace_id = %(workspace)s AND source_id = %(source)s AND day IN (SELECT day FROM day_adds)
     RETURNING 1
 ), {window_delta_sql(customer_days="day_adds")}"""
 # The CTEs run in the order the final SELECT reads them (events, customers, then each rollup), each in key order,

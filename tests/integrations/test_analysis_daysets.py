@@ -1,0 +1,192 @@
+"""Custom ranges answered from the customer day sets (integrations/daysets.py) equal the raw-event overview and
+the day rollups' grouping: with late and re-delivered events in several time zones, through stitching and its
+undo, repairs, retention, a time zone change and a deleted source; a stored set is never stale, and days without
+one are built in memory."""
+
+import random
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from integrations.analysis.selectors import analysis_overview
+from integrations.daysets import daysets_build, daysets_forget, daysets_missing
+from integrations.identity import identity_merge_undo
+from integrations.models import CustomerDayRollup, CustomerDaySet, DataSource, IdentityMerge
+from integrations.pipeline.store import events_store
+from integrations.retention import event_retention_apply
+from integrations.rollups import analysis_time_zone_set, rollups_recompute
+from integrations.services import data_source_delete
+from integrations.tasks import daysets_build_due_task
+from tests.integrations.raw_overview import raw_overview
+from tests.integrations.test_rollups import FROM, TO, ZONES, ingest, shuffled_batches
+from tests.integrations.test_rollups import records as mixed_records
+
+pytestmark = pytest.mark.django_db
+
+RANGES = [
+    {"date_from": FROM, "date_to": TO},  # a previous period with customers
+    {"date_from": date(2026, 3, 24), "date_to": date(2026, 3, 30)},
+    {"date_from": date(2026, 3, 8), "date_to": date(2026, 3, 8)},
+    {"date_from": date(2025, 4, 1), "date_to": date(2026, 3, 31)},  # a year: no customers before the period
+    {"date_from": date(2026, 2, 20), "date_to": date(2026, 3, 12)},
+]
+
+
+def records(rng: random.Random, count: int, *, start: int = 0) -> list:
+    """test_rollups' random events in one currency (a tie between currencies is not what these tests are about)."""
+    made = mixed_records(rng, count, start=start)
+    for r in made:
+        r.currency = "EUR" if r.value is not None else ""
+    return made
+
+
+def ranges_of(sources) -> list[dict]:
+    return [*RANGES, *({**RANGES[0], "source_id": source.id} for source in sources)]
+
+
+def answers(workspace, sources, *, from_sets: bool) -> None:
+    """Every range's overview equals the raw-event one; `from_sets`: no customer-day row was read for it."""
+    for filters in ranges_of(sources):
+        with CaptureQueriesContext(connection) as captured:
+            ours = analysis_overview(workspace=workspace, **filters)
+        assert ours == raw_overview(workspace=workspace, **filters), filters
+        if from_sets:
+            table = CustomerDayRollup._meta.db_table
+            assert not any(table in query["sql"] for query in captured.captured_queries), filters
+
+
+def stored_sets(workspace) -> dict:
+    return {
+        (row.day, row.source_id): (bytes(row.type_sets), bytes(row.purchase_rows))
+        for row in CustomerDaySet.objects.filter(workspace=workspace)
+    }
+
+
+def stored_sets_are_fresh(workspace) -> None:
+    """Every stored set equals the one built now from the day rollups (none is stale)."""
+    kept = stored_sets(workspace)
+    daysets_forget(workspace_id=workspace.id)
+    daysets_build(workspace_id=workspace.id)
+    rebuilt = stored_sets(workspace)
+    assert {pair: rebuilt.get(pair) for pair in kept} == kept
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_custom_ranges_from_the_day_sets_answer_like_the_raw_events_and_the_rollups(workspace, sources, zone):
+    rng = random.Random(zone)
+    analysis_time_zone_set(workspace_id=workspace.id, time_zone=zone)
+    ingest(sources, shuffled_batches(rng, records(rng, 600)))
+    from_rollups = {str(f): analysis_overview(workspace=workspace, **f) for f in ranges_of(sources)}  # no sets yet
+
+    assert daysets_build(workspace_id=workspace.id) > 0
+    assert daysets_missing(workspace_id=workspace.id) == {}
+
+    answers(workspace, sources, from_sets=True)
+    assert {str(f): analysis_overview(workspace=workspace, **f) for f in ranges_of(sources)} == from_rollups
+
+
+@pytest.mark.parametrize("threshold", ["0.00", "100.00", "150.00", "100000.00"])
+def test_the_high_value_and_repeat_segments_from_the_sets_follow_the_threshold(workspace, sources, threshold):
+    rng = random.Random(f"threshold {threshold}")
+    workspace.high_value_threshold = Decimal(threshold)
+    workspace.save(update_fields=["high_value_threshold"])
+    ingest(sources, shuffled_batches(rng, records(rng, 500)))
+    daysets_build(workspace_id=workspace.id)
+
+    answers(workspace, sources, from_sets=True)
+
+
+def test_a_store_deletes_the_sets_of_the_days_it_adds_to(workspace, sources):
+    rng = random.Random(1)
+    ingest(sources, shuffled_batches(rng, records(rng, 400)))
+    daysets_build(workspace_id=workspace.id)
+    before = stored_sets(workspace)
+
+    late = records(rng, 120, start=5000)  # late events on days that have sets, some re-delivered
+    ingest(sources, shuffled_batches(rng, late))
+
+    touched = {pair for pair in before if pair not in stored_sets(workspace)}
+    assert touched
+    answers(workspace, sources, from_sets=False)
+    stored_sets_are_fresh(workspace)
+    answers(workspace, sources, from_sets=True)
+
+
+def test_a_day_without_a_set_is_built_in_memory(workspace, sources):
+    rng = random.Random(2)
+    ingest(sources, shuffled_batches(rng, records(rng, 400)))
+    daysets_build(workspace_id=workspace.id)
+    daysets_forget(workspace_id=workspace.id, days=[date(2026, 3, 28)])
+    daysets_forget(workspace_id=workspace.id, source_id=sources[0].id, days=[date(2026, 3, 8)])
+
+    answers(workspace, sources, from_sets=False)
+    assert daysets_missing(workspace_id=workspace.id)  # the overview only reads
+
+
+def test_stitching_and_its_undo_keep_the_sets_fresh(workspace, sources):
+    rng = random.Random(9)
+    anonymous = records(rng, 300)
+    for n, r in enumerate(anonymous):
+        r.anonymous_id = f"anon-{n % 10}"
+    for r in anonymous[:150]:
+        r.customer_key = ""  # browsing before identifying: these move to whoever identifies with the same id
+    ingest(sources, [anonymous[:150]])
+    daysets_build(workspace_id=workspace.id)
+    ingest(sources, [anonymous[150:]])
+    assert IdentityMerge.objects.filter(workspace=workspace).exists()
+    stored_sets_are_fresh(workspace)
+    answers(workspace, sources, from_sets=True)
+
+    for merge in IdentityMerge.objects.filter(workspace=workspace, undone_at=None)[:3]:
+        identity_merge_undo(merge=merge, user=None)
+
+    stored_sets_are_fresh(workspace)
+    answers(workspace, sources, from_sets=True)
+
+
+def test_repairs_a_deleted_source_and_a_time_zone_change_keep_the_sets_fresh(workspace, sources):
+    rng = random.Random(13)
+    ingest(sources, shuffled_batches(rng, records(rng, 400)))
+    daysets_build(workspace_id=workspace.id)
+
+    rollups_recompute(workspace_id=workspace.id, customer_keys=["c1", "c2", "c3"])
+    stored_sets_are_fresh(workspace)
+    deleted = sources[1].id
+    data_source_delete(source=sources[1])
+    assert not CustomerDaySet.objects.filter(source_id=deleted).exists()
+    stored_sets_are_fresh(workspace)
+    answers(workspace, sources[:1], from_sets=True)
+
+    analysis_time_zone_set(workspace_id=workspace.id, time_zone="Asia/Kolkata")
+    assert not CustomerDaySet.objects.filter(workspace=workspace).exists()
+    answers(workspace, sources[:1], from_sets=False)
+    assert daysets_build_due_task() > 0
+    answers(workspace, sources[:1], from_sets=True)
+
+
+def test_each_workspace_reads_its_own_sets(workspace, sources, other_workspace_user):
+    other = other_workspace_user.current_workspace
+    theirs = DataSource.objects.create(workspace=other, source_type="gtm", name="Theirs")
+    rng = random.Random(17)
+    ingest(sources, shuffled_batches(rng, records(rng, 300)))
+    events_store(source=theirs, records=records(rng, 200, start=1000))
+    assert daysets_build() > 0  # every workspace's (beat)
+
+    answers(workspace, sources, from_sets=True)
+    answers(other, [theirs], from_sets=True)
+    assert analysis_overview(workspace=workspace, **RANGES[0]) != analysis_overview(workspace=other, **RANGES[0])
+
+
+def test_retention_drops_the_sets_of_the_days_it_removes(workspace, sources):
+    rng = random.Random(21)
+    ingest(sources, shuffled_batches(rng, records(rng, 400)))
+    daysets_build(workspace_id=workspace.id)
+
+    event_retention_apply(workspace_id=workspace.id, months=1, now=datetime(2026, 3, 20, tzinfo=UTC))
+
+    assert not CustomerDaySet.objects.filter(workspace=workspace, day__lt=date(2026, 2, 1)).exists()
+    stored_sets_are_fresh(workspace)
+    answers(workspace, sources, from_sets=True)
