@@ -14,7 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from integrations.analysis.selectors import analysis_overview
 from integrations.daysets import daysets_build, daysets_forget, daysets_missing
 from integrations.identity import identity_merge_undo
-from integrations.models import CustomerDayRollup, CustomerDaySet, DataSource, IdentityMerge
+from integrations.models import CustomerDayRollup, CustomerDaySet, DataSource, Event, IdentityMerge
+from integrations.pipeline.schema import EventRecord
 from integrations.pipeline.store import events_store
 from integrations.retention import event_retention_apply
 from integrations.rollups import analysis_time_zone_set, rollups_recompute
@@ -128,14 +129,22 @@ def test_a_day_without_a_set_is_built_in_memory(workspace, sources):
 
 def test_stitching_and_its_undo_keep_the_sets_fresh(workspace, sources):
     rng = random.Random(9)
-    anonymous = records(rng, 300)
-    for n, r in enumerate(anonymous):
-        r.anonymous_id = f"anon-{n % 10}"
-    for r in anonymous[:150]:
-        r.customer_key = ""  # browsing before identifying: these move to whoever identifies with the same id
-    ingest(sources, [anonymous[:150]])
+    browsing = records(rng, 300)
+    for n, r in enumerate(browsing[:200]):  # anonymous visitors on every day, beside known customers
+        r.anonymous_id, r.customer_key = f"anon-{n % 10}", ""
+    ingest(sources, [browsing])
     daysets_build(workspace_id=workspace.id)
-    ingest(sources, [anonymous[150:]])
+    identifying = [  # one day's events identify each visitor: their history on other days moves to them
+        EventRecord(
+            external_id=f"ev-{9000 + n}",
+            event_type="sign_up",
+            occurred_at=datetime(2026, 3, 29, 12, tzinfo=UTC),
+            customer_key=f"c{n}",
+            anonymous_id=f"anon-{n}",
+        )
+        for n in range(10)
+    ]
+    ingest(sources, [identifying])
     assert IdentityMerge.objects.filter(workspace=workspace).exists()
     stored_sets_are_fresh(workspace)
     answers(workspace, sources, from_sets=True)
@@ -145,6 +154,20 @@ def test_stitching_and_its_undo_keep_the_sets_fresh(workspace, sources):
 
     stored_sets_are_fresh(workspace)
     answers(workspace, sources, from_sets=True)
+
+
+def test_a_recompute_after_deleting_events_keeps_the_sets_fresh(workspace, sources):
+    rng = random.Random(11)
+    ingest(sources, shuffled_batches(rng, records(rng, 400)))
+    daysets_build(workspace_id=workspace.id)
+
+    Event.objects.filter(workspace=workspace, customer_key__in=["c1", "c2"], event_type="purchase").delete()
+    rollups_recompute(workspace_id=workspace.id, customer_keys=["c1", "c2"])  # their day rollups (not the totals)
+
+    stored_sets_are_fresh(workspace)
+    from_sets = [analysis_overview(workspace=workspace, **filters) for filters in ranges_of(sources)]
+    daysets_forget(workspace_id=workspace.id)
+    assert [analysis_overview(workspace=workspace, **filters) for filters in ranges_of(sources)] == from_sets
 
 
 def test_repairs_a_deleted_source_and_a_time_zone_change_keep_the_sets_fresh(workspace, sources):
