@@ -1,11 +1,13 @@
 """Read side of the analysis: overview, segments, engagement and funnel, from the rollups (never raw events).
 
 `analysis_overview` runs a fixed number of small queries whatever the number of events: the period's and the
-previous period's day totals (`EventRollup`, at most days x types x sources x currencies rows), one aggregate of
-their per-customer day rows (`CustomerDayRollup`: segments, engagement and funnel customers of both periods) or,
-for the dashboard's default range, of the default window's signatures (a few hundred rows that stand for every
-customer, integrations/window.py), the sources' names, the workspace's analysis time zone, and, only for
-estimated segments, the high-value purchases (`PurchaseRollup`). Python only folds the few hundred day-total rows.
+previous period's day totals (`EventRollup`, at most days x types x sources x currencies rows); for the segments,
+engagement and funnel customers of both periods, for the dashboard's default range the default window's
+signatures (a few hundred rows that stand for every customer, integrations/window.py), for other ranges the
+customer day sets of their days (one row per day and source, integrations/daysets.py: unions of customer bitmaps)
+or, while more than a couple of days lack one (right after an import), one aggregate of the per-customer day rows
+(`CustomerDayRollup`); the sources' names, the workspace's analysis time zone, and, only for estimated segments,
+the high-value purchases (`PurchaseRollup`).
 """
 
 from collections import Counter
