@@ -4,6 +4,7 @@ undo, repairs, retention, a time zone change and a deleted source; a stored set 
 one are built in memory."""
 
 import random
+import threading
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -24,6 +25,7 @@ from integrations.tasks import daysets_build_due_task
 from tests.integrations.raw_overview import raw_overview
 from tests.integrations.test_rollups import FROM, TO, ZONES, ingest, shuffled_batches
 from tests.integrations.test_rollups import records as mixed_records
+from tests.integrations.threaded_store import store_from_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -213,3 +215,31 @@ def test_retention_drops_the_sets_of_the_days_it_removes(workspace, sources):
     assert not CustomerDaySet.objects.filter(workspace=workspace, day__lt=date(2026, 2, 1)).exists()
     stored_sets_are_fresh(workspace)
     answers(workspace, sources, from_sets=True)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL")
+def test_sets_built_while_stores_run_are_never_stale(workspace, sources):
+    rng = random.Random(31)
+    ingest(sources, shuffled_batches(rng, records(rng, 300)))
+    later = shuffled_batches(rng, records(rng, 600, start=3000), size=15)
+    stop, errors = threading.Event(), []
+
+    def build():
+        try:
+            while not stop.is_set():
+                daysets_build(workspace_id=workspace.id)
+        except Exception as exc:  # returned to the test, which asserts there is none
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    builder = threading.Thread(target=build)
+    builder.start()
+    errors.extend(store_from_threads(sources[0], later, threads=2))
+    stop.set()
+    builder.join()
+    assert errors == []
+
+    stored_sets_are_fresh(workspace)
+    answers(workspace, sources, from_sets=False)
