@@ -250,7 +250,10 @@ def daysets_build(*, workspace_id: int | None = None) -> int:
                 if connection.vendor == "postgresql":
                     with connection.cursor() as cursor:
                         cursor.execute(rollup_lock_sql(workspace, exclusive=True))
-                sets = _daysets_from_rows(workspace_id=workspace, pairs=[(day, source) for source in sources])
+                try:
+                    sets = _daysets_from_rows(workspace_id=workspace, pairs=[(day, source) for source in sources])
+                except OverflowError:  # customer ids past 32 bits: the overview groups the rows instead
+                    continue
                 CustomerDaySet.objects.filter(workspace_id=workspace, day=day, source_id__in=sources).delete()
                 CustomerDaySet.objects.bulk_create(
                     CustomerDaySet(

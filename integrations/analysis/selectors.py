@@ -306,7 +306,12 @@ def _customer_summary_from_sets(*, workspace, totals: dict, threshold: Decimal) 
     """`_customer_summary`'s answer from the day sets (integrations/daysets.py) of the days with identified
     events (the day totals say which) of both periods; None when too many days have no stored set yet."""
     current, previous = totals["identified_days"], totals["previous_identified_days"]
-    sets = daysets_read(workspace_id=workspace.id, pairs=current | previous, missing_days_max=DAYSETS_MISSING_DAYS_MAX)
+    try:
+        sets = daysets_read(
+            workspace_id=workspace.id, pairs=current | previous, missing_days_max=DAYSETS_MISSING_DAYS_MAX
+        )
+    except OverflowError:  # customer ids past 32 bits: no sets
+        return None
     if sets is None:
         return None
     return daysets_summary(
