@@ -49,8 +49,12 @@ browser:
 			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null); \
 		else echo "Chromium is missing: browser tests will be skipped (install the 'chromium' package)"; fi; }
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist; one per core, at most 4). Each worker has a test database
+# and a Redis database of its own (REDIS_URL's number plus the worker's index, tests/conftest.py), so REDIS_URL's
+# database and the next TEST_WORKERS-1 must be free. `make test TEST_WORKERS=0` runs it in this one process.
+TEST_WORKERS ?= auto
 test: setup browser
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --maxprocesses 4 $(PYTEST_ARGS)
 
 worker: setup
 	$(BIN)/celery -A marketing_ai worker -l info

@@ -1,6 +1,7 @@
 """Shared fixtures: users in separate workspaces, a browser client and a JWT API client."""
 
 import os
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from rest_framework.test import APIClient
@@ -10,6 +11,35 @@ from accounts.services import login_session_open, user_register
 from marketing_ai.celery import celery_app
 
 PASSWORD = "Correct-Horse-42"
+
+
+def pytest_configure(config):
+    """Under pytest-xdist (`make test` runs workers) each worker has a test database of its own (pytest-django names
+    it after the worker) and, from here on, a Redis database of its own: REDIS_URL's number plus the worker's index
+    (gw0 keeps it, gw1 takes the next). Tests flush the cache and name channel groups after row ids, so two workers
+    on one Redis database would clear each other's counters and hear each other's groups."""
+    from django.conf import settings
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw") or not settings.REDIS_URL:
+        return
+    shared = settings.REDIS_URL
+    parts = urlsplit(shared)
+    number = int(parts.path.strip("/") or 0) + int(worker.removeprefix("gw"))
+    own = urlunsplit(parts._replace(path=f"/{number}"))
+    for name in ("REDIS_URL", "CELERY_BROKER_URL", "CACHES", "CHANNEL_LAYERS"):
+        setattr(settings, name, _replaced(getattr(settings, name), shared, own))
+    celery_app.conf.broker_url = settings.CELERY_BROKER_URL
+    os.environ["REDIS_URL"] = own  # the app started in a process of its own inherits it
+
+
+def _replaced(value, old: str, new: str):
+    """`value` (nested dicts and lists) with every string equal to `old` replaced by `new`."""
+    if isinstance(value, dict):
+        return {key: _replaced(item, old, new) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_replaced(item, old, new) for item in value)
+    return new if value == old else value
 
 
 def pytest_collection_modifyitems(config, items):
