@@ -84,8 +84,8 @@ def _purchase_sums(days: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
     ids = np.concatenate([p[0] for p in parts])
     counts = np.concatenate([p[1] for p in parts]).astype(np.int64)
     cents = np.concatenate([p[2] for p in parts])
-    _unique, inverse = np.unique(ids, return_inverse=True)
-    return np.bincount(inverse, weights=counts).astype(np.int64), _int_sums(inverse, cents)
+    inverse = np.unique(ids, return_inverse=True)[1]
+    return _int_sums(inverse, counts), _int_sums(inverse, cents)
 
 
 def _int_sums(inverse: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -201,15 +201,14 @@ def daysets_forget_sql(pairs_sql: str) -> str:
     return f"DELETE FROM {_table()} WHERE workspace_id = %(workspace)s AND (day, source_id) IN ({pairs_sql})"
 
 
-def daysets_forget_of_customers(cursor, *, workspace_id: int, customers_sql: str, params: dict) -> None:
-    """Delete the day sets of every (day, source) the customers (`customers_sql`: a SELECT of ids, with `params`)
-    have day rollups on; in the caller's transaction, before and after their rows change."""
-    cursor.execute(
-        f"""DELETE FROM {_table()} WHERE workspace_id = %(dayset_workspace)s AND (day, source_id) IN (
-            SELECT day, source_id FROM {CustomerDayRollup._meta.db_table}
-            WHERE workspace_id = %(dayset_workspace)s AND customer_id IN ({customers_sql}))""",
-        {**params, "dayset_workspace": workspace_id},
+def daysets_forget_of_customers(cursor, *, customers_sql: str, params: dict) -> None:
+    """Delete the day sets of every (day, source) the customers (`customers_sql`: a SELECT of ids; `params` with
+    `workspace`) have day rollups on; in the caller's transaction, before and after their rows change."""
+    customer_days = (
+        f"SELECT day, source_id FROM {CustomerDayRollup._meta.db_table} "
+        f"WHERE workspace_id = %(workspace)s AND customer_id IN ({customers_sql})"
     )
+    cursor.execute(daysets_forget_sql(customer_days), params)
 
 
 def daysets_forget(*, workspace_id: int, source_id: int | None = None, days: Iterable[date] | None = None) -> None:
@@ -224,14 +223,10 @@ def daysets_forget(*, workspace_id: int, source_id: int | None = None, days: Ite
 
 def daysets_missing(*, workspace_id: int | None = None) -> dict[int, dict[date, list[int]]]:
     """{workspace: {day: [sources]}} of the (day, source)s with identified events and no day set."""
-    identified = EventRollup.objects.filter(identified_events__gt=0)
+    identified, sets = EventRollup.objects.filter(identified_events__gt=0), CustomerDaySet.objects.all()
     if workspace_id is not None:
-        identified = identified.filter(workspace_id=workspace_id)
-    stored = set(
-        CustomerDaySet.objects.filter(**({"workspace_id": workspace_id} if workspace_id else {})).values_list(
-            "workspace_id", "day", "source_id"
-        )
-    )
+        identified, sets = identified.filter(workspace_id=workspace_id), sets.filter(workspace_id=workspace_id)
+    stored = set(sets.values_list("workspace_id", "day", "source_id"))
     missing: dict[int, dict[date, list[int]]] = {}
     for key in identified.values_list("workspace_id", "day", "source_id").distinct().order_by():
         if key not in stored:

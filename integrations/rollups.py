@@ -392,23 +392,20 @@ def rollups_recompute(*, workspace_id: int, customer_keys: Iterable[str] | None 
             before = list(customers.values_list("id", flat=True))  # some may go: the window must drop them
         days = CustomerDayRollup.objects.filter(workspace_id=workspace_id)
         if keys is not None:  # the day sets of the days the customers had, and then have
-            forget = {"customers_sql": _customer_ids_sql(subset), "params": params, "workspace_id": workspace_id}
-            daysets_forget_of_customers(cursor, **forget)
+            daysets_forget_of_customers(cursor, customers_sql=_customer_ids_sql(subset), params=params)
         days.filter(customer__in=customers).delete() if keys is not None else days.delete()
         customers.exclude(customer_key__in=_keys_with_events(workspace_id, keys)).delete()
         cursor.execute(_customers_sql(subset), params)
         cursor.execute(_customer_days_sql(subset.replace("customer_key", "e.customer_key")), params)
-        if keys is not None:
-            daysets_forget_of_customers(cursor, **forget)
-        else:
-            daysets_forget(workspace_id=workspace_id)
         if keys is None:
+            daysets_forget(workspace_id=workspace_id)
             EventRollup.objects.filter(workspace_id=workspace_id).delete()
             PurchaseRollup.objects.filter(workspace_id=workspace_id).delete()
             cursor.execute(_event_rollups_sql(), params)
             cursor.execute(_purchase_rollups_sql(), params)
             window_forget(workspace_id=workspace_id)
         else:
+            daysets_forget_of_customers(cursor, customers_sql=_customer_ids_sql(subset), params=params)
             after = customers.values_list("id", flat=True)
             window_refresh(cursor, workspace_id=workspace_id, customer_ids=[*before, *after])
 

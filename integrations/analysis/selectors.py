@@ -111,7 +111,7 @@ def analysis_overview(
             per_customer, previous_customers = _customer_summary_from_sets(
                 workspace=workspace, totals=totals, threshold=threshold
             ) or _customer_summary(
-                **summary, threshold=threshold, previous_identified=_identified_events(totals["previous_steps"]) > 0
+                **summary, threshold=threshold, previous_identified=bool(totals["previous_identified_days"])
             )
         high_value_purchases = (
             purchases_above(workspace=workspace, period=period, source_id=source_id, threshold=threshold)

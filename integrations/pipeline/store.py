@@ -18,11 +18,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from integrations import identity
+from integrations.daysets import daysets_forget_sql
 from integrations.models import (
     AnalysisSettings,
     Customer,
     CustomerDayRollup,
-    CustomerDaySet,
     DataSource,
     Event,
     EventKey,
@@ -160,9 +160,7 @@ ev AS (
     ON CONFLICT (workspace_id, day, source_id, value_cents) DO UPDATE SET purchases = r.purchases + EXCLUDED.purchases
     RETURNING 1
 ), daysets_forgotten AS (
-    DELETE FROM {CustomerDaySet._meta.db_table}
-    WHERE workspace_id = %(workspace)s AND source_id = %(source)s AND day IN (SELECT day FROM day_adds)
-    RETURNING 1
+    {daysets_forget_sql("SELECT DISTINCT day, %(source)s::bigint FROM day_adds")}
 ), {window_delta_sql(customer_days="day_adds")}"""
 # The CTEs run in the order the final SELECT reads them (events, customers, then each rollup), each in key order,
 # so two concurrent stores of overlapping batches (a re-delivery while the first delivery is being stored) wait
