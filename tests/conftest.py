@@ -61,6 +61,21 @@ def _services_are_required_when_asked():
     redis.Redis.from_url(settings.REDIS_URL).ping()
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's, and before the test databases are dropped, the shared database thread closes its connection.
+
+    Async code outside a request (websocket consumers, running answers, async tests) works on asgiref's one
+    shared thread, which keeps its connection between calls (marketing_ai/db.py); left open, it makes
+    PostgreSQL refuse to drop the test database ("being accessed by other users") and the database stays behind.
+    """
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=30)
+
+
 @pytest.fixture(autouse=True)
 def _celery_runs_tasks_inline():
     """Tasks run in the test process (no worker), propagating errors; the broker is never contacted."""
