@@ -7,6 +7,8 @@ streams are not served here: the proxy routes them to the ASGI server.
 import gc
 import os
 
+from marketing_ai.gunicorn_worker import shared_listeners_open
+
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 # One process per core, each with a few threads. A process runs Python on one core at a time, and its other
 # threads wait on the database (a collect batch's COPY and commit), on a password hash or on the network
@@ -14,12 +16,13 @@ bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 # each one, and the proxy then pays a new connection per request). More processes than cores add contenders for
 # the same cores (the proxy, PostgreSQL and Redis share them) without more waits covered, and each of them must
 # be scheduled before its kept-alive connections are served. Those connections stay with the process that
-# accepted them, so a burst can land mostly on one process; a worker that accepts only while a thread is free
-# spreads them, but then new connections wait behind the old ones' next requests: a longer tail, so not used.
-# WEB_CONCURRENCY and GUNICORN_THREADS override.
+# accepted them, so each worker listens on a socket of its own besides the master's (SO_REUSEPORT) and the kernel
+# spreads new connections over them; on one shared socket a burst lands mostly on one process
+# (marketing_ai/gunicorn_worker.py). WEB_CONCURRENCY and GUNICORN_THREADS override.
 workers = int(os.environ.get("WEB_CONCURRENCY", os.cpu_count() or 1))
-worker_class = "gthread"
+worker_class = "marketing_ai.gunicorn_worker.ReusePortThreadWorker"
 threads = int(os.environ.get("GUNICORN_THREADS", 4))
+reuse_port = True
 # Slow clients are the proxy's business (nginx/Caddy buffer requests and answers), so a short timeout only
 # catches a stuck worker.
 timeout = 30
@@ -41,10 +44,12 @@ def when_ready(server):
     The app, Django and the libraries live as long as the process, yet a full collection scans them all, and
     stops every thread of the worker meanwhile: a pause long enough to show in the API's tail latency, which
     every worker hits soon after its start. Frozen, a full collection scans only what requests allocate, and the
-    workers fork without writing to those objects' pages again.
+    workers fork without writing to those objects' pages again. Then the master's socket of each listening group
+    opens, which the workers inherit (marketing_ai/gunicorn_worker.py).
     """
     gc.collect()
     gc.freeze()
+    shared_listeners_open(server)
 
 
 def child_exit(server, worker):

@@ -35,6 +35,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests.servers: the servers' processes and their connections
 BIN = Path(sys.executable).parent
 PASSWORD = "Bench-Password-2025"
 CORES = os.cpu_count() or 1
@@ -137,13 +138,25 @@ class Server:
                 ticks += int(fields[11]) + int(fields[12])
         return ticks / os.sysconf("SC_CLK_TCK")
 
+    def workers_connections(self) -> list[int]:
+        """How many of the load's connections each worker process holds, most first (the master holds none)."""
+        from tests.servers import children_of, connections_per_process
+
+        return sorted(connections_per_process(children_of(self.proc.pid), self.port).values(), reverse=True)
+
     def measured(self, path: str, **options) -> dict:
-        """A load run's figures, with the server CPU it cost per request: unlike the rates and latencies, this
-        does not depend on what else the shared machine runs meanwhile."""
+        """A load run's figures, with the server CPU it cost per request (unlike the rates and latencies, this
+        does not depend on what else the shared machine runs meanwhile) and, half-way, how its connections are
+        spread over the worker processes (kept-alive connections stay where they were accepted)."""
         before = self.cpu_seconds()
+        spread: list[int] = []
+        sampler = threading.Timer(options["seconds"] / 2, lambda: spread.extend(self.workers_connections()))
+        sampler.start()
         figures = load(self.url + path, **options)()
+        sampler.join()
         requests = figures["requestsPerSecond"] * options["seconds"]
         figures["serverCpuMsPerRequest"] = round((self.cpu_seconds() - before) * 1000 / max(requests, 1), 3)
+        figures["connectionsPerWorker"] = spread
         return figures
 
     def __exit__(self, *exc):
@@ -321,6 +334,8 @@ def _median_figures(figures: list[dict]) -> dict:
                 for status, count in counts.items():
                     totals[status] = totals.get(status, 0) + int(count)
             merged[key] = totals
+        elif key == "connectionsPerWorker":  # each round's own spread
+            merged[key] = values
         elif isinstance(value, int | float):
             merged[key] = round(statistics.median(values), 2)
         elif isinstance(value, dict):
@@ -329,6 +344,7 @@ def _median_figures(figures: list[dict]) -> dict:
             merged[key] = value
     if len(figures) > 1 and "p99Ms" in merged:  # a median hides how much the tail moved between rounds
         merged["p99MsByRound"] = [figure["p99Ms"] for figure in figures]
+        merged["requestsPerSecondByRound"] = [figure["requestsPerSecond"] for figure in figures]
     return merged
 
 

@@ -3,6 +3,7 @@ on uvicorn (what `make run` and the websockets serve) and the WSGI app on wsgire
 command in a process of its own (`process_serving`)."""
 
 import asyncio
+import os
 import socket
 import subprocess
 import sys
@@ -19,6 +20,49 @@ def database_url(settings) -> str:
     """The test database as a DATABASE_URL, for the app run in another process on it (PostgreSQL)."""
     db = settings.DATABASES["default"]
     return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def tcp_sockets_on_port(port: int) -> dict[int, str]:
+    """{socket inode: "listen" or "established"} of the TCP sockets whose local port is `port` (Linux /proc)."""
+    states = {"0A": "listen", "01": "established"}
+    sockets = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as rows:
+            for row in list(rows)[1:]:
+                fields = row.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] in states:
+                    sockets[int(fields[9])] = states[fields[3]]
+    return sockets
+
+
+def connections_per_process(pids, port: int) -> dict[int, int]:
+    """{pid: how many established connections to `port` it holds}, for the server's own processes."""
+    established = {inode for inode, state in tcp_sockets_on_port(port).items() if state == "established"}
+    counts = {}
+    for pid in pids:
+        inodes = set()
+        for fd in Path(f"/proc/{pid}/fd").glob("*"):
+            try:
+                target = os.readlink(fd)
+            except OSError:  # closed meanwhile
+                continue
+            if target.startswith("socket:["):
+                inodes.add(int(target[8:-1]))
+        counts[pid] = len(inodes & established)
+    return counts
+
+
+def children_of(parent: int) -> list[int]:
+    """The pids of a process's children (Linux /proc): gunicorn's workers, of its master."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[1]) == parent:
+            children.append(int(stat.parent.name))
+    return children
 
 
 def free_port() -> int:

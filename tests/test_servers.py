@@ -1,6 +1,7 @@
 """The production recipe's two entry points give the same answers: the WSGI app (pages and the REST API under
 gunicorn) and the ASGI app (websockets, event streams, and everything under `make run`)."""
 
+import contextlib
 import json
 import os
 import re
@@ -17,7 +18,15 @@ from django.conf import settings as django_settings
 
 from accounts.services import login_session_open
 from integrations.models import DataSource, Event
-from tests.servers import AsgiServerThread, WsgiServerThread, database_url, free_port
+from tests.servers import (
+    AsgiServerThread,
+    WsgiServerThread,
+    children_of,
+    connections_per_process,
+    database_url,
+    free_port,
+    tcp_sockets_on_port,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,10 +140,10 @@ def test_an_untrusted_peer_cannot_choose_its_address_under_wsgi(servers, user, p
     assert [row["ipAddress"] for row in sessions if row["current"]] == ["127.0.0.1"]
 
 
-@pytest.mark.services
-@pytest.mark.skipif(not django_settings.DATABASE_IS_POSTGRES, reason="gunicorn's processes need a shared database")
-def test_gunicorn_serves_the_api_with_the_recipes_config(user, settings):
-    """The production recipe itself: gunicorn with `gunicorn.conf.py`, in processes of its own."""
+@contextlib.contextmanager
+def recipe_serving(settings, *arguments: str, log=subprocess.DEVNULL):
+    """The production recipe itself, gunicorn with `gunicorn.conf.py` and two workers, in processes of its own:
+    yields (port, the master's process) once it answers."""
     port = free_port()
     env = {
         **os.environ,
@@ -144,24 +153,44 @@ def test_gunicorn_serves_the_api_with_the_recipes_config(user, settings):
         "WEB_CONCURRENCY": "2",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "marketing_ai.wsgi:application"],
+        [sys.executable, "-m", "gunicorn", "marketing_ai.wsgi:application", *arguments],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log,
         start_new_session=True,
     )
-    _, tokens = login_session_open(user=user, ip="127.0.0.1", user_agent="pytest")
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                ping = httpx.get(f"http://127.0.0.1:{port}/api/ping")
+                httpx.get(f"http://127.0.0.1:{port}/api/ping")
                 break
             except httpx.TransportError:
                 if time.monotonic() > deadline or process.poll() is not None:
                     pytest.fail("gunicorn did not start")
                 time.sleep(0.2)
+        yield port, process
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=15)
+
+
+def _listening(port: int) -> set[int]:
+    return {inode for inode, state in tcp_sockets_on_port(port).items() if state == "listen"}
+
+
+needs_postgres = pytest.mark.skipif(
+    not django_settings.DATABASE_IS_POSTGRES, reason="gunicorn's processes need a shared database"
+)
+
+
+@pytest.mark.services
+@needs_postgres
+def test_gunicorn_serves_the_api_with_the_recipes_config(user, settings):
+    _, tokens = login_session_open(user=user, ip="127.0.0.1", user_agent="pytest")
+    with recipe_serving(settings) as (port, _process):
+        ping = httpx.get(f"http://127.0.0.1:{port}/api/ping")
         bearer = {"Authorization": f"Bearer {tokens.access_token}"}
         profile = httpx.get(f"http://127.0.0.1:{port}/api/user/profile", headers=bearer)
 
@@ -173,10 +202,62 @@ def test_gunicorn_serves_the_api_with_the_recipes_config(user, settings):
         # wait for a thread, and each client's later requests reuse its connection.
         with ThreadPoolExecutor(12) as pool:
             kept_alive = list(pool.map(profile_over_one_connection, range(12)))
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=15)
 
     assert (ping.status_code, ping.json()) == (200, {})
     assert profile.status_code == 200 and json.loads(profile.content)["email"] == "owner@acme.test"
     assert kept_alive == [[200, 200, 200]] * 12
+
+
+@pytest.mark.services
+@needs_postgres
+def test_the_recipes_workers_each_listen_and_share_a_burst_of_kept_alive_connections(settings):
+    """Each worker has a listening socket of its own beside the master's, so a burst of new connections is spread
+    over the workers instead of landing in whichever ran first (marketing_ai/gunicorn_worker.py)."""
+    with recipe_serving(settings) as (port, process):
+        deadline = time.monotonic() + 30
+        while len(_listening(port)) < 3 and time.monotonic() < deadline:  # the second worker may still boot
+            time.sleep(0.1)
+        workers = children_of(process.pid)
+        clients = [httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) for _ in range(24)]
+        try:
+            with ThreadPoolExecutor(24) as pool:  # all at once, each then kept alive
+                statuses = list(pool.map(lambda client: client.get("/api/ping").status_code, clients))
+            listening = _listening(port)
+            served = connections_per_process(workers, port)
+        finally:
+            for client in clients:
+                client.close()
+
+    assert statuses == [200] * 24
+    assert len(workers) == 2 and len(listening) == 3  # one per worker, one the master keeps
+    assert sum(served.values()) == 24 and min(served.values()) > 0, served
+
+
+@pytest.mark.services
+@needs_postgres
+def test_no_connection_is_refused_while_every_worker_restarts(settings, tmp_path):
+    """Workers that all restart at once (`max_requests`) leave the master's socket listening: new connections wait
+    for the next worker instead of being refused."""
+    failures, answered = [], []
+
+    def requests_on_new_connections(port: int, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/api/ping", headers={"Connection": "close"}, timeout=30)
+                answered.append(response.status_code)
+            except httpx.ConnectError as exc:
+                failures.append(repr(exc))
+
+    log_path = tmp_path / "gunicorn.log"
+    with (
+        log_path.open("w") as log,
+        recipe_serving(settings, "--max-requests", "25", "--max-requests-jitter", "0", log=log) as (port, _),
+        ThreadPoolExecutor(6) as pool,
+    ):
+        list(pool.map(lambda _: requests_on_new_connections(port, 3.0), range(6)))
+    restarts = log_path.read_text().count("Booting worker") - 2
+
+    assert restarts >= 4
+    assert failures == []
+    assert answered and set(answered) == {200}
