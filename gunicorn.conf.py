@@ -38,6 +38,13 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
+def on_starting(server):
+    """Before any socket opens: a Unix socket cannot form a SO_REUSEPORT group (each worker binding the path would
+    take it from the one before), so with a Unix address the workers share the master's socket the stock way."""
+    if any(not isinstance(address, tuple) for address in server.cfg.address):
+        server.cfg.set("reuse_port", False)
+
+
 def when_ready(server):
     """In the master, the app loaded and no worker forked yet: freeze what is loaded out of the collector's sight.
 
