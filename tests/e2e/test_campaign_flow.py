@@ -15,11 +15,22 @@ pytestmark = [pytest.mark.e2e]
 
 # Fire the campaign's live event and resolve once the approvals region's refresh has been answered and swapped
 # (or held back): the swap runs right after htmx:beforeSwap, which fires while the old region is still in place.
-REFRESHED_BY_A_LIVE_EVENT = """pk => new Promise(resolve => {
+# The approvals refresh at most once a second (hx-trigger throttle), so the event is sent again until they do: a
+# live event the server sent just before (the submission's) may have opened that window. Never waits forever.
+REFRESHED_BY_A_LIVE_EVENT = """pk => new Promise((resolve, reject) => {
+  const fire = () => document.body.dispatchEvent(new CustomEvent("live-campaign-" + pk));
+  const again = setInterval(fire, 1100);
+  const givenUp = setTimeout(() => {
+    clearInterval(again);
+    reject(new Error("the approvals were not refreshed within 10 s"));
+  }, 10000);
   document.addEventListener("htmx:beforeSwap", e => {
-    if (e.detail.target.id === "approvals") setTimeout(resolve, 100);
+    if (e.detail.target.id !== "approvals") return;
+    clearInterval(again);
+    clearTimeout(givenUp);
+    setTimeout(resolve, 100);
   });
-  document.body.dispatchEvent(new CustomEvent("live-campaign-" + pk));
+  fire();
 })"""
 
 
