@@ -176,10 +176,11 @@ def _daysets_from_rows(*, workspace_id: int, pairs: Iterable[tuple[date, int]]) 
     built = {}
     with connection.cursor() as cursor:
         for day, sources in by_day.items():
-            cursor.execute(
+            cursor.execute(  # only the sources asked for: another source's set of that day may be stored already
                 f"SELECT source_id, customer_id, type_mask, purchases, purchase_cents "
-                f"FROM {CustomerDayRollup._meta.db_table} WHERE workspace_id = %s AND day = %s",
-                [workspace_id, connection.ops.adapt_datefield_value(day)],
+                f"FROM {CustomerDayRollup._meta.db_table} WHERE workspace_id = %s AND day = %s "
+                f"AND source_id IN ({', '.join(['%s'] * len(sources))})",
+                [workspace_id, connection.ops.adapt_datefield_value(day), *sources],
             )
             table = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 5)
             for source in sources:
