@@ -110,6 +110,10 @@ else:
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # Tests run on a file in WAL mode, like the app. Django's default in-memory test database shares one cache
+    # between threads, where a read and a write of one table at once fail with "database table is locked" at
+    # once (SQLITE_LOCKED waits for no timeout): a live page's refresh then broke a job's end in the browser tests.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

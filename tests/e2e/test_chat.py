@@ -76,6 +76,7 @@ def test_reloading_during_an_answer_resumes_it(page, user, password, slow_model)
 def listing_model(settings):
     words = ["Three ideas:\n", "- **Win back** cart abandoners\n", "- Thank repeat buyers\n", "- Welcome new visitors"]
     with fake_llm_as_provider(settings, words=words, delay=0.4) as fake:
+        fake.first_delay = 1.0  # the typing indicator stays up long enough for the test to see it
         yield fake
 
 
