@@ -12,7 +12,7 @@ builds the few missing days' sets in memory (`daysets_read`). Customer ids must 
 """
 
 import struct
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 
 import numpy as np
@@ -236,13 +236,16 @@ def daysets_missing(*, workspace_id: int | None = None) -> dict[int, dict[date, 
     return missing
 
 
-def daysets_build(*, workspace_id: int | None = None) -> int:
+def daysets_build(*, workspace_id: int | None = None, before_day: Callable[[], None] | None = None) -> int:
     """Build the missing day sets (of one workspace, or all); returns how many were built. One transaction per
     day, holding the workspace's rollup lock exclusively (PostgreSQL), so no store changes the day between the
-    read of its rows and the set's commit: a store deletes the sets of the days it adds to."""
+    read of its rows and the set's commit: a store deletes the sets of the days it adds to. `before_day` runs
+    before each day's transaction (a job's heartbeat)."""
     built = 0
     for workspace, days in daysets_missing(workspace_id=workspace_id).items():
         for day, sources in sorted(days.items()):
+            if before_day is not None:
+                before_day()
             with transaction.atomic():
                 if connection.vendor == "postgresql":
                     with connection.cursor() as cursor:

@@ -3,6 +3,7 @@
 import io
 import itertools
 import logging
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
@@ -20,7 +21,15 @@ from .adapters import gtm, meta_pixel, shopify
 from .adapters.shopify_api import ShopifyClient
 from .daysets import daysets_build
 from .models import DataSource, SyncJob, WebhookDelivery
-from .pipeline.runner import JobLost, MapResult, items_map, job_announce, job_batches_run, job_owned
+from .pipeline.runner import (
+    JobLost,
+    MapResult,
+    items_map,
+    job_announce,
+    job_batches_run,
+    job_heartbeat,
+    job_owned,
+)
 from .rollups import customer_days_vacuum
 from .services import (
     ACTIVE_JOB_STATUSES,
@@ -115,6 +124,11 @@ def job_run(*, job_id: int, final_attempt: bool = True, sleep: Callable[[float],
         logger.exception("Ingestion job %s crashed", job.id)
         _job_stopped(job, message="The job stopped on an unexpected error; retry it to resume.", failed=True)
         raise
+    try:
+        _dashboard_prepared(job)
+    except JobLost:
+        logger.info("Job %s: run %s stopped; the job was cancelled or resumed by another run.", job.id, job.attempts)
+        return None
     now = timezone.now()
     if not job_owned(job).update(status=SyncJob.Status.SUCCEEDED, progress=100, finished_at=now, updated_at=now):
         return None
@@ -122,10 +136,29 @@ def job_run(*, job_id: int, final_attempt: bool = True, sleep: Callable[[float],
     job_announce(job, status=job.status, progress=100, eventsCount=job.events_count, rejectedCount=job.rejected_count)
     if job.source_id:  # the sources page shows when data last arrived, whatever the job kind
         source_sync_recorded(source=job.source, status=job.status, message=job.warning)
-    window_ensure(workspace_id=job.workspace_id)  # the dashboard's default range fast right after an import
-    customer_days_vacuum()  # and its custom ranges
-    daysets_build(workspace_id=job.workspace_id)
     return job
+
+
+def _dashboard_prepared(job: SyncJob) -> None:
+    """The dashboard's upkeep after an import, before the job says it succeeded, so that a finished job's dashboard
+    answers from its caches at once: the default range's window, and the day sets of custom ranges (15 s at 10M
+    events, against up to 1.1 s per custom range without them). The events are in either way: should this fail,
+    the job still succeeds and beat builds what is missing."""
+    beat_at = [time.monotonic()]
+
+    def heartbeat() -> None:  # the sweep must not re-queue a job whose upkeep runs long
+        if time.monotonic() - beat_at[0] >= settings.JOB_HEARTBEAT_SECONDS:
+            job_heartbeat(job)
+            beat_at[0] = time.monotonic()
+
+    try:
+        window_ensure(workspace_id=job.workspace_id)
+        customer_days_vacuum()
+        daysets_build(workspace_id=job.workspace_id, before_day=heartbeat)
+    except JobLost:
+        raise
+    except Exception:
+        logger.exception("Job %s: the dashboard's upkeep failed; beat builds what is missing", job.id)
 
 
 def _job_stopped(job: SyncJob, *, message: str, failed: bool) -> None:

@@ -15,12 +15,13 @@ from django.test.utils import CaptureQueriesContext
 from integrations.analysis.selectors import analysis_overview
 from integrations.daysets import daysets_build, daysets_forget, daysets_missing
 from integrations.identity import identity_merge_undo
-from integrations.models import CustomerDayRollup, CustomerDaySet, DataSource, Event, IdentityMerge
+from integrations.jobs import job_run
+from integrations.models import CustomerDayRollup, CustomerDaySet, DataSource, Event, IdentityMerge, SyncJob
 from integrations.pipeline.schema import EventRecord
 from integrations.pipeline.store import events_store
 from integrations.retention import event_retention_apply
 from integrations.rollups import analysis_time_zone_set, rollups_recompute
-from integrations.services import data_source_delete
+from integrations.services import data_source_delete, dummy_data_start, job_cancel
 from integrations.tasks import daysets_build_due_task
 from tests.integrations.raw_overview import raw_overview
 from tests.integrations.test_rollups import FROM, TO, ZONES, ingest, shuffled_batches
@@ -248,3 +249,74 @@ def test_sets_built_while_stores_run_are_never_stale(workspace, sources):
 
     stored_sets_are_fresh(workspace)
     answers(workspace, sources, from_sets=False)
+
+
+@pytest.fixture
+def job_upkeep(monkeypatch):
+    """Wraps the job's day-set build: `seen` holds the job's status when the build started; `each_day(job)` runs
+    before each day's set (after the job's own heartbeat check); `fails` makes the build raise."""
+    import integrations.jobs as jobs
+
+    spy = {"seen": [], "each_day": None, "fails": False}
+
+    def build(*, workspace_id, before_day=None):
+        spy["seen"].append(SyncJob.objects.get(workspace_id=workspace_id).status)
+        if spy["fails"]:
+            raise RuntimeError("the database went away")
+
+        def day():
+            before_day()
+            if spy["each_day"] is not None:
+                spy["each_day"](SyncJob.objects.get(workspace_id=workspace_id))
+
+        return daysets_build(workspace_id=workspace_id, before_day=day)
+
+    monkeypatch.setattr(jobs, "daysets_build", build)
+    return spy
+
+
+def test_a_job_builds_its_day_sets_before_it_says_it_succeeded(workspace, job_upkeep):
+    job = dummy_data_start(workspace=workspace, source_type="gtm", count=300, seed=5)
+
+    job_run(job_id=job.id)
+
+    job.refresh_from_db()
+    assert job_upkeep["seen"] == ["running"] and job.status == "succeeded" and job.progress == 100
+    assert CustomerDaySet.objects.filter(workspace=workspace).count() > 1
+    assert daysets_missing(workspace_id=workspace.id) == {}
+
+
+def test_a_job_whose_upkeep_fails_still_succeeds_and_beat_builds_the_sets(workspace, job_upkeep):
+    job_upkeep["fails"] = True
+    job = dummy_data_start(workspace=workspace, source_type="gtm", count=300, seed=5)
+
+    job_run(job_id=job.id)
+
+    job.refresh_from_db()
+    assert job.status == "succeeded" and job.events_count == Event.objects.filter(workspace=workspace).count() > 0
+    assert daysets_missing(workspace_id=workspace.id) != {}
+    assert daysets_build_due_task() > 0 and daysets_missing(workspace_id=workspace.id) == {}
+
+
+def test_a_long_upkeep_keeps_the_jobs_heartbeat_and_stops_when_the_job_is_cancelled(workspace, settings, job_upkeep):
+    settings.JOB_HEARTBEAT_SECONDS = 0  # a heartbeat before every day
+    beats = []
+    job_upkeep["each_day"] = lambda job: beats.append(job.heartbeat_at)
+    job = dummy_data_start(workspace=workspace, source_type="gtm", count=300, seed=5)
+    job_run(job_id=job.id)
+    assert len(beats) > 1 and beats == sorted(beats) and beats[0] < beats[-1]
+
+    def cancel_on_the_second_day(job):
+        if len(beats) == 1:
+            job_cancel(job=job)
+        beats.append(job.heartbeat_at)
+
+    beats.clear()
+    job_upkeep["each_day"] = cancel_on_the_second_day
+    daysets_forget(workspace_id=workspace.id)
+    second = dummy_data_start(workspace=workspace, source_type="gtm", count=300, seed=6)
+    SyncJob.objects.exclude(id=second.id).delete()  # the spy reads the workspace's one job
+
+    assert job_run(job_id=second.id) is None
+    second.refresh_from_db()
+    assert second.status == "cancelled" and len(beats) == 2
