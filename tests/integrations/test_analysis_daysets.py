@@ -5,17 +5,18 @@ one are built in memory."""
 
 import random
 import threading
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from integrations.analysis.selectors import analysis_overview
 from integrations.daysets import daysets_build, daysets_forget, daysets_missing
 from integrations.identity import identity_merge_undo
-from integrations.jobs import job_run
+from integrations.jobs import job_run, jobs_recover_stale
 from integrations.models import CustomerDayRollup, CustomerDaySet, DataSource, Event, IdentityMerge, SyncJob
 from integrations.pipeline.schema import EventRecord
 from integrations.pipeline.store import events_store
@@ -320,3 +321,31 @@ def test_a_long_upkeep_keeps_the_jobs_heartbeat_and_stops_when_the_job_is_cancel
     assert job_run(job_id=second.id) is None
     second.refresh_from_db()
     assert second.status == "cancelled" and len(beats) == 2
+
+
+class WorkerKilled(BaseException):
+    """Stands for SIGKILL: nothing in the job's own code gets to handle it."""
+
+
+def test_a_job_killed_during_its_upkeep_is_resumed_by_the_sweep_and_ends_with_every_set(
+    workspace, job_upkeep, django_capture_on_commit_callbacks
+):
+    def killed(job):
+        raise WorkerKilled
+
+    job_upkeep["each_day"] = killed
+    job = dummy_data_start(workspace=workspace, source_type="gtm", count=300, seed=5)
+    with pytest.raises(WorkerKilled):
+        job_run(job_id=job.id)
+    job.refresh_from_db()
+    assert job.status == "running" and job.events_count == 300 and daysets_missing(workspace_id=workspace.id) != {}
+
+    job_upkeep["each_day"] = None
+    SyncJob.objects.filter(id=job.id).update(heartbeat_at=timezone.now() - timedelta(minutes=10))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs_recover_stale()["requeued"] == 1
+
+    job.refresh_from_db()
+    assert (job.status, job.events_count, job.attempts) == ("succeeded", 300, 2)
+    assert Event.objects.filter(workspace=workspace).count() == 300
+    assert daysets_missing(workspace_id=workspace.id) == {}
