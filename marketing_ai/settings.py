@@ -111,8 +111,8 @@ else:
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     # Tests run on a file in WAL mode, like the app. Django's default in-memory test database shares one cache
-    # between threads, where a read and a write of one table at once fail with "database table is locked" at
-    # once (SQLITE_LOCKED waits for no timeout): a live page's refresh then broke a job's end in the browser tests.
+    # between threads, where a write to a table another thread is reading fails with "database table is locked"
+    # without waiting (SQLITE_LOCKED ignores the timeout): a live page's refresh broke a job's end in browser tests.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
