@@ -70,8 +70,10 @@ def _claim(job_id: int) -> SyncJob | None:
             if not _recovery_allowed(job, now=now):
                 return None
         job.status, job.attempts, job.heartbeat_at = SyncJob.Status.RUNNING, job.attempts + 1, now
-        job.started_at = job.started_at or now
-        job.save(update_fields=["status", "attempts", "heartbeat_at", "recoveries", "started_at", "updated_at"])
+        job.started_at, job.phase = job.started_at or now, SyncJob.Phase.IMPORTING
+        job.save(
+            update_fields=["status", "attempts", "heartbeat_at", "recoveries", "started_at", "phase", "updated_at"]
+        )
         return job
 
 
@@ -126,7 +128,8 @@ def job_run(*, job_id: int, final_attempt: bool = True, sleep: Callable[[float],
         _job_stopped(job, message="The job stopped on an unexpected error; retry it to resume.", failed=True)
         raise
     now = timezone.now()
-    if not job_owned(job).update(status=SyncJob.Status.SUCCEEDED, progress=100, finished_at=now, updated_at=now):
+    succeeded = {"status": SyncJob.Status.SUCCEEDED, "phase": SyncJob.Phase.IMPORTING, "progress": 100}
+    if not job_owned(job).update(**succeeded, finished_at=now, updated_at=now):
         return None
     job.refresh_from_db()
     job_announce(job, status=job.status, progress=100, eventsCount=job.events_count, rejectedCount=job.rejected_count)
@@ -140,6 +143,10 @@ def _dashboard_prepared(job: SyncJob) -> None:
     answers from its caches at once: the default range's window, and the day sets of custom ranges (15 s at 10M
     events, against up to 1.1 s per custom range without them). The events are in either way: should this fail,
     the job still succeeds and beat builds what is missing."""
+    now = timezone.now()
+    if not job_owned(job).update(phase=SyncJob.Phase.DASHBOARD, progress=99, heartbeat_at=now, updated_at=now):
+        raise JobLost
+    job_announce(job, status=SyncJob.Status.RUNNING, progress=99, phase=SyncJob.Phase.DASHBOARD)
     beat_at = time.monotonic()
 
     def heartbeat() -> None:  # the sweep must not re-queue a job whose upkeep runs long

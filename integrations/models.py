@@ -445,6 +445,10 @@ class SyncJob(TimeStampedModel):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
 
+    class Phase(models.TextChoices):
+        IMPORTING = "", "Importing"
+        DASHBOARD = "dashboard", "Preparing the dashboard"
+
     workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="sync_jobs")
     source = models.ForeignKey(
         "integrations.DataSource", null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
@@ -452,6 +456,9 @@ class SyncJob(TimeStampedModel):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     progress = models.PositiveSmallIntegerField(default=0, help_text="0-100")
+    phase = models.CharField(
+        max_length=16, choices=Phase.choices, default=Phase.IMPORTING, blank=True, help_text="What a running job does."
+    )
     total = models.PositiveIntegerField(null=True, blank=True)
     events_count = models.PositiveIntegerField(default=0)
     rejected_count = models.PositiveIntegerField(default=0)

@@ -73,6 +73,7 @@ class JobOutput(serializers.ModelSerializer):
             "kind",
             "status",
             "progress",
+            "phase",
             "total",
             "eventsCount",
             "rejectedCount",

@@ -40,7 +40,7 @@
   }
   function jobMoved(d) {
     barMoved(document.getElementById("job-" + d.jobId), d);
-    if (DONE[d.status]) fire("live-job-done-" + d.jobId, d);
+    if (DONE[d.status] || d.phase) fire("live-job-changed-" + d.jobId, d);  // the card re-renders
   }
   function received(message) {
     var name = EVENT_OF[message.type];

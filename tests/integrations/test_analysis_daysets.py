@@ -254,14 +254,15 @@ def test_sets_built_while_stores_run_are_never_stale(workspace, sources):
 
 @pytest.fixture
 def job_upkeep(monkeypatch):
-    """Wraps the job's day-set build: `seen` holds the job's status when the build started; `each_day(job)` runs
-    before each day's set (after the job's own heartbeat check); `fails` makes the build raise."""
+    """Wraps the job's day-set build: `seen` holds the job's status, phase and progress when the build started;
+    `each_day(job)` runs before each day's set (after the job's own heartbeat check); `fails` makes it raise."""
     import integrations.jobs as jobs
 
     spy = {"seen": [], "each_day": None, "fails": False}
 
     def build(*, workspace_id, before_day=None):
-        spy["seen"].append(SyncJob.objects.get(workspace_id=workspace_id).status)
+        job = SyncJob.objects.get(workspace_id=workspace_id)
+        spy["seen"].append((job.status, job.phase, job.progress))
         if spy["fails"]:
             raise RuntimeError("the database went away")
 
@@ -282,7 +283,8 @@ def test_a_job_builds_its_day_sets_before_it_says_it_succeeded(workspace, job_up
     job_run(job_id=job.id)
 
     job.refresh_from_db()
-    assert job_upkeep["seen"] == ["running"] and job.status == "succeeded" and job.progress == 100
+    assert job_upkeep["seen"] == [("running", "dashboard", 99)]
+    assert (job.status, job.phase, job.progress) == ("succeeded", "", 100)
     assert CustomerDaySet.objects.filter(workspace=workspace).count() > 1
     assert daysets_missing(workspace_id=workspace.id) == {}
 

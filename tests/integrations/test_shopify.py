@@ -140,6 +140,7 @@ def test_sync_api_answers_202_with_the_job_and_one_sync_per_source(
     assert response.status_code == 202 and job["id"] != queued.id
     detail = jwt_api_client.get(f"/api/jobs/{job['id']}").json()
     assert detail["status"] == "succeeded" and detail["eventsCount"] == 1 and detail["progress"] == 100
+    assert detail["phase"] == ""  # "dashboard" only while a running job prepares the dashboard
 
 
 def test_another_workspace_job_is_a_404(other_jwt_api_client, shop_source):

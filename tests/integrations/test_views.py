@@ -45,13 +45,19 @@ def test_the_add_form_creates_a_source_and_redirects_to_it(logged_in_client):
     assert source.write_key in page and f"/api/collect/{source.write_key}" in page
 
 
-def test_the_dummy_button_returns_a_job_card_that_live_messages_refresh_until_done(logged_in_client, workspace):
+def test_the_dummy_button_returns_a_job_card_that_live_messages_refresh_through_the_upkeep_until_done(
+    logged_in_client, workspace
+):
     response = logged_in_client.post(reverse("integrations:dummy-data", args=["gtm"]), HTTP_HX_REQUEST="true")
     job = SyncJob.objects.get()
     assert response.status_code == 200 and "toast" in response["HX-Trigger"]
     SyncJob.objects.filter(id=job.id).update(status="running", progress=40)
     fragment = logged_in_client.get(reverse("integrations:job-detail", args=[job.id])).content.decode()
-    assert f'hx-trigger="live-job-done-{job.id} from:body"' in fragment and "width: 40%" in fragment
+    assert f'hx-trigger="live-job-changed-{job.id} from:body"' in fragment and "width: 40%" in fragment
+    assert "Preparing your dashboard" not in fragment
+    SyncJob.objects.filter(id=job.id).update(progress=99, phase="dashboard")  # the import is in: the upkeep runs
+    upkeep = logged_in_client.get(reverse("integrations:job-detail", args=[job.id])).content.decode()
+    assert "Preparing your dashboard" in upkeep and "width: 99%" in upkeep and "hx-trigger" in upkeep
     SyncJob.objects.filter(id=job.id).update(status="succeeded", progress=100)
     done = logged_in_client.get(reverse("integrations:job-detail", args=[job.id])).content.decode()
     assert "hx-trigger" not in done and "Done" in done
