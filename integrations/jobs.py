@@ -143,9 +143,7 @@ def _dashboard_prepared(job: SyncJob) -> None:
     answers from its caches at once: the default range's window, and the day sets of custom ranges (15 s at 10M
     events, against up to 1.1 s per custom range without them). The events are in either way: should this fail,
     the job still succeeds and beat builds what is missing."""
-    now = timezone.now()
-    if not job_owned(job).update(phase=SyncJob.Phase.DASHBOARD, progress=99, heartbeat_at=now, updated_at=now):
-        raise JobLost
+    job_heartbeat(job, phase=SyncJob.Phase.DASHBOARD, progress=99)
     job_announce(job, status=SyncJob.Status.RUNNING, progress=99, phase=SyncJob.Phase.DASHBOARD)
     beat_at = time.monotonic()
 

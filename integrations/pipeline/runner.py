@@ -168,10 +168,11 @@ def job_owned(job: SyncJob):
     return SyncJob.objects.filter(id=job.id, status=SyncJob.Status.RUNNING, attempts=job.attempts)
 
 
-def job_heartbeat(job: SyncJob) -> None:
-    """Tell the recovery sweep this run is alive; JobLost when it no longer owns the job."""
+def job_heartbeat(job: SyncJob, **changes) -> None:
+    """Tell the recovery sweep this run is alive (with `changes` to the job's row); JobLost when it no longer owns
+    the job."""
     now = timezone.now()
-    if not job_owned(job).update(heartbeat_at=now, updated_at=now):
+    if not job_owned(job).update(heartbeat_at=now, updated_at=now, **changes):
         raise JobLost
 
 
